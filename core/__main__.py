@@ -1,0 +1,84 @@
+"""Command line: `python -m core demo|build|report|bench`.
+
+Each subcommand lives in its own module; this file only parses arguments and maps outcomes to
+exit codes (0 ok, 2 bad input the user can fix, 1 anything else), so that no bad input ever ends
+in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Scorecard data tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="write a synthetic demo source (with truth.json)")
+    demo.add_argument("--out", required=True, type=Path, help="folder to write the source into")
+    demo.add_argument("--cases", type=int, default=20_000, help="number of cases (default 20000)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
+
+    build = sub.add_parser("build", help="validate a source and build the analytics database")
+    build.add_argument("--source", required=True, type=Path, help="folder of extract files")
+    build.add_argument("--db", required=True, type=Path, help="database file to (re)place")
+
+    report = sub.add_parser("report", help="print one physician's scorecard figures")
+    report.add_argument("--db", required=True, type=Path)
+    report.add_argument("--physician", required=True)
+    report.add_argument("--start", help="first surgery date, inclusive (YYYY-MM-DD)")
+    report.add_argument("--end", help="last surgery date, inclusive (YYYY-MM-DD)")
+    report.add_argument("--format", choices=["json", "csv"], default="json")
+
+    bench = sub.add_parser("bench", help="benchmark build and queries against a pandas baseline")
+    bench.add_argument("--cases", type=int, nargs="+", default=[1_000_000])
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--requests", type=int, default=200)
+    bench.add_argument("--personas", type=int, default=10, help="page renders to time")
+    bench.add_argument("--work", type=Path, default=Path("benchmarks/work"))
+    bench.add_argument("--results", type=Path, default=Path("benchmarks/results"))
+    bench.add_argument("--no-page", action="store_true", help="skip the AppTest page timings")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand and return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from core.demo import write_demo_source
+
+            truth = write_demo_source(args.out, cases=args.cases, seed=args.seed, fmt=args.format)
+            print(f"demo source written to {args.out} ({truth['cases']} cases, seed {args.seed})")
+            return 0
+        if args.command == "build":
+            from core.build import run_build_cli
+
+            return run_build_cli(args.source, args.db)
+        if args.command == "report":
+            from core.report import run_report_cli
+
+            return run_report_cli(args.db, args.physician, args.start, args.end, args.format)
+        if args.command == "bench":
+            from core.bench import run_bench_cli
+
+            return run_bench_cli(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was changed", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the last line of defence: a message, never a traceback
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
