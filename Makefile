@@ -1,0 +1,45 @@
+# Scorecard: `make run` serves the demo, `make test` runs every test. Both start from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_SOURCE := data/demo-source
+DB := data/scorecard.duckdb
+DEMO_CASES ?= 20000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install demo browser-deps bench clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DB): $(STAMP)
+	$(PY) -m core demo --out $(DEMO_SOURCE) --cases $(DEMO_CASES) --seed 42
+	$(PY) -m core build --source $(DEMO_SOURCE) --db $(DB)
+
+demo: $(STAMP)
+	$(PY) -m core demo --out $(DEMO_SOURCE) --cases $(DEMO_CASES) --seed 42
+	$(PY) -m core build --source $(DEMO_SOURCE) --db $(DB)
+
+run: $(DB)
+	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true
+
+# Browser tests need Debian's chromium and the local OpenID provider (npm oidc-provider, pinned).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
+	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
+
+test: $(STAMP) browser-deps
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) -m core bench --cases 100000 300000 1000000
+
+clean:
+	rm -rf $(VENV) $(DEMO_SOURCE) $(DB) tests/oidc/node_modules

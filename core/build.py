@@ -1,0 +1,268 @@
+"""Validate a source and build the analytics database, atomically (SPEC §4, §8).
+
+The build writes a new file beside the target and swaps it in with `os.replace` only when every
+step succeeded, so the database in service is never touched by a failed or interrupted build: a
+contract error exits 2, anything else 1, and in both cases the old file is byte-for-byte the same.
+Leftovers of a build that was killed half-way are removed by the next build.
+
+Models are the SQL files in `core/sql/` (one view per file, named as the file) plus the risk-model
+step in `core.risk`; they run in dependency order, found from the names each file mentions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from core import contract, db, risk
+from core.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
+
+SQL_DIR = Path(__file__).with_name("sql")
+PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",)}
+DEMO_GENERATOR = "scorecard-demo"
+
+
+@dataclass
+class BuildResult:
+    """What a build did: problems found, rows per table, and whether the database was replaced."""
+
+    ok: bool
+    problems: list[ProblemGroup] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[ProblemGroup]:
+        """Problems that stop the build."""
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[ProblemGroup]:
+        """Problems listed while the build goes on."""
+        return [p for p in self.problems if p.severity == WARNING]
+
+
+class Progress:
+    """Per-step progress lines with timings on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool | None = None, stream=sys.stderr):
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+def sql_models() -> dict[str, tuple[str, str]]:
+    """{name: (materialized, sql)} for every model file in core/sql/."""
+    models = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        if path.name.startswith("_"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        match = re.search(r"^--\s*materialized:\s*(table|view)\s*$", text, re.M)
+        models[path.stem] = (match.group(1) if match else "table", text)
+    return models
+
+
+def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
+    """Model names in dependency order (a model after every model its SQL mentions)."""
+    names = set(models) | set(PYTHON_MODELS)
+    deps: dict[str, set[str]] = {}
+    for name, (_kind, sql) in models.items():
+        body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+        words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", body))
+        deps[name] = (words & names) - {name}
+    for name, parents in PYTHON_MODELS.items():
+        deps[name] = set(parents)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(node: str, stack: tuple[str, ...] = ()) -> None:
+        if node in seen:
+            return
+        if node in stack:
+            raise RuntimeError(f"model cycle: {' -> '.join(stack + (node,))}")
+        for parent in sorted(deps[node]):
+            visit(parent, stack + (node,))
+        seen.add(node)
+        order.append(node)
+
+    for name in sorted(names):
+        visit(name)
+    return order
+
+
+def source_checksum(source: Path) -> str:
+    """SHA-256 over the source's extract files (names and bytes), in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(source.iterdir()):
+        if path.suffix in (".csv", ".parquet") and path.is_file():
+            digest.update(path.name.encode())
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_kind(source: Path) -> str:
+    """'demo' when the source was written by `python -m core demo`, else 'real'."""
+    truth = source / "truth.json"
+    try:
+        return "demo" if json.loads(truth.read_text()).get("generator") == DEMO_GENERATOR else "real"
+    except (OSError, ValueError, AttributeError):
+        return "real"
+
+
+def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
+    """Give every raw table exactly the contract's columns (absent optional ones as nulls)."""
+    for table in contract.TABLES.values():
+        lt = loaded.get(table.name)
+        present = set(lt.columns) if lt else set()
+        cols = ", ".join(
+            (f'"{c}"' if c in present else f'cast(null as varchar) as "{c}"') for c in table.column_names
+        )
+        source = lt.raw_name if lt else "(select 1 where false)"
+        con.execute(f"create or replace table raw_{table.name} as select {cols} from {source}")
+
+
+def _cleanup_stale(target: Path) -> None:
+    """Remove leftovers of builds that were killed (their process is gone)."""
+    for stale in target.parent.glob(f".{target.name}.building-*"):
+        pid = stale.name.rsplit("-", 1)[-1].split(".")[0]
+        alive = pid.isdigit() and Path(f"/proc/{pid}").exists() and int(pid) != os.getpid()
+        if not alive:
+            if stale.is_dir():
+                for child in stale.iterdir():
+                    child.unlink(missing_ok=True)
+                stale.rmdir()
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def _run_models(con, progress: Callable[[str], None]) -> None:
+    con.execute((SQL_DIR / "_macros.sql").read_text(encoding="utf-8"))
+    models = sql_models()
+    for name in model_order(models):
+        started = time.monotonic()
+        if name in PYTHON_MODELS:
+            if name == "int_case_expected":
+                risk.build_expected(con)
+            continue  # int_risk_model is written by the same step
+        kind, sql = models[name]
+        body = sql.strip().rstrip(";")
+        con.execute(f"create or replace {kind} {name} as {body}")
+        if kind == "table":
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            progress(f"built {name}: {rows:,} rows ({time.monotonic() - started:.1f}s)")
+
+
+def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict[str, int]:
+    counts = {name: (loaded[name].rows if name in loaded else 0) for name in contract.TABLES}
+    span = con.execute("select data_start_date, data_end_date from int_period").fetchone()
+    con.execute(
+        """
+        create or replace table mart_build_info as
+        select
+            ? as source_kind,
+            cast(? as timestamp) as built_at,
+            ? as source_sha256,
+            ? as contract_version,
+            ? as source_format,
+            cast(? as date) as data_start_date,
+            cast(? as date) as data_end_date,
+            ?::integer as physicians_count, ?::integer as procedures_count, ?::integer as cases_count,
+            ?::integer as items_count, ?::bigint as supply_usage_count, ?::bigint as drug_usage_count,
+            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count
+        """,
+        [
+            source_kind(source),
+            datetime.now(timezone.utc).replace(tzinfo=None),
+            source_checksum(source),
+            contract.CONTRACT_VERSION,
+            ",".join(sorted({lt.path.suffix.lstrip(".") for lt in loaded.values()})),
+            span[0],
+            span[1],
+            *[counts[t] for t in ("physicians", "procedures", "cases", "items", "supply_usage",
+                                  "drug_usage", "evidence", "users", "settings")],
+        ],
+    )
+    return counts
+
+
+def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
+    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
+    progress = progress or Progress(enabled=False)
+    started = time.monotonic()
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _cleanup_stale(target)
+    temp = target.parent / f".{target.name}.building-{os.getpid()}"
+    spill = Path(str(temp) + ".tmp")
+    con = db.open_for_build(temp)
+    result = BuildResult(ok=False)
+    try:
+        loaded, problems = validate_source(con, source, progress)
+        result.problems = problems
+        if result.errors:
+            return result
+        progress("source keeps the contract: building views")
+        _normalise_raw(con, loaded)
+        _run_models(con, progress)
+        result.row_counts = _write_build_info(con, source, loaded)
+        for table in contract.TABLES:
+            # The raw text copies were only needed for checking and staging.
+            con.execute(f"drop table if exists raw_{table}")
+        con.execute("checkpoint")
+        con.close()
+        con = None
+        os.replace(temp, target)
+        _fsync_dir(target.parent)
+        result.ok = True
+        progress(f"database ready: {target}")
+        return result
+    finally:
+        if con is not None:
+            con.close()
+        if not result.ok:
+            temp.unlink(missing_ok=True)
+            Path(str(temp) + ".wal").unlink(missing_ok=True)
+        if spill.exists():
+            for child in spill.iterdir():
+                child.unlink(missing_ok=True)
+            spill.rmdir()
+        result.seconds = time.monotonic() - started
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def run_build_cli(source: Path, target: Path) -> int:
+    """`python -m core build`: report problems, return 0 (built), 2 (contract errors) or 1."""
+    progress = Progress()
+    result = build(source, target, progress)
+    for group in result.errors + result.warnings:
+        print(group.render(), file=sys.stderr)
+    if result.errors:
+        n = sum(g.count for g in result.errors)
+        print(f"build stopped: {n} contract error(s) in {source}; {target} was not changed",
+              file=sys.stderr)
+        return 2
+    print(f"built {target} from {source} in {result.seconds:.1f}s "
+          f"({result.row_counts.get('cases', 0):,} cases, {len(result.warnings)} warning(s))")
+    return 0

@@ -1,0 +1,76 @@
+"""The build's risk-model step: expected outcomes per case from models on patient factors only.
+
+For each procedure and outcome (SPEC §5), `core.stats.fit_expected` fits a GLM on age, sex, ASA
+class, comorbidity index and admission type — never the physician, never the payer — and returns
+each case's expected value; a procedure with too few events falls back to its crude rate, flagged
+unadjusted. The results land in two tables: `int_case_expected` (one row per case) and
+`int_risk_model` (one row per procedure × outcome, with what was done and why).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core import stats
+
+# outcome name -> (column in int_case_cost, GLM family, expected column)
+OUTCOMES = {
+    "complication": ("complication_flag", "binomial", "expected_complication_rate"),
+    "readmit_30d": ("readmit_30d_flag", "binomial", "expected_readmit_30d_rate"),
+    "ssi": ("ssi_flag", "binomial", "expected_ssi_rate"),
+    "mortality": ("mortality_flag", "binomial", "expected_mortality_rate"),
+    "los_days": ("los_days", "poisson", "expected_los_days"),
+    "case_cost": ("case_cost_usd", "gamma", "expected_case_cost_usd"),
+}
+
+
+def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-case expected values, per procedure × outcome model notes) for a frame of cases."""
+    expected_parts = []
+    notes = []
+    for code, group in cases.groupby("procedure_code", sort=True):
+        part = pd.DataFrame({"case_id": group["case_id"].to_numpy()})
+        for outcome, (column, family, expected_col) in OUTCOMES.items():
+            frame = group[list(stats.PATIENT_FACTORS) + [column]]
+            if family == "binomial":
+                frame = frame.assign(**{column: group[column].astype(int)})
+            fit = stats.fit_expected(frame, column, family)
+            part[expected_col] = fit.expected
+            notes.append(
+                {
+                    "procedure_code": code,
+                    "outcome": outcome,
+                    "adjusted_flag": bool(fit.adjusted),
+                    "model_note": fit.reason,
+                    "events_count": int(fit.events),
+                    "case_count": int(len(group)),
+                }
+            )
+        expected_parts.append(part)
+    expected = pd.concat(expected_parts, ignore_index=True) if expected_parts else pd.DataFrame(
+        columns=["case_id", *[c for _, _, c in OUTCOMES.values()]]
+    )
+    return expected, pd.DataFrame(notes)
+
+
+def build_expected(con) -> None:
+    """Fit every procedure's models from int_case_cost and write int_case_expected and int_risk_model."""
+    columns = ", ".join(
+        ["case_id", "procedure_code", *stats.PATIENT_FACTORS, *[c for c, _, _ in OUTCOMES.values()]]
+    )
+    cases = con.execute(f"select {columns} from int_case_cost order by procedure_code, case_id").df()
+    expected, notes = expected_for(cases)
+    con.register("expected_frame", expected)
+    con.execute("create or replace table int_case_expected as select * from expected_frame")
+    con.unregister("expected_frame")
+    if notes.empty:
+        notes = pd.DataFrame({"procedure_code": pd.Series(dtype="string"), "outcome": pd.Series(dtype="string"),
+                              "adjusted_flag": pd.Series(dtype="bool"), "model_note": pd.Series(dtype="string"),
+                              "events_count": pd.Series(dtype="int64"), "case_count": pd.Series(dtype="int64")})
+    con.register("notes_frame", notes)
+    con.execute(
+        "create or replace table int_risk_model as select procedure_code::varchar as procedure_code, "
+        "outcome::varchar as outcome, adjusted_flag::boolean as adjusted_flag, model_note::varchar as model_note, "
+        "events_count::bigint as events_count, case_count::bigint as case_count from notes_frame"
+    )
+    con.unregister("notes_frame")

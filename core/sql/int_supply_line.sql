@@ -1,0 +1,19 @@
+-- materialized: table
+-- Supply lines priced: price paid is the line's unit_cost, else the item master's (SPEC §5).
+select
+    u.case_id,
+    u.item_id,
+    u.line_number,
+    i.category,
+    i.manufacturer,
+    i.item_description,
+    i.implant_flag,
+    i.preferred_flag,
+    u.quantity,
+    u.wasted_quantity,
+    coalesce(u.paid_unit_cost_usd, i.item_unit_cost_usd) as paid_unit_cost_usd,
+    i.item_unit_cost_usd,
+    u.quantity * coalesce(u.paid_unit_cost_usd, i.item_unit_cost_usd) as line_cost_usd,
+    u.wasted_quantity * coalesce(u.paid_unit_cost_usd, i.item_unit_cost_usd) as waste_usd
+from stg_supply_usage as u
+join stg_items as i on i.item_id = u.item_id

@@ -1,0 +1,15 @@
+-- materialized: view
+-- The cases that count for the period being viewed. The period and the cases removed by accepted
+-- flags arrive as session variables set by core.db on the request's own cursor (start_date,
+-- end_date, excluded_case_ids); with none set, the default period and every case.
+with period as (
+    select
+        coalesce(getvariable('start_date'), p.default_start_date) as start_date,
+        coalesce(getvariable('end_date'), p.default_end_date) as end_date
+    from int_period as p
+)
+select c.*
+from mart_case as c
+cross join period
+where c.surgery_date between period.start_date and period.end_date
+  and not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), c.case_id)

@@ -1,0 +1,23 @@
+-- materialized: view
+-- Physician × procedure × supply category for the period: preferred use by units and by spend,
+-- switch saving and waste (SPEC §5). Categories without a preferred item keep null shares, never 0%.
+select
+    cc.physician_id,
+    cc.procedure_code,
+    cc.category,
+    bool_or(cc.has_preferred_flag) as has_preferred_flag,
+    bool_or(cc.implant_flag) as implant_flag,
+    count(distinct cc.case_id) as case_count,
+    sum(cc.units_count) as units_count,
+    sum(cc.preferred_units_count) as preferred_units_count,
+    sum(cc.spend_usd) as spend_usd,
+    sum(cc.preferred_spend_usd) as preferred_spend_usd,
+    case when bool_or(cc.has_preferred_flag) and sum(cc.units_count) > 0
+         then 100.0 * sum(cc.preferred_units_count) / sum(cc.units_count) end as preferred_use_pct,
+    case when bool_or(cc.has_preferred_flag) and sum(cc.spend_usd) > 0
+         then 100.0 * sum(cc.preferred_spend_usd) / sum(cc.spend_usd) end as preferred_spend_pct,
+    sum(cc.switch_saving_usd) as switch_saving_usd,
+    sum(cc.waste_usd) as waste_usd
+from mart_case_category as cc
+semi join mart_period_case as pc on pc.case_id = cc.case_id
+group by cc.physician_id, cc.procedure_code, cc.category

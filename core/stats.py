@@ -1,0 +1,730 @@
+"""Statistics for the scorecard: exact Poisson intervals, O/E ratios, funnel plots, risk models.
+
+SPEC §5 asks for three things and this module is where all three live, free of Streamlit and
+DuckDB so it can be tested on published data sets:
+
+1. **Exact intervals for counts.** The Garwood (1936) interval for a Poisson count, written with
+   chi-square quantiles (Ulm 1990; Breslow & Day 1987, vol. II, eq. 2.11):
+   ``lower = ½·χ²(α/2; 2O)``, ``upper = ½·χ²(1−α/2; 2O+2)``, lower = 0 when O = 0.
+   An O/E ratio's interval is that interval divided by E (Breslow & Day 1987, §2.3: E is treated
+   as fixed, as it is for an indirectly standardised ratio).
+
+2. **Funnel plots** of O/E against E, as published in NHS-R's FunnelPlotR (Mainey, R package
+   0.4.x–0.6; files R/funnel_plot.R, R/od_adjustment.R, R/calculate_limits.R,
+   R/build_limits_lookup.R, R/outliers_func.R), which implements:
+
+   * exact Poisson limits at expected count E (Spiegelhalter 2005, *Stat Med* 24:1185, §3.1 and
+     Appendix A.1.2): ``χ²(p; 2E)/(2E)`` below and ``χ²(1−p; 2E+2)/(2E)`` above;
+   * the overdispersion adjustment of Spiegelhalter (2005, *Qual Saf Health Care* 14:347) and
+     Spiegelhalter et al. (2012, *JRSS A* 175:1, §4.3): z-scores on a transformed scale,
+     outliers trimmed, ``φ = (1/n) Σ z²`` (eq. 5 of the 2005 QSHC paper), then an additive
+     between-unit variance by DerSimonian & Laird (1986, *Control Clin Trials* 7:177, eq. 3 in
+     Spiegelhalter's form): ``τ² = (nφ − (n − 1)) / (Σwᵢ − Σwᵢ²/Σwᵢ)``, ``wᵢ = 1/sᵢ²``, and 0
+     when nφ < n − 1;
+   * method "SHMI" (NHS Digital, *SHMI specification* v1.34, §"Overdispersion"):
+     ``zᵢ = √Eᵢ · ln(Oᵢ/Eᵢ)``, sᵢ = 1/√Eᵢ, 10 % of units truncated at each end, limits
+     ``exp(±z_α · √(1/E + τ²))``;
+   * method "CQC" (Spiegelhalter 2005 QSHC; Care Quality Commission Intelligent Monitoring):
+     ``zᵢ = 2(√Oᵢ − √Eᵢ)``, sᵢ = 1/(2√Eᵢ), 10 % Winsorised at each end, limits
+     ``(1 ± z_α · √(1/(4E) + τ²))²``.
+
+3. **Risk models** (SPEC §5): per procedure, one GLM per outcome on patient factors only
+   (age, sex, ASA class, comorbidity index, admission type; never the physician, never the payer),
+   fitted with statsmodels by iteratively reweighted least squares (McCullagh & Nelder 1989,
+   *Generalized Linear Models*, §2.5). The expected value of a case is its fitted mean; a
+   physician's E is the sum over their cases. Where a procedure has too few events the fit is not
+   attempted and every case gets the procedure's crude mean, labelled as unadjusted.
+
+Nothing here ranks physicians: funnels call a unit out only when it leaves a control limit.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+__all__ = [
+    "PATIENT_FACTORS",
+    "Z95",
+    "Z998",
+    "FLAGS",
+    "RiskFit",
+    "exact_poisson_interval",
+    "exact_poisson_intervals",
+    "oe_ratio",
+    "oe_ratios",
+    "poisson_limits",
+    "funnel_limits",
+    "funnel_curve",
+    "funnel",
+    "fit_expected",
+    "flag_for",
+]
+
+# Two-sided normal quantiles for the 95 % and 99.8 % limits. FunnelPlotR hard-codes 1.959964 and
+# 3.090232; the exact values differ from those only after the 7th significant digit.
+Z95 = float(_st.norm.ppf(0.975))
+Z998 = float(_st.norm.ppf(0.999))
+
+# The limit levels a funnel carries, as (name suffix, two-sided coverage).
+_LEVELS = (("95", 0.95), ("998", 0.998))
+
+FUNNEL_COLUMNS = (
+    "observed",
+    "expected",
+    "ratio",
+    "lower95",
+    "upper95",
+    "lower998",
+    "upper998",
+    "outlier95",
+    "outlier998",
+)
+
+# What flag_for can return, most worrying first on each side.
+FLAGS = ("high_998", "high_95", "within", "low_95", "low_998", "unadjusted")
+
+PATIENT_FACTORS = ("patient_age", "patient_sex", "asa_class", "comorbidity_index", "admission_type")
+
+_METHODS = ("shmi", "cqc", "none")
+_FAMILIES = ("binomial", "poisson", "gamma")
+
+
+# --------------------------------------------------------------------------------------------
+# Exact Poisson intervals and O/E ratios
+# --------------------------------------------------------------------------------------------
+
+
+def _check_level(level: float) -> float:
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    return float(level)
+
+
+def exact_poisson_intervals(observed, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised Garwood exact interval for Poisson counts: (lower, upper) arrays.
+
+    Garwood (1936, *Biometrika* 28:437); chi-square form as in Breslow & Day (1987, eq. 2.11):
+    lower = ½·χ²(α/2; 2O), upper = ½·χ²(1−α/2; 2O+2), lower = 0 when O = 0. Counts may be
+    non-integer (the formula is continuous in O, which is what funnel limits at a non-integer
+    expected count need). Negative or missing counts give NaN.
+    """
+    alpha = 1.0 - _check_level(level)
+    o = np.asarray(observed, dtype=float)
+    ok = np.isfinite(o) & (o >= 0)
+    safe = np.where(ok, o, 1.0)
+    # chi2.ppf is undefined at 0 degrees of freedom; O = 0 is the closed-form case lower = 0.
+    lower = np.where(safe > 0, _st.chi2.ppf(alpha / 2.0, 2.0 * np.maximum(safe, 1e-300)) / 2.0, 0.0)
+    upper = _st.chi2.ppf(1.0 - alpha / 2.0, 2.0 * safe + 2.0) / 2.0
+    lower = np.where(ok, lower, np.nan)
+    upper = np.where(ok, upper, np.nan)
+    return lower, upper
+
+
+def exact_poisson_interval(observed: float, level: float = 0.95) -> tuple[float, float]:
+    """Garwood exact interval (lower, upper) for one Poisson count; lower is 0 when observed is 0."""
+    lo, hi = exact_poisson_intervals(np.asarray([observed], dtype=float), level)
+    return float(lo[0]), float(hi[0])
+
+
+def oe_ratios(observed, expected, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised O/E ratios with exact intervals: (ratio, lower, upper) arrays, NaN where E <= 0."""
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    o, e = np.broadcast_arrays(o, e)
+    lo, hi = exact_poisson_intervals(o, level)
+    ok = np.isfinite(e) & (e > 0)
+    safe_e = np.where(ok, e, 1.0)
+    # Breslow & Day (1987) §2.3: with E fixed, the interval for O/E is the interval for O over E.
+    ratio = np.where(ok, o / safe_e, np.nan)
+    return ratio, np.where(ok, lo / safe_e, np.nan), np.where(ok, hi / safe_e, np.nan)
+
+
+def oe_ratio(observed: float, expected: float, level: float = 0.95) -> tuple[float, float, float]:
+    """O/E ratio and its exact Poisson interval (ratio, lower, upper); NaNs when expected <= 0."""
+    r, lo, hi = oe_ratios([observed], [expected], level)
+    return float(r[0]), float(lo[0]), float(hi[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Funnel limits
+# --------------------------------------------------------------------------------------------
+
+
+def poisson_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Poisson control limits for a ratio at expected count E: (lower, upper), NaN where E <= 0.
+
+    Spiegelhalter (2005, *Stat Med* 24:1185, Appendix A.1.2) as coded in FunnelPlotR
+    R/calculate_limits.R: lower = χ²(p; 2E)/(2E), upper = χ²(1−p; 2E+2)/(2E), p = (1−level)/2.
+    This is the Garwood interval of a count equal to E, divided by E.
+    """
+    e = np.asarray(expected, dtype=float)
+    lo, hi = exact_poisson_intervals(e, level)
+    ok = np.isfinite(e) & (e > 0)
+    safe_e = np.where(ok, e, 1.0)
+    # At E = 0 the lower limit formula gives 0/0; there is no funnel there.
+    return np.where(ok, lo / safe_e, np.nan), np.where(ok, hi / safe_e, np.nan)
+
+
+def _adjusted_limits(e: np.ndarray, tau2: float, z: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.isfinite(e) & (e > 0)
+    safe_e = np.where(ok, e, 1.0)
+    if method == "shmi":
+        # NHS Digital SHMI specification; FunnelPlotR calculate_limits.R (sr_method "SHMI").
+        sd = np.sqrt(1.0 / safe_e + tau2)
+        lower, upper = np.exp(-z * sd), np.exp(z * sd)
+    else:
+        # Spiegelhalter (2005 QSHC) square-root scale: √(O/E) ~ N(1, 1/(4E) + τ²), squared back.
+        # FunnelPlotR's build_limits_lookup.R squares both limits; a lower limit that would cross
+        # zero on the root scale is zero on the ratio scale (squaring would fold it back up).
+        sd = np.sqrt(1.0 / (4.0 * safe_e) + tau2)
+        lower = np.square(np.maximum(1.0 - z * sd, 0.0))
+        upper = np.square(1.0 + z * sd)
+    return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)
+
+
+def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi") -> pd.DataFrame:
+    """Funnel limits at each expected value: columns expected, lower95, upper95, lower998, upper998.
+
+    tau2 = 0 (or method "none") gives the exact Poisson limits (see `poisson_limits`); tau2 > 0
+    gives the overdispersed limits of `method`: "shmi" exp(±z·√(1/E + τ²)) or "cqc"
+    (1 ± z·√(1/(4E) + τ²))² (FunnelPlotR R/calculate_limits.R, R/build_limits_lookup.R).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    e = np.asarray(expected_values, dtype=float).ravel()
+    tau2 = float(tau2) if tau2 is not None and np.isfinite(tau2) else 0.0
+    out = {"expected": e}
+    for name, level in _LEVELS:
+        if tau2 > 0 and method != "none":
+            z = _st.norm.ppf(0.5 + level / 2.0)
+            lo, hi = _adjusted_limits(e, tau2, z, method)
+        else:
+            lo, hi = poisson_limits(e, level)
+        out[f"lower{name}"] = lo
+        out[f"upper{name}"] = hi
+    return pd.DataFrame(out)
+
+
+def funnel_curve(expected_values, tau2: float = 0.0, *, method: str = "shmi", points: int = 200) -> pd.DataFrame:
+    """Limit lines for drawing a smooth funnel across the range of `expected_values` (log-spaced grid).
+
+    Same columns as `funnel_limits`. The grid runs from half the smallest positive expected value
+    (at least 0.1, where FunnelPlotR's lookup table also starts) to 1.1 × the largest.
+    """
+    e = np.asarray(expected_values, dtype=float)
+    e = e[np.isfinite(e) & (e > 0)]
+    if e.size == 0:
+        return funnel_limits(np.empty(0), tau2, method=method)
+    lo = max(0.1, float(e.min()) / 2.0)
+    hi = max(lo * 1.01, float(e.max()) * 1.1)
+    # Log spacing: the funnel changes fastest at small E, so points are spent there.
+    grid = np.geomspace(lo, hi, int(max(points, 2)))
+    return funnel_limits(grid, tau2, method=method)
+
+
+# --------------------------------------------------------------------------------------------
+# Overdispersion (φ, τ²)
+# --------------------------------------------------------------------------------------------
+
+
+def _truncate_keep(z: np.ndarray, trim: float) -> np.ndarray:
+    """Which units the SHMI truncation keeps (FunnelPlotR R/od_adjustment.R `truncation`).
+
+    Units are ranked (ties averaged) and cut into k = 1/trim groups by
+    ``floor(rank · k / (n + 1))``; the lowest group (0) and the groups at or above k − 1 are
+    dropped. With trim = 0.1 and 54 units this drops ranks 1–5 and 50–54, as FunnelPlotR does.
+    """
+    if trim <= 0:
+        return np.ones(z.shape, dtype=bool)
+    k = 1.0 / trim
+    rank = _st.rankdata(z, method="average")
+    group = np.floor(rank * k / (z.size + 1))
+    return (group > 0) & (group < k - 1)
+
+
+def _winsorise(z: np.ndarray, trim: float) -> np.ndarray:
+    """Winsorise z at its trim and 1 − trim quantiles (FunnelPlotR `winsorisation`).
+
+    R's default quantile (type 7) is numpy's default linear interpolation.
+    """
+    if trim <= 0 or z.size == 0:
+        return z
+    lz, uz = np.quantile(z, [trim, 1.0 - trim])
+    return np.clip(z, lz, uz)
+
+
+def _dispersion(z: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """φ and DerSimonian–Laird τ² from retained z-scores and weights w = 1/s² (FunnelPlotR
+    `phi_func`, `tau_func`; Spiegelhalter 2005 QSHC eq. 5 and the DL moment estimator)."""
+    n = z.size
+    if n == 0:
+        return math.nan, 0.0
+    phi = float(np.mean(np.square(z)))
+    if n < 2 or n * phi < n - 1:
+        return phi, 0.0
+    sw = float(np.sum(w))
+    denom = sw - float(np.sum(np.square(w))) / sw
+    if not denom > 0:  # a single effective unit: no between-unit variance can be estimated
+        return phi, 0.0
+    return phi, max(0.0, (n * phi - (n - 1)) / denom)
+
+
+# --------------------------------------------------------------------------------------------
+# Funnel
+# --------------------------------------------------------------------------------------------
+
+
+def funnel(
+    observed: Sequence[float],
+    expected: Sequence[float],
+    *,
+    method: str = "shmi",
+    trim: float = 0.1,
+    shmi_rounding: bool = True,
+) -> pd.DataFrame:
+    """Funnel-plot table: one row per unit in input order, limits widened for overdispersion.
+
+    Columns: observed, expected, ratio, lower95, upper95, lower998, upper998, outlier95,
+    outlier998. ``df.attrs`` holds ``phi``, ``tau2``, ``method``, ``trim``, ``adjusted`` (whether
+    the limits are the overdispersed ones) and ``n_dispersion`` (units that entered φ).
+
+    method "shmi" (default) follows FunnelPlotR ``funnel_plot(draw_adjusted = TRUE,
+    sr_method = "SHMI")``: z = √E·ln(O/E), 10 % truncated each end, φ = mean z², τ² by
+    DerSimonian–Laird with wᵢ = Eᵢ, limits exp(±z_α·√(1/E + τ²)). "cqc" is FunnelPlotR's
+    sr_method "CQC": z = 2(√O − √E), 10 % Winsorised, wᵢ = 4Eᵢ, limits (1 ± z_α·√(1/(4E)+τ²))².
+    "none" gives exact Poisson limits (φ and τ² are still computed the SHMI way, for display).
+
+    Limits are the overdispersed ones only when τ² > 0 (FunnelPlotR falls back to the exact
+    Poisson limits when τ² = 0, which is when nφ < n − 1); otherwise the exact ones. A unit is an
+    outlier when its ratio lies strictly outside a limit, as in FunnelPlotR R/outliers_func.R.
+
+    ``shmi_rounding`` rounds expected counts to 2 decimals for the SHMI and "none" calculations,
+    as FunnelPlotR does by default (``SHMI_rounding = TRUE``); the ``expected`` and ``ratio``
+    columns keep the unrounded values.
+
+    Units with E <= 0 or a missing value get NaN ratio and limits, are never outliers and do not
+    enter φ. A unit with O = 0 has z = −∞ on the SHMI log scale: it ranks lowest, so truncation
+    usually removes it; if it survives truncation (few units) it is left out of φ and τ² rather
+    than making them infinite (FunnelPlotR would return φ = ∞ there).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if not 0.0 <= float(trim) < 0.5:
+        raise ValueError(f"trim must be in [0, 0.5), got {trim!r}")
+    o = np.asarray(observed, dtype=float).ravel()
+    e = np.asarray(expected, dtype=float).ravel()
+    if o.shape != e.shape:
+        raise ValueError(f"observed and expected differ in length ({o.size} vs {e.size})")
+
+    log_scale = method in ("shmi", "none")
+    # FunnelPlotR rounds the SHMI expected counts to 2 d.p. before anything else (funnel_plot.R).
+    e_calc = np.round(e, 2) if (log_scale and shmi_rounding) else e
+    valid = np.isfinite(o) & (o >= 0) & np.isfinite(e_calc) & (e_calc > 0)
+    safe_e = np.where(valid, e_calc, 1.0)
+    safe_o = np.where(valid, o, 0.0)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_shown = np.where(np.isfinite(e) & (e > 0) & np.isfinite(o), o / np.where(e > 0, e, 1.0), np.nan)
+        ratio_calc = np.where(valid, safe_o / safe_e, np.nan)
+
+        if log_scale:
+            # SHMI z-score (FunnelPlotR transformed_zscore, sr_method "SHMI"): √E·ln(O/E).
+            z_all = np.sqrt(safe_e) * np.log(ratio_calc)
+            w_all = safe_e  # 1/s² with s = 1/√E
+        else:
+            # CQC z-score: (√(O/E) − 1)/(1/(2√E)) = 2(√O − √E).
+            z_all = 2.0 * (np.sqrt(safe_o) - np.sqrt(safe_e))
+            w_all = 4.0 * safe_e  # 1/s² with s = 1/(2√E)
+
+    z = z_all[valid]
+    w = w_all[valid]
+    if log_scale:
+        keep = _truncate_keep(z, float(trim))
+        # O = 0 → z = −∞: cannot enter a mean of squares (see docstring).
+        keep &= np.isfinite(z)
+        phi, tau2 = _dispersion(z[keep], w[keep])
+        n_disp = int(keep.sum())
+    else:
+        zw = _winsorise(z, float(trim))
+        phi, tau2 = _dispersion(zw, w)
+        n_disp = int(zw.size)
+
+    adjusted = method != "none" and tau2 > 0
+    limits = funnel_limits(np.where(valid, e_calc, np.nan), tau2 if adjusted else 0.0, method=method)
+
+    out = pd.DataFrame(
+        {
+            "observed": o,
+            "expected": e,
+            "ratio": ratio_shown,
+            "lower95": limits["lower95"].to_numpy(),
+            "upper95": limits["upper95"].to_numpy(),
+            "lower998": limits["lower998"].to_numpy(),
+            "upper998": limits["upper998"].to_numpy(),
+        }
+    )
+    for name, _ in _LEVELS:
+        lo = out[f"lower{name}"].to_numpy()
+        hi = out[f"upper{name}"].to_numpy()
+        with np.errstate(invalid="ignore"):
+            # Strictly outside, as FunnelPlotR: inside means lower <= rr <= upper. NaN → False.
+            out[f"outlier{name}"] = valid & ((ratio_calc < lo) | (ratio_calc > hi))
+    out.attrs.update(
+        {
+            "phi": float(phi),
+            "tau2": float(tau2),
+            "method": method,
+            "trim": float(trim),
+            "adjusted": bool(adjusted),
+            "n_dispersion": n_disp,
+        }
+    )
+    return out
+
+
+def flag_for(
+    observed: float,
+    expected: float,
+    lower95: float,
+    upper95: float,
+    lower998: float,
+    upper998: float,
+    adjusted: bool,
+) -> str:
+    """Where a ratio O/E sits against its limits: high_998, high_95, within, low_95, low_998 or unadjusted.
+
+    ``adjusted`` is whether the expected count came from a risk model (RiskFit.adjusted); a
+    crude, unadjusted comparison is never flagged. A ratio that cannot be computed (E <= 0) or a
+    missing limit is "within": there is nothing to call out. Limits are strict, as in FunnelPlotR.
+    """
+    if not adjusted:
+        return "unadjusted"
+    try:
+        o, e = float(observed), float(expected)
+    except (TypeError, ValueError):
+        return "within"
+    if not (math.isfinite(o) and math.isfinite(e) and e > 0):
+        return "within"
+    r = o / e
+
+    def _gt(a: float, b) -> bool:
+        return b is not None and math.isfinite(float(b)) and a > float(b)
+
+    def _lt(a: float, b) -> bool:
+        return b is not None and math.isfinite(float(b)) and a < float(b)
+
+    if _gt(r, upper998):
+        return "high_998"
+    if _gt(r, upper95):
+        return "high_95"
+    if _lt(r, lower998):
+        return "low_998"
+    if _lt(r, lower95):
+        return "low_95"
+    return "within"
+
+
+# --------------------------------------------------------------------------------------------
+# Risk models
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: numpy arrays do not compare to a single bool
+class RiskFit:
+    """Expected values for one outcome of one procedure, and whether a risk model made them."""
+
+    expected: np.ndarray  # one per input row, same order
+    adjusted: bool  # True: fitted GLM on patient factors; False: procedure's crude mean
+    reason: str  # plain words: what was fitted, or why not
+    events: int  # binomial: number of events; otherwise number of cases with a value
+
+
+# Plain words for the outcomes the app models: (one, many, what a case without it is called).
+_EVENT_WORDS = {
+    "mortality": ("death", "deaths"),
+    "complication": ("complication", "complications"),
+    "readmit_30d": ("readmission within 30 days", "readmissions within 30 days"),
+    "ssi": ("surgical site infection", "surgical site infections"),
+}
+_VALUE_WORDS = {"los": "length of stay", "length_of_stay": "length of stay", "case_cost": "case cost", "cost": "case cost"}
+_FAMILY_WORDS = {"binomial": "logistic", "poisson": "Poisson (log link)", "gamma": "gamma (log link)"}
+
+# A category level gets its own coefficient only with at least this many cases and, for a binary
+# outcome, this many events and non-events; rarer levels are pooled (see _pool_levels). A level
+# with no events is what makes a logistic fit separate, so this keeps fits finite.
+_MIN_LEVEL_ROWS = 30
+_MIN_LEVEL_EVENTS = 3
+# A coefficient this large on a standardised covariate or a 0/1 dummy means an odds ratio above
+# e^15 ≈ 3·10⁶ per unit: in practice only reached when the likelihood has no maximum (separation).
+_MAX_ABS_COEF = 15.0
+_ORDINAL = {"asa_class"}
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _fallback(n: int, crude: float, reason: str, events: int) -> RiskFit:
+    exp = np.full(n, crude if math.isfinite(crude) else np.nan, dtype=float)
+    return RiskFit(expected=exp, adjusted=False, reason=reason, events=int(events))
+
+
+def _level_sort_key(level: str):
+    try:
+        return (0, float(level), level)
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def _category_codes(raw: pd.Series, numeric: bool) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row and the sorted level names; blanks become the level "missing".
+
+    Factorising first and normalising only the distinct values keeps this fast on 100,000 rows.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    labels = []
+    for u in uniques:
+        if numeric:
+            # ASA class is a number: 3 and "3.0" are one level, and levels sort numerically.
+            try:
+                v = float(u)
+                labels.append(f"{v:g}" if math.isfinite(v) else "missing")
+            except (TypeError, ValueError):
+                labels.append(str(u).strip().lower() or "missing")
+        else:
+            labels.append(str(u).strip().lower() or "missing")
+    labels.append("missing")  # code −1 (NaN) indexes this last entry
+    names = sorted(set(labels), key=_level_sort_key)
+    to_name = np.array([names.index(lb) for lb in labels], dtype=np.int64)
+    return to_name[codes], names
+
+
+def _pool_levels(
+    codes: np.ndarray, names: list[str], y: np.ndarray, has_y: np.ndarray, binary: bool, ordinal: bool
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Pool rare levels; returns (new code per row, kept level names, notes).
+
+    Ordinal factors (ASA class) pool a rare level into its larger neighbour, so ASA 5 joins ASA 4
+    rather than ASA 1; nominal ones (sex, admission type) pool into the most common level.
+    Counting uses only the rows with an outcome, the rows the model is fitted on.
+    """
+    k = len(names)
+    rows = np.bincount(codes[has_y], minlength=k).astype(float)
+    ev = np.bincount(codes[has_y], weights=y[has_y], minlength=k) if binary else np.zeros(k)
+    target_of = np.arange(k)
+    order = [i for i in range(k) if rows[i] > 0]  # levels only seen on rows without an outcome
+    notes: list[str] = []
+
+    def fails(i: int) -> bool:
+        if rows[i] < _MIN_LEVEL_ROWS:
+            return True
+        return binary and (ev[i] < _MIN_LEVEL_EVENTS or rows[i] - ev[i] < _MIN_LEVEL_EVENTS)
+
+    while len(order) > 1:
+        failing = [i for i in order if fails(i)]
+        if not failing:
+            break
+        # Pool the rarest failing level first (ties: sort order) so merges are deterministic.
+        lv = min(failing, key=lambda i: (rows[i], order.index(i)))
+        pos = order.index(lv)
+        if ordinal:
+            cands = [order[j] for j in (pos - 1, pos + 1) if 0 <= j < len(order)]
+        else:
+            cands = [i for i in order if i != lv]
+        tgt = max(cands, key=lambda i: (rows[i], -order.index(i)))
+        rows[tgt] += rows[lv]
+        ev[tgt] += ev[lv]
+        target_of[target_of == lv] = tgt
+        order.remove(lv)
+        notes.append(f"{names[lv]} pooled with {names[tgt]}")
+    if not order:
+        return np.zeros(codes.shape, dtype=np.int64), ["all"], notes
+    # Levels never seen on a fitted row (only on rows without an outcome) join the most common one.
+    common = max(order, key=lambda i: (rows[i], -order.index(i)))
+    for i in range(k):
+        if i not in order and target_of[i] == i:
+            target_of[i] = common
+    kept = sorted(order)
+    new_index = {old: n for n, old in enumerate(kept)}
+    remap = np.array([new_index[int(target_of[i])] for i in range(k)], dtype=np.int64)
+    return remap[codes], [names[i] for i in kept], notes
+
+
+def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
+    """Design matrix (intercept first) from the patient factors; returns (X, column names, notes)."""
+    n = len(frame)
+    cols = [np.ones(n)]
+    names = ["intercept"]
+    notes: list[str] = []
+    for name in ("patient_age", "comorbidity_index"):
+        x = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        fit_x = x[has_y & np.isfinite(x)]
+        if fit_x.size == 0:
+            notes.append(f"{name} missing")
+            continue
+        # A missing value takes the median, so one blank cell does not drop a case.
+        x = np.where(np.isfinite(x), x, float(np.median(fit_x)))
+        mu, sd = float(fit_x.mean()), float(fit_x.std())
+        if not sd > 0:
+            continue  # constant within this procedure: carries no information, would be collinear
+        # Standardised so IRLS is well conditioned and _MAX_ABS_COEF means the same for every column.
+        cols.append((x - mu) / sd)
+        names.append(name)
+    for name in ("patient_sex", "asa_class", "admission_type"):
+        codes, levels = _category_codes(frame[name], numeric=name in _ORDINAL)
+        codes, kept, lv_notes = _pool_levels(codes, levels, y, has_y, binary, ordinal=name in _ORDINAL)
+        notes.extend(f"{name} {t}" for t in lv_notes)
+        if len(kept) < 2:
+            continue
+        counts = np.bincount(codes[has_y], minlength=len(kept))
+        # The most common level is the reference, so the other coefficients are contrasts with
+        # the typical patient and are estimated as precisely as the data allow.
+        ref = int(np.argmax(counts))
+        for j, lv in enumerate(kept):
+            if j != ref:
+                cols.append((codes == j).astype(float))
+                names.append(f"{name}[{lv}]")
+    return np.column_stack(cols), names, notes
+
+
+def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: int = 20) -> RiskFit:
+    """Expected value per case for one outcome of one procedure, from a GLM on patient factors only.
+
+    family: "binomial" (logit link; complication, readmit_30d, ssi, mortality), "poisson" (log
+    link; length of stay — the quasi-Poisson mean model, whose fitted means equal Poisson's) or
+    "gamma" (log link; case cost). Covariates are `PATIENT_FACTORS`: age and comorbidity index
+    linear (standardised), sex, ASA class and admission type as categories with rare levels pooled.
+
+    Falls back to the procedure's crude mean for every case (adjusted=False, reason in plain
+    words) when a binary outcome has fewer than `min_events` events or non-events, when fewer
+    than `min_events` cases have a value, or when the fit fails, does not converge or separates.
+    For the canonical links (logit, Poisson log) Σ expected = Σ observed over the fitted cases by
+    the score equations; the gamma fit is rescaled to the same total (calibration in the large),
+    so a procedure's overall O/E is 1 for every outcome.
+    """
+    if family not in _FAMILIES:
+        raise ValueError(f"family must be one of {_FAMILIES}, got {family!r}")
+    missing = [c for c in (*PATIENT_FACTORS, outcome) if c not in frame.columns]
+    if missing:
+        raise KeyError(f"fit_expected: frame lacks columns {missing}")
+    n = len(frame)
+    binary = family == "binomial"
+    if binary:
+        one, many = _EVENT_WORDS.get(outcome, (f"{outcome} event", f"{outcome} events"))
+    label = _VALUE_WORDS.get(outcome, outcome.replace("_", " "))
+
+    raw = frame[outcome]
+    if raw.dtype == bool or str(raw.dtype) == "boolean":
+        y = raw.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    elif binary and not pd.api.types.is_numeric_dtype(raw):
+        # Booleans that came through as text ("true"/"false") from an extract.
+        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0, "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
+        y = raw.astype("string").str.strip().str.lower().map(words).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    has_y = np.isfinite(y)
+    n_y = int(has_y.sum())
+    crude = float(y[has_y].mean()) if n_y else math.nan
+
+    if n == 0:
+        return RiskFit(expected=np.empty(0), adjusted=False, reason="no cases", events=0)
+    if binary:
+        if np.any((y[has_y] != 0) & (y[has_y] != 1)):
+            raise ValueError(f"fit_expected: {outcome} must be boolean (0/1) for the binomial family")
+        events = int(y[has_y].sum())
+        non_events = n_y - events
+        if events < min_events:
+            return _fallback(n, crude, f"only {_plural(events, one, many)}: too few to fit a risk model", events)
+        if non_events < min_events:
+            return _fallback(
+                n, crude, f"only {_plural(non_events, 'case', 'cases')} without a {one}: too few to fit a risk model", events
+            )
+    else:
+        events = n_y
+        if n_y < min_events:
+            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk model", n_y)
+        if family == "poisson":
+            if np.any(y[has_y] < 0):
+                raise ValueError(f"fit_expected: {outcome} must be >= 0 for the poisson family")
+            if not crude > 0:
+                return _fallback(n, crude, f"every case has {label} 0: nothing to model", n_y)
+        else:
+            bad = int(np.sum(y[has_y] <= 0))
+            if bad:
+                return _fallback(
+                    n, crude, f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
+                )
+
+    X, names, notes = _design(frame, y, has_y, binary)
+    fit = _fit_glm(X[has_y], y[has_y], family)
+    if isinstance(fit, str):
+        return _fallback(n, crude, fit, events)
+    params = fit
+    eta = X @ params
+    if binary:
+        mu = 1.0 / (1.0 + np.exp(-eta))
+    else:
+        mu = np.exp(eta)
+        if family == "gamma":
+            # Non-canonical link: rescale so Σ expected = Σ observed on the fitted cases.
+            mu = mu * (float(y[has_y].sum()) / float(mu[has_y].sum()))
+    if not np.all(np.isfinite(mu)):
+        return _fallback(n, crude, "the risk model gave non-finite predictions", events)
+
+    what = f"{_FAMILY_WORDS[family]} model of {label} on patient factors ({_plural(n_y, 'case', 'cases')}"
+    what += f", {_plural(events, one, many)})" if binary else ")"
+    if notes:
+        what += "; " + "; ".join(notes)
+    return RiskFit(expected=mu, adjusted=True, reason="risk-adjusted: " + what, events=events)
+
+
+def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
+    """Fit a GLM by IRLS; the coefficients, or a plain-words reason why there are none."""
+    import statsmodels.api as sm  # imported here: the rest of the module does not need it
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+
+    fam = {
+        "binomial": sm.families.Binomial(),
+        "poisson": sm.families.Poisson(),
+        "gamma": sm.families.Gamma(link=sm.families.links.Log()),
+    }[family]
+    # Start at the crude mean (intercept only): IRLS then never starts from an impossible mean,
+    # which the gamma family with a log link is prone to.
+    start = np.zeros(X.shape[1])
+    m = float(y.mean())
+    start[0] = math.log(m / (1.0 - m)) if family == "binomial" else math.log(m)
+    res = None
+    # QR least squares in each IRLS step is about twice as fast as the default SVD-based lstsq on
+    # 100,000 rows; it cannot cope with exactly collinear columns, so those fall back to lstsq.
+    for wls_method in ("qr", "lstsq"):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with np.errstate(all="ignore"):
+                    res = sm.GLM(y, X, family=fam).fit(start_params=start, maxiter=100, tol=1e-8, wls_method=wls_method)
+        except PerfectSeparationError:
+            return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:
+            res, error = None, exc
+            continue
+        if np.all(np.isfinite(np.asarray(res.params, dtype=float))):
+            break
+    if res is None:
+        return f"the risk model could not be fitted ({type(error).__name__})"
+    if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
+        return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+    params = np.asarray(res.params, dtype=float)
+    if not np.all(np.isfinite(params)):
+        return "the risk model could not be fitted (non-finite coefficients)"
+    if not getattr(res, "converged", True):
+        return "the risk model did not converge"
+    if family == "binomial" and params.size > 1 and np.max(np.abs(params[1:])) > _MAX_ABS_COEF:
+        return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+    return params

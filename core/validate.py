@@ -1,0 +1,339 @@
+"""Load a source folder into raw tables and check every rule of the extract contract (SPEC §4).
+
+Each broken rule becomes a `Problem` naming file, row, column, value and rule. Checks run as SQL
+in DuckDB over the raw (all-text) tables, so a 30-million-line supply file is checked in seconds;
+each check returns its count and the first few examples, which is what a person fixing an extract
+needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so row N is line N + 1).
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from core import contract
+from core.contract import BOOL, DATE, FLOAT, INT, Column, Table
+
+EXAMPLES_PER_RULE = 5
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule at one place in one file."""
+
+    severity: str
+    file: str
+    rule: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def where(self) -> str:
+        """`file, row N, column C, value 'V'` — as much as is known."""
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        return ", ".join(parts)
+
+
+@dataclass
+class ProblemGroup:
+    """All problems of one rule in one file and column: a count and the first examples."""
+
+    severity: str
+    file: str
+    rule: str
+    column: str | None
+    message: str
+    count: int
+    examples: list[Problem] = field(default_factory=list)
+
+    def render(self) -> str:
+        """Human-readable lines for a terminal or a log."""
+        col = f", column {self.column}" if self.column else ""
+        head = f"{self.severity.upper()} [{self.rule}] {self.file}{col}: {self.message}"
+        if self.count > 1:
+            head += f" ({self.count} rows)"
+        lines = [head]
+        for ex in self.examples:
+            if ex.row is not None or ex.value is not None:
+                lines.append(f"    at {ex.where()}")
+        if self.count > len(self.examples) and self.examples and self.examples[0].row is not None:
+            lines.append(f"    ... and {self.count - len(self.examples)} more")
+        return "\n".join(lines)
+
+
+@dataclass
+class LoadedTable:
+    """A source file loaded into a raw table."""
+
+    table: Table
+    path: Path
+    raw_name: str
+    columns: tuple[str, ...]
+    rows: int
+
+
+def _sql_str(value: str) -> str:
+    # Only used for file paths the build itself found on disk (DuckDB table functions need
+    # literal paths); user-supplied values are always bound as parameters.
+    return "'" + value.replace("'", "''") + "'"
+
+
+def find_file(source: Path, table: Table) -> tuple[Path | None, list[Problem]]:
+    """The file that holds `table` in `source` (csv or parquet), or a problem."""
+    found = [source / f"{table.name}.{ext}" for ext in contract.FILE_FORMATS]
+    found = [p for p in found if p.exists()]
+    if len(found) > 1:
+        names = " and ".join(p.name for p in found)
+        return None, [Problem(ERROR, names, "file.ambiguous", "both a CSV and a Parquet file: keep one")]
+    if not found:
+        sev = ERROR if table.required else WARNING
+        msg = "file is missing" if table.required else "file is missing; the table will be empty"
+        return None, [Problem(sev, f"{table.name}.csv", "file.missing", msg)]
+    return found[0], []
+
+
+def check_utf8(path: Path) -> Problem | None:
+    """The first byte that is not UTF-8, with its line, or None when the file decodes cleanly."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                bad = chunk[: err.start]
+                line += bad.count(b"\n")
+                snippet = chunk[err.start : err.start + 4]
+                return Problem(
+                    ERROR,
+                    path.name,
+                    "file.encoding",
+                    f"is not UTF-8: byte {snippet[:1].hex()} at line {line}; save the file as UTF-8",
+                    row=line - 1 if line > 1 else None,
+                    value=repr(snippet)[2:-1],
+                )
+            line += chunk.count(b"\n")
+    return None
+
+
+def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, list[Problem]]:
+    """Load one extract file into `raw_<table>` as text columns, or say why it cannot be read."""
+    path, problems = find_file(source, table)
+    if path is None:
+        return None, problems
+    if path.stat().st_size == 0:
+        return None, [Problem(ERROR, path.name, "file.empty", "file is empty (no header, no rows)")]
+    raw = f"raw_{table.name}"
+    if path.suffix == ".csv":
+        bad = check_utf8(path)
+        if bad:
+            return None, [bad]
+        # Let DuckDB detect the header names but keep every value as text: types are ours to check.
+        reader = (
+            f"read_csv({_sql_str(str(path))}, header=true, all_varchar=true, delim=',', "
+            "quote='\"', escape='\"', strict_mode=true, null_padding=false)"
+        )
+    else:
+        reader = f"read_parquet({_sql_str(str(path))})"
+    try:
+        con.execute(f"create or replace table {raw} as select * from {reader}")
+    except Exception as err:  # duckdb raises many kinds: report the first line of its message
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return None, [Problem(ERROR, path.name, "file.unreadable", f"cannot be read: {first}")]
+    columns = tuple(r[0] for r in con.execute(f"describe {raw}").fetchall())
+    if path.suffix == ".parquet":
+        # Same checks for both formats: compare as text, as a CSV would arrive.
+        casts = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in columns)
+        con.execute(f"create or replace table {raw} as select {casts} from {raw}")
+    rows = con.execute(f"select count(*) from {raw}").fetchone()[0]
+    loaded = LoadedTable(table, path, raw, columns, rows)
+    if rows == 0:
+        sev = ERROR if table.must_have_rows else WARNING
+        problems.append(Problem(sev, path.name, "file.empty", "has a header but no rows"))
+    return loaded, problems
+
+
+def _bool_sql(expr: str) -> str:
+    words = ", ".join(_sql_str(w) for w in contract.TRUE_WORDS + contract.FALSE_WORDS)
+    return f"lower(trim({expr})) in ({words})"
+
+
+def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
+    """(rule, message, severity, SQL predicate true for bad rows) for one column."""
+    v = f'"{col.name}"'
+    blank = f"({v} is null or trim({v}) = '')"
+    checks: list[tuple[str, str, str, str]] = []
+    if not col.nullable:
+        checks.append(("value.required", "value is missing", ERROR, blank))
+    elif col.name == "category":
+        checks.append(("item.no_category", "item has no category (left out of category views)", WARNING, blank))
+    present = f"not {blank}"
+    if col.type == INT:
+        checks.append(("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null"))
+        num = f"try_cast(trim({v}) as bigint)"
+    elif col.type == FLOAT:
+        checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
+        num = f"try_cast(trim({v}) as double)"
+    elif col.type == DATE:
+        iso = f"regexp_full_match(trim({v}), '\\d{{4}}-\\d{{2}}-\\d{{2}}')"
+        checks.append(("type.date", "is not an ISO 8601 date (YYYY-MM-DD)", ERROR,
+                       f"{present} and (not {iso} or try_cast(trim({v}) as date) is null)"))
+        num = None
+    elif col.type == BOOL:
+        checks.append(("type.bool", "is not a boolean (true/false)", ERROR, f"{present} and not {_bool_sql(v)}"))
+        num = None
+    else:
+        num = None
+    if num is not None and col.minimum is not None:
+        rule = "value.negative" if col.minimum == 0 else "value.range"
+        msg = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
+        checks.append((rule, msg, ERROR, f"{num} < {col.minimum}"))
+    if num is not None and col.maximum is not None:
+        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}"))
+    if col.choices:
+        allowed = ", ".join(_sql_str(c) for c in col.choices)
+        checks.append(("value.enum", "must be one of " + "/".join(col.choices), ERROR,
+                       f"{present} and lower(trim({v})) not in ({allowed})"))
+    return checks
+
+
+def _cross_checks(table: Table, present: set[str]) -> list[tuple[str, str, str, str, str]]:
+    """(rule, message, severity, column reported, predicate) for rules spanning columns."""
+    out = []
+    if table.name == "supply_usage" and {"quantity", "wasted_quantity"} <= present:
+        out.append(("value.wasted_exceeds_quantity", "wasted_quantity is more than quantity", ERROR,
+                    "wasted_quantity",
+                    "try_cast(trim(wasted_quantity) as double) > try_cast(trim(quantity) as double)"))
+    if table.name == "cases" and {"surgery_date", "discharge_date"} <= present:
+        out.append(("dates.discharge_before_surgery", "discharge_date is before surgery_date", ERROR,
+                    "discharge_date",
+                    "try_cast(trim(discharge_date) as date) < try_cast(trim(surgery_date) as date)"))
+    if table.name == "users" and {"role", "physician_id"} <= present:
+        out.append(("users.physician_id_required", "physicians and champions need a physician_id", ERROR,
+                    "physician_id",
+                    "lower(trim(role)) in ('physician', 'champion') and (physician_id is null or trim(physician_id) = '')"))
+    if table.name == "users" and {"role", "service_line"} <= present:
+        out.append(("users.service_line_required", "champions need a service_line", ERROR, "service_line",
+                    "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')"))
+    return out
+
+
+def _collect(con, loaded: LoadedTable, rule: str, message: str, severity: str, column: str | None,
+             predicate: str, value_expr: str | None = None) -> ProblemGroup | None:
+    value_expr = value_expr or (f'"{column}"' if column else "null")
+    count = con.execute(f"select count(*) from {loaded.raw_name} where {predicate}").fetchone()[0]
+    if not count:
+        return None
+    rows = con.execute(
+        f"select rowid + 1, cast({value_expr} as varchar) from {loaded.raw_name} "
+        f"where {predicate} order by rowid limit {EXAMPLES_PER_RULE}"
+    ).fetchall()
+    name = loaded.path.name
+    examples = [Problem(severity, name, rule, message, row=r, column=column, value=v) for r, v in rows]
+    return ProblemGroup(severity, name, rule, column, message, count, examples)
+
+
+def check_table(con, loaded: LoadedTable) -> list[ProblemGroup]:
+    """Every single-table rule: columns present, types, ranges, choices, keys, cross-field rules."""
+    table, name = loaded.table, loaded.path.name
+    groups: list[ProblemGroup] = []
+    present = set(loaded.columns)
+    for col in table.columns:
+        if col.name not in present and col.required:
+            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name,
+                                       f"required column {col.name!r} is missing", 1,
+                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name)]))
+    for extra in sorted(present - set(table.column_names)):
+        groups.append(ProblemGroup(WARNING, name, "column.extra", extra,
+                                   f"extra column {extra!r} is ignored", 1, []))
+    if loaded.rows == 0:
+        return groups
+    for col in table.columns:
+        if col.name not in present:
+            continue
+        for rule, message, severity, predicate in _column_checks(col):
+            group = _collect(con, loaded, rule, message, severity, col.name, predicate)
+            if group:
+                groups.append(group)
+    if set(table.key) <= present:
+        key_cols = ", ".join(f'"{k}"' for k in table.key)
+        key_value = " || '/' || ".join(f'coalesce("{k}", \'\')' for k in table.key)
+        # The first occurrence is kept as "the" row; every later one is reported.
+        predicate = (f"rowid in (select rowid from (select rowid, row_number() over "
+                     f"(partition by {key_cols} order by rowid) as n from {loaded.raw_name}) where n > 1)")
+        group = _collect(con, loaded, "key.duplicate", f"duplicate key ({', '.join(table.key)})", ERROR,
+                         "/".join(table.key) if len(table.key) > 1 else table.key[0], predicate, key_value)
+        if group:
+            groups.append(group)
+    for rule, message, severity, column, predicate in _cross_checks(table, present):
+        group = _collect(con, loaded, rule, message, severity, column, predicate)
+        if group:
+            groups.append(group)
+    return groups
+
+
+def check_foreign_keys(con, loaded: dict[str, LoadedTable]) -> list[ProblemGroup]:
+    """Every value of a foreign key column exists in the table it points to."""
+    groups = []
+    for fk in contract.FOREIGN_KEYS:
+        child, parent = loaded.get(fk.table), loaded.get(fk.ref_table)
+        if not child or not parent or fk.column not in child.columns or fk.ref_column not in parent.columns:
+            continue
+        predicate = (f'"{fk.column}" is not null and trim("{fk.column}") <> \'\' and "{fk.column}" not in '
+                     f'(select "{fk.ref_column}" from {parent.raw_name} where "{fk.ref_column}" is not null)')
+        message = f"unknown {fk.ref_column}: not in {parent.path.name}"
+        group = _collect(con, child, "fk.unknown", message, ERROR, fk.column, predicate)
+        if group:
+            groups.append(group)
+    return groups
+
+
+def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
+    """Known numeric settings must be numbers; unknown keys are listed as warnings."""
+    if loaded is None or loaded.rows == 0 or not {"key", "value"} <= set(loaded.columns):
+        return []
+    groups = []
+    known = ", ".join(_sql_str(k) for k in contract.SETTINGS_DEFAULTS)
+    g = _collect(con, loaded, "settings.number", "setting must be a non-negative number", ERROR, "value",
+                 f"trim(key) in ({known}) and (try_cast(trim(value) as double) is null "
+                 f"or try_cast(trim(value) as double) < 0)")
+    if g:
+        groups.append(g)
+    g = _collect(con, loaded, "settings.unknown", "unknown setting is ignored", WARNING, "key",
+                 f"trim(key) not in ({known})")
+    if g:
+        groups.append(g)
+    return groups
+
+
+def validate_source(con, source: Path, progress: Callable[[str], None] = lambda _m: None
+                    ) -> tuple[dict[str, LoadedTable], list[ProblemGroup]]:
+    """Load every table of `source` into raw tables and return them with every problem found."""
+    if not source.is_dir():
+        group = ProblemGroup(ERROR, str(source), "source.missing", None, "source folder does not exist", 1, [])
+        return {}, [group]
+    loaded: dict[str, LoadedTable] = {}
+    groups: list[ProblemGroup] = []
+    for table in contract.TABLES.values():
+        lt, problems = load_table(con, source, table)
+        for p in problems:
+            groups.append(ProblemGroup(p.severity, p.file, p.rule, p.column, p.message, 1, [p]))
+        if lt is not None:
+            loaded[table.name] = lt
+            progress(f"read {lt.path.name}: {lt.rows:,} rows")
+    for lt in loaded.values():
+        groups.extend(check_table(con, lt))
+    groups.extend(check_foreign_keys(con, loaded))
+    groups.extend(check_settings(con, loaded.get("settings")))
+    progress("checked every contract rule")
+    return loaded, groups

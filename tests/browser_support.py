@@ -1,0 +1,534 @@
+"""Fixtures and helpers for the browser tests: a local OpenID provider, the app, headless Chromium.
+
+Loaded as a pytest plugin by ``tests/conftest.py`` (``pytest_plugins = ["browser_support"]``).
+Nothing here runs unless a test asks for one of these fixtures; when the pieces are missing the
+fixtures *skip* with the reason (``/usr/bin/chromium``: ``apt-get install -y chromium``; the
+provider: ``npm ci --prefix tests/oidc``; ``node``). Never ``playwright install``: Playwright drives
+Debian's chromium through ``executable_path``.
+
+Fixtures
+--------
+``oidc_provider`` (session)
+    ``node tests/oidc/provider.mjs`` (npm ``oidc-provider``, pinned) on a free 127.0.0.1 port.
+    Yields :class:`OIDCProvider` (``issuer``, ``metadata_url``, ``client_id``, ``client_secret``).
+    Its login form accepts any login/password; the login becomes the ``email`` claim as typed,
+    ``email_verified`` is false only for logins starting with ``unverified``.
+``start_app`` (function) / ``start_app_module`` (module)
+    Factory: ``url = start_app(db_path, state_path, *, auth=True, extra_env=None, app="app.py",
+    secrets=None)`` runs ``streamlit run <app>`` from the repository root on a free port with
+    ``SCORECARD_DB`` / ``SCORECARD_STATE`` set and waits for ``/_stcore/health``. Returns an
+    :class:`AppURL` -- a ``str`` (``"http://localhost:PORT"``) that also has ``.port``,
+    ``.log_path`` and ``.log()``. With ``auth=True`` it writes a temporary secrets file with an
+    ``[auth]`` section for the provider and passes it with ``--secrets.files`` (the repository's
+    own ``.streamlit/secrets.toml`` is never read nor written); with ``auth=False`` the app gets an
+    auth-free secrets file (demo mode). Processes stop at the fixture's teardown.
+``browser`` (session), ``page`` (function)
+    Chromium (headless) and a fresh context + page per test. The context aborts every request
+    whose host is not localhost/127.0.0.1 (the provider's pages link web fonts); the aborted URLs
+    are in ``page.blocked_urls``.
+
+Helpers
+-------
+:func:`sign_in`, :func:`sign_out`, :func:`wait_for_app`, :func:`screenshot`, :func:`app_text`.
+
+Usage (this is the check that was run against a two-page scratch app, ``/`` and ``/scorecard``,
+each page showing ``st.user.get("email")`` and ``st.query_params.to_dict()``, with the app.py
+pattern from ``core/signin.py``'s docstring)::
+
+    import pytest
+    from browser_support import sign_in, sign_out, wait_for_app, screenshot
+
+    pytestmark = pytest.mark.browser
+
+    def test_deep_link_survives_sign_in(start_app, page, tmp_path):
+        url = start_app(tmp_path / "db.duckdb", tmp_path / "state", app="/tmp/scratch/app.py")
+        page.goto(f"{url}/scorecard?procedure=TKA&period=2026Q3")
+        wait_for_app(page)                        # the sign-in screen
+        sign_in(page, url, "Dr.Okafor@Example.org")
+        assert page.url == f"{url}/scorecard?procedure=TKA&period=2026Q3"
+        body = app_text(page)
+        assert "Dr.Okafor@Example.org" in body and "2026Q3" in body
+        screenshot(page, tmp_path / "scorecard.png", 390, 844)   # phone-sized
+        sign_out(page, url)
+        assert page.get_by_role("button", name="Sign in").is_visible()
+
+    def test_unverified_email(start_app, page, tmp_path):
+        url = start_app(tmp_path / "db.duckdb", tmp_path / "state", app="/tmp/scratch/app.py")
+        page.goto(url)
+        sign_in(page, url, "unverified.someone@example.org")
+        assert "verified=False" in app_text(page)   # the scratch app prints Identity.email_verified
+
+Timings measured on the dev machine: provider ready ~0.3 s, app healthy ~1 s, browser launch
+~0.3 s, sign-in round trip ~1.5 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets as _secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OIDC_DIR = REPO_ROOT / "tests" / "oidc"
+CHROMIUM = Path(os.environ.get("SCORECARD_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+APP_START_TIMEOUT_S = 30.0
+PROVIDER_START_TIMEOUT_S = 20.0
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Small utilities
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (on 127.0.0.1)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Stop a process we started (its own process group), politely then firmly."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def write_secrets(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Write a small secrets.toml: ``{"auth": {...}, "other": {...}}`` (values: str/num/bool/
+    list/inline dict)."""
+    lines = ["# written by tests/browser_support.py"]
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The OpenID provider
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OIDCProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    process: subprocess.Popen
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    def auth_section(self, app_port: int, **overrides: Any) -> dict[str, Any]:
+        """The ``[auth]`` secrets for an app on ``http://localhost:app_port``."""
+        section: dict[str, Any] = {
+            "redirect_uri": f"http://localhost:{app_port}/oauth2callback",
+            "cookie_secret": "test-cookie-secret-" + _secrets.token_hex(8),
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "server_metadata_url": self.metadata_url,
+            # oidc-provider rejects Streamlit's default prompt=select_account
+            "client_kwargs": {"prompt": "login"},
+        }
+        section.update(overrides)
+        return section
+
+
+def _provider_missing_reason() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed (Node 20+ is needed for the local OpenID provider)"
+    if not (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        return "tests/oidc/node_modules is missing: run `npm ci --prefix tests/oidc`"
+    return None
+
+
+@contextlib.contextmanager
+def run_oidc_provider(
+    client_id: str = "scorecard-test", client_secret: str = "scorecard-test-secret"
+) -> Iterator[OIDCProvider]:
+    """Run the local provider on a free port until the block ends."""
+    env = dict(os.environ, OIDC_CLIENT_ID=client_id, OIDC_CLIENT_SECRET=client_secret)
+    env.pop("PORT", None)
+    proc = subprocess.Popen(
+        ["node", str(OIDC_DIR / "provider.mjs"), "0"],
+        cwd=OIDC_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    ready: list[str] = []
+    stderr_lines: list[str] = []
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("OIDC-PROVIDER-READY ") and not ready:
+                ready.append(line.split(maxsplit=1)[1].strip())
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_lines.append(line.rstrip())
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        deadline = time.monotonic() + PROVIDER_START_TIMEOUT_S
+        while not ready:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the OpenID provider did not start:\n" + "\n".join(stderr_lines[-30:])
+                )
+            time.sleep(0.02)
+        yield OIDCProvider(ready[0], client_id, client_secret, proc)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OIDCProvider]:
+    """The local OpenID provider (session-wide)."""
+    reason = _provider_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with run_oidc_provider() as provider:
+        yield provider
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+# ---------------------------------------------------------------------------------------------
+
+
+class AppURL(str):
+    """Base URL of a running app (``http://localhost:PORT``) with its port and log."""
+
+    port: int
+    log_path: Path
+    process: subprocess.Popen
+
+    def __new__(cls, port: int, log_path: Path, process: subprocess.Popen) -> AppURL:
+        obj = super().__new__(cls, f"http://localhost:{port}")
+        obj.port = port
+        obj.log_path = log_path
+        obj.process = process
+        return obj
+
+    def log(self) -> str:
+        """Everything the streamlit process wrote so far (stdout + stderr)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + APP_START_TIMEOUT_S
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit not healthy after {APP_START_TIMEOUT_S}s:\n"
+                               + log_path.read_text()[-4000:])
+        time.sleep(0.05)
+
+
+class AppLauncher:
+    """Starts ``streamlit run`` processes and stops them all in :meth:`close`."""
+
+    def __init__(self, workdir: Path, provider_getter) -> None:
+        self._workdir = workdir
+        self._provider_getter = provider_getter
+        self._procs: list[subprocess.Popen] = []
+
+    def __call__(
+        self,
+        db_path: os.PathLike | str,
+        state_path: os.PathLike | str,
+        *,
+        auth: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        app: os.PathLike | str = "app.py",
+        secrets: Mapping[str, Mapping[str, Any]] | None = None,
+        auth_overrides: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> AppURL:
+        """Start the app; return its base URL once ``/_stcore/health`` answers.
+
+        ``secrets``: extra secrets sections; ``auth_overrides``: keys replacing the generated
+        ``[auth]`` ones; ``config``: extra ``--section.option value`` flags (e.g.
+        ``{"server.maxUploadSize": 5}``).
+        """
+        port = free_port()
+        run_dir = Path(tempfile.mkdtemp(prefix=f"app{port}-", dir=self._workdir))
+        sections: dict[str, Mapping[str, Any]] = dict(secrets or {})
+        if auth:
+            provider: OIDCProvider = self._provider_getter()
+            sections["auth"] = provider.auth_section(port, **dict(auth_overrides or {}))
+        secrets_file = write_secrets(run_dir / "secrets.toml", sections)
+        log_path = run_dir / "streamlit.log"
+        env = dict(os.environ)
+        for key in [k for k in env if k.startswith("STREAMLIT_")]:
+            env.pop(key)
+        env.update(
+            SCORECARD_DB=str(db_path),
+            SCORECARD_STATE=str(state_path),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(extra_env or {})
+        flags = {
+            "server.headless": "true",
+            "server.port": str(port),
+            "server.address": "localhost",
+            "server.fileWatcherType": "none",
+            "server.runOnSave": "false",
+            "browser.gatherUsageStats": "false",
+            "secrets.files": str(secrets_file),
+        }
+        flags.update({k: str(v) for k, v in (config or {}).items()})
+        cmd = [sys.executable, "-m", "streamlit", "run", str(app)]
+        for key, value in flags.items():
+            cmd += [f"--{key}", value]
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._procs.append(proc)
+        _wait_healthy(port, proc, log_path)
+        return AppURL(port, log_path, proc)
+
+    def close(self) -> None:
+        for proc in reversed(self._procs):
+            _stop(proc)
+        self._procs.clear()
+
+
+def _launcher(request: pytest.FixtureRequest, tmp_dir: Path) -> AppLauncher:
+    return AppLauncher(tmp_dir, lambda: request.getfixturevalue("oidc_provider"))
+
+
+@pytest.fixture
+def start_app(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[AppLauncher]:
+    """Factory: ``url = start_app(db_path, state_path, auth=True, extra_env=None)``."""
+    launcher = _launcher(request, tmp_path_factory.mktemp("apps"))
+    yield launcher
+    launcher.close()
+
+
+@pytest.fixture(scope="module")
+def start_app_module(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[AppLauncher]:
+    """Like ``start_app``, but the apps live until the end of the test module."""
+    launcher = _launcher(request, tmp_path_factory.mktemp("apps"))
+    yield launcher
+    launcher.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The browser
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (session-wide)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        pytest.skip("the playwright python package is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") in LOCAL_HOSTS
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (own cookies) that may only reach localhost / 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    blocked: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        if _is_local(url):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.blocked_urls = blocked  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+
+
+def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS, settle_ms: int = 150) -> None:
+    """Wait until Streamlit is connected, has finished running the script and shows its main block.
+
+    The idle state must hold for ``settle_ms`` (a click can be followed by a short moment of
+    "notRunning" before the rerun starts, and st.switch_page runs the script twice).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    while True:
+        remaining = max(1, int((deadline - time.monotonic()) * 1000))
+        page.wait_for_selector(_IDLE, timeout=remaining, state="attached")
+        page.wait_for_selector('[data-testid="stMain"]', timeout=remaining, state="attached")
+        page.wait_for_timeout(settle_ms)
+        if page.locator(_IDLE).count() == 1 and not page.locator(
+            '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
+        ).count():
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not settle")
+
+
+def app_text(page) -> str:
+    """The visible text of the app (main area + sidebar)."""
+    return page.locator('[data-testid="stApp"]').inner_text()
+
+
+def sign_in(page, base_url: str, email: str, password: str = "test", *, goto: str | None = None,
+            timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Sign in through the app's "Sign in" button and the provider's login form.
+
+    Starts from the current page if it shows the app's sign-in button, else opens ``goto`` (or
+    ``base_url``). Returns once the browser is back on the app (``base_url``) and the app settled
+    (after a deep-link restore, too).
+    """
+    button = page.get_by_role("button", name="Sign in", exact=True)
+    if goto is not None or not page.url.startswith(base_url) or not button.count():
+        page.goto(goto or base_url)
+        wait_for_app(page, timeout_ms)
+    button.click()
+    page.wait_for_selector('input[name="login"]', timeout=timeout_ms)
+    page.fill('input[name="login"]', email)
+    page.fill('input[name="password"]', password)
+    page.get_by_role("button", name="Sign-in").click()
+    page.wait_for_url(lambda u: u.startswith(base_url) and "/oauth2callback" not in u,
+                      timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
+    if button.count():  # still on the sign-in screen: the round trip failed
+        raise AssertionError(f"sign-in as {email!r} did not complete (url {page.url})")
+
+
+def sign_out(page, base_url: str | None = None, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Click the sidebar's "Sign out", confirm on the provider's page, wait for the app again."""
+    base = base_url or "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    btn = sidebar.get_by_role("button", name="Sign out", exact=True)
+    if not btn.is_visible():  # collapsed sidebar (narrow screens)
+        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+    btn.click()
+    confirm = page.get_by_role("button", name="Yes, sign me out")
+    page.wait_for_url(lambda u: not u.startswith(base) or "/auth/logout" not in u, timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if page.url.startswith(base) and "/oauth2callback" not in page.url and "/auth/" not in page.url:
+            break
+        if confirm.count() and confirm.is_visible():
+            confirm.click()
+            page.wait_for_url(lambda u: u.startswith(base), timeout=timeout_ms)
+        page.wait_for_timeout(50)
+    wait_for_app(page, timeout_ms)
+
+
+def screenshot(page, path: os.PathLike | str, width: int = 1280, height: int = 900,
+               *, full_page: bool = False) -> Path:
+    """Resize the viewport, let the app re-layout, and save a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": height})
+    with contextlib.suppress(Exception):
+        wait_for_app(page, settle_ms=100)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
