@@ -287,7 +287,7 @@ def funnel(
     *,
     method: str = "shmi",
     trim: float = 0.1,
-    shmi_rounding: bool = True,
+    shmi_rounding: bool = False,
 ) -> pd.DataFrame:
     """Funnel-plot table: one row per unit in input order, limits widened for overdispersion.
 
@@ -305,9 +305,14 @@ def funnel(
     Poisson limits when τ² = 0, which is when nφ < n − 1); otherwise the exact ones. A unit is an
     outlier when its ratio lies strictly outside a limit, as in FunnelPlotR R/outliers_func.R.
 
-    ``shmi_rounding`` rounds expected counts to 2 decimals for the SHMI and "none" calculations,
-    as FunnelPlotR does by default (``SHMI_rounding = TRUE``); the ``expected`` and ``ratio``
-    columns keep the unrounded values.
+    ``shmi_rounding=True`` rounds expected counts to 2 decimals for the SHMI and "none"
+    calculations, as FunnelPlotR does by default (``SHMI_rounding = TRUE``, a convention of the
+    hospital-level SHMI publication); with it the published FunnelPlotR output is reproduced to
+    7 digits. It is off by default because a physician's expected count for a rare outcome can
+    be 0.01, where rounding would move E by up to 50 %; on hospital-sized counts the two agree to
+    about 1e-4. The ``expected`` and ``ratio`` columns always keep the unrounded values.
+
+    When ``observed`` is a pandas Series its index is kept (e.g. physician ids).
 
     Units with E <= 0 or a missing value get NaN ratio and limits, are never outliers and do not
     enter φ. A unit with O = 0 has z = −∞ on the SHMI log scale: it ranks lowest, so truncation
@@ -376,6 +381,8 @@ def funnel(
         with np.errstate(invalid="ignore"):
             # Strictly outside, as FunnelPlotR: inside means lower <= rr <= upper. NaN → False.
             out[f"outlier{name}"] = valid & ((ratio_calc < lo) | (ratio_calc > hi))
+    if isinstance(observed, pd.Series) and len(observed.index) == len(out):
+        out.index = observed.index
     out.attrs.update(
         {
             "phi": float(phi),
@@ -663,6 +670,10 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
                 )
 
     X, names, notes = _design(frame, y, has_y, binary)
+    cols = _independent_columns(X[has_y])
+    if len(cols) < X.shape[1]:
+        notes.append("not separable from the other factors: " + ", ".join(names[j] for j in range(X.shape[1]) if j not in cols))
+        X = X[:, cols]
     fit = _fit_glm(X[has_y], y[has_y], family)
     if isinstance(fit, str):
         return _fallback(n, crude, fit, events)
@@ -685,6 +696,30 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     return RiskFit(expected=mu, adjusted=True, reason="risk-adjusted: " + what, events=events)
 
 
+def _independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
+    """Indices of columns kept so that none is a linear combination of earlier ones.
+
+    Greedy on the Gram matrix XᵀX (p × p, cheap for any n): column j is kept when its residual
+    sum of squares after projecting on the kept columns is above tol × its own sum of squares.
+    E.g. when every urgent admission in a procedure is ASA 4, the two dummies coincide and the
+    later one is dropped, rather than leaving IRLS a singular system.
+    """
+    G = X.T @ X
+    kept: list[int] = []
+    for j in range(X.shape[1]):
+        if G[j, j] <= 0:
+            continue
+        if kept:
+            K = np.asarray(kept)
+            coef = np.linalg.lstsq(G[np.ix_(K, K)], G[K, j], rcond=None)[0]
+            resid = G[j, j] - G[j, K] @ coef
+        else:
+            resid = G[j, j]
+        if resid > tol * G[j, j]:
+            kept.append(j)
+    return kept
+
+
 def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
     """Fit a GLM by IRLS; the coefficients, or a plain-words reason why there are none."""
     import statsmodels.api as sm  # imported here: the rest of the module does not need it
@@ -700,9 +735,10 @@ def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
     start = np.zeros(X.shape[1])
     m = float(y.mean())
     start[0] = math.log(m / (1.0 - m)) if family == "binomial" else math.log(m)
-    res = None
+    res, error = None, None
     # QR least squares in each IRLS step is about twice as fast as the default SVD-based lstsq on
-    # 100,000 rows; it cannot cope with exactly collinear columns, so those fall back to lstsq.
+    # 100,000 rows. Collinear columns are removed before this (_independent_columns); lstsq is the
+    # fallback should QR still fail.
     for wls_method in ("qr", "lstsq"):
         try:
             with warnings.catch_warnings(record=True) as caught:

@@ -501,24 +501,30 @@ def sign_in(page, base_url: str, email: str, password: str = "test", *, goto: st
         raise AssertionError(f"sign-in as {email!r} did not complete (url {page.url})")
 
 
+def open_sidebar(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Expand the sidebar if it is collapsed (the default on narrow screens such as phones)."""
+    collapsed = page.locator('[data-testid="stSidebar"][data-collapsed="true"]')
+    if collapsed.count():
+        page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        page.locator('[data-testid="stSidebar"][data-collapsed="false"]').wait_for(timeout=timeout_ms)
+        page.wait_for_timeout(300)  # slide-in animation
+
+
 def sign_out(page, base_url: str | None = None, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-    """Click the sidebar's "Sign out", confirm on the provider's page, wait for the app again."""
+    """Click the sidebar's "Sign out", confirm on the provider's page ("Yes, sign me out") and wait
+    until the app shows its "Sign in" button again."""
     base = base_url or "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    btn = sidebar.get_by_role("button", name="Sign out", exact=True)
-    if not btn.is_visible():  # collapsed sidebar (narrow screens)
-        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+    open_sidebar(page)
+    btn = page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out", exact=True)
     btn.click()
     confirm = page.get_by_role("button", name="Yes, sign me out")
-    page.wait_for_url(lambda u: not u.startswith(base) or "/auth/logout" not in u, timeout=timeout_ms)
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        if page.url.startswith(base) and "/oauth2callback" not in page.url and "/auth/" not in page.url:
-            break
-        if confirm.count() and confirm.is_visible():
-            confirm.click()
-            page.wait_for_url(lambda u: u.startswith(base), timeout=timeout_ms)
-        page.wait_for_timeout(50)
+    signin_button = page.get_by_role("button", name="Sign in", exact=True)
+    confirm.or_(signin_button).first.wait_for(timeout=timeout_ms)
+    if confirm.count():
+        confirm.click()
+        page.wait_for_url(lambda u: u.startswith(base) and "/oauth2callback" not in u,
+                          timeout=timeout_ms)
+        signin_button.wait_for(timeout=timeout_ms)
     wait_for_app(page, timeout_ms)
 
 

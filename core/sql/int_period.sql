@@ -7,6 +7,6 @@ with span as (
 select
     data_start_date,
     data_end_date,
-    cast(greatest(data_start_date, data_end_date - interval 12 month + interval 1 day) as date) as default_start_date,
+    cast(data_end_date - interval 12 month + interval 1 day as date) as default_start_date,
     data_end_date as default_end_date
 from span

@@ -1,0 +1,117 @@
+"""Scorecard: the entry point. Who is this, what may they open, then run the page they asked for.
+
+Identity comes from OpenID Connect sign-in (`st.login`, configured in .streamlit/secrets.toml) or,
+only for the generated demo data with no [auth] configured, from a clearly marked persona picker
+(SPEC §7). The roster decides the role; `core.access` decides the pages; `st.navigation` is built
+from those pages alone, so a page that is not allowed cannot be reached even by editing the URL.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from core import access, db, scorecard, signin, ui
+
+st.set_page_config(page_title="Scorecard", page_icon=":material/monitoring:", layout="wide")
+
+# Every page the app has: key -> (file, title, icon). Roles pick from these (core.access).
+PAGES = {
+    "scorecard": ("pages/scorecard.py", "My scorecard", ":material/monitoring:"),
+    "products": ("pages/products.py", "My products", ":material/inventory_2:"),
+    "supply": ("pages/supply.py", "Supply categories", ":material/local_shipping:"),
+    "presentation": ("pages/presentation.py", "Presentation", ":material/co_present:"),
+    "evidence": ("pages/evidence.py", "Evidence library", ":material/menu_book:"),
+    "flags": ("pages/flags.py", "Review queue", ":material/flag:"),
+    "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
+    "data": ("pages/data.py", "Data status", ":material/database:"),
+    "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
+}
+
+
+def make_pages(keys: tuple[str, ...]) -> list:
+    """st.Page objects for the given keys, the first one the default."""
+    return [st.Page(PAGES[k][0], title=PAGES[k][1], icon=PAGES[k][2], url_path=k, default=(i == 0))
+            for i, k in enumerate(keys)]
+
+
+def requested_path() -> str:
+    """The page path the browser asked for ("" for the root)."""
+    try:
+        return urlsplit(st.context.url or "").path.strip("/").split("/")[-1]
+    except Exception:  # noqa: BLE001 - no URL under AppTest
+        return ""
+
+
+def stop_with(title: str, body: str, icon: str = ":material/lock:") -> None:
+    """Show a full-page message (no navigation) and end the run."""
+    st.navigation([st.Page(lambda: None, title=title, url_path="message")], position="hidden")
+    st.title(title)
+    st.info(body, icon=icon)
+    st.stop()
+
+
+try:
+    ctx = ui.context()
+    roster = ui.cached(scorecard.roster)
+except db.DatabaseMissing:
+    stop_with("Scorecard is not set up yet",
+              "There is no analytics database yet. An administrator builds it with "
+              "`python -m core build --source DIR --db data/scorecard.duckdb` (or `make run` for the demo).",
+              ":material/database:")
+
+demo = ctx.build.get("source_kind") == "demo"
+
+if signin.auth_configured():
+    identity = signin.signed_in_identity()
+    if identity is None:
+        st.navigation(make_pages(tuple(PAGES)), position="hidden")
+        signin.render_sign_in("Scorecard", text="Your cost per case and outcomes beside your peers'. "
+                              "Sign in with your hospital account to continue.")
+        st.stop()
+    email, verified = identity.email, identity.email_verified
+elif demo:
+    st.sidebar.warning("**Demo mode** — generated data, no sign-in. Pick who you are:", icon=":material/science:")
+    labels = {r.email: f"{r.physician_name or r.email} · {r.role}" for r in roster.itertuples()}
+    order = sorted(labels, key=lambda e: (["physician", "champion", "supply", "admin"].index(
+        roster.set_index("email").at[e, "role"]), labels[e]))
+    default = next((e for e in order if e.startswith("amara.okafor")), order[0])
+    email = st.sidebar.selectbox("Persona", order, index=order.index(default), format_func=labels.get,
+                                 key="demo_persona")
+    verified = True
+else:
+    stop_with("Sign-in is not configured",
+              "This Scorecard holds real data, so it shows nothing until sign-in is configured. "
+              "Add an `[auth]` section to `.streamlit/secrets.toml` with your identity provider "
+              "(see the README, section *Sign-in*), then restart the app.", ":material/key:")
+
+viewer = access.viewer_from_roster(email, roster) if verified else None
+if viewer is None:
+    ui.audit("refused", "app", {"email": email}, "not on the roster" if verified else "email not verified")
+    if signin.auth_configured():
+        signin.sign_out_button()
+    stop_with("No access",
+              f"You are signed in as **{email}**, but " + (
+                  "this address is not on Scorecard's roster." if verified else
+                  "your identity provider has not verified this e-mail address.") +
+              " If you should have access, please contact your Scorecard administrator "
+              "(analytics / IT) and ask to be added to the roster.")
+
+ui.set_viewer(viewer)
+allowed = access.allowed_pages(viewer)
+pages = make_pages(allowed)
+navigation = st.navigation(pages)
+if signin.auth_configured():
+    signin.restore_deep_link({p.url_path: p for p in pages}, ui.LINK_KEYS)
+    signin.sign_out_button()
+
+asked = requested_path()
+if asked in PAGES and asked not in allowed:
+    ui.audit("refused", asked, dict(st.query_params), "page not allowed for this role")
+    st.warning(f"The page you asked for is not available to your role ({viewer.role}).", icon=":material/lock:")
+
+st.sidebar.caption(f"Signed in as **{viewer.name or viewer.email}** · {viewer.role}"
+                   + (" · demo data" if demo else ""))
+st.sidebar.caption(f"Data to {ctx.data_end:%d %b %Y} · built {ctx.build.get('built_at'):%d %b %Y %H:%M} UTC")
+navigation.run()

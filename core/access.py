@@ -1,0 +1,170 @@
+"""Who may see what (SPEC §6), decided here and nowhere else.
+
+Everything starts from the signed-in user's verified e-mail, matched to the roster; nothing a user
+can type — a widget, a query parameter, a shared link — can widen what they see. Pages and the
+report ask this module which pages a viewer may open, whose scorecard they are looking at, and
+how to present other physicians: identified (supply, admin) or blinded (everyone else) as
+"Surgeon A, B, …" with volumes banded and nothing at all for groups below `min_peers`.
+
+Letters come from an HMAC of the physician id under a secret kept in app state and the view's
+key (procedure and period), so they are stable for a given view and period across rebuilds and
+meetings, differ between views, and cannot be derived from ids by anyone without the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import pandas as pd
+
+ROLES = ("physician", "champion", "supply", "admin")
+IDENTIFIED_ROLES = ("supply", "admin")
+
+# Page keys each role may open (app.py builds st.navigation from this; nothing else is routable).
+PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "physician": ("scorecard", "definitions"),
+    "champion": ("scorecard", "definitions"),
+    "supply": ("scorecard", "definitions"),
+    "admin": ("scorecard", "audit", "data", "definitions"),
+}
+
+VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
+                (100, 199, "100–199"), (200, 10**9, "200 or more"))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user as the roster knows them."""
+
+    email: str
+    role: str
+    physician_id: str | None = None
+    service_line: str | None = None
+    name: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether this viewer may see other physicians' names and ids."""
+        return self.role in IDENTIFIED_ROLES
+
+    @property
+    def is_physician(self) -> bool:
+        """Physicians and champions have a scorecard of their own."""
+        return self.role in ("physician", "champion") and bool(self.physician_id)
+
+
+def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None:
+    """The roster entry for `email` (case-insensitive), or None for someone not on the roster."""
+    if not email:
+        return None
+    match = roster[roster["email"].str.lower() == email.strip().lower()]
+    if match.empty:
+        return None
+    row = match.iloc[0]
+    role = str(row["role"])
+    if role not in ROLES:
+        return None
+    clean = lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
+    return Viewer(email=email.strip().lower(), role=role, physician_id=clean(row.get("physician_id")),
+                  service_line=clean(row.get("service_line")), name=clean(row.get("physician_name")))
+
+
+def allowed_pages(viewer: Viewer | None) -> tuple[str, ...]:
+    """Page keys the viewer may open; none for someone not on the roster."""
+    if viewer is None:
+        return ()
+    pages = PAGES_BY_ROLE[viewer.role]
+    if viewer.role in IDENTIFIED_ROLES:
+        return pages
+    # A physician without a physician id on the roster has no scorecard to show.
+    return pages if viewer.physician_id else tuple(p for p in pages if p not in ("scorecard", "products"))
+
+
+@dataclass(frozen=True)
+class SubjectDecision:
+    """Whose data a request shows, and whether the request asked for more than it may see."""
+
+    physician_id: str | None
+    refused: bool
+    reason: str = ""
+
+
+def scorecard_subject(viewer: Viewer, requested_physician_id: str | None) -> SubjectDecision:
+    """Whose scorecard this viewer sees: their own, unless their role may choose another."""
+    requested = (requested_physician_id or "").strip() or None
+    if viewer.identified:
+        return SubjectDecision(requested, refused=False)
+    if requested and requested != viewer.physician_id:
+        return SubjectDecision(viewer.physician_id, refused=True,
+                               reason="a scorecard of another physician was requested")
+    return SubjectDecision(viewer.physician_id, refused=False)
+
+
+def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
+    """Champions present their own service line; supply and admin any; physicians none."""
+    if viewer.identified:
+        return True
+    return viewer.role == "champion" and service_line is not None and service_line == viewer.service_line
+
+
+def band_volume(cases: int) -> str:
+    """A case count as a band, so a blinded peer cannot be recognised by their exact volume."""
+    for low, high, label in VOLUME_BANDS:
+        if low <= cases <= high:
+            return label
+    return "unknown"
+
+
+def letter_for(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: enough letters for any department."""
+    label = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        label = chr(65 + rem) + label
+    return label
+
+
+def blind_letters(physician_ids: list[str], view_key: str, secret: bytes) -> dict[str, str]:
+    """Stable 'Surgeon X' labels for one view: ordered by an HMAC of (view, id), not by id or cost."""
+    ranked = sorted(
+        set(physician_ids),
+        key=lambda pid: hmac.new(secret, f"{view_key}\x1f{pid}".encode(), hashlib.sha256).hexdigest(),
+    )
+    return {pid: f"Surgeon {letter_for(i)}" for i, pid in enumerate(ranked)}
+
+
+def present_peers(
+    frame: pd.DataFrame,
+    viewer: Viewer,
+    *,
+    view_key: str,
+    secret: bytes,
+    min_peers: int,
+    you_id: str | None = None,
+    count_column: str | None = "case_count",
+) -> pd.DataFrame:
+    """Rows about several physicians, made fit for this viewer to see.
+
+    Adds `label` (the name for identified viewers, else "Surgeon X") and `is_you`. For blinded
+    viewers the physician id and name columns are dropped, case counts are replaced by bands, and
+    when fewer than `min_peers` physicians are in the frame no peer row is returned at all.
+    """
+    out = frame.copy()
+    you_id = you_id if you_id is not None else viewer.physician_id
+    out["is_you"] = out["physician_id"] == you_id if you_id else False
+    if viewer.identified:
+        names = out["physician_name"] if "physician_name" in out else out["physician_id"]
+        out["label"] = names.astype(str)
+        return out.reset_index(drop=True)
+    letters = blind_letters(out["physician_id"].astype(str).tolist(), view_key, secret)
+    out["label"] = out["physician_id"].map(letters)
+    if out["physician_id"].nunique() < min_peers:
+        out = out[out["is_you"]]
+    if count_column and count_column in out:
+        out["volume_band"] = out[count_column].astype(int).map(band_volume)
+        out.loc[~out["is_you"], count_column] = pd.NA
+    drop = [c for c in ("physician_id", "physician_name", "email") if c in out]
+    return out.drop(columns=drop).reset_index(drop=True)

@@ -1,0 +1,159 @@
+"""Altair charts for the scorecard, presentation and exports (pure: no Streamlit, no database).
+
+Colours are the Okabe–Ito palette, safe for the common colour-vision deficiencies; "You" is
+always vermillion and drawn with a distinct shape too, so nothing depends on colour alone. Every
+chart has a title, labelled axes with units, and tooltips. Charts take frames the core already
+blinded; they never see a physician id.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core import stats
+
+YOU = "#D55E00"  # vermillion
+PEER = "#0072B2"  # blue
+NEUTRAL = "#999999"
+LIMIT95 = "#E69F00"  # orange
+LIMIT998 = "#56B4E9"  # sky blue
+GREEN = "#009E73"
+COMPONENT_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"]
+
+
+def _money_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, format="$,.0f", labelFontSize=12, titleFontSize=13)
+
+
+def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: float | None,
+                      height: int = 320) -> alt.Chart:
+    """Each eligible physician's median case cost as a bar, "You" highlighted, the peer median ruled."""
+    data = frame.assign(who=np.where(frame["is_you"], "You", "Peer"),
+                        display=np.where(frame["is_you"], frame["label"] + " (you)", frame["label"]))
+    tooltip = [alt.Tooltip("display:N", title="Physician"),
+               alt.Tooltip("median_case_cost_usd:Q", title="Median case cost", format="$,.0f")]
+    if "volume_band" in data:
+        tooltip.append(alt.Tooltip("volume_band:N", title="Cases (band)"))
+    elif "case_count" in data:
+        tooltip.append(alt.Tooltip("case_count:Q", title="Cases"))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("display:N", sort=alt.SortField("median_case_cost_usd"), title=None,
+                axis=alt.Axis(labelAngle=-45, labelFontSize=11)),
+        y=alt.Y("median_case_cost_usd:Q", axis=_money_axis("Median case cost")),
+        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer"], range=[YOU, PEER]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=tooltip,
+    )
+    layers = [bars]
+    if peer_median is not None and not pd.isna(peer_median):
+        rule = alt.Chart(pd.DataFrame({"y": [peer_median], "label": ["Peer median"]})).mark_rule(
+            color="black", strokeDash=[6, 4], size=2).encode(
+            y="y:Q", tooltip=[alt.Tooltip("y:Q", title="Peer median", format="$,.0f")])
+        layers.append(rule)
+    return alt.layer(*layers).properties(
+        title=f"Median case cost per physician — {procedure_name}", height=height, width="container")
+
+
+def component_bars(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+    """Mean cost per case by component: you against the peer median, side by side."""
+    return alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("component:N", title=None, sort=None, axis=alt.Axis(labelFontSize=12)),
+        yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
+        x=alt.X("usd:Q", axis=_money_axis("Mean cost per case")),
+        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip("component:N", title="Component"), alt.Tooltip("who:N", title="Who"),
+                 alt.Tooltip("usd:Q", title="Mean per case", format="$,.0f")],
+    ).properties(title="Cost breakdown per case", height=height, width="container")
+
+
+def category_drivers(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+    """Supply categories by spend per case, you against the median peer."""
+    long = frame.melt(id_vars=["category"], value_vars=["you_per_case_usd", "peer_per_case_usd"],
+                      var_name="who", value_name="usd").dropna()
+    long["who"] = long["who"].map({"you_per_case_usd": "You", "peer_per_case_usd": "Peer median"})
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("category:N", title=None, sort=list(frame["category"]), axis=alt.Axis(labelFontSize=12, labelLimit=220)),
+        yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
+        x=alt.X("usd:Q", axis=_money_axis("Spend per case")),
+        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip("category:N", title="Category"), alt.Tooltip("who:N", title="Who"),
+                 alt.Tooltip("usd:Q", title="Spend per case", format="$,.0f")],
+    ).properties(title="Supply categories driving the difference", height=height, width="container")
+
+
+def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> alt.Chart:
+    """O/E against expected count with 95% and 99.8% limits (widened by τ²), "You" marked."""
+    if points.empty:
+        return alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=title)
+    e_max = max(float(points["expected"].max()) * 1.15, 1.0)
+    e_min = max(min(float(points["expected"].min()) * 0.8, e_max / 20), 0.05)
+    grid = np.linspace(e_min, e_max, 120)
+    lim = stats.funnel_limits(grid, tau2)
+    lines = []
+    for col, label in (("lower95", "95% limit"), ("upper95", "95% limit"), ("lower998", "99.8% limit"),
+                       ("upper998", "99.8% limit")):
+        lines.append(pd.DataFrame({"expected": grid, "ratio": lim[col], "limit": label, "side": col}))
+    lines = pd.concat(lines)
+    limit_layer = alt.Chart(lines).mark_line(strokeDash=[5, 3]).encode(
+        x="expected:Q", y="ratio:Q", detail="side:N",
+        color=alt.Color("limit:N", scale=alt.Scale(domain=["95% limit", "99.8% limit"], range=[LIMIT95, LIMIT998]),
+                        legend=alt.Legend(title=None, orient="top")))
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", size=1).encode(y="y:Q")
+    data = points.assign(who=np.where(points["is_you"], "You", "Peer"),
+                         display=np.where(points["is_you"], points["label"] + " (you)", points["label"]))
+    tooltip = [alt.Tooltip("display:N", title="Physician"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
+               alt.Tooltip("expected:Q", title="Expected", format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
+    dots = alt.Chart(data).mark_point(filled=True, opacity=0.9).encode(
+        x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
+        y=alt.Y("ratio:Q", title="Observed / expected"),
+        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer"], range=[YOU, NEUTRAL]),
+                        legend=alt.Legend(title=None, orient="top")),
+        shape=alt.Shape("who:N", scale=alt.Scale(domain=["You", "Peer"], range=["diamond", "circle"]), legend=None),
+        size=alt.condition("datum.who == 'You'", alt.value(220), alt.value(70)),
+        tooltip=tooltip,
+    )
+    return alt.layer(limit_layer, one, dots).resolve_scale(color="independent").properties(
+        title=title, height=height, width="container")
+
+
+def cost_trend(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+    """Median case cost by quarter: you and the peer median."""
+    parts = [frame[["surgery_quarter", "median_case_cost_usd", "case_count"]].assign(who="You")]
+    peer = frame[["surgery_quarter", "peer_median_case_cost_usd"]].dropna().rename(
+        columns={"peer_median_case_cost_usd": "median_case_cost_usd"}).assign(who="Peer median", case_count=np.nan)
+    data = pd.concat([parts[0], peer])
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("surgery_quarter:O", title="Quarter", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("median_case_cost_usd:Q", axis=_money_axis("Median case cost")),
+        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
+                        legend=alt.Legend(title=None, orient="top")),
+        strokeDash=alt.StrokeDash("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[[1, 0], [6, 4]]),
+                                  legend=None),
+        tooltip=[alt.Tooltip("surgery_quarter:O", title="Quarter"), alt.Tooltip("who:N", title="Who"),
+                 alt.Tooltip("median_case_cost_usd:Q", title="Median case cost", format="$,.0f"),
+                 alt.Tooltip("case_count:Q", title="Your cases")],
+    ).properties(title="Median case cost by quarter", height=height, width="container")
+
+
+def oe_trend(frame: pd.DataFrame, height: int = 240) -> alt.Chart:
+    """O/E by quarter per outcome (observed / expected), 1 = as expected."""
+    data = frame[frame["expected_count"] > 0].assign(ratio=lambda d: d["observed_count"] / d["expected_count"])
+    data = data.assign(outcome_label=data["outcome"].map({
+        "complication": "Complications", "readmit_30d": "Readmissions", "ssi": "SSI", "mortality": "Mortality",
+        "los_days": "Length of stay"}))
+    base = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("surgery_quarter:O", title="Quarter", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("ratio:Q", title="Observed / expected"),
+        color=alt.Color("outcome_label:N", title="Outcome",
+                        scale=alt.Scale(range=COMPONENT_COLOURS)),
+        tooltip=[alt.Tooltip("surgery_quarter:O", title="Quarter"), alt.Tooltip("outcome_label:N", title="Outcome"),
+                 alt.Tooltip("observed_count:Q", title="Observed", format=",.1f"),
+                 alt.Tooltip("expected_count:Q", title="Expected", format=",.1f"),
+                 alt.Tooltip("ratio:Q", title="O/E", format=".2f")],
+    )
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", strokeDash=[4, 4]).encode(y="y:Q")
+    return alt.layer(base, one).properties(title="Outcomes by quarter (O/E)", height=height, width="container")

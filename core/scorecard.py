@@ -1,0 +1,277 @@
+"""A physician's scorecard figures, read from the mart views through `core.db` (no Streamlit).
+
+The page, the presentation and `python -m core report` all call these functions, so a figure is
+computed one way everywhere. Functions that return other physicians' rows take the `Viewer` and
+pass them through `core.access.present_peers`, which blinds them for anyone but supply and admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import access, db, state, stats
+from core.periods import Period, default_period, parse_period, period_options
+
+OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality", "los_days")
+OUTCOME_LABELS = {
+    "complication": "Complications",
+    "readmit_30d": "30-day readmissions",
+    "ssi": "Surgical site infections",
+    "mortality": "Mortality",
+    "los_days": "Length of stay (days)",
+}
+COMPONENTS = ("supplies", "implants", "pharmacy", "or_time", "bed_days")
+COMPONENT_LABELS = {"supplies": "Supplies", "implants": "Implants", "pharmacy": "Pharmacy",
+                    "or_time": "OR time", "bed_days": "Bed days"}
+BLINDING_SECRET = "peer_letters"
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """What every request needs to know about the data in service."""
+
+    settings: dict[str, Any]
+    build: dict[str, Any]
+    version: str
+
+    @property
+    def data_start(self) -> date:
+        """Earliest surgery date."""
+        return _as_date(self.settings["data_start_date"])
+
+    @property
+    def data_end(self) -> date:
+        """Latest surgery date."""
+        return _as_date(self.settings["data_end_date"])
+
+    @property
+    def default_start(self) -> date:
+        """Start of the default 12-month period."""
+        return _as_date(self.settings["default_start_date"])
+
+    @property
+    def min_peers(self) -> int:
+        """Eligible physicians needed before peer figures are shown."""
+        return int(self.settings["min_peers_count"])
+
+    @property
+    def min_cases(self) -> int:
+        """Cases a physician needs to be eligible."""
+        return int(self.settings["min_cases_count"])
+
+    def default_period(self) -> Period:
+        """The default period for this data."""
+        return default_period(self.default_start, self.data_end)
+
+    def period_options(self) -> list[Period]:
+        """Periods offered in pickers."""
+        return period_options(self.data_start, self.data_end, self.default_start)
+
+    def parse_period(self, token: str | None) -> tuple[Period, str | None]:
+        """A period from a link token, or the default and why."""
+        return parse_period(token, self.data_start, self.data_end, self.default_start)
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") and not isinstance(value, date) else (
+        value if isinstance(value, date) and not hasattr(value, "hour") else pd.Timestamp(value).date())
+
+
+def data_context(path: Path | None = None) -> DataContext:
+    """Settings, build metadata and version of the database in service."""
+    return DataContext(db.scalar_row("mart_settings", path), db.scalar_row("mart_build_info", path),
+                       db.database_version(path))
+
+
+def period_variables(period: Period, excluded_case_ids: list[str] | None = None) -> dict[str, Any]:
+    """The session variables that scope the period views to `period` less excluded cases."""
+    return {"start_date": period.start, "end_date": period.end,
+            "excluded_case_ids": list(excluded_case_ids or [])}
+
+
+def excluded_cases(state_path: Path | None = None) -> list[str]:
+    """Cases whose flag was accepted: they no longer count in any figure."""
+    try:
+        return state.accepted_flag_case_ids(state_path)
+    except Exception:  # noqa: BLE001 - state unreadable must not hide the figures; pages warn
+        return []
+
+
+def roster() -> pd.DataFrame:
+    """The roster (emails, roles, physician ids) for sign-in matching."""
+    return db.fetch("mart_user")
+
+
+def procedures() -> pd.DataFrame:
+    """Every procedure with its service line."""
+    return db.fetch("mart_procedure", order_by=["service_line", "procedure_name"])
+
+
+def physician(physician_id: str) -> dict[str, Any] | None:
+    """One physician's directory entry."""
+    frame = db.fetch("mart_physician", where={"physician_id": physician_id})
+    return frame.iloc[0].to_dict() if len(frame) else None
+
+
+def physicians() -> pd.DataFrame:
+    """The physician directory (identified: for supply and admin pickers)."""
+    return db.fetch("mart_physician", order_by=["physician_name"])
+
+
+def positions(physician_id: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
+    """The physician's cost position for every procedure they did in the period."""
+    frame = db.fetch("mart_cost_position", where={"physician_id": physician_id},
+                     variables=period_variables(period, excluded))
+    names = procedures()[["procedure_code", "procedure_name", "service_line"]]
+    return frame.merge(names, on="procedure_code", how="left").sort_values("case_count", ascending=False)
+
+
+def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_code: str, period: Period,
+                      secret: bytes, excluded: list[str] | None = None) -> pd.DataFrame:
+    """Each eligible physician's median case cost for the procedure, presented for this viewer."""
+    frame = db.fetch("mart_cost_position",
+                     columns=["physician_id", "case_count", "eligible_flag", "median_case_cost_usd",
+                              "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
+                              "preferred_use_pct", "waste_per_case_usd", "peers_shown_flag"],
+                     where={"procedure_code": procedure_code}, variables=period_variables(period, excluded))
+    frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)]
+    if not frame["peers_shown_flag"].any():
+        frame = frame[frame["physician_id"] == subject_id]
+    frame = frame.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
+    view_key = f"{procedure_code}|{period.token}"
+    ctx_min_peers = 0 if frame["peers_shown_flag"].any() else 10**9
+    return access.present_peers(frame, viewer, view_key=view_key, secret=secret, min_peers=ctx_min_peers,
+                                you_id=subject_id).sort_values("median_case_cost_usd").reset_index(drop=True)
+
+
+def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
+    """Mean cost per case by component: the physician against the peer median (SPEC §5)."""
+    rows = []
+    for comp in COMPONENTS:
+        rows.append({"component": COMPONENT_LABELS[comp], "who": "You", "usd": position.get(f"{comp}_usd")})
+        peer = position.get(f"peer_{comp}_usd")
+        if peer is not None and not pd.isna(peer):
+            rows.append({"component": COMPONENT_LABELS[comp], "who": "Peer median", "usd": peer})
+    return pd.DataFrame(rows)
+
+
+def category_drivers(physician_id: str, procedure_code: str, period: Period,
+                     excluded: list[str] | None = None) -> pd.DataFrame:
+    """Supply categories by spend per case: the physician against the median eligible peer, largest gap first."""
+    variables = period_variables(period, excluded)
+    cats = db.fetch("mart_preferred_use", where={"procedure_code": procedure_code}, variables=variables)
+    pos = db.fetch("mart_cost_position", columns=["physician_id", "case_count", "eligible_flag", "peers_shown_flag"],
+                   where={"procedure_code": procedure_code}, variables=variables)
+    if cats.empty or pos.empty:
+        return pd.DataFrame(columns=["category", "you_per_case_usd", "peer_per_case_usd", "gap_per_case_usd"])
+    cats = cats.merge(pos[["physician_id", "case_count"]].rename(columns={"case_count": "physician_cases"}),
+                      on="physician_id")
+    cats["per_case_usd"] = cats["spend_usd"] / cats["physician_cases"]
+    # Every eligible physician counts, with 0 for a category they never used.
+    eligible = pos.loc[pos["eligible_flag"], "physician_id"]
+    grid = cats.pivot_table(index="physician_id", columns="category", values="per_case_usd", fill_value=0.0)
+    mine = grid.loc[physician_id] if physician_id in grid.index else pd.Series(0.0, index=grid.columns)
+    shown = bool(pos["peers_shown_flag"].any())
+    peer = grid.reindex(eligible).fillna(0.0).median() if shown else pd.Series(np.nan, index=grid.columns)
+    out = pd.DataFrame({"category": grid.columns, "you_per_case_usd": mine.values, "peer_per_case_usd": peer.values})
+    out["gap_per_case_usd"] = out["you_per_case_usd"] - out["peer_per_case_usd"]
+    out = out[out["you_per_case_usd"] > 0]
+    return out.sort_values("gap_per_case_usd", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,
+                secret: bytes, min_peers: int, excluded: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment."""
+    frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
+                     variables=period_variables(period, excluded))
+    frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
+    meta = {"adjusted": bool(frame["adjusted_flag"].all()) if len(frame) else False,
+            "model_note": frame["model_note"].iloc[0] if len(frame) else "", "phi": np.nan, "tau2": 0.0,
+            "peers": int(frame["eligible_flag"].sum())}
+    if frame.empty:
+        return frame, meta
+    fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
+    meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
+    points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
+    points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
+    peers_ok = meta["peers"] >= min_peers
+    presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
+                                     min_peers=0 if peers_ok else 10**9, you_id=subject_id)
+    return presented, meta
+
+
+def outcome_summary(subject_id: str, procedure_code: str, period: Period,
+                    excluded: list[str] | None = None) -> pd.DataFrame:
+    """The subject's O/E per outcome with its 95% interval and funnel flag (against eligible peers).
+
+    The flag uses the funnel of the subject's peer group, so the limits are widened for
+    overdispersion exactly as the plot shows them (SPEC §5); an unadjusted model is never flagged.
+    """
+    rows = []
+    for outcome in OUTCOMES:
+        frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
+                         variables=period_variables(period, excluded))
+        frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
+        mine = frame.index[frame["physician_id"] == subject_id]
+        if len(mine) == 0:
+            continue
+        fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
+                           frame["expected_count"].astype(float).tolist())
+        r, f = frame.loc[mine[0]], fun.loc[mine[0]]
+        ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
+        adjusted = bool(r["adjusted_flag"])
+        flag = stats.flag_for(f["observed"], f["expected"], f["lower95"], f["upper95"], f["lower998"],
+                              f["upper998"], adjusted)
+        rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
+                     "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
+                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
+                     "adjusted": adjusted, "model_note": r["model_note"],
+                     "phi": fun.attrs.get("phi"), "tau2": fun.attrs.get("tau2")})
+    return pd.DataFrame(rows)
+
+
+def cost_trend(physician_id: str, procedure_code: str) -> pd.DataFrame:
+    """Median case cost by quarter: the physician and the peer median."""
+    frame = db.fetch("mart_cost_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
+                     order_by=["surgery_quarter"])
+    return frame
+
+
+def outcome_trend(physician_id: str, procedure_code: str) -> pd.DataFrame:
+    """Observed and expected by quarter and outcome for the physician."""
+    return db.fetch("mart_outcome_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["surgery_quarter"])
+
+
+CASE_COLUMNS = ["surgery_date", "case_id", "procedure_code", "asa_class", "comorbidity_index", "los_days",
+                "case_cost_usd", "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
+                "waste_usd", "complication_flag", "readmit_30d_flag", "ssi_flag", "mortality_flag"]
+
+
+def my_cases(physician_id: str, period: Period, procedure_code: str | None = None) -> pd.DataFrame:
+    """The physician's own cases in the period (never patient identity), newest first.
+
+    Cases removed by an accepted flag are included here, marked by the page, so the physician sees
+    what happened to their flag; they are excluded from every figure.
+    """
+    where: dict[str, Any] = {"physician_id": physician_id}
+    if procedure_code:
+        where["procedure_code"] = procedure_code
+    return db.fetch("mart_period_case", columns=CASE_COLUMNS, where=where,
+                    variables=period_variables(period), order_by=["surgery_date desc", "case_id"])
+
+
+def preferred_use(physician_id: str, procedure_code: str | None, period: Period,
+                  excluded: list[str] | None = None) -> pd.DataFrame:
+    """The physician's preferred-product use per category (and procedure)."""
+    where: dict[str, Any] = {"physician_id": physician_id}
+    if procedure_code:
+        where["procedure_code"] = procedure_code
+    return db.fetch("mart_preferred_use", where=where, variables=period_variables(period, excluded),
+                    order_by=["switch_saving_usd desc", "spend_usd desc"])

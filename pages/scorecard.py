@@ -1,0 +1,79 @@
+"""My scorecard: cost per case and risk-adjusted outcomes against blinded peers, per procedure."""
+
+import streamlit as st
+
+from core import access, scorecard as sc, sections, state, ui
+
+viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
+
+# --- filters (from the link first, then the widgets; rights come only from the viewer) -------------
+subject = access.scorecard_subject(viewer, ui.param("physician"))
+if subject.refused:
+    ui.refuse("scorecard", {"physician": ui.param("physician")}, subject.reason)
+physician_id = subject.physician_id
+if viewer.identified:
+    directory = ui.cached(sc.physicians)
+    ids = directory["physician_id"].tolist()
+    names = dict(zip(directory["physician_id"], directory["physician_name"]))
+    physician_id = st.sidebar.selectbox("Physician", ids, index=ids.index(physician_id) if physician_id in ids else 0,
+                                        format_func=names.get)
+period, problem = ctx.parse_period(ui.param("period"))
+options = ctx.period_options()
+tokens = [p.token for p in options]
+if period.token not in tokens:
+    options, tokens = [period, *options], [period.token, *tokens]
+period = st.sidebar.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+positions = ui.cached(sc.positions, physician_id, period, excluded)
+st.title("My scorecard" if physician_id == viewer.physician_id else f"Scorecard — {ui.cached(sc.physician, physician_id)['physician_name']}")
+if problem:
+    st.warning(problem.capitalize(), icon=":material/event_busy:")
+if positions.empty:
+    ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
+    st.stop()
+codes = positions["procedure_code"].tolist()
+asked = ui.param("procedure")
+if asked and asked not in codes:
+    st.warning(f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
+chosen = st.sidebar.multiselect("Procedures", codes, default=[asked] if asked in codes else codes,
+                                format_func=dict(zip(codes, positions["procedure_name"])).get) or codes
+ui.set_params(procedure=chosen[0] if len(chosen) == 1 else None, period=period.token,
+              physician=physician_id if viewer.identified else None)
+ui.log_view("scorecard", {"physician": physician_id, "procedures": chosen, "period": period.token})
+ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token}, "this scorecard")
+st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
+
+# --- render, one tab per procedure -----------------------------------------------------------------
+for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "procedure_name"] for c in chosen]), chosen):
+    with tab:
+        pos = positions.set_index("procedure_code").loc[code].to_dict() | {"procedure_code": code}
+        sections.headline(pos, pos["procedure_name"])
+        st.subheader("Cost position")
+        sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
+                               ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])
+        st.subheader("Outcomes, risk-adjusted")
+        summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
+        funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)
+                   for o in summary.get("outcome", [])}
+        sections.outcomes(summary, funnels)
+        st.subheader("Trend by quarter")
+        sections.trend(ui.cached(sc.cost_trend, physician_id, code), ui.cached(sc.outcome_trend, physician_id, code))
+
+st.subheader("My cases")
+cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))
+st.dataframe(cases, hide_index=True, width="stretch", column_config={
+    "case_cost_usd": st.column_config.NumberColumn("Case cost", format="dollar")})
+if st.download_button("Download my cases (CSV)", cases.to_csv(index=False), f"cases-{period.token}.csv", "text/csv"):
+    ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})
+if physician_id == viewer.physician_id:
+    with st.expander("Flag a case that looks wrong"):
+        with st.form("flag_case", clear_on_submit=True):
+            case_id = st.selectbox("Case", cases["case_id"].tolist())
+            reason = st.selectbox("What is wrong", state.FLAG_REASONS)
+            note = st.text_area("Note for the reviewers")
+            if st.form_submit_button("Send flag"):
+                try:
+                    state.flag_case(case_id, physician_id, viewer.email, reason, note)
+                    ui.audit("flag", "scorecard", {"case_id": case_id, "reason": reason})
+                    st.success(f"Flag on {case_id} sent. Its status shows in the table above.")
+                except state.StateWriteError as err:
+                    st.error(str(err))
