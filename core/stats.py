@@ -1,41 +1,47 @@
 """Statistics for the scorecard: exact Poisson intervals, O/E ratios, funnel plots, risk models.
 
 SPEC §5 asks for three things and this module is where all three live, free of Streamlit and
-DuckDB so it can be tested on published data sets:
+DuckDB so they can be tested on published data sets (tests/test_stats.py, tests/data/SOURCES.md).
 
-1. **Exact intervals for counts.** The Garwood (1936) interval for a Poisson count, written with
-   chi-square quantiles (Ulm 1990; Breslow & Day 1987, vol. II, eq. 2.11):
+1. **Exact intervals for counts.** The Garwood (1936, *Biometrika* 28:437) interval for a Poisson
+   count in its chi-square form, as given for the SMR by Ulm (1990, *Am J Epidemiol* 131:373):
    ``lower = ½·χ²(α/2; 2O)``, ``upper = ½·χ²(1−α/2; 2O+2)``, lower = 0 when O = 0.
-   An O/E ratio's interval is that interval divided by E (Breslow & Day 1987, §2.3: E is treated
-   as fixed, as it is for an indirectly standardised ratio).
+   An O/E ratio's interval is that interval divided by E (Ulm 1990: E is treated as fixed, as it
+   is for an indirectly standardised ratio).
 
-2. **Funnel plots** of O/E against E, as published in NHS-R's FunnelPlotR (Mainey, R package
-   0.4.x–0.6; files R/funnel_plot.R, R/od_adjustment.R, R/calculate_limits.R,
-   R/build_limits_lookup.R, R/outliers_func.R), which implements:
+2. **Funnel plots** of O/E against E, as implemented in NHS-R's FunnelPlotR (C. Mainey, R
+   package, versions 0.4–0.6; the code read for this module: R/funnel_plot.R,
+   R/od_adjustment.R, R/calculate_limits.R, R/build_limits_lookup.R, R/outliers_func.R):
 
-   * exact Poisson limits at expected count E (Spiegelhalter 2005, *Stat Med* 24:1185, §3.1 and
-     Appendix A.1.2): ``χ²(p; 2E)/(2E)`` below and ``χ²(1−p; 2E+2)/(2E)`` above;
-   * the overdispersion adjustment of Spiegelhalter (2005, *Qual Saf Health Care* 14:347) and
-     Spiegelhalter et al. (2012, *JRSS A* 175:1, §4.3): z-scores on a transformed scale,
-     outliers trimmed, ``φ = (1/n) Σ z²`` (eq. 5 of the 2005 QSHC paper), then an additive
-     between-unit variance by DerSimonian & Laird (1986, *Control Clin Trials* 7:177, eq. 3 in
-     Spiegelhalter's form): ``τ² = (nφ − (n − 1)) / (Σwᵢ − Σwᵢ²/Σwᵢ)``, ``wᵢ = 1/sᵢ²``, and 0
-     when nφ < n − 1;
-   * method "SHMI" (NHS Digital, *SHMI specification* v1.34, §"Overdispersion"):
-     ``zᵢ = √Eᵢ · ln(Oᵢ/Eᵢ)``, sᵢ = 1/√Eᵢ, 10 % of units truncated at each end, limits
-     ``exp(±z_α · √(1/E + τ²))``;
-   * method "CQC" (Spiegelhalter 2005 QSHC; Care Quality Commission Intelligent Monitoring):
-     ``zᵢ = 2(√Oᵢ − √Eᵢ)``, sᵢ = 1/(2√Eᵢ), 10 % Winsorised at each end, limits
-     ``(1 ± z_α · √(1/(4E) + τ²))²``.
+   * exact Poisson limits for a ratio at expected count E (Spiegelhalter 2005, *Stat Med*
+     24:1185, "Funnel plots for comparing institutional performance"; FunnelPlotR
+     ``calculate_limits``): ``χ²(p; 2E)/(2E)`` below and ``χ²(1−p; 2E+2)/(2E)`` above,
+     p = (1 − level)/2 — the Garwood interval of a count equal to E, divided by E;
+   * overdispersion (Spiegelhalter 2005, *Qual Saf Health Care* 14:347, "Handling
+     over-dispersion of performance indicators"; Spiegelhalter et al. 2012, *JRSS A* 175:1):
+     z-scores on a transformed scale, the extremes trimmed, dispersion ``φ = (1/n) Σ zᵢ²``
+     (FunnelPlotR ``phi_func``) and the DerSimonian & Laird (1986, *Control Clin Trials* 7:177)
+     moment estimate of the between-unit variance
+     ``τ² = (nφ − (n − 1)) / (Σwᵢ − Σwᵢ²/Σwᵢ)``, ``wᵢ = 1/sᵢ²``, 0 when nφ < n − 1
+     (FunnelPlotR ``tau_func``);
+   * method "SHMI" (NHS Digital, Summary Hospital-level Mortality Indicator methodology, cited by
+     FunnelPlotR as "SHMI Methodology v1.34", 2020): ``zᵢ = √Eᵢ · ln(Oᵢ/Eᵢ)``, sᵢ = 1/√Eᵢ,
+     units truncated 10 % at each end by rank (FunnelPlotR ``truncation``), limits
+     ``exp(±z_α · √(1/E + τ²))`` (FunnelPlotR ``calculate_limits``, sr_method "SHMI");
+   * method "CQC" (Spiegelhalter 2005 QSHC, square-root transform, as used by the Care Quality
+     Commission): ``zᵢ = 2(√Oᵢ − √Eᵢ)``, sᵢ = 1/(2√Eᵢ), z Winsorised at the 10th and 90th
+     percentiles (FunnelPlotR ``winsorisation``), limits ``(1 ± z_α · √(1/(4E) + τ²))²``
+     (FunnelPlotR ``build_limits_lookup``, method "CQC").
 
-3. **Risk models** (SPEC §5): per procedure, one GLM per outcome on patient factors only
-   (age, sex, ASA class, comorbidity index, admission type; never the physician, never the payer),
-   fitted with statsmodels by iteratively reweighted least squares (McCullagh & Nelder 1989,
-   *Generalized Linear Models*, §2.5). The expected value of a case is its fitted mean; a
-   physician's E is the sum over their cases. Where a procedure has too few events the fit is not
-   attempted and every case gets the procedure's crude mean, labelled as unadjusted.
+3. **Risk models** (SPEC §5): per procedure, one generalised linear model per outcome on patient
+   factors only (age, sex, ASA class, comorbidity index, admission type; never the physician,
+   never the payer), fitted with statsmodels' GLM by iteratively reweighted least squares
+   (McCullagh & Nelder 1989, *Generalized Linear Models*, 2nd ed., ch. 2). The expected value of
+   a case is its fitted mean; a physician's E is the sum over their cases. Where a procedure has
+   too few events the fit is not attempted and every case gets the procedure's crude mean,
+   labelled as unadjusted.
 
-Nothing here ranks physicians: funnels call a unit out only when it leaves a control limit.
+Nothing here ranks physicians: a funnel calls a unit out only when it leaves a control limit.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import special as _sp
 from scipy import stats as _st
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "Z95",
     "Z998",
     "FLAGS",
+    "FUNNEL_COLUMNS",
     "RiskFit",
     "exact_poisson_interval",
     "exact_poisson_intervals",
@@ -110,8 +118,8 @@ def _check_level(level: float) -> float:
 def exact_poisson_intervals(observed, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Garwood exact interval for Poisson counts: (lower, upper) arrays.
 
-    Garwood (1936, *Biometrika* 28:437); chi-square form as in Breslow & Day (1987, eq. 2.11):
-    lower = ½·χ²(α/2; 2O), upper = ½·χ²(1−α/2; 2O+2), lower = 0 when O = 0. Counts may be
+    Garwood (1936, *Biometrika* 28:437), chi-square form as in Ulm (1990, *Am J Epidemiol*
+    131:373): lower = ½·χ²(α/2; 2O), upper = ½·χ²(1−α/2; 2O+2), lower = 0 when O = 0. Counts may be
     non-integer (the formula is continuous in O, which is what funnel limits at a non-integer
     expected count need). Negative or missing counts give NaN.
     """
@@ -141,7 +149,7 @@ def oe_ratios(observed, expected, level: float = 0.95) -> tuple[np.ndarray, np.n
     lo, hi = exact_poisson_intervals(o, level)
     ok = np.isfinite(e) & (e > 0)
     safe_e = np.where(ok, e, 1.0)
-    # Breslow & Day (1987) §2.3: with E fixed, the interval for O/E is the interval for O over E.
+    # Ulm (1990): with E fixed, the interval for O/E is the interval for O divided by E.
     ratio = np.where(ok, o / safe_e, np.nan)
     return ratio, np.where(ok, lo / safe_e, np.nan), np.where(ok, hi / safe_e, np.nan)
 
@@ -160,8 +168,8 @@ def oe_ratio(observed: float, expected: float, level: float = 0.95) -> tuple[flo
 def poisson_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact Poisson control limits for a ratio at expected count E: (lower, upper), NaN where E <= 0.
 
-    Spiegelhalter (2005, *Stat Med* 24:1185, Appendix A.1.2) as coded in FunnelPlotR
-    R/calculate_limits.R: lower = χ²(p; 2E)/(2E), upper = χ²(1−p; 2E+2)/(2E), p = (1−level)/2.
+    Spiegelhalter (2005, *Stat Med* 24:1185) as coded in FunnelPlotR R/calculate_limits.R:
+    lower = χ²(p; 2E)/(2E), upper = χ²(1−p; 2E+2)/(2E), p = (1−level)/2.
     This is the Garwood interval of a count equal to E, divided by E.
     """
     e = np.asarray(expected, dtype=float)
@@ -261,8 +269,11 @@ def _winsorise(z: np.ndarray, trim: float) -> np.ndarray:
 
 
 def _dispersion(z: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """φ and DerSimonian–Laird τ² from retained z-scores and weights w = 1/s² (FunnelPlotR
-    `phi_func`, `tau_func`; Spiegelhalter 2005 QSHC eq. 5 and the DL moment estimator)."""
+    """φ = mean z² and DerSimonian–Laird τ² from retained z-scores and weights w = 1/s².
+
+    FunnelPlotR R/od_adjustment.R `phi_func` and `tau_func`; Spiegelhalter (2005, QSHC 14:347);
+    DerSimonian & Laird (1986): τ² = max(0, (nφ − (n−1)) / (Σw − Σw²/Σw)), 0 when nφ < n − 1.
+    """
     n = z.size
     if n == 0:
         return math.nan, 0.0
@@ -301,9 +312,10 @@ def funnel(
     sr_method "CQC": z = 2(√O − √E), 10 % Winsorised, wᵢ = 4Eᵢ, limits (1 ± z_α·√(1/(4E)+τ²))².
     "none" gives exact Poisson limits (φ and τ² are still computed the SHMI way, for display).
 
-    Limits are the overdispersed ones only when τ² > 0 (FunnelPlotR falls back to the exact
-    Poisson limits when τ² = 0, which is when nφ < n − 1); otherwise the exact ones. A unit is an
-    outlier when its ratio lies strictly outside a limit, as in FunnelPlotR R/outliers_func.R.
+    The limits (and so the outlier flags) are the overdispersed ones only when τ² > 0, as in
+    FunnelPlotR, which draws the exact Poisson limits when τ² = 0. τ² > 0 exactly when
+    nφ > n − 1, i.e. φ > 1 − 1/n: overdispersion shown by the data. A unit is an outlier when its
+    ratio lies strictly outside a limit, as in FunnelPlotR R/outliers_func.R.
 
     ``shmi_rounding=True`` rounds expected counts to 2 decimals for the SHMI and "none"
     calculations, as FunnelPlotR does by default (``SHMI_rounding = TRUE``, a convention of the
@@ -413,27 +425,26 @@ def flag_for(
     """
     if not adjusted:
         return "unadjusted"
-    try:
-        o, e = float(observed), float(expected)
-    except (TypeError, ValueError):
-        return "within"
+
+    def num(v) -> float:
+        # None, pd.NA and text all count as missing rather than raising.
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+
+    o, e = num(observed), num(expected)
     if not (math.isfinite(o) and math.isfinite(e) and e > 0):
         return "within"
     r = o / e
-
-    def _gt(a: float, b) -> bool:
-        return b is not None and math.isfinite(float(b)) and a > float(b)
-
-    def _lt(a: float, b) -> bool:
-        return b is not None and math.isfinite(float(b)) and a < float(b)
-
-    if _gt(r, upper998):
+    # Comparisons with NaN are False, so a missing limit never triggers a flag.
+    if r > num(upper998):
         return "high_998"
-    if _gt(r, upper95):
+    if r > num(upper95):
         return "high_95"
-    if _lt(r, lower998):
+    if r < num(lower998):
         return "low_998"
-    if _lt(r, lower95):
+    if r < num(lower95):
         return "low_95"
     return "within"
 
@@ -453,14 +464,33 @@ class RiskFit:
     events: int  # binomial: number of events; otherwise number of cases with a value
 
 
-# Plain words for the outcomes the app models: (one, many, what a case without it is called).
+# Plain words for the outcomes the app models: an event, singular and plural.
 _EVENT_WORDS = {
     "mortality": ("death", "deaths"),
     "complication": ("complication", "complications"),
     "readmit_30d": ("readmission within 30 days", "readmissions within 30 days"),
     "ssi": ("surgical site infection", "surgical site infections"),
 }
-_VALUE_WORDS = {"los": "length of stay", "length_of_stay": "length of stay", "case_cost": "case cost", "cost": "case cost"}
+# ... and the outcome itself, for the sentence that says what was modelled.
+_OUTCOME_WORDS = {
+    "mortality": "mortality",
+    "complication": "complications",
+    "readmit_30d": "30-day readmission",
+    "ssi": "surgical site infection",
+    "los": "length of stay",
+    "length_of_stay": "length of stay",
+    "case_cost": "case cost",
+    "cost": "case cost",
+}
+
+
+def _outcome_key(outcome: str) -> str:
+    """The word-table key for an outcome column: "mortality_flag" → "mortality", "los_days" → "los"."""
+    key = outcome.lower()
+    for suffix in ("_flag", "_usd", "_days", "_rate"):
+        if key.endswith(suffix) and key[: -len(suffix)] in _OUTCOME_WORDS:
+            return key[: -len(suffix)]
+    return key
 _FAMILY_WORDS = {"binomial": "logistic", "poisson": "Poisson (log link)", "gamma": "gamma (log link)"}
 
 # A category level gets its own coefficient only with at least this many cases and, for a binary
@@ -472,6 +502,7 @@ _MIN_LEVEL_EVENTS = 3
 # e^15 ≈ 3·10⁶ per unit: in practice only reached when the likelihood has no maximum (separation).
 _MAX_ABS_COEF = 15.0
 _ORDINAL = {"asa_class"}
+_FACTOR_WORDS = {"patient_sex": "sex", "asa_class": "ASA", "admission_type": "admission type"}
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -587,7 +618,7 @@ def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool)
     for name in ("patient_sex", "asa_class", "admission_type"):
         codes, levels = _category_codes(frame[name], numeric=name in _ORDINAL)
         codes, kept, lv_notes = _pool_levels(codes, levels, y, has_y, binary, ordinal=name in _ORDINAL)
-        notes.extend(f"{name} {t}" for t in lv_notes)
+        notes.extend(f"{_FACTOR_WORDS[name]} {t}" for t in lv_notes)
         if len(kept) < 2:
             continue
         counts = np.bincount(codes[has_y], minlength=len(kept))
@@ -623,9 +654,10 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         raise KeyError(f"fit_expected: frame lacks columns {missing}")
     n = len(frame)
     binary = family == "binomial"
+    key = _outcome_key(outcome)
     if binary:
-        one, many = _EVENT_WORDS.get(outcome, (f"{outcome} event", f"{outcome} events"))
-    label = _VALUE_WORDS.get(outcome, outcome.replace("_", " "))
+        one, many = _EVENT_WORDS.get(key, (f"{outcome} event", f"{outcome} events"))
+    label = _OUTCOME_WORDS.get(key, outcome.replace("_", " "))
 
     raw = frame[outcome]
     if raw.dtype == bool or str(raw.dtype) == "boolean":
@@ -672,15 +704,19 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     X, names, notes = _design(frame, y, has_y, binary)
     cols = _independent_columns(X[has_y])
     if len(cols) < X.shape[1]:
-        notes.append("not separable from the other factors: " + ", ".join(names[j] for j in range(X.shape[1]) if j not in cols))
+        dropped = ", ".join(names[j] for j in range(X.shape[1]) if j not in cols)
+        notes.append(f"left out as a duplicate of other factors: {dropped}")
         X = X[:, cols]
+    if X.shape[1] < 2:
+        # Only the intercept is left: the "model" would be the crude mean, so say so.
+        return _fallback(n, crude, "patient factors do not vary within this procedure: no risk model", events)
     fit = _fit_glm(X[has_y], y[has_y], family)
     if isinstance(fit, str):
         return _fallback(n, crude, fit, events)
     params = fit
     eta = X @ params
     if binary:
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = _sp.expit(eta)  # no overflow warning for extreme linear predictors
     else:
         mu = np.exp(eta)
         if family == "gamma":

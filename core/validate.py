@@ -88,6 +88,11 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _ident(name: str) -> str:
+    """A column name quoted as a SQL identifier (headers come from files, so they are escaped)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def find_file(source: Path, table: Table) -> tuple[Path | None, list[Problem]]:
     """The file that holds `table` in `source` (csv or parquet), or a problem."""
     found = [source / f"{table.name}.{ext}" for ext in contract.FILE_FORMATS]
@@ -126,6 +131,39 @@ def check_utf8(path: Path) -> Problem | None:
     return None
 
 
+def _csv_header(path: Path) -> tuple[list[str], Problem | None]:
+    """The CSV header's column names, or why they are unusable."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh), [])
+    header = [h.strip() for h in header]
+    if not header or all(not h for h in header):
+        return [], Problem(ERROR, path.name, "file.empty", "file has no header row")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes or any(not h for h in header):
+        what = f"repeated column name(s) {', '.join(dupes)}" if dupes else "an empty column name"
+        return [], Problem(ERROR, path.name, "file.header", f"header has {what}", value=",".join(header)[:120])
+    return header, None
+
+
+def _first_ragged_row(path: Path) -> Problem | None:
+    """The first CSV row whose number of fields differs from the header's, if any."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return None
+        for number, row in enumerate(reader, start=1):
+            if row and len(row) != len(header):
+                return Problem(ERROR, path.name, "file.unreadable",
+                               f"row {number} has {len(row)} fields but the header has {len(header)}; "
+                               "quote values that contain commas", row=number, value=",".join(row)[:120])
+    return None
+
+
 def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, list[Problem]]:
     """Load one extract file into `raw_<table>` as text columns, or say why it cannot be read."""
     path, problems = find_file(source, table)
@@ -138,22 +176,30 @@ def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, lis
         bad = check_utf8(path)
         if bad:
             return None, [bad]
-        # Let DuckDB detect the header names but keep every value as text: types are ours to check.
+        header, problem = _csv_header(path)
+        if problem:
+            return None, [problem]
+        # The header is ours to read: no type sniffing (every value stays text, types are checked
+        # by rule) and a strict parser, so a row with a stray comma fails instead of shifting data.
+        spec = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header)
         reader = (
-            f"read_csv({_sql_str(str(path))}, header=true, all_varchar=true, delim=',', "
-            "quote='\"', escape='\"', strict_mode=true, null_padding=false)"
+            f"read_csv({_sql_str(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
+            "delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)"
         )
     else:
         reader = f"read_parquet({_sql_str(str(path))})"
     try:
         con.execute(f"create or replace table {raw} as select * from {reader}")
-    except Exception as err:  # duckdb raises many kinds: report the first line of its message
+    except Exception as err:  # duckdb raises many kinds: locate the fault ourselves when we can
+        ragged = _first_ragged_row(path) if path.suffix == ".csv" else None
+        if ragged:
+            return None, [ragged]
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return None, [Problem(ERROR, path.name, "file.unreadable", f"cannot be read: {first}")]
     columns = tuple(r[0] for r in con.execute(f"describe {raw}").fetchall())
     if path.suffix == ".parquet":
         # Same checks for both formats: compare as text, as a CSV would arrive.
-        casts = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in columns)
+        casts = ", ".join(f'cast({_ident(c)} as varchar) as {_ident(c)}' for c in columns)
         con.execute(f"create or replace table {raw} as select {casts} from {raw}")
     rows = con.execute(f"select count(*) from {raw}").fetchone()[0]
     loaded = LoadedTable(table, path, raw, columns, rows)

@@ -43,7 +43,8 @@ DATA = Path(__file__).parent / "data"
 
 
 def test_garwood_known_values():
-    # Classic table values (e.g. Ulm 1990, Am J Epidemiol 131:373; Breslow & Day 1987 vol. II).
+    # Standard values of the exact (Garwood) interval, found in any table of Poisson confidence
+    # limits; each is also re-derived independently in the next test.
     assert exact_poisson_interval(0) == pytest.approx((0.0, 3.6889), abs=1e-4)
     assert exact_poisson_interval(10) == pytest.approx((4.7954, 18.3904), abs=1e-4)
     assert exact_poisson_interval(1) == pytest.approx((0.0253, 5.5716), abs=1e-4)
@@ -354,15 +355,14 @@ def test_funnel_shape_columns_order_attrs():
 def test_funnel_without_overdispersion_uses_exact_limits():
     rng = np.random.default_rng(7)
     e = rng.uniform(20, 400, 60)
-    o = rng.poisson(e)  # pure Poisson: no overdispersion to speak of
+    o = rng.poisson(e)  # pure Poisson: nothing beyond chance
     f = funnel(o, e)
+    # Truncating the 10 % tails leaves φ well below 1 for Poisson data (here 0.48), so
+    # nφ < n − 1, τ² = 0 and the limits are the exact Poisson ones, as in FunnelPlotR.
+    assert f.attrs["phi"] < 1 and f.attrs["tau2"] == 0.0 and f.attrs["adjusted"] is False
+    assert f.attrs["n_dispersion"] == 48  # ranks 1–6 and 55–60 of 60 truncated
     exact = funnel(o, e, method="none")
-    if f.attrs["tau2"] == 0:
-        assert f.attrs["adjusted"] is False
-        pd.testing.assert_frame_equal(f[["lower95", "upper998"]], exact[["lower95", "upper998"]])
-    else:  # a small τ² can arise by chance; then the limits are the SHMI ones
-        assert f.attrs["adjusted"] is True
-    assert f.attrs["phi"] < 2
+    pd.testing.assert_frame_equal(f, exact)
 
 
 def test_funnel_zero_and_missing_handling():
@@ -383,6 +383,11 @@ def test_funnel_zero_and_missing_handling():
     # Nothing valid at all.
     h = funnel([0, 0], [0.0, 0.0])
     assert math.isnan(h.attrs["phi"]) and h.attrs["tau2"] == 0.0 and not h["outlier95"].any()
+    # Rare outcomes give physicians tiny expected counts; by default E is not rounded, so these
+    # still get limits (FunnelPlotR's 2-d.p. rounding would turn 0.004 into 0).
+    tiny = funnel([1, 0, 0, 2], [0.004, 0.003, 0.02, 0.5])
+    assert tiny[["lower95", "upper95", "upper998"]].notna().all().all()
+    assert math.isnan(funnel([1], [0.004], shmi_rounding=True)["upper95"].iloc[0])
     empty = funnel([], [])
     assert empty.empty and list(empty.columns) == list(S.FUNNEL_COLUMNS)
     for method in ("cqc", "none"):
@@ -391,9 +396,11 @@ def test_funnel_zero_and_missing_handling():
 
 def test_funnel_outliers_are_strict():
     # FunnelPlotR outliers_func: inside means lower <= ratio <= upper.
-    lo95, hi95 = poisson_limits([50.0], 0.95)
-    f = funnel([hi95[0] * 50.0], [50.0], method="none")
-    assert not f["outlier95"].iloc[0]
+    lo95, hi95 = poisson_limits([1.0], 0.95)
+    on_limit = funnel([hi95[0], lo95[0]], [1.0, 1.0], method="none")
+    assert not on_limit["outlier95"].any()
+    beyond = funnel([hi95[0] * 1.001, lo95[0] * 0.999], [1.0, 1.0], method="none")
+    assert beyond["outlier95"].all()
 
 
 # ------------------------------------------------------------------------------------------
@@ -412,6 +419,8 @@ def test_flag_for():
     assert flag_for(170, 100, **lims, adjusted=False) == "unadjusted"
     assert flag_for(3, 0, **lims, adjusted=True) == "within"
     assert flag_for(3, 1, math.nan, math.nan, math.nan, math.nan, True) == "within"
+    assert flag_for(3, 1, None, pd.NA, None, pd.NA, True) == "within"
+    assert flag_for(pd.NA, 1, **lims, adjusted=True) == "within"
     assert set(S.FLAGS) == {"high_998", "high_95", "within", "low_95", "low_998", "unadjusted"}
 
 
@@ -492,6 +501,7 @@ def test_fit_expected_poisson_and_gamma():
     df["case_cost"] = rng.gamma(4.0, np.exp(9.0 + 0.12 * df["comorbidity_index"]) / 4.0)
     los = fit_expected(df, "los", "poisson")
     assert los.adjusted and los.events == n and "length of stay" in los.reason
+    assert "length of stay" in fit_expected(df.rename(columns={"los": "los_days"}), "los_days", "poisson").reason
     assert los.expected.sum() == pytest.approx(df["los"].sum(), rel=1e-8)  # canonical link
     slope = np.polyfit(df["patient_age"], np.log(los.expected), 1)[0]
     assert slope == pytest.approx(0.015, abs=0.004)
@@ -518,6 +528,9 @@ def test_fit_expected_too_few_events_falls_back():
     np.testing.assert_allclose(fit.expected, 7 / 600)
     one = df.assign(mortality=df.index == 3)
     assert fit_expected(one, "mortality", "binomial").reason == "only 1 death: too few to fit a risk model"
+    # The build names its columns mortality_flag, los_days, case_cost_usd: same plain words.
+    flagged = df.rename(columns={"mortality": "mortality_flag"})
+    assert fit_expected(flagged, "mortality_flag", "binomial").reason == "only 7 deaths: too few to fit a risk model"
     # Too few non-events.
     df["complication"] = True
     df.loc[:4, "complication"] = False
@@ -552,11 +565,38 @@ def test_fit_expected_rare_levels_pooled_not_failed():
     df.loc[df["admission_type"] == "emergency", "ssi"] = True
     fit = fit_expected(df, "ssi", "binomial")
     assert fit.adjusted
-    assert "asa_class 5 pooled with 4" in fit.reason
-    assert "patient_sex x pooled with" in fit.reason
-    assert "admission_type emergency pooled with" in fit.reason
+    assert "ASA 5 pooled with 4" in fit.reason
+    assert "sex x pooled with" in fit.reason
+    assert "admission type emergency pooled with" in fit.reason
     assert np.isfinite(fit.expected).all()
     assert fit.expected.sum() == pytest.approx(df["ssi"].sum(), rel=1e-8)
+
+
+def test_fit_expected_constant_and_duplicate_factors():
+    n = 2_000
+    rng = np.random.default_rng(91)
+    flat = pd.DataFrame(
+        {
+            "patient_age": 70,
+            "patient_sex": "f",
+            "asa_class": 2,
+            "comorbidity_index": 1.0,
+            "admission_type": "elective",
+            "mortality": rng.random(n) < 0.1,
+        }
+    )
+    fit = fit_expected(flat, "mortality", "binomial")
+    assert not fit.adjusted and fit.reason == "patient factors do not vary within this procedure: no risk model"
+    np.testing.assert_allclose(fit.expected, flat["mortality"].mean())
+    # Every urgent admission is ASA 4 and vice versa: the two dummies coincide, one is left out.
+    df = _patients(n, 92)
+    urgent = df["admission_type"] == "urgent"
+    df.loc[urgent, "asa_class"] = 4
+    df.loc[~urgent & (df["asa_class"] == 4), "asa_class"] = 3
+    df["mortality"] = rng.random(n) < np.where(urgent, 0.3, 0.08)
+    fit = fit_expected(df, "mortality", "binomial")
+    assert fit.adjusted and "left out as a duplicate of other factors: admission_type[urgent]" in fit.reason
+    assert fit.expected.sum() == pytest.approx(df["mortality"].sum(), rel=1e-8)
 
 
 def test_fit_expected_ignores_physician_and_payer():
