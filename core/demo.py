@@ -96,10 +96,10 @@ PROCEDURES = (
      (0.62, 0.28, 0.10), 0.9, -0.3, (75, 0.25), (0, 0.2, 1, 1.2), (0.06, 0.04, 0.015, 0.002)),
     ("IHR", "Inguinal hernia repair", "General Surgery", 0.13, (56, 15, 18, 92), 0.10,
      (0.90, 0.06, 0.04), 1.0, -0.2, (62, 0.22), (0, 0.12, 1, 1.0), (0.03, 0.03, 0.010, 0.0005)),
-    ("CABG", "Coronary artery bypass graft", "Cardiovascular", 0.06, (66, 9, 38, 88), 0.25,
+    ("CABG", "Coronary artery bypass graft", "Cardiovascular", 0.07, (66, 9, 38, 88), 0.25,
      (0.55, 0.35, 0.10), 2.6, 0.6, (240, 0.15), (4, 1.8, 5, 2.4), (0.20, 0.12, 0.030, 0.020)),
-    ("PCI", "Percutaneous coronary intervention", "Cardiovascular", 0.12, (64, 11, 30, 94), 0.30,
-     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.06, 0.07, 0.004, 0.010)),
+    ("PCI", "Percutaneous coronary intervention", "Cardiovascular", 0.11, (64, 11, 30, 94), 0.30,
+     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.08, 0.07, 0.004, 0.010)),
     ("TAVR", "Transcatheter aortic valve replacement", "Cardiovascular", 0.02, (80, 6, 62, 97),
      0.45, (0.85, 0.13, 0.02), 3.2, 0.8, (105, 0.20), (1, 1.0, 2, 2.5), (0.12, 0.10, 0.010, 0.025)),
     ("HYS", "Hysterectomy", "Women's Health", 0.12, (47, 10, 25, 85), 1.0,
@@ -128,7 +128,7 @@ PHYSICIANS = (
     ("Dr. Lars Ångström", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.2, "THA": 1.2}),
     ("Dr. Michael Brennan", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.5, "THA": 0.6}),
     ("Dr. Rachel Goldberg", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 2.2}),
-    ("Dr. Tomasz Wiśniewski", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.0, "THA": 1.0}),
+    ("Dr. Tomasz Wiśniewski", "Orthopaedic Surgery", "Orthopaedics", 0, {"THA": 1.4, "TKA": 0.8}),
     ("Dr. Kenji Watanabe", "Orthopaedic Surgery", "Orthopaedics", 1, {"THA": 1.4, "TKA": 0.5}),
     ("Dr. Sofia Marchetti", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 0.9, "THA": 0.9}),
     ("Dr. David Osei", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 1.2}),
@@ -157,9 +157,8 @@ PHYSICIANS = (
     ("Dr. Grace Mwangi", "General Surgery", "General Surgery", 0, {"LCH": 1.2, "IHR": 1.0}),
     ("Dr. William Foster", "General Surgery", "General Surgery", 1, {"IHR": 1.1, "LCH": 0.6}),
     ("Dr. Isabel Navarro", "General Surgery", "General Surgery", 0, {"LCH": 0.9, "IHR": 0.5}),
-    ("Dr. Thomas Keller", "General Surgery", "General Surgery", 0, {"LCH": 0.6, "IHR": 1.3}),
     ("Dr. Sarah Whitfield", "General Surgery", "General Surgery", 1, {"LCH": 1.0}),
-    ("Dr. Richard Hale", "Cardiothoracic Surgery", "Cardiovascular", 0, {"CABG": 1.6}),
+    ("Dr. Richard Hale", "Cardiothoracic Surgery", "Cardiovascular", 0, {"CABG": 1.2}),
     ("Dr. Nkechi Eze", "Cardiothoracic Surgery", "Cardiovascular", 0, {"CABG": 1.0}),
     ("Dr. Stefan Novak", "Cardiothoracic Surgery", "Cardiovascular", 0, {"CABG": 1.2, "TAVR": 1.0}),
     ("Dr. Catherine Moreau", "Cardiothoracic Surgery", "Cardiovascular", 0,
@@ -170,11 +169,13 @@ PHYSICIANS = (
      {"PCI": 1.5, "TAVR": 1.0}),
     ("Dr. Lucas Ferreira", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.2}),
     ("Dr. Yuki Sato", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 1.0}),
-    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.0}),
+    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 2.0}),
     ("Dr. Diego Alvarez", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.8}),
     ("Dr. Anna Kowalczyk", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.3}),
     ("Dr. Peter Lindgren", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.6}),
     ("Dr. Oluwaseun Bello", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.0}),
+    ("Dr. Farid Nasser", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.9}),
+    ("Dr. Kwame Asante", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.1}),
     ("Dr. Victoria Ashford", "Gynaecology", "Women's Health", 0, {"HYS": 2.2}),
     ("Dr. Claire Beaumont", "Gynaecology", "Women's Health", 0, {"HYS": 1.2}),
     ("Dr. Maya Patel", "Gynaecology", "Women's Health", 1, {"HYS": 1.0}),
@@ -185,33 +186,45 @@ PHYSICIANS = (
     ("Dr. Julia Svensson", "Gynaecology", "Women's Health", 0, {"HYS": 0.7}),
     ("Dr. Adaeze Nwosu", "Gynaecology", "Women's Health", 1, {"HYS": 1.3}),
     ("Dr. Charlotte Reid", "Gynaecology", "Women's Health", 0, {"HYS": 0.6}),
-    ("Dr. Mariana Costa", "Gynaecology", "Women's Health", 1, {"HYS": 0.8}),
 )
 PHYSICIAN_IDS = tuple(f"PH{i + 1:03d}" for i in range(len(PHYSICIANS)))
 
-COSTLY_IMPLANTS = ("PH001", "PH015", "PH043")  # Okafor (TKA, THA), a spine surgeon, a PCI operator
-COSTLY_EXTRA_ITEMS = ("PH006", "PH021", "PH051")
-COSTLY_WASTE = ("PH014", "PH022", "PH049")
-COSTLY_OR_TIME = ("PH003", "PH038", "PH055")
-COSTLY_PHARMACY = ("PH025",)  # liposomal bupivacaine and sugammadex by habit
-# (physician, procedure, {outcome: odds ratio}): worse than their patients explain.
+
+def _pid(name: str) -> str:
+    """The physician id of the roster entry whose name ends with `name` (planted lists read by name)."""
+    found = [pid for pid, p in zip(PHYSICIAN_IDS, PHYSICIANS) if p[0].endswith(name)]
+    if len(found) != 1:
+        raise ValueError(f"roster name {name!r} matches {len(found)} physicians")
+    return found[0]
+
+
+COSTLY_IMPLANTS = (_pid("Okafor"), _pid("Castellano"), _pid("Ferreira"))  # TKA+THA, SPF, PCI
+COSTLY_EXTRA_ITEMS = (_pid("Watanabe"), _pid("Bianchi"), _pid("Beaumont"))
+COSTLY_WASTE = (_pid("Petrov"), _pid("Walsh"), _pid("Bello"))
+COSTLY_OR_TIME = (_pid("Brennan"), _pid("Novak"), _pid("Clarke"))
+COSTLY_PHARMACY = (_pid("Turner"),)  # liposomal bupivacaine and sugammadex by habit
+# (physician, procedure, {outcome: odds ratio}): worse than their patients explain. Each sits in a
+# procedure with ten or more physicians, so a funnel's overdispersion estimate (trimmed 10% each
+# tail) can set the outlier aside; odds ratios are large enough to clear the 99.8% limit at 20k cases.
 WORSE_OUTCOMES = (
-    ("PH004", "TKA", {"complication": 5.0, "readmit_30d": 4.0}),
-    ("PH020", "LCH", {"complication": 5.0}),
-    ("PH036", "CABG", {"complication": 5.0}),
-    ("PH050", "HYS", {"complication": 5.0}),
+    (_pid("Goldberg"), "TKA", {"complication": 5.0, "readmit_30d": 5.0}),
+    (_pid("Doyle"), "LCH", {"complication": 5.5}),
+    (_pid("Sullivan"), "PCI", {"complication": 5.5}),
+    (_pid("Ashford"), "HYS", {"complication": 5.0}),
 )
-# (physician, procedure): much sicker patients, ordinary care (no physician effect).
-SICKER_PATIENTS = (("PH005", "TKA"), ("PH023", "LCH"), ("PH037", "CABG"))
+# (physician, procedure): much sicker patients, ordinary care (no physician effect). Kept out of the
+# procedures with a worse-outcome physician, whose excess events would otherwise raise everyone's
+# expected count in that procedure's pooled risk model.
+SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"))
 # (physician, procedure, cases in the last 12 months, cases in the year before): fixed at any size.
 BELOW_MIN_CASES = (
-    ("PH013", "TKA", 6, 0),   # a new consultant who started in the spring
-    ("PH035", "IHR", 4, 3),   # a cholecystectomy surgeon who rarely repairs hernias
-    ("PH044", "TAVR", 7, 2),  # the fourth TAVR operator, which leaves TAVR with too few peers
-    ("PH054", "HYS", 8, 14),  # part-time since last year: eligible over two years, not over one
+    (_pid("Rahman"), "TKA", 6, 0),     # a new consultant who started in the spring
+    (_pid("Whitfield"), "IHR", 4, 3),  # a cholecystectomy surgeon who rarely repairs hernias
+    (_pid("Sato"), "TAVR", 7, 2),      # the fourth TAVR operator, which leaves TAVR with too few peers
+    (_pid("Jiménez"), "HYS", 8, 14),   # part-time since last year: eligible over two years, not one
 )
-CHAMPIONS = {"Orthopaedics": "PH002", "General Surgery": "PH024", "Cardiovascular": "PH039",
-             "Women's Health": "PH052"}
+CHAMPIONS = {"Orthopaedics": _pid("Ångström"), "General Surgery": _pid("Cole"),
+             "Cardiovascular": _pid("Moreau"), "Women's Health": _pid("Patel")}
 SUPPLY_USERS = ("nadia.kowalski", "tomas.herrera")
 ADMIN_USERS = ("jordan.blake",)
 
@@ -224,7 +237,7 @@ MFR = {
     "spine": ("Calder Spine", "Veyra Spinal Systems", "Northfield Implants", "Ostrava Biologics"),
     "cardio": ("Solenne Cardio", "Arcadia Vascular", "Pellham Interventional", "Corvane Medical",
                "Brightline Vascular"),
-    "surg": ("Everholt Surgical", "Brightwater Surgical", "Quillon Medical", "Lindqvist Medical",
+    "surg": ("Everholt Surgical", "Brightwater Surgical", "Quillon Medical", "Lindenhall Medical",
              "Marlow & Vance"),
     "commodity": ("Carewell Supply", "Harrow Surgical Supply", "Bluecrest Healthcare",
                   "Tendril Health", "Pinefield Clinical"),
@@ -1586,12 +1599,12 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
                                "physician effect, so O/E is about 1",
         },
         "personas": {
-            "physician": world.emails[world.phys_index["PH001"]],
-            "champion": world.emails[world.phys_index["PH002"]],
+            "physician": world.emails[world.phys_index[_pid("Okafor")]],
+            "champion": world.emails[world.phys_index[_pid("Ångström")]],
             "supply": f"{SUPPLY_USERS[0]}@{DOMAIN}",
             "admin": f"{ADMIN_USERS[0]}@{DOMAIN}",
         },
-        "persona_physician_ids": {"physician": "PH001", "champion": "PH002"},
+        "persona_physician_ids": {"physician": _pid("Okafor"), "champion": _pid("Ångström")},
         "champions": {line: {"physician_id": pid, "email": champion_emails[line]}
                       for line, pid in CHAMPIONS.items()},
         "settings": {k: v for k, v in SETTINGS},

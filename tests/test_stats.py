@@ -648,11 +648,13 @@ def test_fit_expected_fast_on_100k_rows():
     rng = np.random.default_rng(82)
     df["complication"] = rng.random(n) < 1 / (1 + np.exp(-(-2.5 + 0.02 * (df["patient_age"] - 60))))
     fit_expected(df.head(2_000), "complication", "binomial")  # warm up imports
-    t0 = time.perf_counter()
+    # CPU time of this process, not wall time, so other work on a busy CI machine does not count.
+    # About 0.3 s here; the bound leaves room for slower machines and multi-threaded BLAS.
+    t0 = time.process_time()
     fit = fit_expected(df, "complication", "binomial")
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert fit.adjusted
-    assert elapsed < 2.0, f"fit_expected took {elapsed:.2f} s on 100,000 rows"
+    assert elapsed < 3.0, f"fit_expected took {elapsed:.2f} s of CPU on 100,000 rows"
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""AppTest: every page for every role, sign-in states, demo mode, refusals (SPEC §6, §7)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import access, state
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "scorecard",
+        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+EMAILS = {"physician": "p01@fixture.org", "champion": "P03@fixture.org", "supply": "supply@fixture.org",
+          "admin": "admin@fixture.org"}
+PAGE_FILES = {"scorecard": "pages/scorecard.py", "products": "pages/products.py", "supply": "pages/supply.py",
+              "presentation": "pages/presentation.py", "evidence": "pages/evidence.py", "flags": "pages/flags.py",
+              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py"}
+
+
+def app(email: str | None, *, verified: bool = True, auth: bool = True, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if auth:
+        at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": email is not None, **({"email": email, "email_verified": verified, "name": "N"}
+                                                      if email else {})}
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "metric")
+             for e in getattr(at, kind) if isinstance(getattr(e, "value", None), str)]
+    parts += [str(e.label) for e in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.mark.parametrize("role", list(EMAILS))
+def test_default_page_renders_for_each_role(fixture_db, role):
+    at = app(EMAILS[role]).run()
+    assert_clean(at)
+    assert "Scorecard" in texts(at) or at.title
+
+
+@pytest.mark.parametrize("role", list(EMAILS))
+@pytest.mark.parametrize("page", list(PAGE_FILES))
+def test_every_page_for_every_role(fixture_db, role, page):
+    viewer = access.viewer_from_roster(EMAILS[role], __import__("core.scorecard").scorecard.roster())
+    allowed = page in access.allowed_pages(viewer)
+    at = app(EMAILS[role]).run()
+    if not allowed:
+        # Not in the navigation: switching there is impossible, so the URL cannot reach it either.
+        with pytest.raises(Exception):
+            at.switch_page(PAGE_FILES[page]).run()
+        return
+    at.switch_page(PAGE_FILES[page]).run()
+    assert_clean(at)
+    assert at.title, f"{page} drew no title for {role}"
+
+
+def test_physician_scorecard_shows_own_figures_and_blinded_peers(fixture_db):
+    at = app(EMAILS["physician"]).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "My scorecard" in body and "$294 more than your peers' median" in body
+    for other in ("Dr. Ben Two", "Dr. Cy Three", "Dr. Ed Five", "P02", "P03", "P05"):
+        assert other not in body
+
+
+def test_physician_editing_the_link_sees_only_their_own_and_is_audited(fixture_db):
+    at = app(EMAILS["physician"], params={"physician": "P02"}).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "Dr. Ben Two" not in body and "1,962" not in body
+    assert "data you do not have access to" in body
+    refused = state.audit_entries(action="refused", email="p01@fixture.org")
+    assert len(refused) and "P02" in refused["params"].iloc[0]
+
+
+def test_supply_sees_physicians_identified(fixture_db):
+    at = app(EMAILS["supply"], params={"physician": "P02"}).run()
+    assert_clean(at)
+    assert "Dr. Ben Two" in texts(at)
+
+
+def test_signed_out_sees_sign_in(fixture_db):
+    at = app(None).run()
+    assert_clean(at)
+    assert any(b.label == "Sign in" for b in at.button)
+    assert "Dr." not in texts(at)
+
+
+@pytest.mark.parametrize("email,verified", [("stranger@elsewhere.org", True), ("p01@fixture.org", False)])
+def test_no_access_page(fixture_db, email, verified):
+    at = app(email, verified=verified).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "No access" in body and "contact your Scorecard administrator" in body
+    assert "$" not in body
+
+
+def test_real_data_without_auth_shows_setup_and_no_data(fixture_db):
+    at = app(None, auth=False).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "Sign-in is not configured" in body and "$" not in body
+
+
+def test_demo_data_without_auth_offers_personas(tmp_path, fixture_source, monkeypatch):
+    from core.build import build
+    from fixture_source import write_fixture_source
+
+    source = write_fixture_source(tmp_path / "demo")
+    (source / "truth.json").write_text(json.dumps({"generator": "scorecard-demo"}))
+    assert build(source, tmp_path / "demo.duckdb").ok
+    monkeypatch.setenv("SCORECARD_DB", str(tmp_path / "demo.duckdb"))
+    at = app(None, auth=False).run()
+    assert_clean(at)
+    assert at.sidebar.selectbox and "Demo mode" in at.sidebar.warning[0].value
+    at.sidebar.selectbox(key="demo_persona").set_value("supply@fixture.org").run()
+    assert_clean(at)
+
+
+def test_missing_database_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCORECARD_DB", str(tmp_path / "absent.duckdb"))
+    at = app(EMAILS["admin"]).run()
+    assert_clean(at)
+    assert "not set up yet" in texts(at)
+
+
+def test_stale_link_parameters_fall_back_politely(fixture_db):
+    at = app(EMAILS["physician"], params={"period": "1999Q1", "procedure": "XYZ"}).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "has no data" in body and "No XYZ cases" in body
