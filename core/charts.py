@@ -59,7 +59,7 @@ def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: flo
 def component_bars(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
     """Mean cost per case by component: you against the peer median, side by side."""
     return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("component:N", title=None, sort=None, axis=alt.Axis(labelFontSize=12)),
+        y=alt.Y("component:N", title=None, sort=list(frame["component"].unique()), axis=alt.Axis(labelFontSize=12, labelOverlap=False)),
         yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
         x=alt.X("usd:Q", axis=_money_axis("Mean cost per case")),
         color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
@@ -75,7 +75,7 @@ def category_drivers(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
                       var_name="who", value_name="usd").dropna()
     long["who"] = long["who"].map({"you_per_case_usd": "You", "peer_per_case_usd": "Peer median"})
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("category:N", title=None, sort=list(frame["category"]), axis=alt.Axis(labelFontSize=12, labelLimit=220)),
+        y=alt.Y("category:N", title=None, sort=list(frame["category"]), axis=alt.Axis(labelFontSize=12, labelLimit=220, labelOverlap=False)),
         yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
         x=alt.X("usd:Q", axis=_money_axis("Spend per case")),
         color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
@@ -90,7 +90,7 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> 
     if points.empty:
         return alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=title)
     e_max = max(float(points["expected"].max()) * 1.15, 1.0)
-    e_min = max(min(float(points["expected"].min()) * 0.8, e_max / 20), 0.05)
+    e_min = max(float(points["expected"].min()) * 0.6, e_max / 40, 0.05)
     grid = np.linspace(e_min, e_max, 120)
     lim = stats.funnel_limits(grid, tau2)
     lines = []
@@ -98,8 +98,13 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> 
                        ("upper998", "99.8% limit")):
         lines.append(pd.DataFrame({"expected": grid, "ratio": lim[col], "limit": label, "side": col}))
     lines = pd.concat(lines)
-    limit_layer = alt.Chart(lines).mark_line(strokeDash=[5, 3]).encode(
-        x="expected:Q", y="ratio:Q", detail="side:N",
+    # Limits shoot up at tiny expected counts: cap the axis where the physicians are, so their
+    # points are readable, and clip the lines to it.
+    y_max = float(max(2.5, np.nanmax(points["ratio"].to_numpy(dtype=float), initial=0) * 1.25,
+                      np.nanmax(lim["upper95"].to_numpy()[-1:], initial=0) * 1.3))
+    y_scale = alt.Scale(domain=[0, y_max], clamp=False)
+    limit_layer = alt.Chart(lines).mark_line(strokeDash=[5, 3], clip=True).encode(
+        x=alt.X("expected:Q"), y=alt.Y("ratio:Q", scale=y_scale), detail="side:N",
         color=alt.Color("limit:N", scale=alt.Scale(domain=["95% limit", "99.8% limit"], range=[LIMIT95, LIMIT998]),
                         legend=alt.Legend(title=None, orient="top")))
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", size=1).encode(y="y:Q")
@@ -107,9 +112,9 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> 
                          display=np.where(points["is_you"], points["label"] + " (you)", points["label"]))
     tooltip = [alt.Tooltip("display:N", title="Physician"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
                alt.Tooltip("expected:Q", title="Expected", format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
-    dots = alt.Chart(data).mark_point(filled=True, opacity=0.9).encode(
+    dots = alt.Chart(data).mark_point(filled=True, opacity=0.9, clip=True).encode(
         x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
-        y=alt.Y("ratio:Q", title="Observed / expected"),
+        y=alt.Y("ratio:Q", title="Observed / expected", scale=y_scale),
         color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer"], range=[YOU, NEUTRAL]),
                         legend=alt.Legend(title=None, orient="top")),
         shape=alt.Shape("who:N", scale=alt.Scale(domain=["You", "Peer"], range=["diamond", "circle"]), legend=None),

@@ -127,7 +127,7 @@ PHYSICIANS = (
     ("Dr. Amara Okafor", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.6, "THA": 0.8}),
     ("Dr. Lars Ångström", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.2, "THA": 1.2}),
     ("Dr. Michael Brennan", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.5, "THA": 0.6}),
-    ("Dr. Rachel Goldberg", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 2.2}),
+    ("Dr. Rachel Goldberg", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 1.2}),
     ("Dr. Tomasz Wiśniewski", "Orthopaedic Surgery", "Orthopaedics", 0, {"THA": 1.4, "TKA": 0.8}),
     ("Dr. Kenji Watanabe", "Orthopaedic Surgery", "Orthopaedics", 1, {"THA": 1.4, "TKA": 0.5}),
     ("Dr. Sofia Marchetti", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 0.9, "THA": 0.9}),
@@ -143,7 +143,7 @@ PHYSICIANS = (
     ("Dr. Samuel Adeyemi", "Spine Surgery", "Orthopaedics", 0, {"SPF": 0.8}),
     ("Dr. Ingrid Solberg", "Spine Surgery", "Orthopaedics", 1, {"SPF": 1.0}),
     ("Dr. Arjun Mehta", "Spine Surgery", "Orthopaedics", 0, {"SPF": 0.7}),
-    ("Dr. Patrick Doyle", "General Surgery", "General Surgery", 0, {"LCH": 2.6, "IHR": 0.8}),
+    ("Dr. Patrick Doyle", "General Surgery", "General Surgery", 0, {"LCH": 1.5, "IHR": 0.8}),
     ("Dr. Laura Bianchi", "General Surgery", "General Surgery", 0, {"LCH": 1.2, "IHR": 1.2}),
     ("Dr. Gregory Walsh", "General Surgery", "General Surgery", 1, {"LCH": 1.0, "IHR": 1.5}),
     ("Dr. Fatima Al-Sayed", "Acute Care Surgery", "General Surgery", 0, {"LCH": 1.5, "IHR": 0.5}),
@@ -169,14 +169,14 @@ PHYSICIANS = (
      {"PCI": 1.5, "TAVR": 1.0}),
     ("Dr. Lucas Ferreira", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.2}),
     ("Dr. Yuki Sato", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 1.0}),
-    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 2.0}),
+    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.05}),
     ("Dr. Diego Alvarez", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.8}),
     ("Dr. Anna Kowalczyk", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.3}),
     ("Dr. Peter Lindgren", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.6}),
     ("Dr. Oluwaseun Bello", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.0}),
     ("Dr. Farid Nasser", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.9}),
     ("Dr. Kwame Asante", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.1}),
-    ("Dr. Victoria Ashford", "Gynaecology", "Women's Health", 0, {"HYS": 2.2}),
+    ("Dr. Victoria Ashford", "Gynaecology", "Women's Health", 0, {"HYS": 0.9}),
     ("Dr. Claire Beaumont", "Gynaecology", "Women's Health", 0, {"HYS": 1.2}),
     ("Dr. Maya Patel", "Gynaecology", "Women's Health", 1, {"HYS": 1.0}),
     ("Dr. Helen Fitzgerald", "Gynaecology", "Women's Health", 0, {"HYS": 1.0}),
@@ -207,10 +207,10 @@ COSTLY_PHARMACY = (_pid("Turner"),)  # liposomal bupivacaine and sugammadex by h
 # procedure with ten or more physicians, so a funnel's overdispersion estimate (trimmed 10% each
 # tail) can set the outlier aside; odds ratios are large enough to clear the 99.8% limit at 20k cases.
 WORSE_OUTCOMES = (
-    (_pid("Goldberg"), "TKA", {"complication": 5.0, "readmit_30d": 5.0}),
-    (_pid("Doyle"), "LCH", {"complication": 5.5}),
-    (_pid("Sullivan"), "PCI", {"complication": 5.5}),
-    (_pid("Ashford"), "HYS", {"complication": 5.0}),
+    (_pid("Goldberg"), "TKA", {"complication": 7.0, "readmit_30d": 7.0}),
+    (_pid("Doyle"), "LCH", {"complication": 7.0}),
+    (_pid("Sullivan"), "PCI", {"complication": 7.0}),
+    (_pid("Ashford"), "HYS", {"complication": 7.0}),
 )
 # (physician, procedure): much sicker patients, ordinary care (no physician effect). Kept out of the
 # procedures with a worse-outcome physician, whose excess events would otherwise raise everyone's

@@ -88,6 +88,19 @@ def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
     right.altair_chart(charts.oe_trend(outcome), width="stretch")
 
 
+CASE_COLUMNS = {
+    "surgery_date": st.column_config.DateColumn("Surgery date", format="YYYY-MM-DD"),
+    "case_id": "Case", "procedure_code": "Procedure", "asa_class": "ASA", "comorbidity_index": "Comorbidity",
+    "los_days": "LOS (days)",
+    **{c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
+        ("case_cost_usd", "Case cost"), ("supplies_usd", "Supplies"), ("implants_usd", "Implants"),
+        ("pharmacy_usd", "Pharmacy"), ("or_time_usd", "OR time"), ("bed_days_usd", "Bed days"),
+        ("waste_usd", "Waste"))},
+    "complication_flag": "Complication", "readmit_30d_flag": "Readmitted", "ssi_flag": "SSI",
+    "mortality_flag": "Died", "flag_status": "Your flag",
+}
+
+
 def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     """The physician's own cases with their flag status beside each (no patient identity)."""
     table = cases.copy()

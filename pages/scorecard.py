@@ -60,8 +60,7 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
 
 st.subheader("My cases")
 cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))
-st.dataframe(cases, hide_index=True, width="stretch", column_config={
-    "case_cost_usd": st.column_config.NumberColumn("Case cost", format="dollar")})
+st.dataframe(cases, hide_index=True, width="stretch", column_config=sections.CASE_COLUMNS)
 if st.download_button("Download my cases (CSV)", cases.to_csv(index=False), f"cases-{period.token}.csv", "text/csv"):
     ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})
 if physician_id == viewer.physician_id:
