@@ -71,6 +71,7 @@ DOMAIN = "demo-hospital.org"
 # Fixed chunk size: chunk boundaries seed the generators, so changing this changes the output.
 CHUNK_CASES = 50_000
 MIN_CASES = 1_000
+VOLUME_GROWTH = 0.3  # relative rise in daily case volume from the first day to the last
 TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_usage", "evidence",
           "users", "settings")
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
@@ -87,23 +88,23 @@ OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality")
 # non-elective mean extra), baseline rates for a typical patient (complication, readmit, SSI, death).
 PROCEDURES = (
     ("TKA", "Total knee arthroplasty", "Orthopaedics", 0.20, (67, 8.5, 40, 92), 0.60,
-     (0.97, 0.03, 0.00), 1.4, 0.0, (95, 0.16), (0, 1.3, 1, 2.0), (0.05, 0.04, 0.010, 0.001)),
+     (0.97, 0.03, 0.00), 1.4, 0.0, (95, 0.16), (0, 1.3, 1, 2.0), (0.06, 0.04, 0.010, 0.001)),
     ("THA", "Total hip arthroplasty", "Orthopaedics", 0.14, (66, 10, 35, 94), 0.56,
      (0.93, 0.04, 0.03), 1.4, 0.0, (100, 0.17), (0, 1.5, 1, 3.0), (0.05, 0.045, 0.012, 0.002)),
     ("SPF", "Lumbar spinal fusion", "Orthopaedics", 0.06, (59, 12, 25, 88), 0.52,
      (0.90, 0.08, 0.02), 1.3, 0.1, (205, 0.22), (1, 2.0, 2, 3.0), (0.10, 0.08, 0.025, 0.003)),
     ("LCH", "Laparoscopic cholecystectomy", "General Surgery", 0.15, (49, 16, 18, 92), 0.68,
-     (0.62, 0.28, 0.10), 0.9, -0.3, (75, 0.25), (0, 0.2, 1, 1.2), (0.06, 0.04, 0.015, 0.002)),
+     (0.62, 0.28, 0.10), 0.9, -0.3, (75, 0.25), (0, 0.2, 1, 1.2), (0.07, 0.04, 0.015, 0.002)),
     ("IHR", "Inguinal hernia repair", "General Surgery", 0.13, (56, 15, 18, 92), 0.10,
      (0.90, 0.06, 0.04), 1.0, -0.2, (62, 0.22), (0, 0.12, 1, 1.0), (0.03, 0.03, 0.010, 0.0005)),
     ("CABG", "Coronary artery bypass graft", "Cardiovascular", 0.07, (66, 9, 38, 88), 0.25,
      (0.55, 0.35, 0.10), 2.6, 0.6, (240, 0.15), (4, 1.8, 5, 2.4), (0.20, 0.12, 0.030, 0.020)),
     ("PCI", "Percutaneous coronary intervention", "Cardiovascular", 0.11, (64, 11, 30, 94), 0.30,
-     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.08, 0.07, 0.004, 0.010)),
+     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.09, 0.07, 0.004, 0.010)),
     ("TAVR", "Transcatheter aortic valve replacement", "Cardiovascular", 0.02, (80, 6, 62, 97),
      0.45, (0.85, 0.13, 0.02), 3.2, 0.8, (105, 0.20), (1, 1.0, 2, 2.5), (0.12, 0.10, 0.010, 0.025)),
     ("HYS", "Hysterectomy", "Women's Health", 0.12, (47, 10, 25, 85), 1.0,
-     (0.93, 0.05, 0.02), 0.7, -0.2, (120, 0.22), (0, 0.9, 1, 1.8), (0.07, 0.04, 0.020, 0.001)),
+     (0.93, 0.05, 0.02), 0.7, -0.2, (120, 0.22), (0, 0.9, 1, 1.8), (0.08, 0.04, 0.020, 0.001)),
 )
 PROC_CODES = tuple(p[0] for p in PROCEDURES)
 FEW_ELIGIBLE_PROCEDURE = "TAVR"
@@ -1271,8 +1272,12 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
     mix /= mix.sum(axis=1, keepdims=True)
     u = rng.random(n)
     adm = (u > mix[:, 0]).astype(np.int8) + (u > mix[:, 0] + mix[:, 1])
-    # -- surgery day: elective cases on weekdays, others any day --------------------------------
-    day = np.where(adm == 0, weekdays[rng.integers(0, len(weekdays), n)], rng.integers(0, N_DAYS, n))
+    # -- surgery day: elective cases on weekdays, others any day; volume grows ~30% over the two
+    # years (a growing programme), which also puts more cases into the default 12-month period.
+    all_days = np.arange(N_DAYS)
+    growth = 1 + VOLUME_GROWTH * (all_days / (N_DAYS - 1) - 0.5)
+    day = np.where(adm == 0, rng.choice(weekdays, n, p=growth[weekdays] / growth[weekdays].sum()),
+                   rng.choice(all_days, n, p=growth / growth.sum()))
     day[n_free:] = np.array(fixed_day, dtype=day.dtype)
     # Pin the latest surgery date to END_DATE so the default period is the same at every size.
     first_elective = int(np.flatnonzero(adm[:n_free] == 0)[0])

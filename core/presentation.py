@@ -118,7 +118,7 @@ def _letters(labels) -> str:
 def projector(chart: Any) -> Any:
     """Large type for a room: axis, legend and title sizes that read from the back row."""
     return (chart.configure_axis(labelFontSize=18, titleFontSize=19, labelLimit=320, titlePadding=12)
-            .configure_legend(labelFontSize=18, titleFontSize=18, symbolSize=220, orient="top")
+            .configure_legend(labelFontSize=18, titleFontSize=18, symbolSize=220, orient="top", labelLimit=420)
             .configure_title(fontSize=22, anchor="start")
             .configure_text(fontSize=17)
             .configure_view(strokeWidth=0))
@@ -270,9 +270,9 @@ def _cost_slide(peers: pd.DataFrame, group: dict, name: str, notes) -> Slide:
                  alt.Tooltip("median_case_cost_usd:Q", title="Median case cost", format="$,.0f"),
                  alt.Tooltip("volume_band:N", title="Cases (band)")])
     values = bars.mark_text(dy=-12, color="black").encode(text=alt.Text("median_case_cost_usd:Q", format="$,.0f"))
-    rules = pd.DataFrame({"y": [median, best], "what": [f"Peer median {money(median)}", f"Best quartile {money(best)}"]})
-    rule = alt.Chart(rules).mark_rule(size=3, strokeDash=[8, 5]).encode(
-        y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(range=["black", charts.GREEN])))
+    what = [f"Peer median {money(median)}", f"Best quartile {money(best)}"]
+    rule = alt.Chart(pd.DataFrame({"y": [median, best], "what": what})).mark_rule(size=3, strokeDash=[8, 5]).encode(
+        y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(domain=what, range=["black", charts.GREEN])))
     chart = projector(alt.layer(bars, values, rule).properties(height=_FIG_SIZE, width="container"))
     headline = (f"Median case cost for {name.lower()} ranges from {money(lo)} to {money(hi)} across "
                 f"{len(data)} surgeons; the peer median is {money(median)}.")
