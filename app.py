@@ -61,7 +61,11 @@ demo = ctx.build.get("source_kind") == "demo"
 if signin.auth_configured():
     identity = signin.signed_in_identity()
     if identity is None:
-        st.navigation(make_pages(tuple(PAGES)), position="hidden")
+        # A neutral default page, so a link to any real page keeps its path (and is remembered)
+        # through sign-in; no page runs before the roster has been consulted.
+        welcome = st.Page(lambda: None, title="Sign in", url_path="signin", default=True)
+        st.navigation([welcome, *[st.Page(PAGES[k][0], title=PAGES[k][1], url_path=k) for k in PAGES]],
+                      position="hidden")
         signin.render_sign_in("Scorecard", text="Your cost per case and outcomes beside your peers'. "
                               "Sign in with your hospital account to continue.")
         st.stop()

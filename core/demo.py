@@ -5,7 +5,7 @@ What it builds
 A fictional hospital ("demo-hospital.org") with four service lines (Orthopaedics, General Surgery,
 Cardiovascular, Women's Health), nine procedures with a real-world-like cost structure (implants
 dominate joint replacement and TAVR, OR time and bed days dominate CABG, lap chole and hernia repair
-are mostly supplies and OR time and often same-day), 60 physicians, about 420 items in 46 categories
+are mostly supplies and OR time and often same-day), 60 physicians, about 445 items in 46 categories
 (most with one or two preferred items, seven with none), about 30 supply lines and 2-6 drug lines per
 case, evidence summaries for every category with a preferred item, a roster of users and settings.
 Surgery dates cover the two years ending 2026-09-30, fixed so the output never depends on the clock.
@@ -20,13 +20,19 @@ of every kind the app must find, and some it must *not* be fooled by (all record
   TKA cost sits well above the peer median and the implant component explains most of the gap.
 * Costlier through extra items: optional pricey lines (hemostats, incisional NPWT, extra energy
   devices) appear in ~85% of their cases instead of 5-20%, so more supply lines and higher supplies.
-* Costlier through waste: ~28% of their lines have opened-but-unused units (2% for peers).
+* Costlier through waste: ~28% of their lines have opened-but-unused units (1.5% for peers).
 * Costlier through OR time: or_minutes x1.4 for the same patients.
-* Worse outcomes after risk adjustment: four physicians whose complication (and readmission or SSI)
-  odds are multiplied 2-3x on top of the patient-factor model, so their O/E is well above 1.
-* Sicker patients, ordinary care: three physicians whose patients are older, higher ASA, more
-  comorbid and more often non-elective but who get no physician effect: raw rates high, O/E about 1.
-  This is the trap a fair scorecard must not fall into.
+* Costlier pharmacy (one physician): the costly alternative drug (liposomal bupivacaine, sugammadex)
+  by habit.
+* Worse outcomes after risk adjustment: four physicians (TKA, LCH, PCI, HYS) whose complication
+  odds (and, for the TKA surgeon, readmission odds) are x7 on top of the patient-factor model. That
+  strength is what it takes to clear a 99.8% funnel limit with ~150 cases in a 12-month period; each
+  does only ~10% of their procedure's volume so their excess events barely raise the expected counts
+  of everyone else in the pooled risk model (O/E about 2.5-4 at 20k and 1M cases).
+* Sicker patients, ordinary care: three physicians (THA, SPF, CABG) whose patients are older, higher
+  ASA, more comorbid and more often non-elective but who get no physician effect: raw rates high,
+  O/E about 1. This is the trap a fair scorecard must not fall into; they sit in procedures without a
+  worse-outcome physician so nothing else moves their expected counts.
 * A procedure with too few eligible physicians (TAVR: four physicians, one of them below min_cases),
   so no peer figures may be shown; and four (physician, procedure) pairs below min_cases in the last
   12 months with a fixed number of cases at every size.
@@ -270,7 +276,7 @@ CATEGORIES = (
     ("Spinal rods", True, 8, 240, 720, 1, "high", "spine",
      ("titanium rod 5.5 mm", "cobalt-chrome rod 5.5 mm", "pre-bent titanium rod", "titanium rod 6.0 mm")),
     ("Interbody cages", True, 10, 1900, 5600, 2, "high", "spine",
-     ("PEEK TLIF cage", "PEEK PLIF cage", "titanium-coated PEEK cage", "3D-printed titanium TLIF cage",
+     ("PEEK TLIF cage", "titanium-coated PEEK cage", "PEEK PLIF cage", "3D-printed titanium TLIF cage",
       "expandable titanium TLIF cage")),
     ("Bone graft substitutes", True, 8, 380, 2900, 1, "medium", "spine",
      ("beta-TCP granules 10 cc", "demineralised bone matrix putty 5 cc",
@@ -279,8 +285,8 @@ CATEGORIES = (
      ("sagittal saw blade 90 mm", "sagittal saw blade 25 mm", "oscillating saw blade, narrow",
       "reciprocating saw blade")),
     ("Tourniquet cuffs", False, 6, 18, 65, 1, "low", "surg",
-     ("single-use tourniquet cuff 34 in", "single-use tourniquet cuff 24 in",
-      "contour tourniquet cuff 30 in")),
+     ("contour tourniquet cuff 30 in", "single-use tourniquet cuff 24 in",
+      "single-use tourniquet cuff 34 in")),
     ("Cardiac stents", True, 12, 850, 2300, 2, "high", "cardio",
      ("everolimus-eluting coronary stent", "zotarolimus-eluting coronary stent",
       "sirolimus-eluting coronary stent", "biodegradable-polymer DES", "polymer-free DES",
@@ -293,8 +299,8 @@ CATEGORIES = (
      ("semi-compliant PTCA balloon", "non-compliant PTCA balloon", "cutting balloon",
       "drug-coated balloon", "scoring balloon", "valvuloplasty balloon", "compliant PTCA balloon")),
     ("Introducer sheaths", False, 8, 22, 140, 1, "medium", "cardio",
-     ("radial introducer sheath 6 Fr", "femoral introducer sheath 6 Fr",
-      "large-bore introducer sheath 14 Fr", "hydrophilic radial sheath 6 Fr")),
+     ("hydrophilic radial sheath 6 Fr", "radial introducer sheath 6 Fr", "femoral introducer sheath 6 Fr",
+      "large-bore introducer sheath 14 Fr")),
     ("Diagnostic and guide catheters", False, 10, 38, 190, 1, "medium", "cardio",
      ("JL4 guide catheter 6 Fr", "JR4 guide catheter 6 Fr", "EBU guide catheter 6 Fr",
       "pigtail diagnostic catheter 6 Fr", "guide extension catheter")),
@@ -312,7 +318,7 @@ CATEGORIES = (
      ("stainless steel sternal wire set", "sternal cable system", "sternal wire set, double-loop",
       "rigid sternal plate system", "sternal band system", "thermoreactive sternal clip system")),
     ("Chest drainage", False, 8, 45, 190, 1, "medium", "cardio",
-     ("straight chest tube 28 Fr", "silicone mediastinal drain", "dry-suction chest drainage unit",
+     ("dry-suction chest drainage unit", "straight chest tube 28 Fr", "silicone mediastinal drain",
       "digital chest drainage unit")),
     ("Hernia mesh", True, 12, 85, 3400, 2, "medium", "surg",
      ("lightweight polypropylene mesh 15x15 cm", "mid-weight polypropylene mesh 15x15 cm",
@@ -333,7 +339,7 @@ CATEGORIES = (
     ("Specimen retrieval bags", False, 6, 22, 95, 1, "low", "surg",
      ("specimen retrieval bag 10 mm", "specimen retrieval bag 15 mm", "contained tissue extraction bag")),
     ("Uterine manipulators", False, 6, 55, 260, 1, "medium", "surg",
-     ("single-use uterine manipulator", "uterine manipulator with colpotomy cup",
+     ("uterine manipulator with colpotomy cup", "single-use uterine manipulator",
       "articulating uterine manipulator")),
     ("Energy devices", False, 12, 240, 980, 2, "medium", "surg",
      ("advanced bipolar sealer 5 mm", "ultrasonic shears 36 cm", "hybrid energy device 5 mm",
@@ -342,10 +348,10 @@ CATEGORIES = (
      ("oxidised regenerated cellulose 2x3 in", "gelatin sponge", "flowable thrombin matrix 5 mL",
       "fibrin sealant patch", "collagen hemostat", "polysaccharide hemostatic powder")),
     ("Sutures", False, 40, 6, 68, 2, "medium", "surg",
-     ("polyglactin 910 braided 0, CT-1", "polyglactin 910 braided 2-0, SH", "poliglecaprone 3-0, PS-2",
+     ("triclosan-coated polyglactin 910 2-0, SH", "triclosan-coated polydioxanone loop 1, CTX",
+      "polyglactin 910 braided 0, CT-1", "polyglactin 910 braided 2-0, SH", "poliglecaprone 3-0, PS-2",
       "polydioxanone loop 1, CTX", "polypropylene 2-0, SH", "polypropylene 4-0, RB-1",
-      "nylon 3-0, FS-1", "barbed polydioxanone 0, CT-1", "barbed poliglecaprone 3-0, PS-2",
-      "triclosan-coated polyglactin 2-0, SH")),
+      "nylon 3-0, FS-1", "barbed polydioxanone 0, CT-1", "barbed poliglecaprone 3-0, PS-2")),
     ("Skin prep", False, 6, 3.5, 16, 1, "medium", "commodity",
      ("chlorhexidine-alcohol applicator 26 mL", "chlorhexidine-alcohol applicator 10.5 mL",
       "povidone-iodine scrub kit", "iodine povacrylex applicator 26 mL")),
@@ -353,16 +359,16 @@ CATEGORIES = (
      ("split sheet drape", "extremity drape", "laparotomy drape", "iodophor-impregnated incise drape",
       "cardiovascular drape", "lithotomy drape")),
     ("Surgical gowns", False, 8, 3.8, 14, 1, "low", "commodity",
-     ("surgical gown, standard, L", "surgical gown, reinforced, XL", "surgical gown, breathable, L",
+     ("surgical gown, reinforced, XL", "surgical gown, standard, L", "surgical gown, breathable, L",
       "surgical gown, AAMI level 4, XL")),
     ("Surgical gloves", False, 12, 0.9, 4.5, 1, "low", "commodity",
      ("sterile synthetic polyisoprene gloves 7.5", "sterile latex-free underglove 7.5",
       "sterile neoprene gloves 7", "sterile orthopaedic gloves 8", "sterile indicator underglove 7.5",
       "sterile nitrile gloves 7")),
     ("Wound dressings", False, 16, 2.5, 65, 2, "low", "commodity",
-     ("island dressing 10x25 cm", "transparent film dressing", "silver hydrofiber dressing 9x25 cm",
-      "silicone foam dressing 10x20 cm", "antimicrobial gauze dressing", "absorbent pad 10x20 cm",
-      "hydrocolloid dressing 10x10 cm", "post-operative dressing, waterproof")),
+     ("island dressing 10x25 cm", "silicone foam dressing 10x20 cm", "transparent film dressing",
+      "absorbent pad 10x20 cm", "hydrocolloid dressing 10x10 cm", "post-operative dressing, waterproof",
+      "antimicrobial gauze dressing", "silver hydrofiber dressing 9x25 cm")),
     ("Negative pressure wound therapy", False, 5, 320, 620, 1, "medium", "commodity",
      ("single-use incisional NPWT system 20 cm", "single-use incisional NPWT system 35 cm",
       "canister NPWT dressing kit")),
@@ -370,11 +376,11 @@ CATEGORIES = (
      ("2-octyl cyanoacrylate 0.7 mL", "n-butyl cyanoacrylate 0.5 mL",
       "skin adhesive with mesh tape 22 cm")),
     ("Electrosurgical pencils", False, 6, 5, 28, 1, "low", "surg",
-     ("electrosurgical pencil, rocker switch", "electrosurgical pencil with smoke evacuation",
+     ("electrosurgical pencil with smoke evacuation", "electrosurgical pencil, rocker switch",
       "extended-tip electrosurgical pencil")),
     ("Urinary catheters", False, 8, 7, 28, 1, "low", "commodity",
-     ("silicone Foley catheter tray 16 Fr", "latex Foley catheter tray 14 Fr",
-      "silver-alloy Foley catheter tray 16 Fr", "closed-system Foley tray with meter")),
+     ("closed-system silicone Foley tray 16 Fr", "latex Foley catheter tray 14 Fr",
+      "silicone Foley catheter tray 16 Fr", "silver-alloy Foley catheter tray 16 Fr")),
     ("Patient warming", False, 6, 14, 42, 1, "low", "commodity",
      ("forced-air upper body blanket", "forced-air lower body blanket", "underbody warming blanket")),
     ("Compression sleeves", False, 6, 22, 64, 1, "low", "commodity",
@@ -939,7 +945,7 @@ def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: st
     for name, table in (("physicians", world.physicians_table()), ("procedures", _procedures_table()),
                         ("items", world.items_table()), ("evidence", world.evidence_table()),
                         ("users", world.users_table()), ("settings", _settings_table()),
-                        ("cases", _cases_table(world, case_cols))):
+                        ("cases", _cases_table(case_cols))):
         _write_whole(table, out_dir / f"{name}.{fmt}", fmt)
     counts["supply_usage"], counts["drug_usage"] = _write_lines(world, case_cols, out_dir, fmt)
 
@@ -984,11 +990,18 @@ class _World:
             models = rng.permutation(len(MODELS))[:n]
             makers = MFR[group]
             offset = int(rng.integers(len(makers)))
+            # The first variants listed are the standard products the evidence text describes: they
+            # go to the preferred items; the rest (listed roughly budget to premium) go, in price
+            # order, to the non-preferred items.
+            rest = variants[n_pref:] or variants
+            non_ranks = [k for k in range(n) if k not in pref_ranks]
+            variant_of = {k: variants[i] for i, k in enumerate(pref_ranks)}
+            variant_of.update({k: rest[j % len(rest)] for j, k in enumerate(non_ranks)})
             for k in range(n):
                 idx = len(ids)
                 maker = makers[(k + offset) % len(makers)]
                 ids.append(f"IT{10001 + idx}")
-                desc.append(f"{maker.split()[0]} {MODELS[models[k]]} {variants[k % len(variants)]}")
+                desc.append(f"{maker.split()[0]} {MODELS[models[k]]} {variant_of[k]}")
                 mfr.append(maker)
                 cat.append(name)
                 cost.append(float(prices[k]))
@@ -1010,7 +1023,6 @@ class _World:
         self.item_implant = np.array(implant)
         self.item_preferred = np.array(preferred)
         self.item_crit, self.item_sources, self.item_backorder = crit, sources, backorder
-        self.item_cat_idx = np.array([CAT_INDEX[c] for c in cat])
         # Padded lookup arrays so item choice is one vectorised gather per line.
         self.cat_is_implant = np.array([c[1] for c in CATEGORIES])
         self.cat_npref = np.array([len(x) for x in self.cat_pref])
@@ -1030,7 +1042,7 @@ class _World:
     def _build_habits(self, rng: np.random.Generator) -> None:
         """Give each physician small random habits and the planted ones their planted effect."""
         n, n_cat = len(PHYSICIANS), len(CATEGORIES)
-        planted_cost = set(COSTLY_IMPLANTS + COSTLY_EXTRA_ITEMS + COSTLY_WASTE + COSTLY_OR_TIME)
+        planted_cost = sorted(set(COSTLY_IMPLANTS + COSTLY_EXTRA_ITEMS + COSTLY_WASTE + COSTLY_OR_TIME))
         self.pi_imp = rng.uniform(0.6, 0.95, n)   # preferred share in implant categories
         self.pi_sup = rng.uniform(0.3, 0.92, n)   # preferred share elsewhere: some near 90%, some low
         self.fav_p = rng.uniform(0.55, 0.8, n)    # how loyal to their favourite non-preferred brand
@@ -1369,7 +1381,7 @@ def _proc_arrays() -> dict:
     }
 
 
-def _cases_table(world: _World, c: dict) -> pa.Table:
+def _cases_table(c: dict) -> pa.Table:
     """The cases table in SPEC column order."""
     n = len(c["ph"])
     start = np.datetime64(START_DATE.isoformat(), "D")
@@ -1599,7 +1611,8 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
             "costly_or_time": "or_minutes x1.4 for the same case mix",
             "costly_pharmacy": "costly alternative drug (liposomal bupivacaine, sugammadex, IV "
                                "acetaminophen...) chosen ~85% of the time (peers 0-20%)",
-            "worse_outcomes": "odds ratios applied on top of the patient-factor logistic model",
+            "worse_outcomes": "odds ratios applied on top of the patient-factor logistic model; each "
+                              "physician does ~10% of the procedure's volume",
             "sicker_patients": "patient severity +1 SD, age +6 years, elective share x0.65; no "
                                "physician effect, so O/E is about 1",
         },
@@ -1639,13 +1652,19 @@ def _day(d: date) -> int:
 
 def _calibrate(x: np.ndarray, group: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row intercept b[group] such that mean(expit(b + x)) equals target[group] in each group."""
+    # An evenly strided sample of at most ~250k rows pins the intercepts to well under 1% and keeps
+    # a million-case run fast; Newton steps on the mean rate converge in a handful of iterations.
+    step = max(1, len(x) // 250_000)
+    xs, gs = x[::step], group[::step]
+    counts = np.maximum(np.bincount(gs, minlength=len(target)), 1)
     b = _logit(target).astype(float)
-    for _ in range(30):
-        p = _expit(b[group] + x)
-        counts = np.maximum(np.bincount(group, minlength=len(target)), 1)
-        mean = np.bincount(group, weights=p, minlength=len(target)) / counts
-        slope = np.bincount(group, weights=p * (1 - p), minlength=len(target)) / counts
-        b = b - (mean - target) / np.maximum(slope, 1e-12)  # Newton step on the mean rate
+    for _ in range(12):
+        p = _expit(b[gs] + xs)
+        mean = np.bincount(gs, weights=p, minlength=len(target)) / counts
+        slope = np.bincount(gs, weights=p * (1 - p), minlength=len(target)) / counts
+        b = b - (mean - target) / np.maximum(slope, 1e-12)
+        if np.max(np.abs(mean - target)) < 1e-7:
+            break
     return b[group]
 
 

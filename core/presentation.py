@@ -36,7 +36,7 @@ from core.periods import Period
 _AUDIENCE_ROLE = "physician"
 
 COMPONENT_ORDER = ("implants", "supplies", "pharmacy", "or_time", "bed_days")
-_FIG_SIZE = 480  # chart height on screen, px
+_FIG_SIZE = 540  # chart height on screen, px: the slide area of a 1080-line projector
 
 
 @dataclass(frozen=True)
@@ -269,11 +269,13 @@ def _cost_slide(peers: pd.DataFrame, group: dict, name: str, notes) -> Slide:
         tooltip=[alt.Tooltip("label:N", title="Surgeon"),
                  alt.Tooltip("median_case_cost_usd:Q", title="Median case cost", format="$,.0f"),
                  alt.Tooltip("volume_band:N", title="Cases (band)")])
-    values = bars.mark_text(dy=-12, color="black").encode(text=alt.Text("median_case_cost_usd:Q", format="$,.0f"))
+    # Values sit inside the bars' tops, clear of the dashed reference lines behind them.
+    values = bars.mark_text(dy=10, baseline="top", color="white", fontWeight="bold").encode(
+        text=alt.Text("median_case_cost_usd:Q", format="$,.0f"))
     what = [f"Peer median {money(median)}", f"Best quartile {money(best)}"]
     rule = alt.Chart(pd.DataFrame({"y": [median, best], "what": what})).mark_rule(size=3, strokeDash=[8, 5]).encode(
         y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(domain=what, range=["black", charts.GREEN])))
-    chart = projector(alt.layer(bars, values, rule).properties(height=_FIG_SIZE, width="container"))
+    chart = projector(alt.layer(rule, bars, values).properties(height=_FIG_SIZE, width="container"))
     headline = (f"Median case cost for {name.lower()} ranges from {money(lo)} to {money(hi)} across "
                 f"{len(data)} surgeons; the peer median is {money(median)}.")
     figures = [Figure("Peer median", money(median)), Figure("Best quartile", money(best)),
@@ -306,7 +308,7 @@ def _breakdown_slide(peers: pd.DataFrame, group: dict, notes) -> Slide:
     biggest = max(peer, key=lambda c: -1 if _missing(peer[c]) else peer[c])
     spread = {c: data[f"{c}_usd"].max() - data[f"{c}_usd"].min() for c in COMPONENT_ORDER}
     widest = max(spread, key=spread.get)
-    share = f" ({pct(100 * peer[biggest] / total)} of the typical surgeon's case)" if total else ""
+    share = f" ({pct(100 * peer[biggest] / total)} of a typical case's cost)" if total else ""
     headline = (f"{scorecard.COMPONENT_LABELS[biggest]} are the largest part of a case{share}; surgeons differ most "
                 f"in {scorecard.COMPONENT_LABELS[widest].lower()} ({money(data[f'{widest}_usd'].min())} – "
                 f"{money(data[f'{widest}_usd'].max())} per case).")
@@ -352,7 +354,8 @@ def _callouts(points: pd.DataFrame, adjusted: bool) -> tuple[list[str], list[str
 def _outcomes_slide(rows: pd.DataFrame, funnels: dict, notes) -> Slide:
     figures, called = [], []
     for row in rows.to_dict("records"):
-        note = "risk-adjusted" if row["adjusted"] else "unadjusted: too few events to compare fairly"
+        note = ("observed; compared after risk adjustment" if row["adjusted"]
+                else "observed; too few events to risk-adjust, so nobody is compared")
         figures.append(Figure(row["label"], _rate_text(row), note))
         if row["adjusted"] and row["outcome"] in funnels:
             high, low = _callouts(funnels[row["outcome"]][0], True)
@@ -367,24 +370,54 @@ def _outcomes_slide(rows: pd.DataFrame, funnels: dict, notes) -> Slide:
         headline = "Outside the 99.8% limit given their patients' risk: " + "; ".join(called) + "."
     else:
         headline = "No surgeon is outside the 99.8% limit on any risk-adjusted outcome, given their patients' risk."
-    data = rows.drop(columns=["outcome"]) if len(rows) else rows
-    return Slide("outcomes", "Outcomes, risk-adjusted", headline, None, figures, data, notes("outcomes"))
+    data = rows.drop(columns=["outcome"]).rename(columns={"label": "outcome"}) if len(rows) else rows
+    return Slide("outcomes", "Outcomes", headline, None, figures, data, notes("outcomes"))
+
+
+def _funnel_chart(points: pd.DataFrame, tau2: float, called: set[str]) -> Any:
+    """The funnel as `charts.funnel` draws it, for a room: nobody is "you", every point carries its letter."""
+    e_max = max(float(points["expected"].max()) * 1.15, 1.0)
+    e_min = max(min(float(points["expected"].min()) * 0.8, e_max / 20), 0.05)
+    grid = np.linspace(e_min, e_max, 120)
+    lim = stats.funnel_limits(grid, tau2)
+    lines = pd.concat([pd.DataFrame({"expected": grid, "ratio": lim[col], "side": col,
+                                     "limit": "99.8% limit" if col.endswith("998") else "95% limit"})
+                       for col in ("lower95", "upper95", "lower998", "upper998")])
+    # Limits shoot up at small expected counts; the axis stops a little above the highest point.
+    y_max = max(2.0, 1.25 * float(points["ratio"].max()), 1.1 * float(lim["upper998"].iloc[-1]))
+    y = alt.Y("ratio:Q", title="Observed / expected", scale=alt.Scale(domain=[0, y_max], nice=False))
+    limits = alt.Chart(lines).mark_line(strokeDash=[6, 4], strokeWidth=2.5, clip=True).encode(
+        x="expected:Q", y=y, detail="side:N",
+        color=alt.Color("limit:N", title=None, scale=alt.Scale(domain=["95% limit", "99.8% limit"],
+                                                               range=[charts.LIMIT95, charts.LIMIT998])))
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", size=1.5).encode(y="y:Q")
+    data = points.assign(letter=points["label"].map(_short),
+                         called=points["label"].isin(called).map({True: "Outside 99.8%", False: "Within"}))
+    dots = alt.Chart(data).mark_point(filled=True, opacity=0.95).encode(
+        x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
+        y=y,
+        size=alt.Size("called:N", scale=alt.Scale(domain=["Within", "Outside 99.8%"], range=[140, 320]), legend=None),
+        color=alt.value("#333333"),
+        tooltip=[alt.Tooltip("label:N", title="Surgeon"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
+                 alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+                 alt.Tooltip("ratio:Q", title="O/E", format=".2f")])
+    tags = dots.mark_text(align="left", dx=12, dy=-6, color="#333333").encode(
+        text="letter:N", size=alt.value(18), color=alt.value("#333333"))
+    return projector(alt.layer(limits, one, dots, tags).properties(height=_FIG_SIZE, width="container"))
 
 
 def _funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide:
     """One outcome's funnel: every surgeon a grey point with their letter; limits widened by τ²."""
     label = scorecard.OUTCOME_LABELS[outcome]
     high, low = _callouts(points, True)
-    base = charts.funnel(points, float(meta.get("tau2", 0.0) or 0.0), "", height=_FIG_SIZE)
-    tags = alt.Chart(points.assign(letter=points["label"].map(_short))).mark_text(
-        align="left", dx=11, dy=-4, color="#333333").encode(x="expected:Q", y="ratio:Q", text="letter:N")
-    chart = projector(alt.layer(base, tags).properties(height=_FIG_SIZE, width="container"))
+    chart = _funnel_chart(points, float(meta.get("tau2", 0.0) or 0.0), set(high + low))
     total_o, total_e = points["observed"].sum(), points["expected"].sum()
     if high or low:
-        parts = ([f"{_letters(high)} above"] if high else []) + ([f"{_letters(low)} below"] if low else [])
-        headline = f"{label}: {' and '.join(parts)} the 99.8% limit, given their patients' risk."
+        parts = [f"{_letters(side)} {'is' if len(side) == 1 else 'are'} {word}"
+                 for side, word in ((high, "above"), (low, "below")) if side]
+        headline = f"{' and '.join(parts)} the 99.8% limit, given their patients' risk."
     else:
-        headline = f"{label}: every surgeon is within the 99.8% limits, given their patients' risk."
+        headline = "Every surgeon is within the 99.8% limits, given their patients' risk."
     figures = [Figure("Above the 99.8% limit", _letters(high)), Figure("Below the 99.8% limit", _letters(low)),
                Figure("Group O/E", "–" if not total_e else f"{total_o / total_e:.2f}", "observed ÷ expected"),
                Figure("Surgeons", str(len(points)))]
@@ -420,10 +453,11 @@ def _preferred_slide(peers: pd.DataFrame, totals: dict, notes) -> Slide:
         y=alt.Y("preferred_use_pct:Q", title="Preferred units (%)", scale=alt.Scale(domain=[0, 100])),
         tooltip=[alt.Tooltip("label:N", title="Surgeon"),
                  alt.Tooltip("preferred_use_pct:Q", title="Preferred use", format=".0f")])
-    values = bars.mark_text(dy=-12, color="black").encode(text=alt.Text("preferred_use_pct:Q", format=".0f"))
+    values = bars.mark_text(dy=10, baseline="top", color="white", fontWeight="bold").encode(
+        text=alt.Text("preferred_use_pct:Q", format=".0f"))
     rule = alt.Chart(pd.DataFrame({"y": [totals["use_pct"]], "what": [f"Group {pct(totals['use_pct'])}"]})).mark_rule(
         size=3, strokeDash=[8, 5]).encode(y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(range=["black"])))
-    chart = projector(alt.layer(bars, values, rule).properties(height=_FIG_SIZE, width="container"))
+    chart = projector(alt.layer(rule, bars, values).properties(height=_FIG_SIZE, width="container"))
     headline = (f"Across the group, {pct(totals['use_pct'])} of units in categories with a preferred product are the "
                 f"preferred one ({pct(totals['spend_pct'])} by spend)")
     headline += (f"; switching the rest would have saved {money(totals['saving'])} in this period."
@@ -466,10 +500,10 @@ def _trend_slide(procedure_code: str, notes) -> Slide | None:
     if len(data) < 2:
         return None
     data = data.rename(columns={"quarter_physician_count": "surgeons_count"})
-    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=140), strokeWidth=4, color=charts.PEER).encode(
+    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=140, color=charts.PEER), strokeWidth=4,
+                                   color=charts.PEER).encode(
         x=alt.X("surgery_quarter:O", title="Quarter", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("peer_median_case_cost_usd:Q", title="Peer median case cost", axis=alt.Axis(format="$,.0f"),
-                scale=alt.Scale(zero=False)),
+        y=alt.Y("peer_median_case_cost_usd:Q", title="Peer median case cost", axis=alt.Axis(format="$,.0f")),
         tooltip=[alt.Tooltip("surgery_quarter:O", title="Quarter"),
                  alt.Tooltip("peer_median_case_cost_usd:Q", title="Peer median", format="$,.0f"),
                  alt.Tooltip("surgeons_count:Q", title="Surgeons")])

@@ -277,7 +277,8 @@ def opportunities(categories: pd.DataFrame, n: int = 3) -> list[dict[str, Any]]:
             item = plain(row.get("preferred_item")) or "preferred item"
             text = (f"**{name}**: switching to the preferred {item} would have saved **{_money(saving)}** in this "
                     f"period. {_units(row['preferred_units_count'])} of your {_units(row['units_count'])} units "
-                    f"were preferred ({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)}).")
+                    f"{'was' if row['preferred_units_count'] == 1 else 'were'} preferred "
+                    f"({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)}).")
             found.append({"category": row["category"], "kind": "switch", "value_usd": float(saving), "text": text})
         waste = row.get("waste_usd") or 0.0
         if waste >= 1:

@@ -72,14 +72,14 @@ def categories_table(frame: pd.DataFrame) -> pd.DataFrame:
                                     frame["peers_shown_flag"])]
     return pd.DataFrame({
         "Category": frame["category"],
-        "Preferred item": frame["preferred_item"].fillna("—"),
         "Your preferred use (units)": [share_text(v, h) for v, h in zip(frame["preferred_use_pct"], frame["has_preferred_flag"])],
         "By spend": [share_text(v, h) for v, h in zip(frame["preferred_spend_pct"], frame["has_preferred_flag"])],
         "Peers typically": peers,
         "Switch saving": frame["switch_saving_usd"],
+        "Evidence": [evidence_url(c) if has else None for c, has in zip(frame["category"], frame["has_evidence_flag"])],
         "Your spend": frame["spend_usd"],
         "Waste": frame["waste_usd"],
-        "Evidence": [evidence_url(c) if has else None for c, has in zip(frame["category"], frame["has_evidence_flag"])],
+        "Preferred item": frame["preferred_item"].fillna("—"),
     })
 
 
@@ -104,6 +104,7 @@ def products_section(physician_id: str, period: Period, excluded: list[str] | No
     else:
         st.markdown("No switch saving or waste to report in this period.")
     st.dataframe(categories_table(cats), hide_index=True, width="stretch", column_config={
+        "Category": st.column_config.TextColumn(pinned=True),
         "Switch saving": st.column_config.NumberColumn(format="dollar"),
         "Your spend": st.column_config.NumberColumn(format="dollar"),
         "Waste": st.column_config.NumberColumn(format="dollar"),
@@ -187,11 +188,13 @@ def evidence_card(row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewe
 def feedback_form(row: dict[str, Any], viewer: access.Viewer) -> None:
     """Comment on a summary or ask for its review; stored in app state with author and time."""
     with st.popover("Comment or ask for a review", icon=":material/rate_review:"):
-        with st.form(f"feedback_{row['evidence_id']}", clear_on_submit=True):
-            kind = st.radio("What would you like to do?", state.FEEDBACK_KINDS, horizontal=True,
+        eid = row["evidence_id"]
+        with st.form(f"feedback_{eid}", clear_on_submit=True):
+            kind = st.radio("What would you like to do?", state.FEEDBACK_KINDS, horizontal=True, key=f"fb_kind_{eid}",
                             format_func=lambda k: "Comment" if k == "comment" else "Ask for a review")
-            message = st.text_area("Your message", placeholder="What should the committee know or look at?")
-            if st.form_submit_button("Send"):
+            message = st.text_area("Your message", placeholder="What should the committee know or look at?",
+                                   key=f"fb_message_{eid}")
+            if st.form_submit_button("Send", key=f"fb_send_{eid}"):
                 try:
                     state.add_feedback(row["evidence_id"], row["category"], viewer.email, kind, message)
                     ui.audit("feedback", "evidence", {"evidence_id": row["evidence_id"], "kind": kind})
@@ -229,10 +232,10 @@ def feedback_queue(frame: pd.DataFrame, viewer: access.Viewer) -> None:
         return
     with st.form("feedback_status"):
         labels = {r.id: f"#{r.id} · {r.category} · {r.email} · {r.status}" for r in shown.itertuples()}
-        fid = st.selectbox("Feedback", list(labels), format_func=labels.get)
-        status = st.selectbox("Status", state.FEEDBACK_STATUSES, index=1)
-        reply = st.text_area("Reply to the physician (optional)")
-        if st.form_submit_button("Save status"):
+        fid = st.selectbox("Feedback", list(labels), format_func=labels.get, key="fb_pick")
+        status = st.selectbox("Status", state.FEEDBACK_STATUSES, index=1, key="fb_status")
+        reply = st.text_area("Reply to the physician (optional)", key="fb_reply")
+        if st.form_submit_button("Save status", key="fb_save"):
             try:
                 state.set_feedback_status(int(fid), status, reply, viewer.email)
                 ui.audit("feedback status", "evidence", {"feedback_id": int(fid), "status": status})
@@ -247,14 +250,15 @@ def ranking_chart(frame: pd.DataFrame, by: str, top: int = 12) -> alt.Chart:
     """The top categories by the ranking measure, with the other measure in the tooltip."""
     data = frame.head(top)
     return alt.Chart(data).mark_bar(color=charts.PEER).encode(
-        y=alt.Y("category:N", sort=list(data["category"]), title=None, axis=alt.Axis(labelLimit=200, labelFontSize=12)),
+        y=alt.Y("category:N", sort=list(data["category"]), title=None,
+                axis=alt.Axis(labelLimit=200, labelFontSize=12, labelOverlap=False)),
         x=alt.X(f"{by}:Q", axis=alt.Axis(title=products.RANKINGS[by], format="$,.0f")),
         tooltip=[alt.Tooltip("category:N", title="Category"),
                  alt.Tooltip("non_preferred_spend_usd:Q", title="Non-preferred spend", format="$,.0f"),
                  alt.Tooltip("switch_saving_usd:Q", title="Switch saving", format="$,.0f"),
                  alt.Tooltip("manufacturer_count:Q", title="Manufacturers")],
     ).properties(title=f"Categories by {products.RANKINGS[by].lower()} (top {len(data)})", width="container",
-                 height=max(160, 26 * len(data)))
+                 height=90 + 28 * len(data))  # Streamlit fits title and axes inside the height
 
 
 def trend_charts(frame: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
@@ -272,13 +276,13 @@ def trend_charts(frame: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[charts.PEER, charts.LIMIT95]),
                         legend=alt.Legend(orient="top")),
         tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("pct:Q", format=".0f", title="%")],
-    ).properties(title="Preferred use by quarter", height=240, width="container")
+    ).properties(title="Preferred use by quarter", height=320, width="container")
     right = alt.Chart(money).mark_line(point=True).encode(
         x=x, y=alt.Y("usd:Q", axis=alt.Axis(title="Spend", format="$,.0f")),
         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[charts.YOU, charts.GREEN]),
                         legend=alt.Legend(orient="top")),
         tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("usd:Q", format="$,.0f", title="Amount")],
-    ).properties(title="Non-preferred spend and switch saving by quarter", height=240, width="container")
+    ).properties(title="Non-preferred spend and switch saving by quarter", height=320, width="container")
     return left, right
 
 

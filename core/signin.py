@@ -355,13 +355,25 @@ def pending_return(allowed_pages: Iterable[str], allowed_keys: Iterable[str]) ->
     return target
 
 
+def _page_lookup(allowed_pages: Mapping[str, Any]) -> dict[str, Any]:
+    """``allowed_pages`` plus each page's own url path: the default page's ``url_path`` is "",
+    but a link opened signed out names it by its path (e.g. ``/scorecard``)."""
+    lookup = {str(k).strip("/"): v for k, v in allowed_pages.items()}
+    for p in allowed_pages.values():
+        own = getattr(p, "_url_path", None)
+        if isinstance(own, str) and own.strip("/") and own.strip("/") not in lookup:
+            lookup[own.strip("/")] = p
+    return lookup
+
+
 def restore_deep_link(
     allowed_pages: Mapping[str, Any], allowed_keys: Iterable[str], *, page: Any = None
 ) -> bool:
     """Right after sign-in, go to the view remembered before the round trip.
 
     ``allowed_pages`` maps url paths ("" = default page) to the ``st.Page`` objects given to
-    ``st.navigation``; ``allowed_keys`` are the query parameter names the pages understand. Call on
+    ``st.navigation`` (a link to the default page by its own path, e.g. ``/scorecard`` when the
+    scorecard is the default page, is understood too); ``allowed_keys`` are the query parameter names the pages understand. Call on
     every run of a signed-in user, after ``st.navigation`` and before drawing anything. It acts
     once per session and only on the landing after the callback (default page, no query); then it
     calls ``st.switch_page`` (does not return). Otherwise it returns False. The cookie is deleted
@@ -376,14 +388,16 @@ def restore_deep_link(
         has_cookie = bool(st.context.cookies.get(RETURN_COOKIE))
     except Exception:
         has_cookie = False
-    target = pending_return(allowed_pages.keys(), allowed_keys) if has_cookie else None
+    lookup = _page_lookup(allowed_pages)
+    target = pending_return(lookup.keys(), allowed_keys) if has_cookie else None
     st.session_state[_SS_CONSUMED] = True
     if not has_cookie:
         return False
     current_path, current_params = _current_view(page)
     landing = current_path == "" and not current_params
-    dest = allowed_pages.get(target.page) if target is not None else None
-    if not landing or dest is None or (target.page == "" and not target.params):
+    dest = lookup.get(target.page) if target is not None else None
+    already_there = dest is not None and dest is lookup.get("") and not target.params
+    if not landing or dest is None or already_there:
         _run_script(cookie_script(None), "scorecard_return_clear")
         return False
     st.session_state[_SS_CLEAR_PENDING] = True

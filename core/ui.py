@@ -36,9 +36,25 @@ def viewer() -> access.Viewer:
     """The signed-in viewer; pages never run without one (app.py stops first)."""
     found = st.session_state.get(_VIEWER_KEY)
     if not isinstance(found, access.Viewer):
-        st.error("You are not signed in.")
-        st.stop()
+        _enter_through_app()
     return found
+
+
+def _enter_through_app() -> None:
+    """Send a page that ran without app.py back through app.py, which decides access.
+
+    Streamlit runs a `pages/` file directly, in its legacy multipage mode, for the first request
+    a freshly started server receives, before any run of app.py has declared `st.navigation`.
+    Switching the process to `st.navigation` mode and rerunning makes app.py run first, with the
+    requested page (and its link) kept. Whatever happens, the page itself draws nothing.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.error("You are not signed in.")
+    st.stop()
 
 
 @st.cache_data(show_spinner=False, max_entries=4000)

@@ -21,5 +21,4 @@ ui.log_view("products", {"physician": viewer.physician_id, "period": period.toke
 st.title("My products")
 ui.share_box("products", {"period": period.token}, "My products")
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
-products_ui.demo_notice(ctx)
 products_ui.products_section(viewer.physician_id, period, excluded, heading=False)

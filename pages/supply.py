@@ -23,7 +23,8 @@ cats = ranking["category"].tolist()
 asked = ui.param("category")
 if asked and asked not in cats:
     st.warning("That category has no supply lines in this period; showing the top-ranked one.", icon=":material/info:")
-category = st.selectbox("Category", cats, index=cats.index(asked) if asked in cats else 0)
+category = st.selectbox("Category", cats, index=cats.index(asked) if asked in cats else 0,
+                        key="supply_category")
 ui.set_params(category=category, period=period.token)
 ui.log_view("supply", {"category": category, "period": period.token, "by": by})
 ui.share_box("supply", {"category": category, "period": period.token}, "this supply category")

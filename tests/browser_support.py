@@ -396,6 +396,55 @@ def start_app_module(request: pytest.FixtureRequest, tmp_path_factory) -> Iterat
 # ---------------------------------------------------------------------------------------------
 
 
+class StreamlitWatcher:
+    """Follows the app's websocket messages so tests know when a rerun is still to come.
+
+    The page's ``data-test-script-state`` reads "notRunning" between a run that ended for a rerun
+    (``st.switch_page``, ``st.rerun``) and the start of the next one -- measured up to ~300 ms on a
+    busy machine. :func:`wait_for_app` uses this watcher to not stop in that gap.
+    """
+
+    def __init__(self) -> None:
+        self.rerun_pending = False
+        self.last_message = 0.0
+        self.runs_finished = 0
+
+    def attach(self, page) -> None:
+        page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, ws) -> None:
+        if "/_stcore/stream" in ws.url:
+            ws.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.last_message = time.monotonic()
+        if isinstance(payload, str):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "script_finished":
+            self.runs_finished += 1
+            self.rerun_pending = msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        elif kind == "session_status_changed" and msg.session_status_changed.script_is_running:
+            self.rerun_pending = False
+
+
+def watch_streamlit(page) -> StreamlitWatcher:
+    """Attach a :class:`StreamlitWatcher` to a page (the ``page`` fixture does it already)."""
+    watcher = getattr(page, "streamlit_watcher", None)
+    if watcher is None:
+        watcher = StreamlitWatcher()
+        watcher.attach(page)
+        page.streamlit_watcher = watcher
+    return watcher
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian chromium driven by Playwright (session-wide)."""
@@ -438,6 +487,7 @@ def page(browser):
     context.route("**/*", guard)
     pg = context.new_page()
     pg.blocked_urls = blocked  # type: ignore[attr-defined]
+    watch_streamlit(pg)
     try:
         yield pg
     finally:
@@ -451,25 +501,24 @@ def page(browser):
 _IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 
 
-def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS, settle_ms: int = 150) -> None:
-    """Wait until Streamlit is connected, has finished running the script and shows its main block.
-
-    The idle state must hold for ``settle_ms`` (a click can be followed by a short moment of
-    "notRunning" before the rerun starts, and st.switch_page runs the script twice).
-    """
+def wait_for_app(page, timeout_ms: int = DEFAULT_TIMEOUT_MS, settle_ms: int = 100) -> None:
+    """Wait until the app is connected, has finished running the script (with no rerun announced,
+    e.g. by ``st.switch_page``) and shows its main block, and has been quiet for ``settle_ms``."""
     deadline = time.monotonic() + timeout_ms / 1000
+    watcher: StreamlitWatcher | None = getattr(page, "streamlit_watcher", None)
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     while True:
         remaining = max(1, int((deadline - time.monotonic()) * 1000))
         page.wait_for_selector(_IDLE, timeout=remaining, state="attached")
         page.wait_for_selector('[data-testid="stMain"]', timeout=remaining, state="attached")
         page.wait_for_timeout(settle_ms)
-        if page.locator(_IDLE).count() == 1 and not page.locator(
-            '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
-        ).count():
+        quiet = watcher is None or (
+            not watcher.rerun_pending and time.monotonic() - watcher.last_message >= settle_ms / 1000
+        )
+        if quiet and page.locator(_IDLE).count() == 1:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError("the app did not settle")
+            raise TimeoutError(f"the app did not settle within {timeout_ms} ms ({page.url})")
 
 
 def app_text(page) -> str:

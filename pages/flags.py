@@ -1,0 +1,67 @@
+"""Review queue (supply, admin): physicians' flags on their cases — accept or reject each with a reply."""
+
+import pandas as pd
+import streamlit as st
+
+from core import review, state, ui
+
+viewer = ui.viewer()
+if not review.may_review(viewer):
+    ui.audit("refused", "flags", dict(st.query_params), "the review queue is for supply and admin")
+    st.warning("The review queue is for supply and admin staff. The status of your own flags is under "
+               "*My cases* on your scorecard.", icon=":material/lock:")
+    st.stop()
+ui.log_view("flags", {})
+st.title("Review queue")
+st.caption("Physicians flag cases they believe are wrong. Accepting a flag removes the case from every figure at "
+           "once; the physician sees your decision and reply beside the case on their scorecard.")
+if done := st.session_state.pop("_flag_decided", None):
+    st.success(done, icon=":material/check:")
+counts = review.counts(viewer)
+for col, (status, n) in zip(st.columns(3), counts.items()):
+    col.metric(status.capitalize(), n)
+dollars = lambda v: ui.money(v).replace("$", "\\$")  # noqa: E731 - two "$" in a line would read as LaTeX
+
+open_tab, decided_tab = st.tabs([f"Open ({counts['open']})", "Decided"])
+with open_tab:
+    flags = review.queue(viewer, "open")
+    if flags.empty:
+        ui.no_data("No open flags. New ones appear here as physicians send them.")
+    for f in flags.to_dict("records"):
+        with st.container(border=True):
+            st.markdown(f"**{f['case_id']}** · flagged **{f['reason']}** by {f['email']} on {f['created_at'][:10]}")
+            if f["note"]:
+                st.text(f["note"])
+            if f["in_data_flag"]:
+                st.markdown(f"{f['procedure_name']} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · attributed to "
+                            f"**{f['physician_name']}** ({f['physician_id']}) · case cost {dollars(f['case_cost_usd'])} "
+                            f"(implants {dollars(f['implants_usd'])}) · ASA {f['asa_class']} · {f['admission_type']} · "
+                            f"{f['or_minutes']} OR minutes · {f['los_days']} day(s) in hospital · "
+                            f"{f['supply_line_count']} supply lines")
+            else:
+                st.caption("This case is no longer in the data in service.")
+            with st.form(f"decide_{f['id']}"):
+                reply = st.text_input("Reply to the physician", placeholder="What you checked and what happens next")
+                left, right = st.columns(2)
+                accept = left.form_submit_button("Accept: remove from the figures", type="primary")
+                reject = right.form_submit_button("Reject")
+            if accept or reject:
+                status = "accepted" if accept else "rejected"
+                try:
+                    review.decide(viewer, f["id"], status, reply)
+                except (ValueError, state.StateWriteError) as err:
+                    st.error(str(err))
+                else:
+                    ui.audit("flag decision", "flags", {"flag_id": f["id"], "case_id": f["case_id"], "status": status},
+                             reply)
+                    st.session_state["_flag_decided"] = f"Flag on {f['case_id']} {status}."
+                    st.rerun()
+with decided_tab:
+    decided = review.queue(viewer)
+    decided = decided[decided["status"] != "open"] if len(decided) else decided
+    if decided.empty:
+        ui.no_data("No decisions yet.")
+    else:
+        st.dataframe(decided[["case_id", "status", "reason", "note", "email", "created_at", "reply", "decided_by",
+                              "decided_at", "physician_name", "procedure_name", "in_data_flag"]],
+                     hide_index=True, width="stretch")

@@ -1,0 +1,97 @@
+"""Presentation: a service line's procedure as slides for a department meeting, blinded for everyone."""
+
+import html
+
+import streamlit as st
+
+from core import export_ui, presentation as pr, ui
+
+viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
+if not pr.may_present(viewer):
+    ui.audit("refused", "presentation", dict(st.query_params), "presentation mode is for champions, supply and admin")
+    st.warning("Presentation mode is for clinician champions, supply and admin. Your scorecard shows the same "
+               "figures with your own letter marked.", icon=":material/lock:")
+    st.stop()
+lines = pr.service_lines(viewer)
+if not lines:
+    ui.no_data("No service line is assigned to you on the roster, so there is nothing to present yet.")
+    st.stop()
+
+# --- the view: from the link first, then the pickers (rights come only from the viewer) ------------
+asked = {k: ui.param(k) for k in ("service_line", "procedure", "period", "step")}
+if asked["service_line"] and asked["service_line"] not in lines:
+    ui.refuse("presentation", {"service_line": asked["service_line"]}, "a service line this viewer may not present")
+bar = st.columns([1.3, 1.6, 1.6, 0.55, 0.55, 0.55, 0.9, 0.9, 0.7], vertical_alignment="bottom")
+line = bar[0].selectbox("Service line", lines, index=lines.index(asked["service_line"])
+                        if asked["service_line"] in lines else 0, disabled=len(lines) == 1)
+procs = pr.procedures_for(line)
+codes = procs["procedure_code"].tolist()
+code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
+                        format_func=dict(zip(codes, procs["procedure_name"])).get)
+period, problem = ctx.parse_period(asked["period"])
+options = ctx.period_options()
+tokens = [p.token for p in options]
+if period.token not in tokens:
+    options, tokens = [period, *options], [period.token, *tokens]
+period = bar[2].selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
+
+# A different view starts at its first slide; the step is in the link so a slide can be shared.
+moved = any(asked[k] and asked[k] != v for k, v in (("service_line", line), ("procedure", code), ("period", period.token)))
+step = 1 if moved or not (asked["step"] or "").isdigit() else min(max(int(asked["step"]), 1), len(deck.slides))
+go = lambda to: st.query_params.update(step=str(to))  # noqa: E731 - runs before the rerun, so the link leads
+bar[3].button("Back", icon=":material/arrow_back:", disabled=step == 1, help="Previous slide", key="back",
+              on_click=go, args=(step - 1,))
+bar[5].button("Next", icon=":material/arrow_forward:", disabled=step == len(deck.slides), help="Next slide",
+              key="next", type="primary", on_click=go, args=(step + 1,))
+bar[4].markdown(f"<div class='slide-count'>{step} / {len(deck.slides)}</div>", unsafe_allow_html=True)
+view = {"service_line": line, "procedure": code, "period": period.token}
+ui.set_params(**view, step=step)
+ui.log_view("presentation", view)
+slide = deck.slides[step - 1]
+with bar[6].popover("Export", icon=":material/download:"):
+    export_ui.deck_button(deck, "presentation", view)
+    st.caption(f"This slide ({slide.title}):")
+    export_ui.chart_buttons(deck, slide, "presentation", view | {"step": step}, key="slide")
+if deck.your_letter:
+    bar[7].popover("My letter", icon=":material/person:").markdown(
+        f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell.")
+menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
+if problem:
+    st.warning(problem.capitalize(), icon=":material/event_busy:")
+
+# --- the slide: large type, one idea, no clutter -------------------------------------------------
+st.markdown("""<style>
+h1 {font-size: 3.1rem !important; line-height: 1.15 !important; padding-top: 0.6rem !important;}
+.slide-headline {font-size: 1.7rem; line-height: 1.4; margin-bottom: 0.8rem;}
+.slide-kicker {font-size: 1.1rem; color: #5f5f5f; text-transform: uppercase; letter-spacing: 0.04em;}
+.deck-title {font-size: 4.6rem; font-weight: 700; line-height: 1.1; margin: 14vh 0 1rem 0;}
+.slide-count {font-size: 1.2rem; text-align: center; padding-bottom: 0.45rem;}
+[data-testid="stMetricValue"] {font-size: 2.6rem !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.2rem !important;}
+.block-container {padding-top: 1.2rem !important; max-width: 100% !important;}
+</style>""" + ("" if menu else """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
+</style>"""), unsafe_allow_html=True)
+st.markdown(f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
+            unsafe_allow_html=True)
+if slide.key == "title":
+    st.markdown(f"<div class='deck-title'>{html.escape(slide.title)}</div>", unsafe_allow_html=True)
+else:
+    st.title(slide.title, anchor=False)
+# "$" twice in a line would be read as LaTeX, so it goes in as an HTML entity.
+st.markdown(f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>",
+            unsafe_allow_html=True)
+if slide.chart is not None:
+    left, right = st.columns([3.3, 1], gap="large")
+    left.altair_chart(slide.chart, width="stretch", theme=None)  # the projector type, not the app theme
+    for fig in slide.figures:
+        right.metric(fig.label, fig.value, help=fig.note or None)
+else:
+    grid = st.columns(3, gap="large")
+    for i, fig in enumerate(slide.figures):
+        grid[i % 3].metric(fig.label, fig.value)
+        if fig.note:
+            grid[i % 3].caption(fig.note)
+st.caption(f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
+           "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes.")
