@@ -36,7 +36,7 @@ browser-deps:
 	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
 
 test: $(STAMP) browser-deps
-	$(VENV)/bin/pytest -q
+	SCORECARD_REQUIRE_BROWSER=1 $(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(PY) -m core bench --cases 100000 300000 1000000

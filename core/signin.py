@@ -52,7 +52,10 @@ How app.py calls this module
 
 ``st.navigation`` must be called before :func:`render_sign_in` so that the run knows which page the
 URL names (the view is read from ``st.context.url`` and ``st.query_params``; pass ``page=pg`` to
-name it explicitly). The default page's url path is ``""``.
+name it explicitly). The default page's url path is ``""``; when signed out, a neutral default page
+(e.g. ``st.Page(..., url_path="signin", default=True)`` plus every real page by its own path, all
+hidden) keeps ``/scorecard?...`` named as such, and :func:`restore_deep_link` then also finds a page
+that is the *default* page once signed in by its own path (``/scorecard`` -> ``/``).
 
 AppTest: ``at.user = {"is_logged_in": True, "email": ..., "email_verified": True, "name": ...}``
 drives :func:`signed_in_identity`; :func:`auth_configured` reads ``st.secrets``, so setting

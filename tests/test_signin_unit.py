@@ -231,3 +231,17 @@ def test_auth_configured_never_raises(monkeypatch):
 def test_signed_in_identity(monkeypatch, user, expected):
     monkeypatch.setattr(signin.st, "user", FakeUser(user))
     assert signin.signed_in_identity() == expected
+
+
+def test_page_lookup_knows_the_default_page_by_its_own_path():
+    class P:
+        def __init__(self, own, default=False):
+            self._url_path, self._default = own, default
+
+        @property
+        def url_path(self):
+            return "" if self._default else self._url_path
+
+    card, data = P("scorecard", default=True), P("data")
+    lookup = signin._page_lookup({p.url_path: p for p in (card, data)})
+    assert lookup == {"": card, "scorecard": card, "data": data}

@@ -41,7 +41,7 @@ function claimsFor(login) {
   };
 }
 
-function configuration(issuerPort) {
+function configuration() {
   const callbacks = appPorts.map((p) => `http://localhost:${p}/oauth2callback`);
   return {
     clients: [{
@@ -111,7 +111,7 @@ const server = http.createServer();
 server.listen(port, host, () => {
   const actual = server.address().port;
   const issuer = `http://${host}:${actual}`;
-  const provider = new Provider(issuer, configuration(actual));
+  const provider = new Provider(issuer, configuration());
   provider.on('server_error', (ctx, err) => { console.error('server_error', err); });
   allowAnyLocalhostPort(provider);
   server.on('request', provider.callback());
