@@ -19,6 +19,8 @@ st.set_page_config(page_title="Scorecard", page_icon=":material/monitoring:", la
 # Every page the app has: key -> (file, title, icon). Roles pick from these (core.access).
 PAGES = {
     "scorecard": ("pages/scorecard.py", "My scorecard", ":material/monitoring:"),
+    "presentation": ("pages/presentation.py", "Presentation", ":material/co_present:"),
+    "flags": ("pages/flags.py", "Review queue", ":material/flag:"),
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),

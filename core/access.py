@@ -25,9 +25,9 @@ IDENTIFIED_ROLES = ("supply", "admin")
 # Page keys each role may open (app.py builds st.navigation from this; nothing else is routable).
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
     "physician": ("scorecard", "definitions"),
-    "champion": ("scorecard", "definitions"),
-    "supply": ("scorecard", "definitions"),
-    "admin": ("scorecard", "audit", "data", "definitions"),
+    "champion": ("scorecard", "presentation", "definitions"),
+    "supply": ("scorecard", "presentation", "flags", "definitions"),
+    "admin": ("scorecard", "presentation", "flags", "audit", "data", "definitions"),
 }
 
 VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
@@ -145,12 +145,15 @@ def present_peers(
     min_peers: int,
     you_id: str | None = None,
     count_column: str | None = "case_count",
+    letter_ids: list[str] | None = None,
 ) -> pd.DataFrame:
     """Rows about several physicians, made fit for this viewer to see.
 
     Adds `label` (the name for identified viewers, else "Surgeon X") and `is_you`. For blinded
     viewers the physician id and name columns are dropped, case counts are replaced by bands, and
     when fewer than `min_peers` physicians are in the frame no peer row is returned at all.
+    Letters are drawn over `letter_ids` (the view's peer group) when given, so that everyone looking
+    at the same view sees the same letters, whoever else their own screen adds.
     """
     out = frame.copy()
     you_id = you_id if you_id is not None else viewer.physician_id
@@ -159,8 +162,12 @@ def present_peers(
         names = out["physician_name"] if "physician_name" in out else out["physician_id"]
         out["label"] = names.astype(str)
         return out.reset_index(drop=True)
-    letters = blind_letters(out["physician_id"].astype(str).tolist(), view_key, secret)
+    pool = letter_ids if letter_ids is not None else out["physician_id"].astype(str).tolist()
+    letters = blind_letters([str(p) for p in pool], view_key, secret)
     out["label"] = out["physician_id"].map(letters)
+    # Someone outside the peer group (not eligible) sees themselves as "You", never a letter.
+    out.loc[out["label"].isna() & out["is_you"], "label"] = "You (not eligible)"
+    out = out[out["label"].notna()]
     if out["physician_id"].nunique() < min_peers:
         out = out[out["is_you"]]
     if count_column and count_column in out:

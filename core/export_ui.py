@@ -45,7 +45,8 @@ def chart_buttons(deck: Deck, slide: Slide, page: str, params: dict[str, Any], k
 def deck_button(deck: Deck, page: str, params: dict[str, Any], key: str = "deck") -> None:
     """The whole deck as .pptx (title slide, a slide per step, definitions in the notes)."""
     st.download_button(
-        "Slides (PowerPoint)", data=lambda d=deck: exports.deck_pptx(d), file_name=exports.file_name(deck, None, "pptx"),
+        "Slides (PowerPoint)", data=lambda d=deck: exports.deck_pptx(d),
+        file_name=exports.file_name(deck, None, "pptx"),
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation", key=key,
         icon=":material/slideshow:", type="primary", on_click=_record,
         args=(page, params, f"pptx {deck.file_stem} ({len(deck.slides)} slides)"))

@@ -137,7 +137,8 @@ def _place_title(shape, text: str, left, top, width, height, size: int) -> None:
 def _footer(slide, deck: Deck) -> None:
     _text(slide, Inches(0.5), Inches(7.0), Inches(12.3), Inches(0.35),
           [(f"{deck.procedure_name} · {deck.period.label} · data as of {deck.data_as_of} · "
-            "surgeons blinded as Surgeon A, B, C… · Scorecard", 10, False, GREY)])
+            + ("surgeons blinded as Surgeon A, B, C… · " if deck.blinded else "identified: do not share beyond "
+               "supply and admin · ") + "Scorecard", 10, False, GREY)])
 
 
 def _chart_picture(slide, chart: Any, left, top, max_w, max_h) -> None:

@@ -75,6 +75,28 @@ class Deck:
     slides: list[Slide]
     file_stem: str
     your_letter: str | None = None  # told privately to the presenter; never drawn
+    blinded: bool = True  # False only for a supply/admin export of an identified scorecard
+
+
+# --- the page's look: large type for a projector, one idea per screen ------------------------------
+
+# CSS for pages/presentation.py (text only: this module stays free of Streamlit). The chart toolbar is
+# hidden because its "Download as PNG" would bypass the audited export buttons.
+SLIDE_CSS = """<style>
+h1 {font-size: 3.1rem !important; line-height: 1.15 !important; padding-top: 0.6rem !important;}
+.slide-headline {font-size: 1.7rem; line-height: 1.4; margin-bottom: 0.8rem;}
+.slide-kicker {font-size: 1.1rem; color: #5f5f5f; text-transform: uppercase; letter-spacing: 0.04em;}
+.deck-title {font-size: 4.6rem; font-weight: 700; line-height: 1.1; margin: 14vh 0 1rem 0;}
+.slide-count {font-size: 1.2rem; text-align: center; padding-bottom: 0.45rem;}
+[data-testid="stMetricValue"] {font-size: 2.6rem !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.2rem !important;}
+.block-container {padding-top: 1.2rem !important; max-width: 100% !important;}
+[data-testid="stElementToolbar"] {display: none !important;}
+</style>"""
+# No sidebar or header while presenting (a "Menu" toggle brings them back).
+HIDE_CHROME_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
+</style>"""
 
 
 # --- formatting (pure; core.ui has the Streamlit-side twins) -------------------------------------
@@ -157,24 +179,27 @@ def _definitions(ctx: scorecard.DataContext) -> dict[str, str]:
         "switch": ("Switch saving: over non-preferred lines in categories with a preferred item, the sum of max(0, "
                    "(price paid − the cheapest preferred item's unit cost) × quantity), for the eligible surgeons' "
                    "cases in the period."),
-        "drivers": ("Spend per case by supply category: the category's spend over your cases ÷ your cases, against the "
-                    "median over eligible peers (0 for a peer who never used the category). Spend = quantity × price paid."),
+        "drivers": ("Spend per case by supply category: the category's spend over your cases ÷ your cases, against "
+                    "the median over eligible peers (0 for a peer who never used the category). Spend = quantity × "
+                    "price paid."),
         "trend": (f"By calendar quarter over all the data (not only the period): the peer median of a quarter is the "
                   f"median of the medians of the surgeons with cases that quarter, shown when at least "
-                  f"{ctx.min_peers} surgeons had cases. Quarterly figures are computed at each data refresh."),
+                  f"{ctx.min_peers} surgeons had cases. The quarterly trend still counts cases removed by accepted "
+                  "flags."),
     }
 
 
 def _notes(text: str, ctx: scorecard.DataContext, period: Period, excluded: list[str] | None,
            defs: dict[str, str]) -> str:
     removed = len(excluded or [])
-    return (f"{text}\n\n{defs['blinding']}\n\nPeriod: {period.label}. Data as of {_as_of(ctx)}, the latest surgery date in the data."
+    return (f"{text}\n\n{defs['blinding']}\n\nPeriod: {period.label}. Data as of {_as_of(ctx)}, the latest "
+            "surgery date in the data."
             + (f" {removed} case(s) removed by accepted flags are excluded." if removed else ""))
 
 
 def _as_of(ctx: scorecard.DataContext) -> str:
     built = ctx.build.get("built_at")
-    built_text = f" (built {pd.Timestamp(built):%d %b %Y %H:%M} UTC)" if built is not None and not pd.isna(built) else ""
+    built_text = "" if built is None or pd.isna(built) else f" (built {pd.Timestamp(built):%d %b %Y %H:%M} UTC)"
     return f"{ctx.data_end:%d %b %Y}{built_text}"
 
 
@@ -271,7 +296,7 @@ def _cost_slide(peers: pd.DataFrame, group: dict, name: str, notes) -> Slide:
                  alt.Tooltip("volume_band:N", title="Cases (band)")])
     # Values sit inside the bars' tops, clear of the dashed reference lines behind them.
     values = bars.mark_text(dy=10, baseline="top", color="white", fontWeight="bold").encode(
-        text=alt.Text("median_case_cost_usd:Q", format="$,.0f"))
+        text=alt.Text("median_case_cost_usd:Q", format="$.3~s"))  # $12.3k: fits a bar among twenty
     what = [f"Peer median {money(median)}", f"Best quartile {money(best)}"]
     rule = alt.Chart(pd.DataFrame({"y": [median, best], "what": what})).mark_rule(size=3, strokeDash=[8, 5]).encode(
         y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(domain=what, range=["black", charts.GREEN])))
@@ -291,9 +316,9 @@ def _breakdown_slide(peers: pd.DataFrame, group: dict, notes) -> Slide:
     long = data.melt(id_vars="label", value_vars=cols, var_name="component", value_name="usd")
     long["component"] = long["component"].str.removesuffix("_usd").map(scorecard.COMPONENT_LABELS)
     long["letter"] = long["label"].map(_short)
-    long["stack_order"] = long["component"].map({scorecard.COMPONENT_LABELS[c]: i for i, c in enumerate(COMPONENT_ORDER)})
-    order = peers.sort_values("median_case_cost_usd")["label"].map(_short).tolist()
     names = [scorecard.COMPONENT_LABELS[c] for c in COMPONENT_ORDER]
+    long["stack_order"] = long["component"].map({name: i for i, name in enumerate(names)})
+    order = peers.sort_values("median_case_cost_usd")["label"].map(_short).tolist()
     chart = projector(alt.Chart(long).mark_bar().encode(
         x=alt.X("letter:N", sort=order, title="Surgeon (blinded)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("usd:Q", title="Mean cost per case", axis=alt.Axis(format="$,.0f"), stack="zero"),
@@ -313,7 +338,7 @@ def _breakdown_slide(peers: pd.DataFrame, group: dict, notes) -> Slide:
                 f"in {scorecard.COMPONENT_LABELS[widest].lower()} ({money(data[f'{widest}_usd'].min())} – "
                 f"{money(data[f'{widest}_usd'].max())} per case).")
     headline = headline.replace("OR time are", "OR time is")
-    figures = [Figure(f"{scorecard.COMPONENT_LABELS[c]}", money(peer[c]), "peer median per case") for c in COMPONENT_ORDER]
+    figures = [Figure(scorecard.COMPONENT_LABELS[c], money(peer[c]), "peer median per case") for c in COMPONENT_ORDER]
     return Slide("breakdown", "Where the cost goes", headline, chart, figures, data, notes("breakdown"))
 
 
@@ -418,7 +443,9 @@ def _funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slid
         headline = f"{' and '.join(parts)} the 99.8% limit, given their patients' risk."
     else:
         headline = "Every surgeon is within the 99.8% limits, given their patients' risk."
-    figures = [Figure("Above the 99.8% limit", _letters(high)), Figure("Below the 99.8% limit", _letters(low)),
+    short = lambda side: ", ".join(_short(x) for x in sorted(side, key=lambda s: (len(s), s))) or "none"  # noqa: E731
+    figures = [Figure("Surgeons above the 99.8% limit", short(high)),
+               Figure("Surgeons below the 99.8% limit", short(low)),
                Figure("Group O/E", "–" if not total_e else f"{total_o / total_e:.2f}", "observed ÷ expected"),
                Figure("Surgeons", str(len(points)))]
     data = points[["label", "observed", "expected", "ratio", "lower95", "upper95", "lower998", "upper998",
@@ -456,7 +483,8 @@ def _preferred_slide(peers: pd.DataFrame, totals: dict, notes) -> Slide:
     values = bars.mark_text(dy=10, baseline="top", color="white", fontWeight="bold").encode(
         text=alt.Text("preferred_use_pct:Q", format=".0f"))
     rule = alt.Chart(pd.DataFrame({"y": [totals["use_pct"]], "what": [f"Group {pct(totals['use_pct'])}"]})).mark_rule(
-        size=3, strokeDash=[8, 5]).encode(y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(range=["black"])))
+        size=3, strokeDash=[8, 5]).encode(y="y:Q",
+                                          color=alt.Color("what:N", title=None, scale=alt.Scale(range=["black"])))
     chart = projector(alt.layer(rule, bars, values).properties(height=_FIG_SIZE, width="container"))
     headline = (f"Across the group, {pct(totals['use_pct'])} of units in categories with a preferred product are the "
                 f"preferred one ({pct(totals['spend_pct'])} by spend)")
@@ -465,8 +493,8 @@ def _preferred_slide(peers: pd.DataFrame, totals: dict, notes) -> Slide:
     figures = [Figure("Preferred use, group", pct(totals["use_pct"]), "share of units"),
                Figure("By spend", pct(totals["spend_pct"])),
                Figure("Switch saving", money(totals["saving"]), "in this period"),
-               Figure("Lowest – highest", f"{pct(data['preferred_use_pct'].min())} – {pct(data['preferred_use_pct'].max())}"
-                      if len(data) else "–")]
+               Figure("Lowest – highest", f"{pct(data['preferred_use_pct'].min())} – "
+                      f"{pct(data['preferred_use_pct'].max())}" if len(data) else "–")]
     return Slide("preferred", "Preferred-product use", headline, chart, figures, data.drop(columns="letter"),
                  notes("preferred"))
 
@@ -581,6 +609,8 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
     physician_id = subject.physician_id
     ctx = scorecard.data_context()
     defs = _definitions(ctx)
+    if viewer.identified:
+        defs["blinding"] = "Physicians are identified: your role may see names, as on the scorecard page."
     notes = lambda key: _notes(defs.get(key, key), ctx, period, excluded, defs)  # noqa: E731
     positions = scorecard.positions(physician_id, period, excluded)
     match = positions[positions["procedure_code"] == procedure_code]
@@ -594,9 +624,10 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
     deck = Deck(title=who, subtitle=subtitle, procedure_code=procedure_code, procedure_name=name,
                 service_line=str(pos.get("service_line") or ""), period=period, data_as_of=_as_of(ctx), slides=[],
                 file_stem=f"scorecard-{physician_id if viewer.identified else 'mine'}-{procedure_code}-{period.token}"
-                .replace("..", "_to_"))
+                .replace("..", "_to_"), blinded=not viewer.identified)
     gap = pos.get("gap_to_peer_median_usd")
-    figures = [Figure("Cases", f"{int(pos['case_count'])}"), Figure("Your median case cost", money(pos["median_case_cost_usd"])),
+    figures = [Figure("Cases", f"{int(pos['case_count'])}"),
+               Figure("Your median case cost", money(pos["median_case_cost_usd"])),
                Figure("Peer median", money(pos.get("peer_median_case_cost_usd"))),
                Figure("Gap to the peer median", "–" if _missing(gap) else ("+" if gap > 0 else "") + money(gap))]
     deck.slides.append(Slide("title", who, subtitle, None, figures, pd.DataFrame(),
@@ -645,6 +676,7 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
                                              f"{row['ci95_high']:.2f}")], points, notes("funnel")))
     cost = scorecard.cost_trend(physician_id, procedure_code)
     if not cost.empty:
-        deck.slides.append(Slide("trend", "Trend by quarter", "Your median case cost by quarter, beside the peer median.",
+        deck.slides.append(Slide("trend", "Trend by quarter",
+                                 "Your median case cost by quarter, beside the peer median.",
                                  charts.cost_trend(cost), [], cost.drop(columns=["physician_id"]), notes("trend")))
     return deck

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
 from core import access, db, state, stats
 from core.periods import Period, default_period, parse_period, period_options
@@ -146,8 +147,10 @@ def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_c
     frame = frame.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     view_key = f"{procedure_code}|{period.token}"
     ctx_min_peers = 0 if frame["peers_shown_flag"].any() else 10**9
+    eligible = frame.loc[frame["eligible_flag"], "physician_id"].astype(str).tolist()
     return access.present_peers(frame, viewer, view_key=view_key, secret=secret, min_peers=ctx_min_peers,
-                                you_id=subject_id).sort_values("median_case_cost_usd").reset_index(drop=True)
+                                you_id=subject_id, letter_ids=eligible
+                                ).sort_values("median_case_cost_usd").reset_index(drop=True)
 
 
 def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
@@ -201,8 +204,9 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     peers_ok = meta["peers"] >= min_peers
+    eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
     presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
-                                     min_peers=0 if peers_ok else 10**9, you_id=subject_id)
+                                     min_peers=0 if peers_ok else 10**9, you_id=subject_id, letter_ids=eligible)
     return presented, meta
 
 
@@ -228,12 +232,31 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         adjusted = bool(r["adjusted_flag"])
         flag = stats.flag_for(f["observed"], f["expected"], f["lower95"], f["upper95"], f["lower998"],
                               f["upper998"], adjusted)
+        flag = _credible_low(flag, float(r["observed_count"]), float(r["expected_count"]))
         rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
                      "adjusted": adjusted, "model_note": r["model_note"],
                      "phi": fun.attrs.get("phi"), "tau2": fun.attrs.get("tau2")})
     return pd.DataFrame(rows)
+
+
+def _credible_low(flag: str, observed: float, expected: float) -> str:
+    """Keep a 'lower than expected' call only when chance alone would rarely give so few events.
+
+    On the log scale of the SHMI limits a count of 0 always falls below the lower limit, even when
+    0 events happen by chance a fifth of the time (E = 1.5). A low call must also clear the exact
+    Poisson limit for the same level, so nobody is praised — or blamed — for small numbers.
+    """
+    if flag not in ("low_95", "low_998") or expected <= 0:
+        return flag
+    # One-sided chance of seeing this few events or fewer if the physician were exactly as expected.
+    p_low = float(poisson.cdf(round(observed), expected))
+    if p_low < 0.001:
+        return flag
+    if p_low < 0.025:
+        return "low_95"
+    return "within"
 
 
 def cost_trend(physician_id: str, procedure_code: str) -> pd.DataFrame:

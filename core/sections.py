@@ -29,8 +29,8 @@ def headline(position: dict[str, Any], procedure_name: str) -> None:
     yearly = position.get("yearly_gap_value_usd")
     cols[3].metric("Yearly value of the gap", ui.money(yearly, signed=True) if not pd.isna(yearly) else "–",
                    help="Gap to the peer median × your cases per year.")
-    st.markdown(f"**{sentences.cost_sentence(position, procedure_name)}**")
-    st.markdown(sentences.preferred_sentence(position))
+    st.markdown(f"**{ui.md(sentences.cost_sentence(position, procedure_name))}**")
+    st.markdown(ui.md(sentences.preferred_sentence(position)))
 
 
 def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.DataFrame,
@@ -70,7 +70,7 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
     cols = st.columns(2)
     for i, row in enumerate(summary.to_dict("records")):
         with cols[i % 2]:
-            st.markdown(sentences.outcome_sentence(row))
+            st.markdown(ui.md(sentences.outcome_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
                 st.altair_chart(charts.funnel(points, meta.get("tau2", 0.0), row["label"]), width="stretch")
@@ -97,7 +97,7 @@ CASE_COLUMNS = {
         ("pharmacy_usd", "Pharmacy"), ("or_time_usd", "OR time"), ("bed_days_usd", "Bed days"),
         ("waste_usd", "Waste"))},
     "complication_flag": "Complication", "readmit_30d_flag": "Readmitted", "ssi_flag": "SSI",
-    "mortality_flag": "Died", "flag_status": "Your flag",
+    "mortality_flag": "Died", "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
 }
 
 
@@ -105,8 +105,9 @@ def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     """The physician's own cases with their flag status beside each (no patient identity)."""
     table = cases.copy()
     if not flagged.empty:
-        latest = flagged.sort_values("id").groupby("case_id").tail(1)[["case_id", "status"]]
-        table = table.merge(latest.rename(columns={"status": "flag_status"}), on="case_id", how="left")
+        latest = flagged.sort_values("id").groupby("case_id").tail(1)[["case_id", "status", "reply"]]
+        table = table.merge(latest.rename(columns={"status": "flag_status", "reply": "flag_reply"}),
+                            on="case_id", how="left")
     else:
-        table["flag_status"] = None
+        table["flag_status"], table["flag_reply"] = None, None
     return table

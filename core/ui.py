@@ -141,6 +141,11 @@ def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
             st.success("Recorded in the audit log.")
 
 
+def md(text: str) -> str:
+    """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths."""
+    return text.replace("$", "\\$")
+
+
 def money(value: Any, signed: bool = False) -> str:
     """$1,234 (or +$1,234 / −$1,234 when `signed`); an en dash for missing values."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):

@@ -29,20 +29,21 @@ with open_tab:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**{f['case_id']}** · flagged **{f['reason']}** by {f['email']} on {f['created_at'][:10]}")
+            st.markdown(f"**Case {f['case_id']}** · flagged **{f['reason']}** by {f['email']} on {f['created_at'][:10]}")
             if f["note"]:
                 st.text(f["note"])
             if f["in_data_flag"]:
                 st.markdown(f"{f['procedure_name']} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · attributed to "
-                            f"**{f['physician_name']}** ({f['physician_id']}) · case cost {dollars(f['case_cost_usd'])} "
-                            f"(implants {dollars(f['implants_usd'])}) · ASA {f['asa_class']} · {f['admission_type']} · "
-                            f"{f['or_minutes']} OR minutes · {f['los_days']} day(s) in hospital · "
+                            f"**{f['physician_name']}** ({f['physician_id']}) · case cost "
+                            f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
+                            f"ASA {f['asa_class']} · {f['admission_type']} · "
+                            f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
                             f"{f['supply_line_count']} supply lines")
             else:
                 st.caption("This case is no longer in the data in service.")
             with st.form(f"decide_{f['id']}"):
                 reply = st.text_input("Reply to the physician", placeholder="What you checked and what happens next")
-                left, right = st.columns(2)
+                left, right, _ = st.columns([2, 1, 3])
                 accept = left.form_submit_button("Accept: remove from the figures", type="primary")
                 reject = right.form_submit_button("Reject")
             if accept or reject:

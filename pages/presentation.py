@@ -26,6 +26,9 @@ line = bar[0].selectbox("Service line", lines, index=lines.index(asked["service_
                         if asked["service_line"] in lines else 0, disabled=len(lines) == 1)
 procs = pr.procedures_for(line)
 codes = procs["procedure_code"].tolist()
+if not codes:
+    ui.no_data(f"{line} has no procedures in the data yet.")
+    st.stop()
 code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
                         format_func=dict(zip(codes, procs["procedure_name"])).get)
 period, problem = ctx.parse_period(asked["period"])
@@ -37,7 +40,8 @@ period = bar[2].selectbox("Period", options, index=tokens.index(period.token), f
 deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
 
 # A different view starts at its first slide; the step is in the link so a slide can be shared.
-moved = any(asked[k] and asked[k] != v for k, v in (("service_line", line), ("procedure", code), ("period", period.token)))
+view = {"service_line": line, "procedure": code, "period": period.token}
+moved = any(asked[k] and asked[k] != v for k, v in view.items())
 step = 1 if moved or not (asked["step"] or "").isdigit() else min(max(int(asked["step"]), 1), len(deck.slides))
 go = lambda to: st.query_params.update(step=str(to))  # noqa: E731 - runs before the rerun, so the link leads
 bar[3].button("Back", icon=":material/arrow_back:", disabled=step == 1, help="Previous slide", key="back",
@@ -45,7 +49,6 @@ bar[3].button("Back", icon=":material/arrow_back:", disabled=step == 1, help="Pr
 bar[5].button("Next", icon=":material/arrow_forward:", disabled=step == len(deck.slides), help="Next slide",
               key="next", type="primary", on_click=go, args=(step + 1,))
 bar[4].markdown(f"<div class='slide-count'>{step} / {len(deck.slides)}</div>", unsafe_allow_html=True)
-view = {"service_line": line, "procedure": code, "period": period.token}
 ui.set_params(**view, step=step)
 ui.log_view("presentation", view)
 slide = deck.slides[step - 1]
@@ -61,18 +64,7 @@ if problem:
     st.warning(problem.capitalize(), icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
-st.markdown("""<style>
-h1 {font-size: 3.1rem !important; line-height: 1.15 !important; padding-top: 0.6rem !important;}
-.slide-headline {font-size: 1.7rem; line-height: 1.4; margin-bottom: 0.8rem;}
-.slide-kicker {font-size: 1.1rem; color: #5f5f5f; text-transform: uppercase; letter-spacing: 0.04em;}
-.deck-title {font-size: 4.6rem; font-weight: 700; line-height: 1.1; margin: 14vh 0 1rem 0;}
-.slide-count {font-size: 1.2rem; text-align: center; padding-bottom: 0.45rem;}
-[data-testid="stMetricValue"] {font-size: 2.6rem !important;}
-[data-testid="stMetricLabel"] p {font-size: 1.2rem !important;}
-.block-container {padding-top: 1.2rem !important; max-width: 100% !important;}
-</style>""" + ("" if menu else """<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
-</style>"""), unsafe_allow_html=True)
+st.markdown(pr.SLIDE_CSS + ("" if menu else pr.HIDE_CHROME_CSS), unsafe_allow_html=True)
 st.markdown(f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
             unsafe_allow_html=True)
 if slide.key == "title":

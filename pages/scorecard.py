@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, scorecard as sc, sections, state, ui
+from core import access, export_ui, scorecard as sc, sections, state, ui
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 
@@ -47,6 +47,7 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
     with tab:
         pos = positions.set_index("procedure_code").loc[code].to_dict() | {"procedure_code": code}
         sections.headline(pos, pos["procedure_name"])
+        export_ui.scorecard_exports(viewer, physician_id, code, period, secret, excluded)
         st.subheader("Cost position")
         sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
                                ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])

@@ -116,7 +116,7 @@ def test_funnel_slide_calls_out_only_outside_the_998_limit():
                            "volume_band": ["25–49"] * 3, "is_you": [False] * 3})
     slide = pr._funnel_slide("complication", points, {"tau2": 0.0}, notes=lambda key: key)
     assert slide.headline.startswith("Surgeon A is above the 99.8% limit")
-    assert {f.label: f.value for f in slide.figures}["Above the 99.8% limit"] == "Surgeon A"
+    assert {f.label: f.value for f in slide.figures}["Surgeons above the 99.8% limit"] == "A"
     assert "is_you" not in slide.data and slide.chart.to_dict()  # a valid chart
 
 
