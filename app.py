@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pandas as pd
 import streamlit as st
 
 from core import access, db, scorecard, signin, ui
@@ -19,8 +20,11 @@ st.set_page_config(page_title="Scorecard", page_icon=":material/monitoring:", la
 # Every page the app has: key -> (file, title, icon). Roles pick from these (core.access).
 PAGES = {
     "scorecard": ("pages/scorecard.py", "My scorecard", ":material/monitoring:"),
+    "products": ("pages/products.py", "My products", ":material/inventory_2:"),
+    "supply": ("pages/supply.py", "Supply categories", ":material/local_shipping:"),
     "presentation": ("pages/presentation.py", "Presentation", ":material/co_present:"),
     "flags": ("pages/flags.py", "Review queue", ":material/flag:"),
+    "evidence": ("pages/evidence.py", "Evidence library", ":material/menu_book:"),
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
@@ -74,7 +78,8 @@ if signin.auth_configured():
     email, verified = identity.email, identity.email_verified
 elif demo:
     st.sidebar.warning("**Demo mode** — generated data, no sign-in. Pick who you are:", icon=":material/science:")
-    labels = {r.email: f"{r.physician_name or r.email} · {r.role}" for r in roster.itertuples()}
+    labels = {r.email: f"{r.email if pd.isna(r.physician_name) else r.physician_name} · {r.role}"
+              for r in roster.itertuples()}
     order = sorted(labels, key=lambda e: (["physician", "champion", "supply", "admin"].index(
         roster.set_index("email").at[e, "role"]), labels[e]))
     default = next((e for e in order if e.startswith("amara.okafor")), order[0])

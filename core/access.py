@@ -24,10 +24,10 @@ IDENTIFIED_ROLES = ("supply", "admin")
 
 # Page keys each role may open (app.py builds st.navigation from this; nothing else is routable).
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "physician": ("scorecard", "definitions"),
-    "champion": ("scorecard", "presentation", "definitions"),
-    "supply": ("scorecard", "presentation", "flags", "definitions"),
-    "admin": ("scorecard", "presentation", "flags", "audit", "data", "definitions"),
+    "physician": ("scorecard", "products", "evidence", "definitions"),
+    "champion": ("scorecard", "products", "presentation", "evidence", "definitions"),
+    "supply": ("supply", "scorecard", "presentation", "evidence", "flags", "definitions"),
+    "admin": ("supply", "scorecard", "presentation", "evidence", "flags", "audit", "data", "definitions"),
 }
 
 VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),

@@ -48,7 +48,8 @@ _URL = re.compile(r"https?://[^\s<>\"'\]\[)(;]+")
 
 # --- text made safe to show ------------------------------------------------------------------
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, NA, NaT or NaN."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     try:
@@ -59,7 +60,7 @@ def _missing(value: Any) -> bool:
 
 def plain(text: Any) -> str:
     """A data field as Markdown that shows exactly its characters: no markup, no HTML, one line."""
-    if _missing(text):
+    if is_missing(text):
         return ""
     s = " ".join(str(text).split())
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -74,7 +75,7 @@ def _defuse_scheme(match: re.Match) -> str:
 def safe_markdown(text: Any) -> str:
     """Markdown from the data made inert: formatting kept, raw HTML and entities shown as text,
     images turned into links, and only http(s)/mailto link targets left live."""
-    if _missing(text):
+    if is_missing(text):
         return ""
     s = str(text).replace("\r\n", "\n").replace("&", "&amp;").replace("<", "&lt;")
     s = s.replace("![", "\\![")
@@ -84,7 +85,7 @@ def safe_markdown(text: Any) -> str:
 
 def source_links(sources: Any) -> list[tuple[str, str | None]]:
     """Sources (separated by semicolons) as (citation text, its http(s) link or None)."""
-    if _missing(sources):
+    if is_missing(sources):
         return []
     out = []
     for piece in str(sources).split(";"):
@@ -113,7 +114,7 @@ def sources_markdown(sources: Any) -> str:
 
 def grade_label(grade: Any) -> str:
     """'⊕⊕⊕◯ Moderate': the evidence grade, shown the same way everywhere."""
-    g = "" if _missing(grade) else str(grade).strip().lower()
+    g = "" if is_missing(grade) else str(grade).strip().lower()
     if g not in GRADE_SYMBOLS:
         return "Not graded"
     return f"{GRADE_SYMBOLS[g]} {g.capitalize()}"
@@ -121,13 +122,13 @@ def grade_label(grade: Any) -> str:
 
 def grade_meaning(grade: Any) -> str:
     """What the grade means, in one sentence."""
-    g = "" if _missing(grade) else str(grade).strip().lower()
+    g = "" if is_missing(grade) else str(grade).strip().lower()
     return GRADE_MEANINGS.get(g, "The summary carries no recognised grade.")
 
 
 def is_overdue(next_review: Any, today: date | None = None) -> bool:
     """Whether the next review date has passed."""
-    if _missing(next_review):
+    if is_missing(next_review):
         return False
     return pd.Timestamp(next_review).date() < (today or date.today())
 
@@ -222,7 +223,8 @@ def my_categories(physician_id: str, period: Period, excluded: list[str] | None 
 
 def my_totals(physician_id: str, period: Period, excluded: list[str] | None = None) -> dict[str, Any]:
     """The physician's overall preferred use (units and spend), switch saving and waste in the period."""
-    cats = db.fetch("mart_category_physician", where={"physician_id": physician_id},
+    # mart_preferred_use (per procedure) rather than mart_category_physician: no peer medians needed here.
+    cats = db.fetch("mart_preferred_use", where={"physician_id": physician_id},
                     columns=["has_preferred_flag", "units_count", "preferred_units_count", "spend_usd",
                              "preferred_spend_usd", "switch_saving_usd"], variables=_variables(period, excluded))
     pos = db.fetch("mart_cost_position", where={"physician_id": physician_id},
@@ -261,7 +263,7 @@ def _units(v: float) -> str:
 
 def _peer_phrase(row: dict[str, Any]) -> str:
     peer = row.get("peer_median_preferred_use_pct")
-    if not row.get("peers_shown_flag") or _missing(peer):
+    if not row.get("peers_shown_flag") or is_missing(peer):
         return "too few peers use this category to compare"
     return f"peers typically {peer:.0f}%"
 
@@ -349,7 +351,8 @@ def category_physicians(viewer: access.Viewer, category: str, period: Period, se
     (identified for supply and admin; blinded, and nothing under min_peers, for anyone else)."""
     variables = _variables(period, excluded)
     frame = db.fetch("mart_category_physician", where={"category": category}, variables=variables,
-                     columns=["physician_id", "has_preferred_flag", "case_count", "units_count", "preferred_units_count", "spend_usd",
+                     columns=["physician_id", "has_preferred_flag", "case_count", "units_count",
+                              "preferred_units_count", "spend_usd",
                               "preferred_use_pct", "preferred_spend_pct", "switch_saving_usd", "waste_usd"])
     use = db.fetch("mart_category_use", where={"category": category}, variables=variables,
                    columns=["physician_id", "item_description", "units_count"],

@@ -45,7 +45,7 @@ def period_picker(ctx) -> Period:
 
 def evidence_url(category: Any) -> str | None:
     """A relative link to the evidence library filtered to one category (opens in a new tab from tables)."""
-    return None if products._missing(category) else "evidence?" + urlencode({"category": str(category)})
+    return None if products.is_missing(category) else "evidence?" + urlencode({"category": str(category)})
 
 
 def evidence_link(category: str, label: str | None = None, key: str | None = None) -> None:
@@ -70,10 +70,11 @@ def categories_table(frame: pd.DataFrame) -> pd.DataFrame:
     peers = [share_text(v, h) if shown or not h else "Too few peers"
              for v, h, shown in zip(frame["peer_median_preferred_use_pct"], frame["has_preferred_flag"],
                                     frame["peers_shown_flag"])]
+    has = frame["has_preferred_flag"]
     return pd.DataFrame({
         "Category": frame["category"],
-        "Your preferred use (units)": [share_text(v, h) for v, h in zip(frame["preferred_use_pct"], frame["has_preferred_flag"])],
-        "By spend": [share_text(v, h) for v, h in zip(frame["preferred_spend_pct"], frame["has_preferred_flag"])],
+        "Your preferred use (units)": [share_text(v, h) for v, h in zip(frame["preferred_use_pct"], has)],
+        "By spend": [share_text(v, h) for v, h in zip(frame["preferred_spend_pct"], has)],
         "Peers typically": peers,
         "Switch saving": frame["switch_saving_usd"],
         "Evidence": [evidence_url(c) if has else None for c, has in zip(frame["category"], frame["has_evidence_flag"])],
@@ -144,7 +145,7 @@ def library_count(rows: pd.DataFrame) -> None:
 
 
 def _date(value: Any) -> str:
-    return "—" if products._missing(value) else f"{pd.Timestamp(value):%d %b %Y}"
+    return "—" if products.is_missing(value) else f"{pd.Timestamp(value):%d %b %Y}"
 
 
 def evidence_card(row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewer, mine: pd.DataFrame,
@@ -226,8 +227,8 @@ def feedback_queue(frame: pd.DataFrame, viewer: access.Viewer) -> None:
         return
     open_only = st.toggle("Open only (new or in review)", value=True)
     shown = frame[frame["status"].isin(["new", "in review"])] if open_only else frame
-    st.dataframe(shown[["id", "email", *FEEDBACK_COLUMNS]].rename(columns={"id": "#", "email": "From", **FEEDBACK_COLUMNS}),
-                 hide_index=True, width="stretch")
+    columns = {"id": "#", "email": "From", **FEEDBACK_COLUMNS}
+    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
     if shown.empty:
         return
     with st.form("feedback_status"):

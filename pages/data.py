@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import db, ui
 
+ui.viewer()  # first: a page never draws for someone app.py has not let in
 ui.log_view("data", {})
 ctx = ui.context()
 b = ctx.build

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import ui
 
+ui.viewer()  # first: a page never draws for someone app.py has not let in
 ctx = ui.context()
 s = ctx.settings
 ui.log_view("definitions", {})

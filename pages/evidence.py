@@ -20,7 +20,8 @@ service_line = products_ui.filter_select("Service line", options["service_lines"
 if ui.param("category") and ui.param("category") not in options["categories"]:
     st.info(f"There is no evidence summary for {products.plain(ui.param('category'))}: the category has no "
             "preferred item, or its summary is not written yet.", icon=":material/info:")
-grade = products_ui.filter_select("Evidence grade", list(products.GRADES), (ui.param("grade") or "").lower() or None, c3)
+asked_grade = (ui.param("grade") or "").lower() or None
+grade = products_ui.filter_select("Evidence grade", list(products.GRADES), asked_grade, c3)
 filters = {"category": category, "service_line": service_line, "grade": grade, "q": query.strip() or None}
 ui.set_params(**filters)
 ui.log_view("evidence", filters)

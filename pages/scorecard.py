@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, export_ui, scorecard as sc, sections, state, ui
+from core import access, export_ui, products_ui, scorecard as sc, sections, state, ui
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 
@@ -58,6 +58,8 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
         sections.outcomes(summary, funnels)
         st.subheader("Trend by quarter")
         sections.trend(ui.cached(sc.cost_trend, physician_id, code), ui.cached(sc.outcome_trend, physician_id, code))
+
+products_ui.products_section(physician_id, period, excluded)
 
 st.subheader("My cases")
 cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))

@@ -15,7 +15,8 @@ period = products_ui.period_picker(ctx)
 by = st.sidebar.radio("Rank categories by", list(products.RANKINGS), format_func=products.RANKINGS.get)
 ranking = ui.cached(products.supply_ranking, period, excluded, by)
 st.title("Supply categories")
-st.caption(f"{period.label}. Identified view for supply and admin staff. Figures exclude cases whose flag was accepted.")
+st.caption(f"{period.label}. Identified view for supply and admin staff. "
+           "Figures exclude cases whose flag was accepted.")
 if ranking.empty:
     ui.no_data(f"No supply lines in {period.label}.")
     st.stop()

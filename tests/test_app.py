@@ -142,3 +142,14 @@ def test_stale_link_parameters_fall_back_politely(fixture_db):
     assert_clean(at)
     body = texts(at)
     assert "has no data" in body and "No XYZ cases" in body
+
+
+@pytest.mark.parametrize("page", list(PAGE_FILES))
+def test_a_page_run_without_app_py_draws_nothing(fixture_db, page):
+    """Streamlit can run a pages/ file directly (legacy mode, a fresh server's first request)."""
+    state.audit("someone@fixture.org", "admin", "view", "audit", {"secret": "x"})
+    at = AppTest.from_file(str(Path(APP).parent / PAGE_FILES[page]), default_timeout=60).run()
+    assert_clean(at)
+    body = texts(at)
+    assert "not signed in" in body
+    assert "$" not in body and "someone@fixture.org" not in body and "Dr." not in body

@@ -27,11 +27,17 @@ def nav_links(page) -> set[str]:
     return {t.strip().splitlines()[-1].strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()}
 
 
+PHYSICIAN_PAGES = {"My scorecard", "My products", "Evidence library", "Definitions"}
+STAFF_ONLY = {"Supply categories", "Review queue", "Audit log", "Data status"}
+
+
 @pytest.mark.parametrize("role,expect_pages,forbidden_pages", [
-    ("physician", {"My scorecard", "Definitions"}, {"Audit log", "Data status"}),
-    ("champion", {"My scorecard", "Definitions"}, {"Audit log", "Data status"}),
-    ("supply", {"My scorecard", "Definitions"}, {"Audit log", "Data status"}),
-    ("admin", {"My scorecard", "Audit log", "Data status", "Definitions"}, set()),
+    ("physician", PHYSICIAN_PAGES, STAFF_ONLY | {"Presentation"}),
+    ("champion", PHYSICIAN_PAGES | {"Presentation"}, STAFF_ONLY),
+    ("supply", {"Supply categories", "My scorecard", "Presentation", "Evidence library", "Review queue",
+                "Definitions"}, {"Audit log", "Data status", "My products"}),
+    ("admin", {"Supply categories", "My scorecard", "Presentation", "Evidence library", "Review queue",
+               "Audit log", "Data status", "Definitions"}, {"My products"}),
 ])
 def test_each_role_signs_in_and_sees_its_pages(app_url, page, role, expect_pages, forbidden_pages):
     sign_in(page, app_url, EMAILS[role])
@@ -42,7 +48,10 @@ def test_each_role_signs_in_and_sees_its_pages(app_url, page, role, expect_pages
         assert "My scorecard" in body
         assert "Dr. Ben Two" not in body and "P02" not in body
     else:
-        assert "Scorecard — Dr." in body  # identified roles see a named physician's scorecard
+        assert "Supply categories" in body  # staff land on the category view
+        page.goto(f"{app_url}/scorecard?physician=P02")
+        wait_for_app(page)
+        assert "Scorecard — Dr. Ben Two" in app_text(page)  # identified for their role
 
 
 def test_physician_editing_the_link_sees_none_of_a_colleague(app_url, page):
@@ -118,3 +127,15 @@ def test_charts_render_in_the_browser(app_url, page):
     page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
                            timeout=20_000)
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
+
+
+def test_first_request_to_a_fresh_server_cannot_bypass_sign_in(start_app, fixture_db, page, tmp_path):
+    """A fresh server's first request for a pages/ file must still go through app.py."""
+    state_path = tmp_path / "state.sqlite"
+    state.audit("someone@fixture.org", "admin", "view", "audit", {"k": "v"}, path=state_path)
+    url = start_app(fixture_db, state_path)
+    page.goto(f"{url}/audit")
+    wait_for_app(page)
+    body = app_text(page)
+    assert "someone@fixture.org" not in body and "Entries" not in body
+    assert page.get_by_role("button", name="Sign in", exact=True).is_visible()

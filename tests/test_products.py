@@ -214,8 +214,8 @@ def test_library_filters_grades_and_overdue(fixture_db):
     assert products.evidence_library(service_line="General Surgery")["evidence_id"].tolist() == ["EV2"]
     assert products.evidence_library(query="REGISTRY")["evidence_id"].tolist() == ["EV1"]
     assert products.evidence_library(category="Gloves")["evidence_id"].tolist() == ["EV2"]
-    assert [products.grade_label(g) for g in products.GRADES] == ["⊕⊕⊕⊕ High", "⊕⊕⊕◯ Moderate", "⊕⊕◯◯ Low",
-                                                                   "⊕◯◯◯ Very low"]
+    assert [products.grade_label(g) for g in products.GRADES] == [
+        "⊕⊕⊕⊕ High", "⊕⊕⊕◯ Moderate", "⊕⊕◯◯ Low", "⊕◯◯◯ Very low"]
     assert products.grade_label(None) == "Not graded"
 
 

@@ -5,19 +5,23 @@
 -- when there are at least min_peers of them, so it can never single anyone out (SPEC §6).
 with per_physician as (
     select
-        physician_id,
-        category,
-        bool_or(has_preferred_flag) as has_preferred_flag,
-        bool_or(implant_flag) as implant_flag,
-        cast(sum(case_count) as bigint) as case_count,
-        sum(units_count) as units_count,
-        sum(preferred_units_count) as preferred_units_count,
-        sum(spend_usd) as spend_usd,
-        sum(preferred_spend_usd) as preferred_spend_usd,
-        sum(switch_saving_usd) as switch_saving_usd,
-        sum(waste_usd) as waste_usd
-    from mart_preferred_use
-    group by physician_id, category
+        cc.physician_id,
+        cc.category,
+        bool_or(cc.has_preferred_flag) as has_preferred_flag,
+        bool_or(cc.implant_flag) as implant_flag,
+        count(*) as case_count,
+        sum(cc.units_count) as units_count,
+        sum(cc.preferred_units_count) as preferred_units_count,
+        sum(cc.spend_usd) as spend_usd,
+        sum(cc.preferred_spend_usd) as preferred_spend_usd,
+        sum(cc.switch_saving_usd) as switch_saving_usd,
+        sum(cc.waste_usd) as waste_usd
+    from mart_case_category as cc
+    semi join mart_period_case as pc on pc.case_id = cc.case_id
+    -- the request's bounds as constants too (folded at plan time), so scans skip row groups by date
+    where cc.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
+      and cc.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
+    group by cc.physician_id, cc.category
 ),
 shares as (
     -- Categories without a preferred item keep null shares: "no preferred item", never 0%.
@@ -33,32 +37,31 @@ shares as (
     cross join int_settings as s
 ),
 peers as (
+    -- One pass per category (a window, not a self-join): the eligible physicians and their medians.
     select
-        category,
-        count(*) filter (where eligible_flag) as eligible_count,
-        median(preferred_use_pct) filter (where eligible_flag) as median_use_pct,
-        median(preferred_spend_pct) filter (where eligible_flag) as median_spend_pct
+        *,
+        count(*) filter (where eligible_flag) over (partition by category) as eligible_count,
+        median(case when eligible_flag then preferred_use_pct end) over (partition by category) as median_use_pct,
+        median(case when eligible_flag then preferred_spend_pct end) over (partition by category) as median_spend_pct
     from shares
-    group by category
 )
 select
-    s.physician_id,
-    s.category,
-    s.has_preferred_flag,
-    s.implant_flag,
-    s.case_count,
-    s.units_count,
-    s.preferred_units_count,
-    s.spend_usd,
-    s.preferred_spend_usd,
-    s.preferred_use_pct,
-    s.preferred_spend_pct,
-    s.switch_saving_usd,
-    s.waste_usd,
-    s.eligible_flag,
-    p.eligible_count >= s.min_peers_count as peers_shown_flag,
-    case when p.eligible_count >= s.min_peers_count then p.eligible_count end as peer_physician_count,
-    case when p.eligible_count >= s.min_peers_count then p.median_use_pct end as peer_median_preferred_use_pct,
-    case when p.eligible_count >= s.min_peers_count then p.median_spend_pct end as peer_median_preferred_spend_pct
-from shares as s
-join peers as p on p.category = s.category
+    physician_id,
+    category,
+    has_preferred_flag,
+    implant_flag,
+    case_count,
+    units_count,
+    preferred_units_count,
+    spend_usd,
+    preferred_spend_usd,
+    preferred_use_pct,
+    preferred_spend_pct,
+    switch_saving_usd,
+    waste_usd,
+    eligible_flag,
+    eligible_count >= min_peers_count as peers_shown_flag,
+    case when eligible_count >= min_peers_count then eligible_count end as peer_physician_count,
+    case when eligible_count >= min_peers_count then median_use_pct end as peer_median_preferred_use_pct,
+    case when eligible_count >= min_peers_count then median_spend_pct end as peer_median_preferred_spend_pct
+from peers

@@ -5,6 +5,10 @@ with lines as (
     select l.*
     from mart_supply_line as l
     semi join mart_period_case as pc on pc.case_id = l.case_id
+    where true
+    -- the request's bounds as constants too (folded at plan time), so scans skip row groups by date
+    and l.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
+    and l.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
 )
 select
     l.category,
