@@ -25,10 +25,11 @@ of every kind the app must find, and some it must *not* be fooled by (all record
 * Costlier pharmacy (one physician): the costly alternative drug (liposomal bupivacaine, sugammadex)
   by habit.
 * Worse outcomes after risk adjustment: four physicians (TKA, LCH, PCI, HYS) whose complication
-  odds (and, for the TKA surgeon, readmission odds) are x7 on top of the patient-factor model. That
-  strength is what it takes to clear a 99.8% funnel limit with ~150 cases in a 12-month period; each
-  does only ~10% of their procedure's volume so their excess events barely raise the expected counts
-  of everyone else in the pooled risk model (O/E about 2.5-4 at 20k and 1M cases).
+  odds are x4 on top of the patient-factor model from 2025-07-01 (their quarterly trend turns up).
+  That strength is what it takes to clear an overdispersion-widened 99.8% funnel limit with 80-140
+  cases in the default 12 months; each does only ~6% of their procedure's volume, so their excess
+  events barely raise everyone else's expected counts in the pooled risk model (O/E about 3.5-5 in
+  the default period, 2.5-3.5 over the two years).
 * Sicker patients, ordinary care: three physicians (THA, SPF, CABG) whose patients are older, higher
   ASA, more comorbid and more often non-elective but who get no physician effect: raw rates high,
   O/E about 1. This is the trap a fair scorecard must not fall into; they sit in procedures without a
@@ -94,23 +95,23 @@ OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality")
 # non-elective mean extra), baseline rates for a typical patient (complication, readmit, SSI, death).
 PROCEDURES = (
     ("TKA", "Total knee arthroplasty", "Orthopaedics", 0.20, (67, 8.5, 40, 92), 0.60,
-     (0.97, 0.03, 0.00), 1.4, 0.0, (95, 0.16), (0, 1.3, 1, 2.0), (0.06, 0.04, 0.010, 0.001)),
+     (0.97, 0.03, 0.00), 1.4, 0.0, (95, 0.16), (0, 1.3, 1, 2.0), (0.08, 0.04, 0.010, 0.001)),
     ("THA", "Total hip arthroplasty", "Orthopaedics", 0.14, (66, 10, 35, 94), 0.56,
      (0.93, 0.04, 0.03), 1.4, 0.0, (100, 0.17), (0, 1.5, 1, 3.0), (0.05, 0.045, 0.012, 0.002)),
     ("SPF", "Lumbar spinal fusion", "Orthopaedics", 0.06, (59, 12, 25, 88), 0.52,
      (0.90, 0.08, 0.02), 1.3, 0.1, (205, 0.22), (1, 2.0, 2, 3.0), (0.10, 0.08, 0.025, 0.003)),
     ("LCH", "Laparoscopic cholecystectomy", "General Surgery", 0.15, (49, 16, 18, 92), 0.68,
-     (0.62, 0.28, 0.10), 0.9, -0.3, (75, 0.25), (0, 0.2, 1, 1.2), (0.07, 0.04, 0.015, 0.002)),
+     (0.62, 0.28, 0.10), 0.9, -0.3, (75, 0.25), (0, 0.2, 1, 1.2), (0.08, 0.04, 0.015, 0.002)),
     ("IHR", "Inguinal hernia repair", "General Surgery", 0.13, (56, 15, 18, 92), 0.10,
      (0.90, 0.06, 0.04), 1.0, -0.2, (62, 0.22), (0, 0.12, 1, 1.0), (0.03, 0.03, 0.010, 0.0005)),
     ("CABG", "Coronary artery bypass graft", "Cardiovascular", 0.07, (66, 9, 38, 88), 0.25,
      (0.55, 0.35, 0.10), 2.6, 0.6, (240, 0.15), (4, 1.8, 5, 2.4), (0.20, 0.12, 0.030, 0.020)),
     ("PCI", "Percutaneous coronary intervention", "Cardiovascular", 0.11, (64, 11, 30, 94), 0.30,
-     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.09, 0.07, 0.004, 0.010)),
+     (0.38, 0.34, 0.28), 2.0, 0.4, (70, 0.28), (0, 0.6, 1, 1.4), (0.12, 0.07, 0.004, 0.010)),
     ("TAVR", "Transcatheter aortic valve replacement", "Cardiovascular", 0.02, (80, 6, 62, 97),
      0.45, (0.85, 0.13, 0.02), 3.2, 0.8, (105, 0.20), (1, 1.0, 2, 2.5), (0.12, 0.10, 0.010, 0.025)),
     ("HYS", "Hysterectomy", "Women's Health", 0.12, (47, 10, 25, 85), 1.0,
-     (0.93, 0.05, 0.02), 0.7, -0.2, (120, 0.22), (0, 0.9, 1, 1.8), (0.08, 0.04, 0.020, 0.001)),
+     (0.93, 0.05, 0.02), 0.7, -0.2, (120, 0.22), (0, 0.9, 1, 1.8), (0.10, 0.04, 0.020, 0.001)),
 )
 PROC_CODES = tuple(p[0] for p in PROCEDURES)
 FEW_ELIGIBLE_PROCEDURE = "TAVR"
@@ -134,7 +135,7 @@ PHYSICIANS = (
     ("Dr. Amara Okafor", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.6, "THA": 0.8}),
     ("Dr. Lars Ångström", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.2, "THA": 1.2}),
     ("Dr. Michael Brennan", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 1.5, "THA": 0.6}),
-    ("Dr. Rachel Goldberg", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 1.2}),
+    ("Dr. Rachel Goldberg", "Orthopaedic Surgery", "Orthopaedics", 1, {"TKA": 0.7}),
     ("Dr. Tomasz Wiśniewski", "Orthopaedic Surgery", "Orthopaedics", 0, {"THA": 1.4, "TKA": 0.8}),
     ("Dr. Kenji Watanabe", "Orthopaedic Surgery", "Orthopaedics", 1, {"THA": 1.4, "TKA": 0.5}),
     ("Dr. Sofia Marchetti", "Orthopaedic Surgery", "Orthopaedics", 0, {"TKA": 0.9, "THA": 0.9}),
@@ -150,7 +151,7 @@ PHYSICIANS = (
     ("Dr. Samuel Adeyemi", "Spine Surgery", "Orthopaedics", 0, {"SPF": 0.8}),
     ("Dr. Ingrid Solberg", "Spine Surgery", "Orthopaedics", 1, {"SPF": 1.0}),
     ("Dr. Arjun Mehta", "Spine Surgery", "Orthopaedics", 0, {"SPF": 0.7}),
-    ("Dr. Patrick Doyle", "General Surgery", "General Surgery", 0, {"LCH": 1.5, "IHR": 0.8}),
+    ("Dr. Patrick Doyle", "General Surgery", "General Surgery", 0, {"LCH": 1.0, "IHR": 0.8}),
     ("Dr. Laura Bianchi", "General Surgery", "General Surgery", 0, {"LCH": 1.2, "IHR": 1.2}),
     ("Dr. Gregory Walsh", "General Surgery", "General Surgery", 1, {"LCH": 1.0, "IHR": 1.5}),
     ("Dr. Fatima Al-Sayed", "Acute Care Surgery", "General Surgery", 0, {"LCH": 1.5, "IHR": 0.5}),
@@ -176,14 +177,14 @@ PHYSICIANS = (
      {"PCI": 1.5, "TAVR": 1.0}),
     ("Dr. Lucas Ferreira", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.2}),
     ("Dr. Yuki Sato", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 1.0}),
-    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.05}),
+    ("Dr. Margaret Sullivan", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 0.8}),
     ("Dr. Diego Alvarez", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.8}),
     ("Dr. Anna Kowalczyk", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.3}),
     ("Dr. Peter Lindgren", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.6}),
     ("Dr. Oluwaseun Bello", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.0}),
     ("Dr. Farid Nasser", "Interventional Cardiology", "Cardiovascular", 1, {"PCI": 0.9}),
     ("Dr. Kwame Asante", "Interventional Cardiology", "Cardiovascular", 0, {"PCI": 1.1}),
-    ("Dr. Victoria Ashford", "Gynaecology", "Women's Health", 0, {"HYS": 0.9}),
+    ("Dr. Victoria Ashford", "Gynaecology", "Women's Health", 0, {"HYS": 0.5}),
     ("Dr. Claire Beaumont", "Gynaecology", "Women's Health", 0, {"HYS": 1.2}),
     ("Dr. Maya Patel", "Gynaecology", "Women's Health", 1, {"HYS": 1.0}),
     ("Dr. Helen Fitzgerald", "Gynaecology", "Women's Health", 0, {"HYS": 1.0}),
@@ -210,18 +211,25 @@ COSTLY_EXTRA_ITEMS = (_pid("Watanabe"), _pid("Bianchi"), _pid("Beaumont"))
 COSTLY_WASTE = (_pid("Petrov"), _pid("Walsh"), _pid("Bello"))
 COSTLY_OR_TIME = (_pid("Brennan"), _pid("Novak"), _pid("Clarke"))
 COSTLY_PHARMACY = (_pid("Turner"),)  # liposomal bupivacaine and sugammadex by habit
-# (physician, procedure, {outcome: odds ratio}): worse than their patients explain. Each sits in a
-# procedure with ten or more physicians, so a funnel's overdispersion estimate (trimmed 10% each
-# tail) can set the outlier aside; odds ratios are large enough to clear the 99.8% limit at 20k cases.
+# (physician, procedure, {outcome: odds ratio}): worse than their patients explain, from WORSE_FROM
+# on. Each sits in a procedure with ten or more physicians, so a funnel's overdispersion estimate
+# (trimmed 10% each tail) sets the outlier aside. Each does only ~6% of the procedure's volume and is
+# worse only for the last 15 months, so their excess events barely move the pooled two-year risk
+# model: peers stay near O/E 1 and the SHMI overdispersion (tau^2) stays small. The odds ratio is
+# large because detection needs it: at 20k cases such a physician has only ~10-15 expected events in
+# the default 12 months (with app-style SHMI limits, ~94% of (seed, physician) draws land beyond
+# 99.8%, all four at seed 42; all beyond 95%).
 WORSE_OUTCOMES = (
-    (_pid("Goldberg"), "TKA", {"complication": 7.0, "readmit_30d": 7.0}),
-    (_pid("Doyle"), "LCH", {"complication": 7.0}),
-    (_pid("Sullivan"), "PCI", {"complication": 7.0}),
-    (_pid("Ashford"), "HYS", {"complication": 7.0}),
+    (_pid("Goldberg"), "TKA", {"complication": 4.0}),
+    (_pid("Doyle"), "LCH", {"complication": 4.0}),
+    (_pid("Sullivan"), "PCI", {"complication": 4.0}),
+    (_pid("Ashford"), "HYS", {"complication": 4.0}),
 )
 # (physician, procedure): much sicker patients, ordinary care (no physician effect). Kept out of the
 # procedures with a worse-outcome physician, whose excess events would otherwise raise everyone's
 # expected count in that procedure's pooled risk model.
+# Deteriorating from mid-2025: a story the quarterly trend shows, and see WORSE_OUTCOMES.
+WORSE_FROM = date(2025, 7, 1)
 SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"))
 # (physician, procedure, cases in the last 12 months, cases in the year before): fixed at any size.
 BELOW_MIN_CASES = (
@@ -568,28 +576,51 @@ ORTHO_VAC = "Orthopaedic Value Analysis Committee"
 CV_VAC = "Cardiovascular Value Analysis Committee"
 PERI_VAC = "Perioperative Value Analysis Committee"
 WH_VAC = "Women's Health Value Analysis Committee"
+# Each source: title, venue and year, address. Joined as "Title. Venue Year. https://..." (the
+# contract's citation form); the addresses are real home pages, the citations illustrative.
 _SRC = {
-    "njr": "Implant survivorship and revision tables (illustrative). National Joint Registry Annual Report 2024. https://www.njrcentre.org.uk",
-    "aoanjrr": "Hip, knee and shoulder arthroplasty annual report (illustrative). AOANJRR 2024. https://aoanjrr.sahmri.com",
-    "ajrr": "Annual report on hip and knee arthroplasty (illustrative). American Joint Replacement Registry 2024. https://www.ajrr.net",
-    "cochrane": "Systematic review of comparative trials (illustrative). Cochrane Database of Systematic Reviews 2023. https://www.cochranelibrary.com",
-    "nass": "Evidence-based clinical guideline for lumbar fusion (illustrative summary). North American Spine Society 2023. https://www.spine.org",
-    "ncdr": "CathPCI Registry outcomes report (illustrative). NCDR 2024. https://cvquality.acc.org",
-    "acc": "Guideline for coronary artery revascularization (illustrative summary). ACC/AHA/SCAI 2022. https://www.acc.org",
-    "escardio": "Guidelines on myocardial revascularisation and valvular heart disease (illustrative summary). European Heart Journal 2021. https://www.escardio.org",
-    "sts": "Adult Cardiac Surgery Database outcomes summary (illustrative). Society of Thoracic Surgeons 2024. https://www.sts.org",
-    "nsqip": "Risk-adjusted surgical outcomes programme report (illustrative). ACS NSQIP 2024. https://www.facs.org",
-    "cdc": "Guideline for the prevention of surgical site infection (illustrative summary). CDC 2017. https://www.cdc.gov/infection-control",
-    "who": "Global guidelines for the prevention of surgical site infection (illustrative summary). World Health Organization 2018. https://www.who.int",
-    "nice": "Perioperative care and surgical site infection guidance (illustrative summary). NICE 2020. https://www.nice.org.uk/guidance",
-    "aorn": "Guidelines for perioperative practice (illustrative summary). AORN 2025. https://www.aorn.org",
-    "ecri": "Product comparison and technology assessment (illustrative). ECRI 2025. https://www.ecri.org",
-    "fda": "Device safety communications and recalls search (illustrative). U.S. FDA 2025. https://www.fda.gov/medical-devices",
-    "ehs": "International guidelines for groin hernia management (illustrative summary). European Hernia Society 2023. https://www.europeanherniasociety.eu",
-    "sages": "Guidelines for the use of laparoscopy and energy devices (illustrative summary). SAGES 2023. https://www.sages.org",
-    "acog": "Choosing the route of hysterectomy for benign disease (illustrative summary). ACOG 2017. https://www.acog.org",
-    "ahrq": "Comparative effectiveness review (illustrative). AHRQ Effective Health Care Program 2022. https://effectivehealthcare.ahrq.gov",
-    "vac": "Internal product trial and clinician evaluation (illustrative). Value Analysis Committee minutes 2025. https://intranet.demo-hospital.org/value-analysis",
+    "njr": ("Implant survivorship and revision tables (illustrative).",
+            "National Joint Registry Annual Report 2024.", "https://www.njrcentre.org.uk"),
+    "aoanjrr": ("Hip, knee and shoulder arthroplasty annual report (illustrative).",
+                "AOANJRR 2024.", "https://aoanjrr.sahmri.com"),
+    "ajrr": ("Annual report on hip and knee arthroplasty (illustrative).",
+             "American Joint Replacement Registry 2024.", "https://www.ajrr.net"),
+    "cochrane": ("Systematic review of comparative trials (illustrative).",
+                 "Cochrane Database of Systematic Reviews 2023.", "https://www.cochranelibrary.com"),
+    "nass": ("Evidence-based clinical guideline for lumbar fusion (illustrative summary).",
+             "North American Spine Society 2023.", "https://www.spine.org"),
+    "ncdr": ("CathPCI Registry outcomes report (illustrative).",
+             "NCDR 2024.", "https://cvquality.acc.org"),
+    "acc": ("Guideline for coronary artery revascularization (illustrative summary).",
+            "ACC/AHA/SCAI 2022.", "https://www.acc.org"),
+    "escardio": ("Guidelines on myocardial revascularisation and valvular heart disease (illustrative summary).",
+                 "European Heart Journal 2021.", "https://www.escardio.org"),
+    "sts": ("Adult Cardiac Surgery Database outcomes summary (illustrative).",
+            "Society of Thoracic Surgeons 2024.", "https://www.sts.org"),
+    "nsqip": ("Risk-adjusted surgical outcomes programme report (illustrative).",
+              "ACS NSQIP 2024.", "https://www.facs.org"),
+    "cdc": ("Guideline for the prevention of surgical site infection (illustrative summary).",
+            "CDC 2017.", "https://www.cdc.gov/infection-control"),
+    "who": ("Global guidelines for the prevention of surgical site infection (illustrative summary).",
+            "World Health Organization 2018.", "https://www.who.int"),
+    "nice": ("Perioperative care and surgical site infection guidance (illustrative summary).",
+             "NICE 2020.", "https://www.nice.org.uk/guidance"),
+    "aorn": ("Guidelines for perioperative practice (illustrative summary).",
+             "AORN 2025.", "https://www.aorn.org"),
+    "ecri": ("Product comparison and technology assessment (illustrative).",
+             "ECRI 2025.", "https://www.ecri.org"),
+    "fda": ("Device safety communications and recalls search (illustrative).",
+            "U.S. FDA 2025.", "https://www.fda.gov/medical-devices"),
+    "ehs": ("International guidelines for groin hernia management (illustrative summary).",
+            "European Hernia Society 2023.", "https://www.europeanherniasociety.eu"),
+    "sages": ("Guidelines for the use of laparoscopy and energy devices (illustrative summary).",
+              "SAGES 2023.", "https://www.sages.org"),
+    "acog": ("Choosing the route of hysterectomy for benign disease (illustrative summary).",
+             "ACOG 2017.", "https://www.acog.org"),
+    "ahrq": ("Comparative effectiveness review (illustrative).",
+             "AHRQ Effective Health Care Program 2022.", "https://effectivehealthcare.ahrq.gov"),
+    "vac": ("Internal product trial and clinician evaluation (illustrative).",
+            "Value Analysis Committee minutes 2025.", "https://intranet.demo-hospital.org/value-analysis"),
 }
 # category: (title, grade, outcomes, why, [findings], [sources], committee)
 EVIDENCE = {
@@ -1169,7 +1200,7 @@ class _World:
             rows.append({
                 "evidence_id": f"EV{k:03d}", "category": cat, "preferred_item_id": self.item_ids[main],
                 "title": title, "summary": summary, "evidence_grade": grade, "outcomes": outcomes,
-                "sources": "; ".join(_SRC[s] for s in srcs), "reviewed_on": reviewed,
+                "sources": "; ".join(" ".join(_SRC[s]) for s in srcs), "reviewed_on": reviewed,
                 "reviewed_by": committee, "next_review": next_review,
             })
         self.evidence_rows = rows
@@ -1271,6 +1302,9 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
             fixed_day.extend(np.sort(rng.choice(pool, size=k, replace=False)).tolist())
             fixed_ph.extend([world.phys_index[pid]] * k)
             fixed_pc.extend([world.proc_index[code]] * k)
+    # Shuffle so no physician's cases take one contiguous run of the random stream.
+    shuffle = rng.permutation(len(ph))
+    ph, pc = ph[shuffle], pc[shuffle]
     n_free = len(ph)
     ph = np.concatenate([ph, np.array(fixed_ph, dtype=ph.dtype)])
     pc = np.concatenate([pc, np.array(fixed_pc, dtype=pc.dtype)])
@@ -1330,7 +1364,8 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
         if name == "readmit_30d":
             x = x + 0.5 * out["complication"]  # complications bring patients back
         # Intercepts are calibrated so each procedure's overall rate matches its baseline.
-        eta = _calibrate(x, pc, P["base"][:, k]) + x + world.log_or[k, ph, pc]
+        planted = world.log_or[k, ph, pc] * (day >= _day(WORSE_FROM))
+        eta = _calibrate(x, pc, P["base"][:, k]) + x + planted
         out[name] = rng.random(n) < _expit(eta)
         if name == "ssi":
             out["complication"] |= out["ssi"]  # a surgical site infection is a complication
@@ -1591,7 +1626,8 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
             "costly_or_time": list(COSTLY_OR_TIME),
             "costly_pharmacy": list(COSTLY_PHARMACY),
             "worse_outcomes": [{"physician_id": pid, "procedure_code": code, "outcomes": list(eff),
-                                "odds_ratios": eff} for pid, code, eff in WORSE_OUTCOMES],
+                                "odds_ratios": eff, "from": WORSE_FROM.isoformat()}
+                               for pid, code, eff in WORSE_OUTCOMES],
             "sicker_patients": [{"physician_id": pid, "procedure_code": code}
                                 for pid, code in SICKER_PATIENTS],
             "few_eligible_procedure": FEW_ELIGIBLE_PROCEDURE,
@@ -1611,8 +1647,9 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
             "costly_or_time": "or_minutes x1.4 for the same case mix",
             "costly_pharmacy": "costly alternative drug (liposomal bupivacaine, sugammadex, IV "
                                "acetaminophen...) chosen ~85% of the time (peers 0-20%)",
-            "worse_outcomes": "odds ratios applied on top of the patient-factor logistic model; each "
-                              "physician does ~10% of the procedure's volume",
+            "worse_outcomes": "odds ratios applied on top of the patient-factor logistic model to "
+                              f"surgeries from {WORSE_FROM.isoformat()} on; each physician does ~6% "
+                              "of the procedure's volume",
             "sicker_patients": "patient severity +1 SD, age +6 years, elective share x0.65; no "
                                "physician effect, so O/E is about 1",
         },

@@ -58,6 +58,11 @@ st.markdown(f"""
   (the share by spend is shown beside it). Categories without a preferred item are shown as such, never as 0%.
 - **Switch saving**: over your non-preferred lines in those categories, the sum of
   max(0, (price paid − the cheapest preferred item's unit cost) × quantity).
+- **Peers' typical share** in a category is the median share over physicians with at least {ctx.min_cases}
+  cases using that category in the period, shown only when there are at least {ctx.min_peers} of them.
+- **Evidence grades** follow GRADE: *high* (further research is very unlikely to change confidence in the
+  effect), *moderate* (likely to have an important impact on it), *low* (very likely to), *very low* (any
+  estimate is very uncertain). Summaries past their next-review date are flagged as overdue.
 
 ### Periods and trend
 - The default period is the **12 months ending at the latest surgery date** in the data

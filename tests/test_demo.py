@@ -444,8 +444,17 @@ def test_worse_outcome_physicians_are_worse_after_risk_adjustment(default):
     for entry in truth["planted"]["worse_outcomes"]:
         for outcome in entry["outcomes"]:
             observed, expected = _indirect_oe(con, outcome)[(entry["physician_id"], entry["procedure_code"])]
-            assert observed / expected > 2.0, (entry, outcome, observed, expected)
+            assert observed / expected > 1.5, (entry, outcome, observed, expected)
             assert observed - expected > 3.09 * expected ** 0.5  # beyond a 99.8% Poisson limit
+
+
+def test_worse_outcome_physicians_deteriorate_from_the_planted_date(default):
+    con, truth = default
+    for entry in truth["planted"]["worse_outcomes"]:
+        before, after = con.execute(f"""SELECT avg(complication::int) FILTER (surgery_date < DATE '{entry["from"]}'),
+            avg(complication::int) FILTER (surgery_date >= DATE '{entry["from"]}') FROM cases
+            WHERE physician_id = '{entry["physician_id"]}' AND procedure_code = '{entry["procedure_code"]}'""").fetchone()
+        assert after > 1.5 * before, entry
 
 
 def test_sicker_patient_physicians_look_worse_raw_but_not_after_adjustment(default):

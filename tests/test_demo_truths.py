@@ -1,0 +1,106 @@
+"""The demo's planted truths come out of the built marts and the scorecard figures (issues 2, 3).
+
+One demo source at the `make run` size (20,000 cases, seed 42) is generated and built once.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core import db, report
+from core.build import build
+from core.demo import write_demo_source
+
+COMPONENT_OF = {"costly_implants": "implants_usd", "costly_extra_items": "supplies_usd",
+                "costly_or_time": "or_time_usd", "costly_pharmacy": "pharmacy_usd"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    truth = write_demo_source(folder / "source", cases=20_000, seed=42, fmt="parquet")
+    result = build(folder / "source", folder / "demo.duckdb")
+    assert result.ok and not result.warnings, [g.render() for g in result.problems]
+    return folder / "demo.duckdb", truth
+
+
+def _positions(path):
+    return db.fetch("mart_cost_position", path=path).set_index(["physician_id", "procedure_code"])
+
+
+def test_truth_file_records_what_was_planted(demo):
+    _, truth = demo
+    assert truth["generator"] == "scorecard-demo" and truth["cases"] == 20_000
+    assert json.loads(json.dumps(truth))["planted"]["few_eligible_procedure"]
+
+
+@pytest.mark.parametrize("kind", list(COMPONENT_OF))
+def test_costly_physicians_sit_above_the_peer_median_for_the_right_component(demo, kind):
+    path, truth = demo
+    positions = _positions(path)
+    for pid in truth["planted"][kind]:
+        rows = positions.loc[pid]
+        rows = rows[rows["eligible_flag"] & rows["peers_shown_flag"]]
+        assert len(rows), pid
+        component = COMPONENT_OF[kind]
+        for code, row in rows.iterrows():
+            # Above the peer median for the component the plant drives, and by a clear margin.
+            assert row[component] > 1.2 * row[f"peer_{component}"], (kind, pid, code, row[component])
+            if kind == "costly_implants":  # implants dominate joints: the whole case costs more
+                assert row["median_case_cost_usd"] > row["peer_median_case_cost_usd"], (pid, code)
+
+
+def test_wasteful_physicians_waste_more_than_everyone_else(demo):
+    path, truth = demo
+    positions = _positions(path).reset_index()
+    for pid in truth["planted"]["costly_waste"]:
+        for code in positions.loc[positions["physician_id"] == pid, "procedure_code"]:
+            same = positions[positions["procedure_code"] == code]
+            mine = same["physician_id"] == pid
+            assert same.loc[mine, "waste_per_case_usd"].iloc[0] > 3 * same.loc[~mine, "waste_per_case_usd"].median()
+
+
+def test_worse_outcomes_are_above_one_and_flagged(demo, monkeypatch):
+    path, truth = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    flags = []
+    for entry in truth["planted"]["worse_outcomes"]:
+        figures = report.report(entry["physician_id"], db_path=path)
+        proc = next(p for p in figures["procedures"] if p["procedure_code"] == entry["procedure_code"])
+        for outcome in entry["outcomes"]:
+            assert proc["outcomes"][outcome]["oe_ratio"] > 1.5
+            flags.append(proc["outcomes"][outcome]["flag"])
+    assert all(f in ("high_95", "high_998") for f in flags), flags
+    assert sum(f == "high_998" for f in flags) >= len(flags) / 2, flags
+
+
+def test_sicker_patients_raise_raw_rates_but_are_not_flagged(demo, monkeypatch):
+    path, truth = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    cases = db.fetch("mart_period_case", columns=["physician_id", "procedure_code", "complication_flag",
+                                                   "asa_class"], path=path)
+    for entry in truth["planted"]["sicker_patients"]:
+        same = cases[cases["procedure_code"] == entry["procedure_code"]]
+        mine = same["physician_id"] == entry["physician_id"]
+        assert same.loc[mine, "asa_class"].mean() > same.loc[~mine, "asa_class"].mean() + 0.5
+        assert same.loc[mine, "complication_flag"].mean() > same.loc[~mine, "complication_flag"].mean()
+        figures = report.report(entry["physician_id"], db_path=path)
+        proc = next(p for p in figures["procedures"] if p["procedure_code"] == entry["procedure_code"])
+        assert all(o["flag"] not in ("high_95", "high_998") for o in proc["outcomes"].values()), proc["outcomes"]
+
+
+def test_few_eligible_procedure_shows_no_peer_figures(demo):
+    path, truth = demo
+    code = truth["planted"]["few_eligible_procedure"]
+    rows = db.fetch("mart_cost_position", where={"procedure_code": code}, path=path)
+    assert not rows["peers_shown_flag"].any() and rows["peer_median_case_cost_usd"].isna().all()
+
+
+def test_below_min_cases_physicians_are_not_eligible(demo):
+    path, truth = demo
+    positions = _positions(path)
+    for entry in truth["planted"]["below_min_cases"]:
+        row = positions.loc[(entry["physician_id"], entry["procedure_code"])]
+        assert not row["eligible_flag"] and row["cost_percentile_pct"] != row["cost_percentile_pct"]
