@@ -112,7 +112,14 @@ if signin.auth_configured():
     signin.restore_deep_link({p.url_path: p for p in pages}, ui.LINK_KEYS)
     signin.sign_out_button()
 
-asked = requested_path()
+# st.context.url is the address the session was opened with, so act on it once per session.
+asked = "" if st.session_state.get("_entry_checked") else requested_path()
+st.session_state["_entry_checked"] = True
+if asked == "presentation" and asked not in allowed and "scorecard" in allowed:
+    # A surgeon opening the meeting's link sees the same procedure and period on their own scorecard,
+    # with the same letters and their own marked ("You are Surgeon D").
+    st.switch_page(pages[allowed.index("scorecard")],
+                   query_params={k: v for k, v in st.query_params.items() if k in ("procedure", "period")})
 if asked in PAGES and asked not in allowed:
     ui.audit("refused", asked, dict(st.query_params), "page not allowed for this role")
     st.warning(f"The page you asked for is not available to your role ({viewer.role}).", icon=":material/lock:")

@@ -87,3 +87,4 @@ else:
             grid[i % 3].caption(fig.note)
 st.caption(f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
            "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes.")
+ui.share_box("presentation", view | {"step": step}, "this slide")

@@ -39,7 +39,8 @@ chosen = st.sidebar.multiselect("Procedures", codes, default=[asked] if asked in
 ui.set_params(procedure=chosen[0] if len(chosen) == 1 else None, period=period.token,
               physician=physician_id if viewer.identified else None)
 ui.log_view("scorecard", {"physician": physician_id, "procedures": chosen, "period": period.token})
-ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token}, "this scorecard")
+ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token,
+                           "physician": physician_id if viewer.identified else None}, "this scorecard")
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
 
 # --- render, one tab per procedure -----------------------------------------------------------------
