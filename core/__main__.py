@@ -7,7 +7,13 @@ in a traceback.
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# The risk models are many small GLM fits: BLAS threads only fight each other on 2 cores (the build's
+# risk step used 8x the CPU without this). Set before numpy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
 import sys
 from pathlib import Path
 
@@ -36,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["json", "csv"], default="json")
 
     bench = sub.add_parser("bench", help="benchmark build and queries against a pandas baseline")
-    bench.add_argument("--cases", type=int, nargs="+", default=[1_000_000])
+    bench.add_argument("--cases", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--requests", type=int, default=200)
     bench.add_argument("--personas", type=int, default=10, help="page renders to time")

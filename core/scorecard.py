@@ -218,9 +218,11 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     overdispersion exactly as the plot shows them (SPEC §5); an unadjusted model is never flagged.
     """
     rows = []
+    # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
+    everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
+                          variables=period_variables(period, excluded))
     for outcome in OUTCOMES:
-        frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
-                         variables=period_variables(period, excluded))
+        frame = everything[everything["outcome"] == outcome]
         frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
         mine = frame.index[frame["physician_id"] == subject_id]
         if len(mine) == 0:

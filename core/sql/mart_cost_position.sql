@@ -30,6 +30,10 @@ preferred as (
         sum(cc.switch_saving_usd) as switch_saving_usd
     from mart_case_category as cc
     semi join mart_period_case as pc on pc.case_id = cc.case_id
+    where true
+    -- the request's bounds as constants too (folded at plan time), so scans skip row groups by date
+    and cc.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
+    and cc.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
     group by cc.physician_id, cc.procedure_code
 ),
 period as (

@@ -12,4 +12,7 @@ select c.*
 from mart_case as c
 cross join period
 where c.surgery_date between period.start_date and period.end_date
+  -- the request's bounds as constants too (folded at plan time), so the scan skips row groups by date
+  and c.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
+  and c.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
   and not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), c.case_id)

@@ -1,0 +1,5 @@
+-- materialized: table
+-- mart_outcome_position for the default period with every case counted, computed once by the build (no session
+-- variables are set then). Nearly every request asks for exactly this, so core.db.fetch reads this
+-- snapshot instead of recomputing the view; any other period, or accepted flags, reads the view.
+select * from mart_outcome_position
