@@ -33,14 +33,10 @@ def demo_notice(ctx) -> None:
 
 def period_picker(ctx) -> Period:
     """The period from the link (or the default), offered in the sidebar; warns when the link's was unusable."""
-    period, problem = ctx.parse_period(ui.param("period"))
-    options = ctx.period_options()
-    tokens = [p.token for p in options]
-    if period.token not in tokens:
-        options, tokens = [period, *options], [period.token, *tokens]
+    period, problem = ui.period_picker(ctx)
     if problem:
         st.warning(problem.capitalize(), icon=":material/event_busy:")
-    return st.sidebar.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+    return period
 
 
 def evidence_url(category: Any) -> str | None:

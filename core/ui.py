@@ -111,6 +111,19 @@ def refuse(page: str, params: dict[str, Any], reason: str) -> None:
                "instead. The attempt has been recorded.", icon=":material/lock:")
 
 
+def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | None = None) -> tuple[Any, str | None]:
+    """(period, problem): the link's period (or the default) offered in a picker (`where`, default the
+    sidebar); `problem` says why a link's period could not be used."""
+    period, problem = ctx.parse_period(token if token is not None else param("period"))
+    options = ctx.period_options()
+    tokens = [p.token for p in options]
+    if period.token not in tokens:
+        options, tokens = [period, *options], [period.token, *tokens]
+    box = where if where is not None else st.sidebar
+    chosen = box.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+    return chosen, problem
+
+
 def param(name: str) -> str | None:
     """A query parameter from the link (a filter; never a right)."""
     value = st.query_params.get(name)

@@ -31,12 +31,7 @@ if not codes:
     st.stop()
 code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
                         format_func=dict(zip(codes, procs["procedure_name"])).get)
-period, problem = ctx.parse_period(asked["period"])
-options = ctx.period_options()
-tokens = [p.token for p in options]
-if period.token not in tokens:
-    options, tokens = [period, *options], [period.token, *tokens]
-period = bar[2].selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+period, problem = ui.period_picker(ctx, bar[2], asked["period"] or "")
 deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
 
 # A different view starts at its first slide; the step is in the link so a slide can be shared.

@@ -17,12 +17,7 @@ if viewer.identified:
     names = dict(zip(directory["physician_id"], directory["physician_name"]))
     physician_id = st.sidebar.selectbox("Physician", ids, index=ids.index(physician_id) if physician_id in ids else 0,
                                         format_func=names.get)
-period, problem = ctx.parse_period(ui.param("period"))
-options = ctx.period_options()
-tokens = [p.token for p in options]
-if period.token not in tokens:
-    options, tokens = [period, *options], [period.token, *tokens]
-period = st.sidebar.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
+period, problem = ui.period_picker(ctx)
 positions = ui.cached(sc.positions, physician_id, period, excluded)
 st.title("My scorecard" if physician_id == viewer.physician_id else f"Scorecard — {ui.cached(sc.physician, physician_id)['physician_name']}")
 if problem:
