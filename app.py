@@ -105,6 +105,10 @@ if viewer is None:
               "(analytics / IT) and ask to be added to the roster.")
 
 ui.set_viewer(viewer)
+if st.session_state.get("_signed_in_as") != viewer.email:
+    # Once per session and identity (a demo persona switch counts as a new sign-in).
+    st.session_state["_signed_in_as"] = viewer.email
+    ui.audit("sign-in", None, {"mode": "demo persona" if not signin.auth_configured() else "openid connect"})
 allowed = access.allowed_pages(viewer)
 pages = make_pages(allowed)
 navigation = st.navigation(pages)

@@ -153,3 +153,31 @@ def test_a_page_run_without_app_py_draws_nothing(fixture_db, page):
     body = texts(at)
     assert "not signed in" in body
     assert "$" not in body and "someone@fixture.org" not in body and "Dr." not in body
+
+
+def test_sign_in_is_audited_once_per_session(fixture_db):
+    before = len(state.audit_entries(action="sign-in", email="p05@fixture.org"))
+    at = app("p05@fixture.org").run()
+    at.run()
+    assert_clean(at)
+    assert len(state.audit_entries(action="sign-in", email="p05@fixture.org")) == before + 1
+
+
+@pytest.mark.parametrize("email,params,expected", [
+    # P04 has a single knee replacement: below min_cases (2), so no comparison.
+    ("supply@fixture.org", {"physician": "P04"}, "at least 2 are needed for a fair comparison"),
+    # P06 is the only cholecystectomy surgeon: below min_peers (3), so no peer figures at all.
+    ("p06@fixture.org", {}, "no peer comparison is shown"),
+    # Far too few events in the fixture to fit any risk model: unadjusted, labelled as such.
+    ("p01@fixture.org", {}, "shown unadjusted"),
+    # P01 operated only in the first quarter: an honest empty state for the second.
+    ("p01@fixture.org", {"period": "2026Q2"}, "No cases in 2026 Q2"),
+])
+def test_honest_states(fixture_db, email, params, expected):
+    at = app(email, params=params).run()
+    if email.startswith("supply"):  # staff land on the category view: open the scorecard from there
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.switch_page("pages/scorecard.py").run()
+    assert_clean(at)
+    assert expected in texts(at).replace("\\$", "$")
