@@ -184,8 +184,7 @@ def _definitions(ctx: scorecard.DataContext) -> dict[str, str]:
                     "price paid."),
         "trend": (f"By calendar quarter over all the data (not only the period): the peer median of a quarter is the "
                   f"median of the medians of the surgeons with cases that quarter, shown when at least "
-                  f"{ctx.min_peers} surgeons had cases. The quarterly trend still counts cases removed by accepted "
-                  "flags."),
+                  f"{ctx.min_peers} surgeons had cases. Cases removed by accepted flags are not counted."),
     }
 
 
@@ -520,10 +519,11 @@ def _switch_slide(cats: pd.DataFrame, totals: dict, notes) -> Slide:
     return Slide("switch", "Where switching saves most", headline, chart, figures, data, notes("switch"))
 
 
-def _trend_slide(procedure_code: str, notes) -> Slide | None:
+def _trend_slide(procedure_code: str, notes, excluded: list[str] | None = None) -> Slide | None:
     frame = db.fetch("mart_cost_quarter", columns=["surgery_quarter", "quarter_physician_count",
                                                    "peer_median_case_cost_usd"],
-                     where={"procedure_code": procedure_code}, order_by=["surgery_quarter"])
+                     where={"procedure_code": procedure_code}, order_by=["surgery_quarter"],
+                     variables={"excluded_case_ids": list(excluded or [])})
     data = frame.dropna(subset=["peer_median_case_cost_usd"]).drop_duplicates("surgery_quarter").reset_index(drop=True)
     if len(data) < 2:
         return None
@@ -592,7 +592,7 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
         deck.slides.append(_preferred_slide(peers, totals, notes))
         if (cats["switch_saving_usd"] >= 1).any():
             deck.slides.append(_switch_slide(cats, totals, notes))
-    trend = _trend_slide(procedure_code, notes)
+    trend = _trend_slide(procedure_code, notes, excluded)
     if trend is not None:
         deck.slides.append(trend)
     return deck
@@ -674,7 +674,7 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
                                      charts.funnel(points, meta.get("tau2", 0.0), row["label"]),
                                      [Figure("O/E", f"{row['oe_ratio']:.2f}", f"95% CI {row['ci95_low']:.2f}–"
                                              f"{row['ci95_high']:.2f}")], points, notes("funnel")))
-    cost = scorecard.cost_trend(physician_id, procedure_code)
+    cost = scorecard.cost_trend(physician_id, procedure_code, excluded)
     if not cost.empty:
         deck.slides.append(Slide("trend", "Trend by quarter",
                                  "Your median case cost by quarter, beside the peer median.",

@@ -8,6 +8,7 @@ pass them through `core.access.present_peers`, which blinds them for anyone but 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,12 @@ def roster() -> pd.DataFrame:
 
 def procedures() -> pd.DataFrame:
     """Every procedure with its service line."""
+    return _procedures(db.database_version()).copy()
+
+
+@lru_cache(maxsize=4)
+def _procedures(version: str) -> pd.DataFrame:
+    # A handful of rows that change only with a rebuild: read once per database version.
     return db.fetch("mart_procedure", order_by=["service_line", "procedure_name"])
 
 
@@ -221,10 +228,14 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
     everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
                           variables=period_variables(period, excluded))
+    # The peer group (eligible physicians, and the subject), split by outcome in one pass.
+    everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
+    groups = dict(tuple(everything.groupby("outcome", sort=False)))
     for outcome in OUTCOMES:
-        frame = everything[everything["outcome"] == outcome]
-        frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
-        mine = frame.index[frame["physician_id"] == subject_id]
+        if outcome not in groups:
+            continue
+        frame = groups[outcome].reset_index(drop=True)
+        mine = frame.index[frame["physician_id"].to_numpy() == subject_id]
         if len(mine) == 0:
             continue
         fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
@@ -261,17 +272,16 @@ def _credible_low(flag: str, observed: float, expected: float) -> str:
     return "within"
 
 
-def cost_trend(physician_id: str, procedure_code: str) -> pd.DataFrame:
+def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """Median case cost by quarter: the physician and the peer median."""
-    frame = db.fetch("mart_cost_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                     order_by=["surgery_quarter"])
-    return frame
+    return db.fetch("mart_cost_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
-def outcome_trend(physician_id: str, procedure_code: str) -> pd.DataFrame:
+def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """Observed and expected by quarter and outcome for the physician."""
     return db.fetch("mart_outcome_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["surgery_quarter"])
+                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
 CASE_COLUMNS = ["surgery_date", "case_id", "procedure_code", "asa_class", "comorbidity_index", "los_days",

@@ -53,7 +53,8 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
                    for o in summary.get("outcome", [])}
         sections.outcomes(summary, funnels)
         st.subheader("Trend by quarter")
-        sections.trend(ui.cached(sc.cost_trend, physician_id, code), ui.cached(sc.outcome_trend, physician_id, code))
+        sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
+                       ui.cached(sc.outcome_trend, physician_id, code, excluded))
 
 products_ui.products_section(physician_id, period, excluded)
 

@@ -132,3 +132,14 @@ def test_quarter_marts_add_up_to_the_period(fixture_db):
                       path=fixture_db)
     assert quarters["observed_count"].sum() == period["observed_count"].sum() == 1
     assert quarters["expected_count"].sum() == pytest.approx(period["expected_count"].sum())
+
+
+def test_trend_leaves_out_cases_whose_flag_was_accepted(fixture_db):
+    q = {"physician_id": "P01", "procedure_code": "TKA"}
+    every = db.fetch("mart_cost_quarter", where=q, path=fixture_db)
+    less = db.fetch("mart_cost_quarter", where=q, variables={"excluded_case_ids": ["C03"]}, path=fixture_db)
+    assert every["case_count"].tolist() == [3] and less["case_count"].tolist() == [2]
+    assert less["median_case_cost_usd"].iloc[0] == pytest.approx(2747.5)
+    outcomes = db.fetch("mart_outcome_quarter", where=q | {"outcome": "los_days"},
+                        variables={"excluded_case_ids": ["C01"]}, path=fixture_db)
+    assert outcomes["observed_count"].sum() == 1  # C02's one day; C01's two days no longer count

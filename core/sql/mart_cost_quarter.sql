@@ -1,6 +1,7 @@
--- materialized: table
+-- materialized: view
 -- Physician × procedure × quarter cost trend: cases, median case cost and mean components, with the
 -- procedure's peer median for the quarter (median of physicians' quarterly medians) beside it.
+-- Cases whose flag was accepted (session variable excluded_case_ids) no longer count, as everywhere.
 with per_physician as (
     select
         physician_id,
@@ -15,6 +16,7 @@ with per_physician as (
         avg(bed_days_usd) as bed_days_usd,
         avg(waste_usd) as waste_per_case_usd
     from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
     group by physician_id, procedure_code, surgery_quarter
 ),
 peers as (
