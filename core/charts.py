@@ -40,7 +40,7 @@ def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: flo
         tooltip.append(alt.Tooltip("case_count:Q", title="Cases"))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("display:N", sort=alt.SortField("median_case_cost_usd"), title=None,
-                axis=alt.Axis(labelAngle=-45, labelFontSize=11)),
+                axis=alt.Axis(labelAngle=-45, labelFontSize=11, labelOverlap=False)),
         y=alt.Y("median_case_cost_usd:Q", axis=_money_axis("Median case cost")),
         color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer"], range=[YOU, PEER]),
                         legend=alt.Legend(title=None, orient="top")),
@@ -56,7 +56,7 @@ def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: flo
         title=f"Median case cost per physician — {procedure_name}", height=height, width="container")
 
 
-def component_bars(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+def component_bars(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
     """Mean cost per case by component: you against the peer median, side by side."""
     return alt.Chart(frame).mark_bar().encode(
         y=alt.Y("component:N", title=None, sort=list(frame["component"].unique()), axis=alt.Axis(labelFontSize=12, labelOverlap=False)),
@@ -69,7 +69,7 @@ def component_bars(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
     ).properties(title="Cost breakdown per case", height=height, width="container")
 
 
-def category_drivers(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+def category_drivers(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
     """Supply categories by spend per case, you against the median peer."""
     long = frame.melt(id_vars=["category"], value_vars=["you_per_case_usd", "peer_per_case_usd"],
                       var_name="who", value_name="usd").dropna()
@@ -82,10 +82,11 @@ def category_drivers(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
                         legend=alt.Legend(title=None, orient="top")),
         tooltip=[alt.Tooltip("category:N", title="Category"), alt.Tooltip("who:N", title="Who"),
                  alt.Tooltip("usd:Q", title="Spend per case", format="$,.0f")],
-    ).properties(title="Supply categories driving the difference", height=height, width="container")
+    ).properties(title="Supply categories driving the difference",
+                 height=height or 90 + 34 * len(frame), width="container")
 
 
-def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> alt.Chart:
+def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 360) -> alt.Chart:
     """O/E against expected count with 95% and 99.8% limits (widened by τ²), "You" marked."""
     if points.empty:
         return alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=title)
@@ -125,7 +126,7 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 300) -> 
         title=title, height=height, width="container")
 
 
-def cost_trend(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
+def cost_trend(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
     """Median case cost by quarter: you and the peer median."""
     parts = [frame[["surgery_quarter", "median_case_cost_usd", "case_count"]].assign(who="You")]
     peer = frame[["surgery_quarter", "peer_median_case_cost_usd"]].dropna().rename(
@@ -144,7 +145,7 @@ def cost_trend(frame: pd.DataFrame, height: int = 260) -> alt.Chart:
     ).properties(title="Median case cost by quarter", height=height, width="container")
 
 
-def oe_trend(frame: pd.DataFrame, height: int = 240) -> alt.Chart:
+def oe_trend(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
     """O/E by quarter per outcome (observed / expected), 1 = as expected."""
     data = frame[frame["expected_count"] > 0].assign(ratio=lambda d: d["observed_count"] / d["expected_count"])
     data = data.assign(outcome_label=data["outcome"].map({
