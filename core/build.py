@@ -203,6 +203,22 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
     return counts
 
 
+def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
+    """Keep the build's warnings in the database, for the admin's data-quality view."""
+    import pandas as pd
+
+    rows = [{"file_name": g.file, "rule": g.rule, "column_name": g.column or "", "message": g.message,
+             "rows_count": int(g.count),
+             "examples": "; ".join(ex.where() for ex in g.examples if ex.row is not None or ex.value is not None)}
+            for g in warnings]
+    frame = pd.DataFrame(rows, columns=["file_name", "rule", "column_name", "message", "rows_count", "examples"])
+    con.register("warning_frame", frame)
+    con.execute("create or replace table mart_build_warning as select file_name::varchar as file_name, "
+                "rule::varchar as rule, column_name::varchar as column_name, message::varchar as message, "
+                "rows_count::bigint as rows_count, examples::varchar as examples from warning_frame")
+    con.unregister("warning_frame")
+
+
 def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
     """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
     progress = progress or Progress(enabled=False)
@@ -223,6 +239,7 @@ def build(source: Path, target: Path, progress: Callable[[str], None] | None = N
         _normalise_raw(con, loaded)
         _run_models(con, progress)
         result.row_counts = _write_build_info(con, source, loaded)
+        _write_warnings(con, result.warnings)
         for table in contract.TABLES:
             # The raw text copies were only needed for checking and staging.
             con.execute(f"drop table if exists raw_{table}")

@@ -19,6 +19,14 @@ st.caption(f"Contract version {b['contract_version']} · source checksum `{b['so
 st.subheader("Rows read per table")
 counts = {k.removesuffix("_count"): b[k] for k in b if k.endswith("_count")}
 st.dataframe([{"table": k, "rows": v} for k, v in counts.items()], hide_index=True)
+st.subheader("Data quality")
+warnings = ui.cached(db.fetch, "mart_build_warning")
+if warnings.empty:
+    st.success("The last build found no warnings: every row kept the contract.", icon=":material/check_circle:")
+else:
+    st.warning(f"The last build went on with {len(warnings)} warning(s); fix them in the next extract.",
+               icon=":material/warning:")
+    st.dataframe(warnings, hide_index=True, width="stretch")
 st.subheader("Risk models")
 st.caption("Where a procedure has too few events the app shows unadjusted figures, labelled as such.")
 st.dataframe(ui.cached(db.fetch, "mart_risk_model", order_by=["procedure_code", "outcome"]), hide_index=True,

@@ -174,3 +174,14 @@ def test_missing_source_folder_is_a_clear_error(tmp_path, capsys):
     code = main(["build", "--source", str(tmp_path / "nope"), "--db", str(tmp_path / "x.duckdb")])
     assert code == 2
     assert "source folder does not exist" in capsys.readouterr().err
+
+
+def test_warnings_are_kept_for_the_admin(tmp_path):
+    import duckdb
+
+    source = write_fixture_source(tmp_path / "src", {
+        "items.csv": TABLES["items"].replace("Suturex,Sutures,", "Suturex,,")})
+    assert build(source, tmp_path / "db.duckdb").ok
+    rows = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
+        "select file_name, rule, column_name, rows_count, examples from mart_build_warning").fetchall()
+    assert rows == [("items.csv", "item.no_category", "category", 1, "items.csv, row 3, column category")]
