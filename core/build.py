@@ -22,11 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from core import contract, db, risk
+from core import contract, db, funnels, risk
 from core.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).with_name("sql")
-PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",)}
+PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
+                 "mart_funnel_default": ("mart_outcome_position_default",)}
 DEMO_GENERATOR = "scorecard-demo"
 
 
@@ -161,7 +162,9 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 if delay := os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS"):
                     time.sleep(float(delay))
                 risk.build_expected(con)
-            continue  # int_risk_model is written by the same step
+            elif name == "mart_funnel_default":
+                funnels.build_funnel_defaults(con)
+            continue  # int_risk_model is written by the risk step
         kind, sql = models[name]
         body = sql.strip().rstrip(";")
         con.execute(f"create or replace {kind} {name} as {body}")

@@ -103,6 +103,13 @@ def _snapshot_for(view: str, path: Path, variables: dict[str, Any] | None) -> st
     return snapshot if asked in ((None, None), known[:2]) else None
 
 
+def is_default_request(variables: dict[str, Any] | None, path: Path | None = None) -> bool:
+    """Whether a request with these session variables is the build's default period, every case counted."""
+    path = path or database_path()
+    _connection(path)  # learns the file's default period on first use
+    return _snapshot_for("mart_cost_position", path, variables) is not None
+
+
 def cursor(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh cursor on the current database (one per call: cursors are not shared across threads)."""
     cur = _connection(path or database_path()).cursor()

@@ -225,6 +225,8 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     overdispersion exactly as the plot shows them (SPEC §5); an unadjusted model is never flagged.
     """
     rows = []
+    variables = period_variables(period, excluded)
+    dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
     everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
                           variables=period_variables(period, excluded))
@@ -238,9 +240,18 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         mine = frame.index[frame["physician_id"].to_numpy() == subject_id]
         if len(mine) == 0:
             continue
-        fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
-                           frame["expected_count"].astype(float).tolist())
-        r, f = frame.loc[mine[0]], fun.loc[mine[0]]
+        r = frame.loc[mine[0]]
+        known = dispersion.get((procedure_code, outcome)) if bool(r["eligible_flag"]) else None
+        if known is not None:
+            # The build's φ and τ² for this peer group: only the limits at this expected count remain.
+            phi, tau2 = known
+            f = stats.funnel_limits([float(r["expected_count"])], tau2 if tau2 > 0 else 0.0).iloc[0]
+            f = f.to_dict() | {"observed": float(r["observed_count"])}
+            attrs = {"phi": phi, "tau2": tau2}
+        else:
+            fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
+                               frame["expected_count"].astype(float).tolist())
+            f, attrs = fun.loc[mine[0]], fun.attrs
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
         flag = stats.flag_for(f["observed"], f["expected"], f["lower95"], f["upper95"], f["lower998"],
@@ -250,8 +261,18 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
                      "adjusted": adjusted, "model_note": r["model_note"],
-                     "phi": fun.attrs.get("phi"), "tau2": fun.attrs.get("tau2")})
+                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2")})
     return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=4)
+def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """The build's φ and τ² per (procedure, outcome) for the default period, read once per database version."""
+    try:
+        frame = db.fetch("mart_funnel_default")
+    except KeyError:  # pragma: no cover - a database built before the funnel step
+        return {}
+    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
 
 
 def _credible_low(flag: str, observed: float, expected: float) -> str:

@@ -104,3 +104,22 @@ def test_below_min_cases_physicians_are_not_eligible(demo):
     for entry in truth["planted"]["below_min_cases"]:
         row = positions.loc[(entry["physician_id"], entry["procedure_code"])]
         assert not row["eligible_flag"] and row["cost_percentile_pct"] != row["cost_percentile_pct"]
+
+
+def test_precomputed_dispersion_gives_the_same_flags_as_the_full_funnel(demo, monkeypatch):
+    """mart_funnel_default (build time) and the request-time funnel agree for every physician."""
+    from core import scorecard
+
+    path, _ = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    ctx = scorecard.data_context()
+    period = ctx.default_period()
+    pairs = db.fetch("mart_cost_position", columns=["physician_id", "procedure_code"], path=path)
+    assert len(db.fetch("mart_funnel_default", path=path)) > 0
+    for pid, code in pairs.itertuples(index=False):
+        fast = scorecard.outcome_summary(pid, code, period, [])
+        # An excluded id that matches no case forces the live views and the full funnel.
+        full = scorecard.outcome_summary(pid, code, period, ["no-such-case"])
+        assert fast[["outcome", "flag"]].equals(full[["outcome", "flag"]]), (pid, code)
+        for col in ("observed", "expected", "oe_ratio", "phi", "tau2"):
+            assert fast[col].to_numpy() == pytest.approx(full[col].to_numpy(), rel=1e-9, nan_ok=True), (pid, code, col)
