@@ -31,3 +31,13 @@ def fixture_db(tmp_path_factory, fixture_source) -> Path:
     os.environ["SCORECARD_DB"] = str(target)
     os.environ["SCORECARD_STATE"] = str(folder / "state.sqlite")
     return target
+
+
+@pytest.fixture(scope="module")
+def app_url(start_app_module, fixture_db, tmp_path_factory):
+    """The real app on the fixture database with sign-in through the local provider, one per test module;
+    `.state_path` is its app state, for reading the audit log."""
+    state_path = tmp_path_factory.mktemp("app_state") / "state.sqlite"
+    url = start_app_module(fixture_db, state_path)
+    url.state_path = state_path
+    return url

@@ -14,14 +14,6 @@ EMAILS = {"physician": "P01@fixture.org", "champion": "p03@fixture.org", "supply
           "admin": "admin@fixture.org"}
 
 
-@pytest.fixture(scope="module")
-def app_url(start_app_module, fixture_db, tmp_path_factory):
-    state_path = tmp_path_factory.mktemp("browser_state") / "state.sqlite"
-    url = start_app_module(fixture_db, state_path)
-    url.state_path = state_path
-    return url
-
-
 def nav_links(page) -> set[str]:
     """Titles of the pages in the sidebar navigation."""
     return {t.strip().splitlines()[-1].strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()}

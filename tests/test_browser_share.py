@@ -18,14 +18,6 @@ from core import state
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def app_url(start_app_module, fixture_db, tmp_path_factory):
-    state_path = tmp_path_factory.mktemp("share_state") / "state.sqlite"
-    url = start_app_module(fixture_db, state_path)
-    url.state_path = state_path
-    return url
-
-
 def test_share_link_from_supply_lands_a_signed_out_physician_on_their_own_view(app_url, browser, page):
     sign_in(page, app_url, "supply@fixture.org")
     page.goto(f"{app_url}/scorecard?physician=P01&procedure=TKA&period=2026Q1")
