@@ -142,9 +142,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
-APP_START_TIMEOUT_S = 30.0
+APP_START_TIMEOUT_S = 60.0  # generous: CI machines can be busy
 PROVIDER_START_TIMEOUT_S = 20.0
-DEFAULT_TIMEOUT_MS = 15_000
+DEFAULT_TIMEOUT_MS = 30_000  # generous: CI machines can be busy
 
 
 # ---------------------------------------------------------------------------------------------
