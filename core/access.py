@@ -151,7 +151,7 @@ def present_peers(
 
     Adds `label` (the name for identified viewers, else "Surgeon X") and `is_you`. For blinded
     viewers the physician id and name columns are dropped, case counts are replaced by bands, and
-    when fewer than `min_peers` physicians are in the frame no peer row is returned at all.
+    when the peer group has fewer than `min_peers` physicians no peer row is returned at all.
     Letters are drawn over `letter_ids` (the view's peer group) when given, so that everyone looking
     at the same view sees the same letters, whoever else their own screen adds.
     """
@@ -168,7 +168,8 @@ def present_peers(
     # Someone outside the peer group (not eligible) sees themselves as "You", never a letter.
     out.loc[out["label"].isna() & out["is_you"], "label"] = "You (not eligible)"
     out = out[out["label"].notna()]
-    if out["physician_id"].nunique() < min_peers:
+    # The group that must reach min_peers is the view's peer group: the letter pool.
+    if len(set(pool)) < min_peers:
         out = out[out["is_you"]]
     if count_column and count_column in out:
         out["volume_band"] = out[count_column].astype(int).map(band_volume)

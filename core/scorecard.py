@@ -146,16 +146,16 @@ def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_c
     frame = db.fetch("mart_cost_position",
                      columns=["physician_id", "case_count", "eligible_flag", "median_case_cost_usd",
                               "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
-                              "preferred_use_pct", "waste_per_case_usd", "peers_shown_flag"],
+                              "preferred_use_pct", "waste_per_case_usd", "peers_shown_flag", "min_peers_count"],
                      where={"procedure_code": procedure_code}, variables=period_variables(period, excluded))
     frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)]
     if not frame["peers_shown_flag"].any():
         frame = frame[frame["physician_id"] == subject_id]
     frame = frame.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
-    view_key = f"{procedure_code}|{period.token}"
-    ctx_min_peers = 0 if frame["peers_shown_flag"].any() else 10**9
     eligible = frame.loc[frame["eligible_flag"], "physician_id"].astype(str).tolist()
-    return access.present_peers(frame, viewer, view_key=view_key, secret=secret, min_peers=ctx_min_peers,
+    min_peers = int(frame["min_peers_count"].max()) if len(frame) else 0
+    return access.present_peers(frame.drop(columns=["min_peers_count"]), viewer,
+                                view_key=f"{procedure_code}|{period.token}", secret=secret, min_peers=min_peers,
                                 you_id=subject_id, letter_ids=eligible
                                 ).sort_values("median_case_cost_usd").reset_index(drop=True)
 
@@ -210,10 +210,9 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
     meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
-    peers_ok = meta["peers"] >= min_peers
     eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
     presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
-                                     min_peers=0 if peers_ok else 10**9, you_id=subject_id, letter_ids=eligible)
+                                     min_peers=min_peers, you_id=subject_id, letter_ids=eligible)
     return presented, meta
 
 
