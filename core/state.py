@@ -126,6 +126,13 @@ def _read(sql: str, params: tuple = (), path: Path | None = None) -> pd.DataFram
         return pd.DataFrame(cur.fetchall(), columns=cols)
 
 
+def _newest_first(table: str, equal: dict[str, Any], path: Path | None) -> pd.DataFrame:
+    """Rows of one of this module's tables, newest first, where each given (non-empty) column equals its value."""
+    given = {column: value for column, value in equal.items() if value}
+    where = (" where " + " and ".join(f"{column} = ?" for column in given)) if given else ""
+    return _read(f"select * from {table}{where} order by id desc", tuple(given.values()), path)
+
+
 # --- audit log -------------------------------------------------------------------------------
 
 def audit(email: str, role: str | None, action: str, page: str | None = None,
@@ -204,15 +211,7 @@ def decide_flag(flag_id: int, status: str, reply: str, decided_by: str, path: Pa
 
 def flags(*, physician_id: str | None = None, status: str | None = None, path: Path | None = None) -> pd.DataFrame:
     """Case flags, newest first, optionally for one physician or one status."""
-    clauses, params = [], []
-    if physician_id:
-        clauses.append("physician_id = ?")
-        params.append(physician_id)
-    if status:
-        clauses.append("status = ?")
-        params.append(status)
-    where = (" where " + " and ".join(clauses)) if clauses else ""
-    return _read(f"select * from case_flag{where} order by id desc", tuple(params), path)
+    return _newest_first("case_flag", {"physician_id": physician_id, "status": status}, path)
 
 
 def accepted_flag_case_ids(path: Path | None = None) -> list[str]:
@@ -250,12 +249,4 @@ def set_feedback_status(feedback_id: int, status: str, reply: str, updated_by: s
 
 def feedback(*, email: str | None = None, evidence_id: str | None = None, path: Path | None = None) -> pd.DataFrame:
     """Feedback, newest first, optionally from one user or on one summary."""
-    clauses, params = [], []
-    if email:
-        clauses.append("email = ?")
-        params.append(email)
-    if evidence_id:
-        clauses.append("evidence_id = ?")
-        params.append(evidence_id)
-    where = (" where " + " and ".join(clauses)) if clauses else ""
-    return _read(f"select * from feedback{where} order by id desc", tuple(params), path)
+    return _newest_first("feedback", {"email": email, "evidence_id": evidence_id}, path)
