@@ -130,16 +130,21 @@ def param(name: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _link_params(params: dict[str, Any]) -> dict[str, str]:
+    """The filters a link may carry: known keys with a value, as text."""
+    return {k: str(v) for k, v in params.items() if v not in (None, "") and k in LINK_KEYS}
+
+
 def set_params(**params: Any) -> None:
     """Reflect the current filters in the URL so the address bar is always a shareable link."""
-    clean = {k: str(v) for k, v in params.items() if v not in (None, "") and k in LINK_KEYS}
+    clean = _link_params(params)
     if dict(st.query_params) != clean:
         st.query_params.from_dict(clean)
 
 
 def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
     """A "Share" popover: a link to exactly this view (page and filters), audited when copied."""
-    clean = {k: str(v) for k, v in params.items() if v not in (None, "") and k in LINK_KEYS}
+    clean = _link_params(params)
     try:
         base = st.context.url.split("?")[0].rsplit("/", 1)[0] if st.context.url else ""
     except Exception:  # noqa: BLE001 - st.context.url is absent under AppTest
