@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -144,9 +145,7 @@ def _cleanup_stale(target: Path) -> None:
         alive = pid.isdigit() and Path(f"/proc/{pid}").exists() and int(pid) != os.getpid()
         if not alive:
             if stale.is_dir():
-                for child in stale.iterdir():
-                    child.unlink(missing_ok=True)
-                stale.rmdir()
+                shutil.rmtree(stale, ignore_errors=True)
             else:
                 stale.unlink(missing_ok=True)
 
@@ -260,10 +259,7 @@ def build(source: Path, target: Path, progress: Callable[[str], None] | None = N
         if not result.ok:
             temp.unlink(missing_ok=True)
             Path(str(temp) + ".wal").unlink(missing_ok=True)
-        if spill.exists():
-            for child in spill.iterdir():
-                child.unlink(missing_ok=True)
-            spill.rmdir()
+        shutil.rmtree(spill, ignore_errors=True)
         result.seconds = time.monotonic() - started
 
 
