@@ -56,17 +56,25 @@ def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: flo
         title=f"Median case cost per physician — {procedure_name}", height=height, width="container")
 
 
-def component_bars(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
-    """Mean cost per case by component: you against the peer median, side by side."""
-    return alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("component:N", title=None, sort=list(frame["component"].unique()), axis=alt.Axis(labelFontSize=12, labelOverlap=False)),
+def _you_vs_peer_bars(long: pd.DataFrame, field: str, field_title: str, order: list, value_title: str,
+                      title: str, height: int) -> alt.Chart:
+    """Horizontal bars per `field`, "You" and "Peer median" side by side (frame: field, who, usd)."""
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y(f"{field}:N", title=None, sort=order,
+                axis=alt.Axis(labelFontSize=12, labelLimit=220, labelOverlap=False)),
         yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
-        x=alt.X("usd:Q", axis=_money_axis("Mean cost per case")),
+        x=alt.X("usd:Q", axis=_money_axis(value_title)),
         color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
                         legend=alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("component:N", title="Component"), alt.Tooltip("who:N", title="Who"),
-                 alt.Tooltip("usd:Q", title="Mean per case", format="$,.0f")],
-    ).properties(title="Cost breakdown per case", height=height, width="container")
+        tooltip=[alt.Tooltip(f"{field}:N", title=field_title), alt.Tooltip("who:N", title="Who"),
+                 alt.Tooltip("usd:Q", title=value_title, format="$,.0f")],
+    ).properties(title=title, height=height, width="container")
+
+
+def component_bars(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
+    """Mean cost per case by component: you against the peer median, side by side."""
+    return _you_vs_peer_bars(frame, "component", "Component", list(frame["component"].unique()),
+                             "Mean cost per case", "Cost breakdown per case", height)
 
 
 def category_drivers(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
@@ -74,16 +82,8 @@ def category_drivers(frame: pd.DataFrame, height: int | None = None) -> alt.Char
     long = frame.melt(id_vars=["category"], value_vars=["you_per_case_usd", "peer_per_case_usd"],
                       var_name="who", value_name="usd").dropna()
     long["who"] = long["who"].map({"you_per_case_usd": "You", "peer_per_case_usd": "Peer median"})
-    return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("category:N", title=None, sort=list(frame["category"]), axis=alt.Axis(labelFontSize=12, labelLimit=220, labelOverlap=False)),
-        yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
-        x=alt.X("usd:Q", axis=_money_axis("Spend per case")),
-        color=alt.Color("who:N", scale=alt.Scale(domain=["You", "Peer median"], range=[YOU, PEER]),
-                        legend=alt.Legend(title=None, orient="top")),
-        tooltip=[alt.Tooltip("category:N", title="Category"), alt.Tooltip("who:N", title="Who"),
-                 alt.Tooltip("usd:Q", title="Spend per case", format="$,.0f")],
-    ).properties(title="Supply categories driving the difference",
-                 height=height or 90 + 34 * len(frame), width="container")
+    return _you_vs_peer_bars(long, "category", "Category", list(frame["category"]), "Spend per case",
+                             "Supply categories driving the difference", height or 90 + 34 * len(frame))
 
 
 def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 360) -> alt.Chart:
