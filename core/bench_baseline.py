@@ -13,9 +13,8 @@ Two things are taken rather than recomputed, and said so in the benchmark's outp
 * the per-case expected values of the risk models come from the built database (`mart_case`):
   fitting the models is a once-per-build job, not part of a request, in either implementation;
 * the funnel limits, O/E interval and flag use the same small functions of `core.stats` (math on a
-  few dozen numbers, not data handling): the comparison is about getting the data there. The
-  scorecard's rule that a "lower than expected" call must also clear the exact Poisson probability
-  is restated here (`_credible_low`), so a change to it on one side only shows up as a mismatch.
+  few dozen numbers, not data handling), and the physician's flag is the scorecard's own rule
+  (`core.scorecard.physician_flag`): the comparison is about getting the data there.
 
 Pure (no Streamlit); reads Parquet with pandas/pyarrow and the database only through `core.db`.
 """
@@ -29,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
 
 from core import db, stats
+from core.scorecard import physician_flag
 from core.figures import CATEGORY_FIGURES, OUTCOME_FIGURES, POSITION_FIGURES
 from core.periods import Period
 
@@ -179,22 +178,11 @@ def request(data: Baseline, physician_id: str, procedure_code: str, period: Peri
         ratio, low, high = stats.oe_ratio(float(r["observed"]), float(r["expected"]))
         key = (procedure_code, outcome)
         adjusted = bool(data.models.loc[key, "adjusted_flag"]) if key in data.models.index else False
-        flag = stats.flag_for(f["observed"], f["expected"], f["lower95"], f["upper95"], f["lower998"], f["upper998"],
-                              adjusted)
-        flag = _credible_low(flag, float(r["observed"]), float(r["expected"]))
+        flag = physician_flag(f, adjusted)
         out["outcomes"][outcome] = {"cases": int(r["case_count"]), "observed": float(r["observed"]),
                                     "expected": float(r["expected"]), "oe_ratio": ratio, "ci95_low": low,
                                     "ci95_high": high, "flag": flag}
     return out
-
-
-def _credible_low(flag: str, observed: float, expected: float) -> str:
-    """The scorecard's rule for "lower than expected": kept only when chance alone rarely gives so few
-    events (one-sided exact Poisson probability under 0.1% for low_998, under 2.5% for low_95)."""
-    if flag not in ("low_95", "low_998") or expected <= 0:
-        return flag
-    p_low = float(poisson.cdf(round(observed), expected))
-    return flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
 
 
 def _number(value: Any) -> float | None:

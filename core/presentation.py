@@ -368,8 +368,7 @@ def _rate_text(row: dict) -> str:
 
 def _callouts(points: pd.DataFrame, adjusted: bool) -> tuple[list[str], list[str]]:
     """Letters above and below the 99.8% limit (the only ones a funnel calls out)."""
-    flags = [stats.flag_for(r.observed, r.expected, r.lower95, r.upper95, r.lower998, r.upper998, adjusted)
-             for r in points.itertuples()]
+    flags = [scorecard.physician_flag(row, adjusted) for row in points.to_dict("records")]
     high = [lab for lab, f in zip(points["label"], flags) if f == "high_998"]
     low = [lab for lab, f in zip(points["label"], flags) if f == "low_998"]
     return high, low

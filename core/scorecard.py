@@ -253,9 +253,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
             f, attrs = fun.loc[mine[0]], fun.attrs
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
-        flag = stats.flag_for(f["observed"], f["expected"], f["lower95"], f["upper95"], f["lower998"],
-                              f["upper998"], adjusted)
-        flag = _credible_low(flag, float(r["observed_count"]), float(r["expected_count"]))
+        flag = physician_flag(f, adjusted)
         rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
@@ -274,22 +272,23 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
     return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
 
 
-def _credible_low(flag: str, observed: float, expected: float) -> str:
-    """Keep a 'lower than expected' call only when chance alone would rarely give so few events.
+def physician_flag(limits: Any, adjusted: bool) -> str:
+    """The scorecard's call for one physician: where O/E sits against the funnel limits (stats.flag_for),
+    with a "lower than expected" call kept only when chance alone would rarely give so few events.
 
-    On the log scale of the SHMI limits a count of 0 always falls below the lower limit, even when
-    0 events happen by chance a fifth of the time (E = 1.5). A low call must also clear the exact
-    Poisson limit for the same level, so nobody is praised — or blamed — for small numbers.
+    `limits` is a funnel row (observed, expected, lower95, upper95, lower998, upper998). On the log
+    scale of the SHMI limits a count of 0 always falls below the lower limit, even when 0 events
+    happen by chance a fifth of the time (E = 1.5): a low call must also clear the one-sided exact
+    Poisson probability of so few events (under 0.1% for 99.8%, 2.5% for 95%), so nobody is praised
+    — or blamed — for small numbers. The funnel itself stays FunnelPlotR's (tests/test_stats.py).
     """
+    observed, expected = float(limits["observed"]), float(limits["expected"])
+    flag = stats.flag_for(observed, expected, limits["lower95"], limits["upper95"], limits["lower998"],
+                          limits["upper998"], adjusted)
     if flag not in ("low_95", "low_998") or expected <= 0:
         return flag
-    # One-sided chance of seeing this few events or fewer if the physician were exactly as expected.
     p_low = float(poisson.cdf(round(observed), expected))
-    if p_low < 0.001:
-        return flag
-    if p_low < 0.025:
-        return "low_95"
-    return "within"
+    return flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
 
 
 def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
