@@ -228,7 +228,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
     everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
-                          variables=period_variables(period, excluded))
+                          variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
     groups = dict(tuple(everything.groupby("outcome", sort=False)))
