@@ -39,7 +39,7 @@ test: $(STAMP) browser-deps
 	SCORECARD_REQUIRE_BROWSER=1 $(VENV)/bin/pytest -q
 
 bench: $(STAMP)
-	$(PY) -m core bench --cases 100000 300000 1000000
+	$(PY) -m benchmarks --cases 100000 300000 1000000
 
 clean:
 	rm -rf $(VENV) $(DEMO_SOURCE) $(DB) tests/oidc/node_modules

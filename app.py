@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from core import access, db, scorecard, signin, ui
+from core import access, db, scorecard, ui
+from core.ui import signin
 
 st.set_page_config(page_title="Scorecard", page_icon=":material/monitoring:", layout="wide")
 

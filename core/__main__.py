@@ -1,4 +1,4 @@
-"""Command line: `python -m core demo|build|report|bench`.
+"""Command line: `python -m core demo|build|report` (the benchmark is `python -m benchmarks`).
 
 Each subcommand lives in its own module; this file only parses arguments and maps outcomes to
 exit codes (0 ok, 2 bad input the user can fix, 1 anything else), so that no bad input ever ends
@@ -41,14 +41,6 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--end", help="last surgery date, inclusive (YYYY-MM-DD)")
     report.add_argument("--format", choices=["json", "csv"], default="json")
 
-    bench = sub.add_parser("bench", help="benchmark build and queries against a pandas baseline")
-    bench.add_argument("--cases", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
-    bench.add_argument("--seed", type=int, default=42)
-    bench.add_argument("--requests", type=int, default=200)
-    bench.add_argument("--personas", type=int, default=10, help="page renders to time")
-    bench.add_argument("--work", type=Path, default=Path("benchmarks/work"))
-    bench.add_argument("--results", type=Path, default=Path("benchmarks/results"))
-    bench.add_argument("--no-page", action="store_true", help="skip the AppTest page timings")
     return parser
 
 
@@ -57,23 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from core.demo import write_demo_source
+            from core.tools.demo import write_demo_source
 
             truth = write_demo_source(args.out, cases=args.cases, seed=args.seed, fmt=args.format)
             print(f"demo source written to {args.out} ({truth['cases']} cases, seed {args.seed})")
             return 0
         if args.command == "build":
-            from core.build import run_build_cli
+            from core.build.pipeline import run_build_cli
 
             return run_build_cli(args.source, args.db)
         if args.command == "report":
-            from core.report import run_report_cli
+            from core.tools.report import run_report_cli
 
             return run_report_cli(args.db, args.physician, args.start, args.end, args.format)
-        if args.command == "bench":
-            from core.bench import run_bench_cli
-
-            return run_bench_cli(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

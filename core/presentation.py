@@ -28,7 +28,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import access, charts, db, scorecard, sentences, stats
+from core import access, db, scorecard, stats
+from core.output import charts
+from core.output import sentences
 from core.periods import Period
 
 # Presenters are shown what any peer in the room may see: a blinded viewer with no scorecard of

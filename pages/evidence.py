@@ -5,7 +5,8 @@ from datetime import date
 
 import streamlit as st
 
-from core import products, products_ui, ui
+from core import products, ui
+from core.ui import products as products_ui
 
 viewer, ctx = ui.viewer(), ui.context()
 options = ui.cached(products.evidence_filters)

@@ -4,7 +4,8 @@ import html
 
 import streamlit as st
 
-from core import export_ui, presentation as pr, ui
+from core import presentation as pr, ui
+from core.ui import exports as export_ui
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 if not pr.may_present(viewer):

@@ -3,7 +3,8 @@ would save, and the evidence behind each preferred item (SPEC §5)."""
 
 import streamlit as st
 
-from core import products_ui, ui
+from core import ui
+from core.ui import products as products_ui
 
 viewer, ctx, excluded = ui.viewer(), ui.context(), ui.excluded()
 if not viewer.is_physician:

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from core import access, export_ui, products_ui, scorecard as sc, sections, state, ui
+from core import access, scorecard as sc, state, ui
+from core.ui import exports as export_ui
+from core.ui import products as products_ui
+from core.ui import sections
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 

@@ -3,7 +3,8 @@ the manufacturers in use and the trend by quarter, with CSV downloads (supply an
 
 import streamlit as st
 
-from core import products, products_ui, ui
+from core import products, ui
+from core.ui import products as products_ui
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 if not viewer.identified:

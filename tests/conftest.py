@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.build import build
+from core.build.pipeline import build
 from fixture_source import write_fixture_source
 
 pytest_plugins = ["browser_support"]

@@ -116,7 +116,7 @@ def test_real_data_without_auth_shows_setup_and_no_data(fixture_db):
 
 
 def test_demo_data_without_auth_offers_personas(tmp_path, fixture_source, monkeypatch):
-    from core.build import build
+    from core.build.pipeline import build
     from fixture_source import write_fixture_source
 
     source = write_fixture_source(tmp_path / "demo")

@@ -12,7 +12,8 @@ import os
 import pandas as pd
 import pytest
 
-from core import bench, db, scorecard
+from core import db, scorecard
+from benchmarks import bench
 
 CASES = 3000
 

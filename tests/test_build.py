@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.__main__ import main
-from core.build import build
+from core.build.pipeline import build
 from fixture_source import TABLES, write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.demo import TABLES, write_demo_source
+from core.tools.demo import TABLES, write_demo_source
 from core.errors import UserError
 
 # SPEC §4 columns (required and optional), plus the `line` key column of the two usage tables.

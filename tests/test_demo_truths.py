@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from core import db, report
-from core.build import build
-from core.demo import write_demo_source
+from core import db
+from core.tools import report
+from core.build.pipeline import build
+from core.tools.demo import write_demo_source
 
 COMPONENT_OF = {"costly_implants": "implants_usd", "costly_extra_items": "supplies_usd",
                 "costly_or_time": "or_time_usd", "costly_pharmacy": "pharmacy_usd"}

@@ -13,7 +13,8 @@ import pytest
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from core import access, exports, presentation as pr, scorecard as sc, state
+from core import access, presentation as pr, scorecard as sc, state
+from core.output import exports
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAMPION = access.Viewer("p03@fixture.org", "champion", "P03", "Orthopaedics", "Dr. Cy Three")
@@ -130,7 +131,8 @@ def test_presentation_exports_are_audited(viewer, fixture_db):
 
 
 def _scorecard_export_script():
-    from core import export_ui, ui
+    from core import ui
+    from core.ui import exports as export_ui
 
     viewer, ctx = ui.viewer(), ui.context()
     export_ui.scorecard_exports(viewer, viewer.physician_id, "TKA", ctx.default_period(), ui.blinding_secret(),

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access, db, presentation as pr, review, scorecard as sc, state
-from core.build import build
+from core.build.pipeline import build
 from fixture_source import write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import products, state
 from core.access import Viewer
-from core.build import build
+from core.build.pipeline import build
 from core.periods import Period
 from fixture_source import TABLES, write_fixture_source
 
@@ -129,7 +129,7 @@ def test_categories_without_preferred_item_are_never_zero(period):
     assert not sutures["has_preferred_flag"] and pd.isna(sutures["preferred_use_pct"])
     assert sutures["waste_usd"] == 10 and not sutures["has_evidence_flag"]
     assert knee["preferred_item"] == "Knee system A" and knee["evidence_id"] == "EV1"
-    from core.products_ui import categories_table
+    from core.ui.products import categories_table
     table = categories_table(cats.reset_index()).set_index("Category")
     assert table.loc["Sutures", "Your preferred use (units)"] == products.NO_PREFERRED
     assert table.loc["Sutures", "By spend"] == products.NO_PREFERRED
@@ -393,7 +393,8 @@ def test_supply_page_refuses_physicians_and_champions(fixture_db):
 
 def test_scorecard_section_one_liner(fixture_db):
     def script():
-        from core import products_ui, ui
+        from core import ui
+        from core.ui import products as products_ui
         products_ui.products_section("P01", ui.context().default_period(), ui.excluded())
 
     at = AppTest.from_function(script, default_timeout=60)

@@ -7,8 +7,9 @@ import re
 import duckdb
 import pytest
 
-from core import contract, db, schema
-from core.build import SQL_DIR, sql_models
+from core import db, schema
+from core.build import contract
+from core.build.pipeline import SQL_DIR, sql_models
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_layers_only_read_downwards():
 
 def test_sql_defaults_match_the_contract(tmp_path, fixture_source):
     """int_settings' SQL defaults are SPEC §5's, the same numbers as core.contract.SETTINGS_DEFAULTS."""
-    from core.build import build
+    from core.build.pipeline import build
     from fixture_source import write_fixture_source
 
     source = write_fixture_source(tmp_path / "src", {"settings.csv": "key,value\n"})
@@ -84,7 +85,7 @@ def test_db_fetch_refuses_undocumented_views_and_columns(fixture_db):
 
 
 def test_rebuilt_file_is_served_without_restart(tmp_path, fixture_source):
-    from core.build import build
+    from core.build.pipeline import build
     from fixture_source import TABLES, write_fixture_source
 
     target = tmp_path / "live.duckdb"

@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import pytest
 
-from core import signin
-from core.signin import (
+from core.ui import signin
+from core.ui.signin import (
     CLOCK_SKEW_S,
     RETURN_MAX_AGE_S,
     ReturnTarget,

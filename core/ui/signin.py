@@ -29,7 +29,7 @@ How app.py calls this module
 ::
 
     import streamlit as st
-    from core import signin
+    from core.ui import signin
 
     FILTER_KEYS = {"procedure", "period", ...}          # query parameters the pages understand
     pages = [st.Page("pages/home.py", default=True), st.Page("pages/scorecard.py"), ...]

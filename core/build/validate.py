@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from core import contract
-from core.contract import BOOL, DATE, FLOAT, INT, Column, Table
+from core.build import contract
+from core.build.contract import BOOL, DATE, FLOAT, INT, Column, Table
 
 EXAMPLES_PER_RULE = 5
 ERROR, WARNING = "error", "warning"

@@ -12,7 +12,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import access, exports, presentation, ui
+from core import access, presentation, ui
+from core.output import exports
 from core.periods import Period
 from core.presentation import Deck, Slide
 

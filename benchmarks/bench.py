@@ -1,4 +1,4 @@
-"""`python -m core bench`: build and query timings at hospital-system scale, against a pandas baseline.
+"""`python -m benchmarks`: build and query timings at hospital-system scale, against a pandas baseline.
 
 For each size asked for (SPEC §9; `make bench` runs 100,000, 300,000 and 1,000,000 cases) one run:
 
@@ -10,7 +10,7 @@ For each size asked for (SPEC §9; `make bench` runs 100,000, 300,000 and 1,000,
    period, through the same `core.scorecard` functions the page uses, no cache — for random pairs;
 4. times the scorecard page rendered server-side with Streamlit's AppTest for a sample of physician
    personas signed in through the roster: a first (cold) render, then a second (warm) render;
-5. loads the pandas baseline (`core.bench_baseline`) once and times the same requests with it,
+5. loads the pandas baseline (`benchmarks.baseline`) once and times the same requests with it,
    checking that both implementations give the same numbers (relative tolerance 1e-6);
 6. writes `bench-<cases>.json` (with the machine's cores, memory, load and versions) into the results
    folder and prints a table of every size found there, so the growth with size reads at a glance.
@@ -175,7 +175,7 @@ def ensure_source(folder: Path, cases: int, seed: int, say: Callable[[str], None
             return {"reused": True, "seconds": None, "counts": truth.get("rows")}
     except (OSError, ValueError):
         pass
-    from core.demo import write_demo_source
+    from core.tools.demo import write_demo_source
 
     say(f"generating {cases:,} cases into {folder}")
     truth, ms = _timed(lambda: write_demo_source(folder, cases=cases, seed=seed, fmt="parquet"))
@@ -201,7 +201,7 @@ def time_figures(pairs: list[tuple[str, str]], period, say: Callable[[str], None
 def time_baseline(source: Path, db_path: Path, pairs: list[tuple[str, str]], period, expected: list[dict | None],
                   say: Callable[[str], None]) -> dict[str, Any]:
     """Load the pandas baseline once, time it on the pairs and compare with the scorecard's figures."""
-    from core import bench_baseline
+    from benchmarks import baseline as bench_baseline
 
     data, load_ms = _timed(bench_baseline.load, source, db_path)
     times, mismatches = [], []
@@ -356,7 +356,7 @@ def table(records: list[dict[str, Any]]) -> str:
 
 
 def run_bench_cli(args) -> int:
-    """`python -m core bench`: run each size, write its JSON, print the table; exit 1 if figures disagree."""
+    """`python -m benchmarks`: run each size, write its JSON, print the table; exit 1 if figures disagree."""
     say = lambda m: print(f"[{datetime.now():%H:%M:%S}] {m}", flush=True)  # noqa: E731
     records = []
     for cases in args.cases:

@@ -17,7 +17,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core import access, charts, products, state, ui
+from core import access, products, state, ui
+from core.output import charts
 from core.periods import Period
 
 EVIDENCE_PAGE = "pages/evidence.py"

@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts, scorecard, sentences, ui
+from core import scorecard, ui
+from core.output import charts
+from core.output import sentences
 
 
 def headline(position: dict[str, Any], procedure_name: str) -> None:

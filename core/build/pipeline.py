@@ -23,10 +23,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from core import contract, db, funnels, risk
-from core.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
+from core import db
+from core.build import contract
+from core.build import funnels
+from core.build import risk
+from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
-SQL_DIR = Path(__file__).with_name("sql")
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
                  "mart_funnel_default": ("mart_outcome_position_default",)}
 DEMO_GENERATOR = "scorecard-demo"
@@ -68,7 +71,7 @@ class Progress:
 def sql_models() -> dict[str, tuple[str, str]]:
     """{name: (materialized, sql)} for every model file in core/sql/."""
     models = {}
-    for path in sorted(SQL_DIR.glob("*.sql")):
+    for path in sorted(SQL_DIR.rglob("*.sql"), key=lambda p: p.name):
         if path.name.startswith("_"):
             continue
         text = path.read_text(encoding="utf-8")
