@@ -1,0 +1,113 @@
+"""THE registry of Scorecard's metrics: every outcome and every cost component, in one list each.
+
+Risk models (`core.build.risk`), the scorecard reads, charts, slides, sentences, the Definitions page,
+`python -m core report`, the demo generator and the benchmark all read these tuples, so adding an
+outcome or a cost component is an entry here plus its SQL columns (README, *How to add a metric*).
+
+Column names follow the marts' conventions (`core/sql/`): an outcome's observed value per case is
+`<source_column>` in `int_case_cost` / `mart_case`, its per-case expected value is `expected_column`;
+a component's per-case value is `<key>_usd`, and its peer median in `mart_cost_position` is
+`peer_<key>_usd`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome measured per case and risk-adjusted per procedure."""
+
+    key: str               # the name used in marts' `outcome` column and in links
+    label: str             # a heading: "Complications"
+    short: str             # a chart legend or column header: "SSI"
+    source_column: str     # the observed value per case in int_case_cost / mart_case
+    expected_column: str   # the model's expected value per case in int_case_expected / mart_case
+    family: str            # GLM family of the risk model: binomial (logistic) or poisson
+    one: str               # one event in words ("complication"); for counts, the unit
+    many: str              # several events in words ("complications")
+    unit: str              # "events" or "days"
+    definition: str        # what the Definitions page and the README say
+
+    @property
+    def binary(self) -> bool:
+        """An event per case (yes/no) rather than a count such as days."""
+        return self.family == "binomial"
+
+
+@dataclass(frozen=True)
+class Component:
+    """A part of the case cost (shown separately, never only the sum)."""
+
+    key: str
+    label: str
+    definition: str
+
+    @property
+    def column(self) -> str:
+        """The component's per-case column in the marts."""
+        return f"{self.key}_usd"
+
+    @property
+    def peer_column(self) -> str:
+        """The component's peer median in mart_cost_position."""
+        return f"peer_{self.key}_usd"
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("complication", "Complications", "Complications", "complication_flag", "expected_complication_rate",
+            "binomial", "complication", "complications", "events",
+            "A complication recorded for the case (the extract's `complication`)."),
+    Outcome("readmit_30d", "30-day readmissions", "Readmissions", "readmit_30d_flag", "expected_readmit_30d_rate",
+            "binomial", "readmission within 30 days", "readmissions within 30 days", "events",
+            "An unplanned readmission within 30 days of discharge (the extract's `readmit_30d`)."),
+    Outcome("ssi", "Surgical site infections", "SSI", "ssi_flag", "expected_ssi_rate",
+            "binomial", "surgical site infection", "surgical site infections", "events",
+            "A surgical site infection (the extract's `ssi`)."),
+    Outcome("mortality", "Mortality", "Mortality", "mortality_flag", "expected_mortality_rate",
+            "binomial", "death", "deaths", "events",
+            "Death in hospital or within 30 days (the extract's `mortality`)."),
+    Outcome("los_days", "Length of stay (days)", "Length of stay", "los_days", "expected_los_days",
+            "poisson", "day", "days", "days",
+            "Discharge date minus surgery date, in days (0 for same-day cases); observed and expected are "
+            "summed days."),
+)
+
+# Case cost is modelled like an outcome (a gamma GLM) for the expected cost of a physician's case mix,
+# but it is a cost, not an outcome: it is not in OUTCOMES and has no funnel.
+CASE_COST_MODEL = ("case_cost", "case_cost_usd", "gamma", "expected_case_cost_usd")
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("supplies", "Supplies", "Sum over the case's non-implant supply lines of quantity × price paid."),
+    Component("implants", "Implants", "Sum over the case's supply lines whose item is an implant of quantity × "
+                                      "price paid."),
+    Component("pharmacy", "Pharmacy", "Sum of the case's drug_usage cost."),
+    Component("or_time", "OR time", "or_minutes × or_cost_per_minute (a setting)."),
+    Component("bed_days", "Bed days", "Length of stay × bed_day_cost (a setting)."),
+)
+
+OUTCOME_KEYS = tuple(o.key for o in OUTCOMES)
+COMPONENT_KEYS = tuple(c.key for c in COMPONENTS)
+_BY_KEY = {o.key: o for o in OUTCOMES}
+_COMPONENT_BY_KEY = {c.key: c for c in COMPONENTS}
+
+
+def outcome(key: str) -> Outcome:
+    """The registry entry of an outcome (KeyError for one that is not in the registry)."""
+    return _BY_KEY[key]
+
+
+def component(key: str) -> Component:
+    """The registry entry of a cost component."""
+    return _COMPONENT_BY_KEY[key]
+
+
+def outcome_labels() -> dict[str, str]:
+    """{outcome key: heading} in registry order."""
+    return {o.key: o.label for o in OUTCOMES}
+
+
+def component_labels() -> dict[str, str]:
+    """{component key: label} in registry order."""
+    return {c.key: c.label for c in COMPONENTS}
