@@ -22,13 +22,48 @@ import pandas as pd
 ROLES = ("physician", "champion", "supply", "admin")
 IDENTIFIED_ROLES = ("supply", "admin")
 
-# Page keys each role may open (app.py builds st.navigation from this; nothing else is routable).
-PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "physician": ("scorecard", "products", "evidence", "definitions"),
-    "champion": ("scorecard", "products", "presentation", "evidence", "definitions"),
-    "supply": ("supply", "scorecard", "presentation", "evidence", "flags", "definitions"),
-    "admin": ("supply", "scorecard", "presentation", "evidence", "flags", "audit", "data", "definitions"),
+# Every action, named, with the roles that may take it. Pages, navigation, the report and the
+# exports ask `can(viewer, ACTION)`; nothing outside this module compares roles.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    # pages (the navigation is derived from these: see PAGES)
+    "view_scorecard": ("physician", "champion", "supply", "admin"),
+    "view_products": ("physician", "champion"),
+    "view_supply": ("supply", "admin"),
+    "present": ("champion", "supply", "admin"),
+    "view_evidence": ("physician", "champion", "supply", "admin"),
+    "review_flags": ("supply", "admin"),
+    "read_audit": ("admin",),
+    "view_data_status": ("admin",),
+    "view_definitions": ("physician", "champion", "supply", "admin"),
+    # things done on a page
+    "choose_physician": ("supply", "admin"),       # open any physician's scorecard, identified
+    "flag_own_case": ("physician", "champion"),
+    "send_feedback": ("physician", "champion"),     # comment on an evidence summary, ask for a review
+    "manage_feedback": ("supply", "admin"),         # read every comment and set its status
+    "share": ("physician", "champion", "supply", "admin"),
+    "export": ("physician", "champion", "supply", "admin"),
 }
+
+# Pages in navigation order: key -> the action that opens it. app.py builds st.navigation from
+# `allowed_pages`, so a page a role may not open is not routable at all.
+PAGES: dict[str, str] = {
+    "supply": "view_supply",
+    "scorecard": "view_scorecard",
+    "products": "view_products",
+    "presentation": "present",
+    "evidence": "view_evidence",
+    "flags": "review_flags",
+    "audit": "read_audit",
+    "data": "view_data_status",
+    "definitions": "view_definitions",
+}
+
+# Actions that need a scorecard of one's own (a physician id on the roster) for a blinded role.
+_NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case"}
+
+# Presenters are shown what any peer in the room may see: a blinded physician with no scorecard.
+_AUDIENCE_ROLE = "physician"
+
 
 VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
                 (100, 199, "100–199"), (200, 10**9, "200 or more"))
@@ -71,15 +106,28 @@ def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None
                   service_line=clean(row.get("service_line")), name=clean(row.get("physician_name")))
 
 
+def can(viewer: Viewer | None, action: str) -> bool:
+    """Whether this viewer may take this named action (KeyError for an action that is not named)."""
+    roles = ACTIONS[action]
+    if viewer is None or viewer.role not in roles:
+        return False
+    # A physician without a physician id on the roster has no scorecard of their own to show.
+    return viewer.identified or action not in _NEEDS_OWN_SCORECARD or bool(viewer.physician_id)
+
+
 def allowed_pages(viewer: Viewer | None) -> tuple[str, ...]:
-    """Page keys the viewer may open; none for someone not on the roster."""
-    if viewer is None:
-        return ()
-    pages = PAGES_BY_ROLE[viewer.role]
-    if viewer.role in IDENTIFIED_ROLES:
-        return pages
-    # A physician without a physician id on the roster has no scorecard to show.
-    return pages if viewer.physician_id else tuple(p for p in pages if p not in ("scorecard", "products"))
+    """Page keys the viewer may open, in navigation order (the first is their home); none off the roster."""
+    return tuple(page for page, action in PAGES.items() if can(viewer, action))
+
+
+def audience(viewer: Viewer) -> Viewer:
+    """The viewer a presentation is made for: a blinded peer with no scorecard of their own."""
+    return Viewer(email=viewer.email, role=_AUDIENCE_ROLE)
+
+
+def may_present(viewer: Viewer, service_line: str | None) -> bool:
+    """Presentation mode for this service line: champions their own, supply and admin any."""
+    return can(viewer, "present") and may_view_service_line(viewer, service_line)
 
 
 @dataclass(frozen=True)
@@ -103,7 +151,7 @@ def scorecard_subject(viewer: Viewer, requested_physician_id: str | None) -> Sub
 
 
 def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
-    """Champions present their own service line; supply and admin any; physicians none."""
+    """Champions see their own service line (blinded); supply and admin any; physicians none."""
     if viewer.identified:
         return True
     return viewer.role == "champion" and service_line is not None and service_line == viewer.service_line

@@ -33,9 +33,9 @@ from core.output import charts
 from core.output import sentences
 from core.periods import Period
 
-# Presenters are shown what any peer in the room may see: a blinded viewer with no scorecard of
+# Presenters are shown what any peer in the room may see (`access.audience`): a blinded viewer with no scorecard of
 # their own, so no row is "you" and no id or name survives `access.present_peers`.
-_AUDIENCE_ROLE = "physician"
+
 
 COMPONENT_ORDER = ("implants", "supplies", "pharmacy", "or_time", "bed_days")
 _FIG_SIZE = 540  # chart height on screen, px: the slide area of a 1080-line projector
@@ -206,22 +206,10 @@ def _as_of(ctx: scorecard.DataContext) -> str:
 
 # --- who may present what ---------------------------------------------------------------------
 
-def audience(viewer: access.Viewer) -> access.Viewer:
-    """The viewer the slides are made for: a blinded peer with no scorecard of their own."""
-    return access.Viewer(email=viewer.email, role=_AUDIENCE_ROLE)
-
-
-def may_present(viewer: access.Viewer) -> bool:
-    """Champions, supply and admin have presentation mode; physicians do not."""
-    return viewer.role in ("champion", *access.IDENTIFIED_ROLES)
-
-
 def service_lines(viewer: access.Viewer) -> list[str]:
     """The service lines this viewer may present, in name order."""
-    if not may_present(viewer):
-        return []
     lines = sorted(scorecard.procedures()["service_line"].dropna().unique().tolist())
-    return [s for s in lines if access.may_view_service_line(viewer, s)]
+    return [s for s in lines if access.may_present(viewer, s)]
 
 
 def procedures_for(service_line: str) -> pd.DataFrame:
@@ -233,7 +221,7 @@ def procedures_for(service_line: str) -> pd.DataFrame:
 
 def check_may_present(viewer: access.Viewer, service_line: str, procedure_code: str) -> pd.Series:
     """The procedure's directory row, or PermissionError when this viewer may not present it."""
-    if not may_present(viewer) or not access.may_view_service_line(viewer, service_line):
+    if not access.may_present(viewer, service_line):
         raise PermissionError(f"{viewer.role} {viewer.email} may not present {service_line}")
     procs = procedures_for(service_line)
     match = procs[procs["procedure_code"] == procedure_code]
@@ -560,7 +548,7 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
     notes = lambda key: _notes(defs.get(key, key), ctx, period, excluded, defs)  # noqa: E731
     name = str(proc["procedure_name"])
     group = _group(procedure_code, period, excluded)
-    crowd = audience(viewer)
+    crowd = access.audience(viewer)
     subtitle = f"{service_line} · {period.label}"
     deck = Deck(title=name, subtitle=subtitle, procedure_code=procedure_code, procedure_name=name,
                 service_line=service_line, period=period, data_as_of=_as_of(ctx), slides=[],

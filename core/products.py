@@ -376,16 +376,6 @@ def category_trend(category: str, excluded: list[str] | None = None) -> pd.DataF
 
 # --- feedback on evidence --------------------------------------------------------------------
 
-def may_manage_feedback(viewer: access.Viewer) -> bool:
-    """Supply and admin read every comment and set its status; others see only their own."""
-    return viewer.identified
-
-
-def may_send_feedback(viewer: access.Viewer) -> bool:
-    """Physicians and champions comment on summaries and ask for reviews."""
-    return viewer.role in ("physician", "champion")
-
-
 def own_feedback(viewer: access.Viewer) -> pd.DataFrame:
     """What this viewer has sent, newest first."""
     return state.feedback(email=viewer.email)
@@ -393,6 +383,6 @@ def own_feedback(viewer: access.Viewer) -> pd.DataFrame:
 
 def feedback_for(viewer: access.Viewer) -> pd.DataFrame:
     """Feedback this viewer may see: everyone's for supply and admin, their own for anyone else."""
-    if may_manage_feedback(viewer):
+    if access.can(viewer, "manage_feedback"):
         return state.feedback()
     return state.feedback(email=viewer.email)

@@ -19,13 +19,8 @@ CASE_DETAIL_COLUMNS = ["case_id", "physician_id", "physician_name", "procedure_c
                        "case_cost_usd", "implants_usd", "supplies_usd", "supply_line_count"]
 
 
-def may_review(viewer: access.Viewer) -> bool:
-    """Supply and admin review flags; they already see every physician identified."""
-    return viewer.identified
-
-
 def _require(viewer: access.Viewer) -> None:
-    if not may_review(viewer):
+    if not access.can(viewer, "review_flags"):
         raise PermissionError(f"{viewer.role} {viewer.email} may not review case flags")
 
 

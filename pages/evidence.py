@@ -5,7 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from core import products, ui
+from core import access, products, ui
 from core.ui import products as products_ui
 
 viewer, ctx = ui.viewer(), ui.context()
@@ -37,7 +37,7 @@ products_ui.library_count(rows)
 for row in rows.to_dict("records"):
     products_ui.evidence_card(row, items, viewer, mine, expanded=len(rows) == 1)
 
-if products.may_manage_feedback(viewer):
+if access.can(viewer, "manage_feedback"):
     products_ui.feedback_queue(products.feedback_for(viewer), viewer)
-elif products.may_send_feedback(viewer):
+elif access.can(viewer, "send_feedback"):
     products_ui.my_feedback(products.feedback_for(viewer))

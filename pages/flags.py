@@ -5,12 +5,8 @@ import streamlit as st
 
 from core import review, state, ui
 
-viewer = ui.viewer()
-if not review.may_review(viewer):
-    ui.audit("refused", "flags", dict(st.query_params), "the review queue is for supply and admin")
-    st.warning("The review queue is for supply and admin staff. The status of your own flags is under "
-               "*My cases* on your scorecard.", icon=":material/lock:")
-    st.stop()
+viewer = ui.require("review_flags", "flags", "The review queue is for supply and admin staff. The status of your "
+                    "own flags is under *My cases* on your scorecard.")
 ui.log_view("flags", {})
 st.title("Review queue")
 st.caption("Physicians flag cases they believe are wrong. Accepting a flag removes the case from every figure at "

@@ -7,12 +7,9 @@ import streamlit as st
 from core import presentation as pr, ui
 from core.ui import exports as export_ui
 
-viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
-if not pr.may_present(viewer):
-    ui.audit("refused", "presentation", dict(st.query_params), "presentation mode is for champions, supply and admin")
-    st.warning("Presentation mode is for clinician champions, supply and admin. Your scorecard shows the same "
-               "figures with your own letter marked.", icon=":material/lock:")
-    st.stop()
+viewer = ui.require("present", "presentation", "Presentation mode is for clinician champions, supply and admin. "
+                    "Your scorecard shows the same figures with your own letter marked.")
+ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 lines = pr.service_lines(viewer)
 if not lines:
     ui.no_data("No service line is assigned to you on the roster, so there is nothing to present yet.")

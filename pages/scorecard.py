@@ -14,7 +14,7 @@ subject = access.scorecard_subject(viewer, ui.param("physician"))
 if subject.refused:
     ui.refuse("scorecard", {"physician": ui.param("physician")}, subject.reason)
 physician_id = subject.physician_id
-if viewer.identified:
+if access.can(viewer, "choose_physician"):
     directory = ui.cached(sc.physicians)
     ids = directory["physician_id"].tolist()
     names = dict(zip(directory["physician_id"], directory["physician_name"]))

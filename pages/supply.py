@@ -6,11 +6,8 @@ import streamlit as st
 from core import products, ui
 from core.ui import products as products_ui
 
-viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
-if not viewer.identified:
-    ui.audit("refused", "supply", dict(st.query_params), "supply view needs the supply or admin role")
-    st.warning("The supply view is for supply chain and admin staff.", icon=":material/lock:")
-    st.stop()
+viewer = ui.require("view_supply", "supply", "The supply view is for supply chain and admin staff.")
+ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 period = products_ui.period_picker(ctx)
 by = st.sidebar.radio("Rank categories by", list(products.RANKINGS), format_func=products.RANKINGS.get)

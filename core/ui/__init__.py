@@ -104,6 +104,16 @@ def log_view(page: str, params: dict[str, Any]) -> None:
         seen.add(key)
 
 
+def require(action: str, page: str, message: str) -> access.Viewer:
+    """The viewer, when they may take `action`; otherwise the refusal is audited, `message` shown, the run ended."""
+    viewer = globals()["viewer"]()
+    if not access.can(viewer, action):
+        audit("refused", page, dict(st.query_params), f"{action} is not allowed for the {viewer.role} role")
+        st.warning(message, icon=":material/lock:")
+        st.stop()
+    return viewer
+
+
 def refuse(page: str, params: dict[str, Any], reason: str) -> None:
     """Log a refused request and tell the user politely what they will see instead."""
     audit("refused", page, params, reason)

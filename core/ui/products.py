@@ -179,7 +179,7 @@ def evidence_card(row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewe
         for fb in mine[mine["evidence_id"] == row["evidence_id"]].to_dict("records"):
             st.caption(f"Your {fb['kind']} of {fb['created_at'][:10]}: **{fb['status']}**"
                        + (f" — {products.plain(fb['reply'])}" if fb.get("reply") else ""))
-        if products.may_send_feedback(viewer):
+        if access.can(viewer, "send_feedback"):
             feedback_form(row, viewer)
 
 
