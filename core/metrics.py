@@ -111,3 +111,44 @@ def outcome_labels() -> dict[str, str]:
 def component_labels() -> dict[str, str]:
     """{component key: label} in registry order."""
     return {c.key: c.label for c in COMPONENTS}
+
+
+def explanations(*, min_cases: int, min_peers: int, or_cost_per_minute: float, bed_day_cost: float) -> dict[str, str]:
+    """Each figure's definition in plain words, with the data's settings: slide notes and exports read these,
+    in the words of the Definitions page."""
+    eligible = (f"A surgeon is eligible with at least {min_cases} cases of the procedure in the period; "
+                f"figures about surgeons are shown only when at least {min_peers} are eligible.")
+    return {
+        "blinding": ("Surgeons are blinded as Surgeon A, B, C…. Letters are stable for this procedure and period, "
+                     "cannot be worked out from anyone's id, and each surgeon sees their own letter on their "
+                     "scorecard for the same procedure and period. Case volumes are banded."),
+        "cost": (f"Median case cost: each surgeon's median over all their cases in the period. Case cost = supplies "
+                 f"(non-implant lines, quantity × price paid) + implants + pharmacy + OR time (minutes × "
+                 f"${or_cost_per_minute:,.2f}) + bed days (length of stay × ${bed_day_cost:,.0f}). "
+                 f"Peer median: the median of the eligible surgeons' medians; best quartile: their 25th percentile. "
+                 + eligible),
+        "breakdown": ("Each bar is a surgeon's mean cost per case by component (supplies, implants, pharmacy, OR time, "
+                      "bed days); the bars add up to the mean case cost, which can differ from the median shown "
+                      "before. The figures at the side are the peer medians of each component. " + eligible),
+        "outcomes": ("Risk adjustment: per procedure, a model of each outcome on patient factors only (age, sex, ASA "
+                     "class, comorbidity index, admission type — never the surgeon, never the payer). Expected = the "
+                     "sum of the model's predictions over a surgeon's cases; O/E = observed ÷ expected. Where an "
+                     "outcome has too few events to fit a model it is shown unadjusted and nobody is called out. "
+                     "Rates here are over the eligible surgeons' cases."),
+        "funnel": ("Funnel plot: each surgeon's O/E against their expected count, with exact Poisson 95% and 99.8% "
+                   "limits, widened for overdispersion when the data show it (SHMI method: z = √E·ln(O/E), 10% "
+                   "trimmed at each end, τ² by DerSimonian–Laird). A surgeon is called out only outside the 99.8% "
+                   "limit; points between the limits are expected by chance. There are no rankings."),
+        "preferred": ("Preferred-product use: over a surgeon's lines in categories that have a preferred item, 100 × "
+                      "preferred units ÷ all units (the share by spend is beside it). Surgeons with no such lines "
+                      "are not drawn. " + eligible),
+        "switch": ("Switch saving: over non-preferred lines in categories with a preferred item, the sum of max(0, "
+                   "(price paid − the cheapest preferred item's unit cost) × quantity), for the eligible surgeons' "
+                   "cases in the period."),
+        "drivers": ("Spend per case by supply category: the category's spend over your cases ÷ your cases, against "
+                    "the median over eligible peers (0 for a peer who never used the category). Spend = quantity × "
+                    "price paid."),
+        "trend": (f"By calendar quarter over all the data (not only the period): the peer median of a quarter is the "
+                  f"median of the medians of the surgeons with cases that quarter, shown when at least "
+                  f"{min_peers} surgeons had cases. Cases removed by accepted flags are not counted."),
+    }

@@ -174,25 +174,11 @@ def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
 def category_drivers(physician_id: str, procedure_code: str, period: Period,
                      excluded: list[str] | None = None) -> pd.DataFrame:
     """Supply categories by spend per case: the physician against the median eligible peer, largest gap first."""
-    variables = period_variables(period, excluded)
-    cats = db.fetch("mart_preferred_use", where={"procedure_code": procedure_code}, variables=variables)
-    pos = db.fetch("mart_cost_position", columns=["physician_id", "case_count", "eligible_flag", "peers_shown_flag"],
-                   where={"procedure_code": procedure_code}, variables=variables)
-    if cats.empty or pos.empty:
-        return pd.DataFrame(columns=["category", "you_per_case_usd", "peer_per_case_usd", "gap_per_case_usd"])
-    cats = cats.merge(pos[["physician_id", "case_count"]].rename(columns={"case_count": "physician_cases"}),
-                      on="physician_id")
-    cats["per_case_usd"] = cats["spend_usd"] / cats["physician_cases"]
-    # Every eligible physician counts, with 0 for a category they never used.
-    eligible = pos.loc[pos["eligible_flag"], "physician_id"]
-    grid = cats.pivot_table(index="physician_id", columns="category", values="per_case_usd", fill_value=0.0)
-    mine = grid.loc[physician_id] if physician_id in grid.index else pd.Series(0.0, index=grid.columns)
-    shown = bool(pos["peers_shown_flag"].any())
-    peer = grid.reindex(eligible).fillna(0.0).median() if shown else pd.Series(np.nan, index=grid.columns)
-    out = pd.DataFrame({"category": grid.columns, "you_per_case_usd": mine.values, "peer_per_case_usd": peer.values})
-    out["gap_per_case_usd"] = out["you_per_case_usd"] - out["peer_per_case_usd"]
-    out = out[out["you_per_case_usd"] > 0]
-    return out.sort_values("gap_per_case_usd", ascending=False, na_position="last").reset_index(drop=True)
+    return db.fetch("mart_category_driver", columns=["category", "you_per_case_usd", "peer_per_case_usd",
+                                                     "gap_per_case_usd"],
+                    where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["gap_per_case_usd desc", "you_per_case_usd desc", "category"],
+                    variables=period_variables(period, excluded))
 
 
 def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,

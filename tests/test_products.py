@@ -174,7 +174,7 @@ def test_supply_ranking_and_category_detail(period):
     assert knee["manufacturer_count"] == 2
     by_saving = products.supply_ranking(period, [], "switch_saving_usd")
     assert by_saving["category"].tolist() == ["Knee implant systems", "Gloves", "Sutures"]
-    assert products.supply_totals(by_spend) == {"non_preferred_spend_usd": 5900 + 190 + 18,
+    assert products.supply_totals(period, []) == {"non_preferred_spend_usd": 5900 + 190 + 18,
                                                 "switch_saving_usd": 1906, "waste_usd": 16, "no_preferred_count": 1}
     items = products.category_items_in_use("Knee implant systems", period, []).set_index("item_id")
     assert items.loc["KNEE-B", "units_count"] == 4 and items.loc["KNEE-B", "spend_usd"] == 5900
