@@ -24,10 +24,12 @@ class Outcome:
     short: str             # a chart legend or column header: "SSI"
     source_column: str     # the observed value per case in int_case_cost / mart_case
     expected_column: str   # the model's expected value per case in int_case_expected / mart_case
+    extract_column: str | None  # the cases file's column (None: derived, as length of stay from the dates)
     family: str            # GLM family of the risk model: binomial (logistic) or poisson
     one: str               # one event in words ("complication"); for counts, the unit
     many: str              # several events in words ("complications")
     unit: str              # "events" or "days"
+    case_label: str        # the column header of a case list: "Complication", "Died"
     definition: str        # what the Definitions page and the README say
 
     @property
@@ -56,22 +58,28 @@ class Component:
 
 
 OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("complication", "Complications", "Complications", "complication_flag", "expected_complication_rate",
-            "binomial", "complication", "complications", "events",
-            "A complication recorded for the case (the extract's `complication`)."),
-    Outcome("readmit_30d", "30-day readmissions", "Readmissions", "readmit_30d_flag", "expected_readmit_30d_rate",
-            "binomial", "readmission within 30 days", "readmissions within 30 days", "events",
-            "An unplanned readmission within 30 days of discharge (the extract's `readmit_30d`)."),
-    Outcome("ssi", "Surgical site infections", "SSI", "ssi_flag", "expected_ssi_rate",
-            "binomial", "surgical site infection", "surgical site infections", "events",
-            "A surgical site infection (the extract's `ssi`)."),
-    Outcome("mortality", "Mortality", "Mortality", "mortality_flag", "expected_mortality_rate",
-            "binomial", "death", "deaths", "events",
-            "Death in hospital or within 30 days (the extract's `mortality`)."),
-    Outcome("los_days", "Length of stay (days)", "Length of stay", "los_days", "expected_los_days",
-            "poisson", "day", "days", "days",
-            "Discharge date minus surgery date, in days (0 for same-day cases); observed and expected are "
-            "summed days."),
+    Outcome(key="complication", label="Complications", short="Complications", source_column="complication_flag",
+            expected_column="expected_complication_rate", extract_column="complication", family="binomial",
+            one="complication", many="complications", unit="events", case_label="Complication",
+            definition="A complication recorded for the case (the extract's `complication`)."),
+    Outcome(key="readmit_30d", label="30-day readmissions", short="Readmissions", source_column="readmit_30d_flag",
+            expected_column="expected_readmit_30d_rate", extract_column="readmit_30d", family="binomial",
+            one="readmission within 30 days", many="readmissions within 30 days", unit="events",
+            case_label="Readmitted",
+            definition="An unplanned readmission within 30 days of discharge (the extract's `readmit_30d`)."),
+    Outcome(key="ssi", label="Surgical site infections", short="SSI", source_column="ssi_flag",
+            expected_column="expected_ssi_rate", extract_column="ssi", family="binomial",
+            one="surgical site infection", many="surgical site infections", unit="events", case_label="SSI",
+            definition="A surgical site infection (the extract's `ssi`)."),
+    Outcome(key="mortality", label="Mortality", short="Mortality", source_column="mortality_flag",
+            expected_column="expected_mortality_rate", extract_column="mortality", family="binomial",
+            one="death", many="deaths", unit="events", case_label="Died",
+            definition="Death in hospital or within 30 days (the extract's `mortality`)."),
+    Outcome(key="los_days", label="Length of stay (days)", short="Length of stay", source_column="los_days",
+            expected_column="expected_los_days", extract_column=None, family="poisson",
+            one="day", many="days", unit="days", case_label="LOS (days)",
+            definition="Discharge date minus surgery date, in days (0 for same-day cases); observed and expected "
+                       "are summed days."),
 )
 
 # Case cost is modelled like an outcome (a gamma GLM) for the expected cost of a physician's case mix,

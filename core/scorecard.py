@@ -17,20 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from core import access, db, state, stats
+from core import access, db, metrics, state, stats
 from core.periods import Period, default_period, parse_period, period_options
 
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality", "los_days")
-OUTCOME_LABELS = {
-    "complication": "Complications",
-    "readmit_30d": "30-day readmissions",
-    "ssi": "Surgical site infections",
-    "mortality": "Mortality",
-    "los_days": "Length of stay (days)",
-}
-COMPONENTS = ("supplies", "implants", "pharmacy", "or_time", "bed_days")
-COMPONENT_LABELS = {"supplies": "Supplies", "implants": "Implants", "pharmacy": "Pharmacy",
-                    "or_time": "OR time", "bed_days": "Bed days"}
 BLINDING_SECRET = "peer_letters"
 
 
@@ -163,11 +152,11 @@ def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_c
 def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
     """Mean cost per case by component: the physician against the peer median (SPEC §5)."""
     rows = []
-    for comp in COMPONENTS:
-        rows.append({"component": COMPONENT_LABELS[comp], "who": "You", "usd": position.get(f"{comp}_usd")})
-        peer = position.get(f"peer_{comp}_usd")
+    for comp in metrics.COMPONENTS:
+        rows.append({"component": comp.label, "who": "You", "usd": position.get(comp.column)})
+        peer = position.get(comp.peer_column)
         if peer is not None and not pd.isna(peer):
-            rows.append({"component": COMPONENT_LABELS[comp], "who": "Peer median", "usd": peer})
+            rows.append({"component": comp.label, "who": "Peer median", "usd": peer})
     return pd.DataFrame(rows)
 
 
@@ -217,11 +206,10 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                           variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
-    groups = dict(tuple(everything.groupby("outcome", sort=False)))
-    for outcome in OUTCOMES:
-        if outcome not in groups:
+    for outcome in metrics.OUTCOME_KEYS:
+        frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
+        if frame.empty:
             continue
-        frame = groups[outcome].reset_index(drop=True)
         mine = frame.index[frame["physician_id"].to_numpy() == subject_id]
         if len(mine) == 0:
             continue
@@ -240,7 +228,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
         flag = physician_flag(f, adjusted)
-        rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
+        rows.append({"outcome": outcome, "label": metrics.outcome(outcome).label, "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
                      "adjusted": adjusted, "model_note": r["model_note"],
@@ -289,9 +277,10 @@ def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | 
                     order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
+# The physician's own case list: no patient identity, every cost component and every binary outcome.
 CASE_COLUMNS = ["surgery_date", "case_id", "procedure_code", "asa_class", "comorbidity_index", "los_days",
-                "case_cost_usd", "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
-                "waste_usd", "complication_flag", "readmit_30d_flag", "ssi_flag", "mortality_flag"]
+                "case_cost_usd", *(c.column for c in metrics.COMPONENTS), "waste_usd",
+                *(o.source_column for o in metrics.OUTCOMES if o.binary)]
 
 
 def my_cases(physician_id: str, period: Period, procedure_code: str | None = None) -> pd.DataFrame:

@@ -65,6 +65,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from core import metrics
 from core.errors import UserError
 
 START_DATE = date(2024, 10, 1)
@@ -84,7 +85,8 @@ TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_us
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality")
+# The binary outcomes the extract carries (core/metrics.py); each needs a row of OUTCOME_COEF below.
+OUTCOMES = tuple(o.extract_column for o in metrics.OUTCOMES if o.binary)
 
 # ---------------------------------------------------------------------------------------------
 # Procedures

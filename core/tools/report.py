@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import db, scorecard
+from core import db, metrics, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -74,7 +74,7 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
             "peer_physicians": None if pd_isna(pos["peer_physician_count"]) else int(pos["peer_physician_count"]),
             "peer_median_case_cost_usd": _num(pos["peer_median_case_cost_usd"]),
             "cost_percentile": _num(pos["cost_percentile_pct"], 1),
-            "components_usd": {c: _num(pos[f"{c}_usd"]) for c in scorecard.COMPONENTS},
+            "components_usd": {c.key: _num(pos[c.column]) for c in metrics.COMPONENTS},
             "preferred_use_pct": _num(pos["preferred_use_pct"], 1),
             "switch_saving_usd": _num(pos["switch_saving_usd"]),
             "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
