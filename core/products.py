@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from core import access, db, state
+from core.output import format as fmt
 from core.periods import Period
 
 GRADES = ("high", "moderate", "low", "very low")
@@ -239,12 +240,6 @@ def my_totals(physician_id: str, period: Period, excluded: list[str] | None = No
             "case_count": int(row["case_count"])}
 
 
-def _money(v: float) -> str:
-    return f"${abs(v):,.0f}"
-
-
-def _units(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
 def _peer_phrase(row: dict[str, Any]) -> str:
@@ -263,14 +258,14 @@ def opportunities(categories: pd.DataFrame, n: int = 3) -> list[dict[str, Any]]:
         saving = row.get("switch_saving_usd") or 0.0
         if row.get("has_preferred_flag") and saving >= 1:
             item = plain(row.get("preferred_item")) or "preferred item"
-            text = (f"**{name}**: switching to the preferred {item} would have saved **{_money(saving)}** in this "
-                    f"period. {_units(row['preferred_units_count'])} of your {_units(row['units_count'])} units "
+            text = (f"**{name}**: switching to the preferred {item} would have saved **{fmt.amount(saving)}** in this "
+                    f"period. {fmt.units(row['preferred_units_count'])} of your {fmt.units(row['units_count'])} units "
                     f"{'was' if row['preferred_units_count'] == 1 else 'were'} preferred "
                     f"({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)}).")
             found.append({"category": row["category"], "kind": "switch", "value_usd": float(saving), "text": text})
         waste = row.get("waste_usd") or 0.0
         if waste >= 1:
-            text = (f"**{name}**: {_money(waste)} of items were opened but not used in this period; opening only "
+            text = (f"**{name}**: {fmt.amount(waste)} of items were opened but not used in this period; opening only "
                     "what is needed would save it.")
             found.append({"category": row["category"], "kind": "waste", "value_usd": float(waste), "text": text})
     found.sort(key=lambda o: (-o["value_usd"], o["category"], o["kind"]))
@@ -285,9 +280,9 @@ def totals_sentence(t: dict[str, Any]) -> str:
         text = (f"{t['preferred_use_pct']:.0f}% of your units in categories with a preferred product were the "
                 f"preferred one ({t['preferred_spend_pct']:.0f}% by spend).")
         if t["switch_saving_usd"] >= 1:
-            text += f" Switching the rest would have saved {_money(t['switch_saving_usd'])} in this period."
+            text += f" Switching the rest would have saved {fmt.amount(t['switch_saving_usd'])} in this period."
     if t["case_count"]:
-        text += f" Waste: {_money(t['waste_usd'])} of opened but unused items over {t['case_count']} cases."
+        text += f" Waste: {fmt.amount(t['waste_usd'])} of opened but unused items over {t['case_count']} cases."
     return text
 
 
