@@ -1,7 +1,7 @@
 """The pandas baseline: the same scorecard figures, written the way an analyst would write them.
 
 `core.bench` times this beside `core.figures.request` and checks that both give the same numbers
-(SPEC §9). It is deliberately straightforward, not a straw man: the extract's tables are read from
+(README, *Performance*). It is deliberately straightforward, not a straw man: the extract's tables are read from
 the source Parquet files into DataFrames *once* (`load`), the supply lines are priced against the item
 master once, and then each request filters the period's cases of the procedure and recomputes the
 figures with group-bys — case cost components, each physician's median and mean components, the

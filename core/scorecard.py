@@ -150,7 +150,7 @@ def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_c
 
 
 def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
-    """Mean cost per case by component: the physician against the peer median (SPEC §5)."""
+    """Mean cost per case by component: the physician against the peer median (the Definitions page)."""
     rows = []
     for comp in metrics.COMPONENTS:
         rows.append({"component": comp.label, "who": "You", "usd": position.get(comp.column)})
@@ -196,7 +196,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     """The subject's O/E per outcome with its 95% interval and funnel flag (against eligible peers).
 
     The flag uses the funnel of the subject's peer group, so the limits are widened for
-    overdispersion exactly as the plot shows them (SPEC §5); an unadjusted model is never flagged.
+    overdispersion exactly as the plot shows them (the Definitions page); an unadjusted model is never flagged.
     """
     rows = []
     variables = period_variables(period, excluded)

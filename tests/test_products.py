@@ -1,5 +1,5 @@
-"""Preferred products and evidence: SPEC §5 figures on the hand-computed fixture, evidence shown inert
-however hostile the extract, and the products, evidence and supply pages per role (SPEC §6).
+"""Preferred products and evidence: the Definitions page figures on the hand-computed fixture, evidence shown inert
+however hostile the extract, and the products, evidence and supply pages per role (README, *Access*).
 
 Fixture arithmetic (tests/fixture_source.py), P01's three TKA cases C01–C03 in the default period:
   Knee implant systems (preferred KNEE-A $1000): C01 KNEE-B 1×$1500, C02 KNEE-B 1×$1400 (price paid),
@@ -105,7 +105,7 @@ def _assert_inert(markdown: str) -> None:
     assert "<script" not in markdown and "<img" not in markdown.lower()
 
 
-# --- figures (SPEC §5) ---------------------------------------------------------------------------
+# --- figures (the Definitions page) ---------------------------------------------------------------------------
 
 def test_totals_match_hand_computation(period):
     t = products.my_totals("P01", period, [])

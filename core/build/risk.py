@@ -1,6 +1,6 @@
 """The build's risk-model step: expected outcomes per case from models on patient factors only.
 
-For each procedure and outcome (SPEC §5), `core.stats.fit_expected` fits a GLM on age, sex, ASA
+For each procedure and outcome (the Definitions page), `core.stats.fit_expected` fits a GLM on age, sex, ASA
 class, comorbidity index and admission type — never the physician, never the payer — and returns
 each case's expected value; a procedure with too few events falls back to its crude rate, flagged
 unadjusted. The results land in two tables: `int_case_expected` (one row per case) and

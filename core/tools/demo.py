@@ -1,4 +1,4 @@
-"""Synthetic demo source: `write_demo_source` writes the nine SPEC §4 tables plus truth.json.
+"""Synthetic demo source: `write_demo_source` writes the nine README, *The data contract* tables plus truth.json.
 
 What it builds
 --------------
@@ -1419,7 +1419,7 @@ def _proc_arrays() -> dict:
 
 
 def _cases_table(c: dict) -> pa.Table:
-    """The cases table in SPEC column order."""
+    """The cases table in the data contract's column order (README, *The data contract*)."""
     n = len(c["ph"])
     start = np.datetime64(START_DATE.isoformat(), "D")
     surgery = start + c["day"].astype("timedelta64[D]")

@@ -1,4 +1,4 @@
-"""`python -m core report`: one physician's scorecard figures for mail-outs and integrations (SPEC §8).
+"""`python -m core report`: one physician's scorecard figures for mail-outs and integrations (README, *Commands*).
 
 One entry per procedure the physician did in the period, with the same figures the scorecard page
 shows (computed by `core.scorecard`). Peer figures are null when fewer than `min_peers` physicians
@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import db, metrics, scorecard
+from core import config, metrics, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -117,9 +117,8 @@ def run_report_cli(db_path: Path, physician_id: str, start: str | None, end: str
     """Print the report as JSON or CSV; exit 2 for an unknown physician or an empty period."""
     if not Path(db_path).exists():
         raise UserError(f"no database at {db_path}: run `python -m core build` first")
-    import os
 
-    os.environ["SCORECARD_DB"] = str(db_path)
+    config.use_database(db_path)
     result = report(physician_id, start, end, db_path=Path(db_path))
     sys.stdout.write(json.dumps(result, indent=2) + "\n" if fmt == "json" else to_csv(result))
     return 0

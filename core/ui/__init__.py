@@ -2,7 +2,7 @@
 
 One of the few `core` modules that imports Streamlit. Pages stay thin by calling these helpers:
 the viewer comes from app.py (which resolved it from the signed-in user and the roster), reads are
-cached per database version (so a rebuild is seen at once, SPEC §8), and every page view, export,
+cached per database version (so a rebuild is seen at once, README, *Commands*), and every page view, export,
 share and refusal goes to the audit log — a failed audit write is shown, never swallowed.
 """
 

@@ -1,5 +1,5 @@
 -- materialized: table
--- One row per case with every cost component of SPEC §5, never only the sum.
+-- One row per case with every cost component of the Definitions page, never only the sum.
 with supply as (
     select
         case_id,
