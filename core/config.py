@@ -31,3 +31,13 @@ def state_location() -> str:
 def slow_build_seconds() -> float:
     """Tests only: a pause between build steps, so a test can kill a build half-way ($SCORECARD_SLOW_BUILD_FOR_TESTS)."""
     return float(os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS") or 0)
+
+
+def build_memory_mb() -> int:
+    """DuckDB's memory limit for a build in MB: $SCORECARD_BUILD_MEMORY_MB, else 2,500 (README, *Performance*).
+
+    2,500 MB keeps a 1,000,000-case build within 4 GiB for the whole process; a larger source on a
+    larger budget (10,000,000 cases within 8 GiB) spills less with a higher limit.
+    """
+    return int(os.environ.get("SCORECARD_BUILD_MEMORY_MB") or 2500)
+

@@ -5,6 +5,14 @@ and column names checked against the documented schema (an allow-list), never fo
 The period a view covers and the cases removed by accepted flags are DuckDB session variables set on
 the request's own cursor, which is what lets `mart_` views be parameterised without SQL in pages.
 
+Accepted flags keep the fast path (README, *Performance*): every snapshot view is computed per procedure
+(peer groups are a procedure's physicians), so removing a case changes only its procedure's rows. When
+the excluded set changes, `prepare_excluded` recomputes the live view for just the procedures whose
+excluded cases changed and writes the patched snapshot into the connection's own in-memory catalog
+(`memory.main.<view>__x<hash>`); requests with that excluded set read it like the build's snapshot.
+The analytics file stays read-only, nothing is written to disk, and a rebuild or a restart starts
+afresh from the build's snapshots (the first request after it pays the refresh once).
+
 A rebuild replaces the database file atomically (`os.replace`). Connections are keyed by the file's
 identity (inode and modification time), so the first request after a rebuild opens the new file while
 requests already running finish on the old one, whose inode stays readable until they are done.
@@ -12,7 +20,9 @@ requests already running finish on the old one, whose inode stays readable until
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
@@ -28,6 +38,13 @@ _connections: dict[tuple, duckdb.DuckDBPyConnection] = {}
 # Per open file: its default period (start, end) and the snapshot tables it holds. Requests for exactly
 # that period with no excluded case read the build's snapshot of a view (`<view>_default`) instead.
 _defaults: dict[tuple, tuple[date, date, frozenset[str]] | None] = {}
+
+# Per open file: excluded-set hash -> the cases removed per procedure, for the patched snapshots held in
+# the connection's in-memory catalog (most recent last; a few kept so alternating sets stay cheap).
+_patches: dict[tuple, OrderedDict[str, dict[str, frozenset[str]]]] = {}
+_case_procedure: dict[tuple, dict[str, str | None]] = {}
+_patch_lock = threading.Lock()
+PATCHES_KEPT = 4
 
 # Session variables the views understand (see mart_period_case.sql).
 VARIABLES = {"start_date": date, "end_date": date, "excluded_case_ids": list}
@@ -71,6 +88,8 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
             for old in [k for k in _connections if k[0] == key[0]]:
                 _connections.pop(old)
                 _defaults.pop(old, None)
+                _patches.pop(old, None)
+                _case_procedure.pop(old, None)
             _connections[key] = con
             _defaults[key] = _default_period(con)
     return con
@@ -99,6 +118,84 @@ def _snapshot_for(view: str, path: Path, variables: dict[str, Any] | None) -> st
         return None
     asked = ((variables or {}).get("start_date"), (variables or {}).get("end_date"))
     return snapshot if asked in ((None, None), known[:2]) else None
+
+
+def _file_key(path: Path) -> tuple:
+    return (str(path.resolve()), database_version(path))
+
+
+def _patched_for(view: str, path: Path, variables: dict[str, Any] | None) -> str | None:
+    """The patched snapshot of `view` for a default-period request with excluded cases, else None."""
+    excluded = (variables or {}).get("excluded_case_ids")
+    known = _defaults.get(_file_key(path))
+    if not excluded or known is None or f"{view}_default" not in known[2]:
+        return None
+    asked = ((variables or {}).get("start_date"), (variables or {}).get("end_date"))
+    if asked not in ((None, None), known[:2]):
+        return None
+    return f"memory.main.{view}__x{prepare_excluded(excluded, path)}"
+
+
+def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
+    """Bring the patched snapshots up to date for this excluded set; return its hash (cheap when current).
+
+    Called when a flag is accepted or rejected (core.review) and by the first request that sees a new
+    set. Only procedures whose excluded cases differ from the most recent patched set are recomputed:
+    their rows come from the live view (default period, this excluded set), every other row is copied.
+    """
+    path = path or database_path()
+    con = _connection(path)
+    key = _file_key(path)
+    ids = frozenset(str(x) for x in excluded)
+    digest = hashlib.sha1("\x1f".join(sorted(ids)).encode()).hexdigest()[:16]
+    with _patch_lock:
+        patches = _patches.setdefault(key, OrderedDict())
+        if digest in patches:
+            patches.move_to_end(digest)
+            return digest
+        known = _defaults.get(key)
+        if known is None:
+            raise RuntimeError("this database has no default-period snapshots")
+        start, end, tables = known
+        procedure_of = _case_procedure.setdefault(key, {})
+        unknown = [i for i in ids if i not in procedure_of]
+        cur = con.cursor()
+        try:
+            cur.execute(f"use {_ALIAS}")
+            if unknown:
+                found = dict(cur.execute("select case_id::varchar, procedure_code from mart_case "
+                                         "where case_id::varchar in (select unnest(?::varchar[]))", [unknown]).fetchall())
+                procedure_of.update({i: found.get(i) for i in unknown})
+            by_procedure: dict[str, set[str]] = {}
+            for i in ids:
+                if procedure_of.get(i) is not None:
+                    by_procedure.setdefault(procedure_of[i], set()).add(i)
+            now = {p: frozenset(v) for p, v in by_procedure.items()}
+            base_digest, base = (next(reversed(patches.items())) if patches else (None, {}))
+            changed = sorted(p for p in set(now) | set(base) if now.get(p) != base.get(p))
+            _set_variables(cur, {"start_date": start, "end_date": end, "excluded_case_ids": sorted(ids)})
+            for snapshot in sorted(_patchable(tables)):
+                view = snapshot.removesuffix("_default")
+                source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
+                cur.execute(f"create or replace table memory.main.{view}__x{digest} as "
+                            f"select * from {source} where procedure_code not in (select unnest(?::varchar[])) "
+                            f"union all by name "
+                            f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[]))",
+                            [changed, changed])
+            patches[digest] = now
+            while len(patches) > PATCHES_KEPT:
+                old, _ = patches.popitem(last=False)
+                for snapshot in _patchable(tables):
+                    cur.execute(f"drop table if exists memory.main.{snapshot.removesuffix('_default')}__x{old}")
+        finally:
+            cur.close()
+    return digest
+
+
+def _patchable(tables: Iterable[str]) -> list[str]:
+    """Snapshots that stand in for a documented view (mart_funnel_default is the build's own table)."""
+    names = schema.names()
+    return [t for t in tables if t.removesuffix("_default") in names]
 
 
 def is_default_request(variables: dict[str, Any] | None, path: Path | None = None) -> bool:
@@ -148,7 +245,7 @@ def fetch(
             raise ValueError(f"{view} has no column {name!r}")
     path = path or database_path()
     cur = cursor(path)  # first: it opens a rebuilt file, whose default period _snapshot_for needs
-    snapshot = _snapshot_for(view, path, variables)
+    snapshot = _snapshot_for(view, path, variables) or _patched_for(view, path, variables)
     sql = f"select {', '.join(cols)} from {snapshot or view}"
     params: list[Any] = []
     clauses = []
@@ -197,8 +294,8 @@ def open_for_build(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     # Stay within the 4 GiB the build may use (README, *Performance*) and spill to a folder beside the file. DuckDB's
     # limit covers its buffers only: at 1,000,000 cases a 3 GB limit peaked at 4.16 GiB for the whole
-    # build process (Python, pandas and the risk models on top), so DuckDB gets 2.5 GB.
-    con.execute("set memory_limit = '2500MB'")
+    # build process (Python, pandas and the risk models on top), so DuckDB gets 2.5 GB unless configured.
+    con.execute(f"set memory_limit = '{config.build_memory_mb():d}MB'")
     con.execute("set threads = 2")
     con.execute("set preserve_insertion_order = true")
     con.execute("set temp_directory = ?", [str(path) + ".tmp"])

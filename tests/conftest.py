@@ -41,3 +41,13 @@ def app_url(start_app_module, fixture_db, tmp_path_factory):
     url = start_app_module(fixture_db, state_path)
     url.state_path = state_path
     return url
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only when asked for (`make test-slow`, i.e. `pytest -m slow`)."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `make test-slow` (pytest -m slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -1,7 +1,9 @@
-"""The benchmark end to end at a small size: it runs, the pandas baseline agrees, the JSON has its keys.
+"""The benchmark end to end at a small size: it runs, both baselines agree, the JSON has its keys.
 
-Correctness, not timing: `make test` runs this so the benchmark never rots. Also holds the build's
-default-period snapshots (mart_*_default) to the same numbers as the live views they stand in for.
+Correctness, not timing: `make test` runs this so the benchmark never rots. It runs the planted demo at
+3,000 cases (the real shape needs far more cases before peer groups form; `make test-slow` runs it at
+100,000). Also holds the build's default-period snapshots (mart_*_default), and the snapshots patched
+for accepted flags, to the same numbers as the live views they stand in for.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def record(tmp_path_factory):
     work, results = tmp_path_factory.mktemp("bench-work"), tmp_path_factory.mktemp("bench-results")
     try:
         rec = bench.run_bench(CASES, seed=7, requests=30, personas=1, work=work, results=results,
-                              say=lambda _m: None)
+                              shape="demo", flags=20, say=lambda _m: None)
         yield rec, work, results
     finally:
         for k, v in saved.items():
@@ -39,26 +41,44 @@ def test_the_pandas_baseline_gives_the_same_figures(record):
     rec, _, _ = record
     assert rec["baseline"]["agree"], rec["baseline"]["mismatches"]
     assert rec["baseline"]["n"] == 30 and rec["figures"]["n"] == 30
+    assert rec["baseline"]["flagged_requests_checked"] == 5
+
+
+def test_the_polars_baseline_gives_the_same_figures(record):
+    rec, _, _ = record
+    polars = rec["baselines"]["polars"]
+    assert polars["agree"], polars["mismatches"]
+    assert polars["n"] == 30 and polars["flagged_requests_checked"] == 5
+
+
+def test_accepted_flags_stay_on_patched_snapshots_equal_to_the_live_views(record):
+    rec, _, _ = record
+    flags = rec["flags"]
+    assert flags["flags"] == 20 and flags["figures"]["n"] == 30
+    assert flags["snapshot_equals_live_view"], flags["problems"]
+    assert flags["reads_build_snapshot"] is False  # excluded cases: not the build's own snapshot
+    assert flags["refresh_all_ms"] > 0 and flags["refresh_single"]["n"] == 10
 
 
 def test_the_json_has_every_section(record):
     rec, _, results = record
     on_disk = json.loads((results / f"bench-{CASES}.json").read_text())
     assert on_disk["cases"] == CASES
-    for key in ("source", "build", "figures", "baseline", "page", "machine", "targets"):
+    for key in ("source", "build", "figures", "flags", "baseline", "baselines", "page", "machine", "targets"):
         assert key in on_disk, key
     assert on_disk["build"]["returncode"] == 0 and on_disk["build"]["peak_rss_gib"] > 0
     for key in ("p50_ms", "p95_ms", "max_ms"):
         assert on_disk["figures"][key] > 0
     assert on_disk["page"]["problems"] == [] and on_disk["page"]["warm"]["n"] == 1
     assert {"cores", "memory_gib", "duckdb", "pandas"} <= set(on_disk["machine"])
-    assert set(on_disk["targets"]) == set(bench.TARGETS)
+    assert on_disk["targets"] == {}  # targets are set for 1,000,000 and 10,000,000 cases only
+    assert set(bench._targets({**on_disk, "cases": 1_000_000})) == set(bench.TARGETS)
     assert "3,000" in bench.table([on_disk])
 
 
 def test_a_second_run_reuses_the_source(record):
     _, work, _ = record
-    assert bench.ensure_source(work / f"source-{CASES}-s7", CASES, 7, lambda _m: None)["reused"]
+    assert bench.ensure_source(work / f"source-demo-{CASES}-s7", CASES, 7, lambda _m: None, "demo")["reused"]
 
 
 @pytest.mark.parametrize("view, key", [("mart_cost_position", ["physician_id", "procedure_code"]),
@@ -66,7 +86,7 @@ def test_a_second_run_reuses_the_source(record):
                                        ("mart_preferred_use", ["physician_id", "procedure_code", "category"])])
 def test_default_period_snapshots_equal_the_live_views(record, view, key):
     rec, work, _ = record
-    path = work / f"bench-{CASES}-s7.duckdb"
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
     period = scorecard.data_context(path).default_period()
     snapshot = db.fetch(view, variables=scorecard.period_variables(period, []), path=path)
     cur = db.cursor(path)
@@ -78,3 +98,39 @@ def test_default_period_snapshots_equal_the_live_views(record, view, key):
     assert len(snapshot) > 0
     pd.testing.assert_frame_equal(snapshot.sort_values(key).reset_index(drop=True),
                                   live.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize("view, key", [("mart_cost_position", ["physician_id", "procedure_code"]),
+                                       ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
+                                       ("mart_preferred_use", ["physician_id", "procedure_code", "category"]),
+                                       ("mart_category_driver", ["physician_id", "procedure_code", "category"]),
+                                       ("mart_cost_quarter", ["physician_id", "procedure_code", "surgery_quarter"]),
+                                       ("mart_outcome_quarter",
+                                        ["physician_id", "procedure_code", "surgery_quarter", "outcome"])])
+def test_snapshots_patched_for_accepted_flags_equal_the_live_views(record, view, key):
+    """Accepting flags one after another, and rejecting one, keeps every patched snapshot equal to its view."""
+    rec, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    period = scorecard.data_context(path).default_period()
+    cur = db.cursor(path)
+    try:
+        cases = cur.execute("select case_id::varchar, procedure_code from mart_case where surgery_date >= ? "
+                            "order by case_id", [period.start]).fetchall()
+    finally:
+        cur.close()
+    first, second = cases[::97][:6], cases[::89][:4]
+    steps = [[c for c, _ in first], [c for c, _ in first + second], [c for c, _ in first[1:] + second]]
+    for excluded in steps:
+        variables = scorecard.period_variables(period, excluded)
+        patched = db.fetch(view, variables=variables, path=path)
+        assert not db.is_default_request(variables, path)
+        live_cur = db.cursor(path)
+        try:
+            db._set_variables(live_cur, variables)
+            live = live_cur.execute(f"select * from {view}").df()
+        finally:
+            live_cur.close()
+        assert len(patched) > 0
+        pd.testing.assert_frame_equal(patched.sort_values(key).reset_index(drop=True),
+                                      live[list(patched.columns)].sort_values(key).reset_index(drop=True),
+                                      check_exact=False, rtol=1e-9, check_dtype=False)

@@ -629,9 +629,10 @@ class System:
         eligible = (self.last >= min_cases).sum(axis=0)
         per_phys_year = self.last.sum(axis=1)
         big = int(np.argmax(eligible))
-        # A typical surgeon of the largest peer group: the median volume among its eligible physicians.
-        members = np.flatnonzero(self.last[:, big] >= min_cases)
-        persona = int(members[np.argsort(self.last[members, big])[len(members) // 2]]) if len(members) else 0
+        # The screenshot's surgeon: median volume in the peer group closest to 300 eligible physicians.
+        near = int(np.argmin(np.abs(eligible - 300)))
+        members = np.flatnonzero(self.last[:, near] >= min_cases)
+        persona = int(members[np.argsort(self.last[members, near])[len(members) // 2]]) if len(members) else 0
         share = np.sort(self.share)[::-1]
         return {
             "generator": GENERATOR, "shape": SHAPE, "seed": self.seed, "cases": self.cases,
@@ -650,6 +651,7 @@ class System:
             "personas": {"physician": self.emails[persona], "supply": f"supply.lead@{DOMAIN}",
                          "admin": f"admin@{DOMAIN}"},
             "persona_physician_ids": {"physician": self.ids[persona]},
+            "persona_procedure": {"procedure_code": self.codes[near], "eligible_physicians": int(eligible[near])},
             "settings": dict(demo.SETTINGS),
             "rows": counts,
         }
