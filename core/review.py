@@ -54,3 +54,16 @@ def decide(viewer: access.Viewer, flag_id: int, status: str, reply: str) -> None
     if status == "rejected" and not reply.strip():
         raise ValueError("Say why the flag is rejected: the physician sees your reply.")
     state.decide_flag(flag_id, status, reply, viewer.email)
+    refresh_snapshots()
+
+
+def refresh_snapshots() -> None:
+    """Recompute, now, the snapshot rows the decision affects (README, *Performance*: accepted flags keep
+    the fast path), so the next scorecard request reads a snapshot rather than the live views. Best effort:
+    a database not built yet, or one without snapshots, leaves requests on the live views as before."""
+    try:
+        excluded = state.accepted_flag_case_ids()
+        if excluded:
+            db.prepare_excluded(excluded)
+    except Exception:  # noqa: BLE001 - the decision is recorded; requests fall back to the live views
+        pass

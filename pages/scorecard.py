@@ -5,6 +5,7 @@ import streamlit as st
 from core import access, scorecard as sc, state, ui
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
+from core.ui import render
 from core.ui import sections
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
@@ -42,7 +43,11 @@ ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None,
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
 
 # --- render, one tab per procedure -----------------------------------------------------------------
-for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "procedure_name"] for c in chosen]), chosen):
+# Lazy tabs: only the procedure on screen runs and is drawn (README, Performance).
+for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "procedure_name"] for c in chosen],
+                             on_change="rerun", key="procedure_tab"), chosen):
+    if tab.open is False:
+        continue
     with tab:
         pos = positions.set_index("procedure_code").loc[code].to_dict() | {"procedure_code": code}
         sections.headline(pos, pos["procedure_name"])
@@ -56,8 +61,8 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
                    for o in summary.get("outcome", [])}
         sections.outcomes(summary, funnels)
         st.subheader("Trend by quarter")
-        sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
-                       ui.cached(sc.outcome_trend, physician_id, code, excluded))
+        render.on_demand("Show the trend by quarter", f"trend_{code}", lambda code=code: sections.trend(
+            ui.cached(sc.cost_trend, physician_id, code, excluded), ui.cached(sc.outcome_trend, physician_id, code, excluded)))
 
 products_ui.products_section(physician_id, period, excluded)
 

@@ -29,7 +29,12 @@ def _money_axis(title: str) -> alt.Axis:
 
 def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: float | None,
                       height: int = 320) -> alt.Chart:
-    """Each eligible physician's median case cost as a bar, "You" highlighted, the peer median ruled."""
+    """Each eligible physician's median case cost as a bar, "You" highlighted, the peer median ruled.
+
+    Above BARS_UP_TO physicians the bars would be unreadable (400 surgeons, 400 slivers, 400 labels):
+    the chart becomes a histogram of the peers with You marked (`peer_histogram`)."""
+    if len(frame) > BARS_UP_TO:
+        return peer_histogram(frame, procedure_name, peer_median, height)
     data = frame.assign(who=np.where(frame["is_you"], "You", "Peer"),
                         display=np.where(frame["is_you"], frame["label"] + " (you)", frame["label"]))
     tooltip = [alt.Tooltip("display:N", title="Physician"),
@@ -54,6 +59,40 @@ def peer_distribution(frame: pd.DataFrame, procedure_name: str, peer_median: flo
         layers.append(rule)
     return alt.layer(*layers).properties(
         title=f"Median case cost per physician — {procedure_name}", height=height, width="container")
+
+
+BARS_UP_TO = 40  # physicians drawn one bar each; more become a histogram
+
+
+def peer_histogram(frame: pd.DataFrame, procedure_name: str, peer_median: float | None,
+                   height: int = 320) -> alt.Chart:
+    """How many peers sit in each band of median case cost, You drawn as a labelled vermillion rule.
+
+    Reads at any peer-group size (README, *Performance*: 400 surgeons): the shape of the peer group, where
+    You fall in it, and the peer median, with the exact figures in the tooltips. Bins are Vega-Lite's
+    (drawn in the browser from the blinded per-physician medians), so nothing is grouped in Python.
+    """
+    you = frame[frame["is_you"]]
+    peers = frame[~frame["is_you"].astype(bool)]
+    bars = alt.Chart(peers).mark_bar(color=PEER, opacity=0.75, binSpacing=1).encode(
+        x=alt.X("median_case_cost_usd:Q", bin=alt.Bin(maxbins=30), axis=_money_axis("Median case cost")),
+        y=alt.Y("count():Q", title="Physicians", axis=alt.Axis(labelFontSize=12, titleFontSize=13, tickMinStep=1)),
+        tooltip=[alt.Tooltip("median_case_cost_usd:Q", bin=alt.Bin(maxbins=30), title="Median case cost",
+                             format="$,.0f"), alt.Tooltip("count():Q", title="Physicians")])
+    layers = [bars]
+    if peer_median is not None and not pd.isna(peer_median):
+        median = pd.DataFrame({"x": [peer_median], "label": ["Peer median"]})
+        layers.append(alt.Chart(median).mark_rule(color="black", strokeDash=[6, 4], size=2).encode(
+            x="x:Q", tooltip=[alt.Tooltip("x:Q", title="Peer median", format="$,.0f")]))
+    if len(you):
+        mark = pd.DataFrame({"x": [float(you.iloc[0]["median_case_cost_usd"])], "label": ["You"]})
+        layers.append(alt.Chart(mark).mark_rule(color=YOU, size=4).encode(
+            x="x:Q", tooltip=[alt.Tooltip("x:Q", title="Your median case cost", format="$,.0f")]))
+        layers.append(alt.Chart(mark).mark_text(color=YOU, fontWeight="bold", fontSize=14, align="left", dx=6,
+                                                baseline="top", y=4).encode(x="x:Q", text="label:N"))
+    return alt.layer(*layers).properties(
+        title=f"Median case cost per physician — {procedure_name} ({len(frame)} physicians)", height=height,
+        width="container")
 
 
 def _you_vs_peer_bars(long: pd.DataFrame, field: str, field_title: str, order: list, value_title: str,

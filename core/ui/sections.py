@@ -1,8 +1,8 @@
 """Scorecard sections drawn with Streamlit, shared by the scorecard page and presentation mode.
 
 Each function takes figures already fetched (and blinded) by `core.scorecard` and draws them with
-the charts of `core.charts` and the words of `core.sentences`; none reads the database or groups
-data itself. One of the few `core` modules that imports Streamlit.
+the charts of `core.charts` (their specs cached by database version, `core.ui.render`) and the words of
+`core.sentences`; none reads the database or groups data itself. One of the few `core` modules that imports Streamlit.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core import metrics, scorecard, ui
+from core.ui import render
 from core.output import charts
 from core.output import sentences
 
@@ -42,8 +43,7 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
         you = peers[peers["is_you"]]
         if len(you):
             st.caption(f"You are **{you.iloc[0]['label']}** in this view. Peers are blinded; their volumes are banded.")
-        st.altair_chart(charts.peer_distribution(peers, procedure_name, position.get("peer_median_case_cost_usd")),
-                        width="stretch")
+        render.chart(charts.peer_distribution, peers, procedure_name, position.get("peer_median_case_cost_usd"))
         pctl = position.get("cost_percentile_pct")
         if not pd.isna(pctl):
             st.caption(f"Cost percentile {pctl:.0f} (0 = lowest cost in the peer group of "
@@ -53,12 +53,12 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
                    "this period, so no peer distribution is shown (it could identify them).")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.component_bars(scorecard.component_comparison(position)), width="stretch")
+        render.chart(charts.component_bars, scorecard.component_comparison(position))
     with right:
         if drivers.empty:
             ui.no_data("No supply lines in this period.")
         else:
-            st.altair_chart(charts.category_drivers(drivers.head(8)), width="stretch")
+            render.chart(charts.category_drivers, drivers.head(8))
 
 
 def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]]) -> None:
@@ -75,7 +75,7 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
             st.markdown(ui.md(sentences.outcome_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
-                st.altair_chart(charts.funnel(points, meta.get("tau2", 0.0), row["label"]), width="stretch")
+                render.chart(charts.funnel, points, meta.get("tau2", 0.0), row["label"])
             elif not row["adjusted"]:
                 st.caption(f"Unadjusted: {row['model_note']}")
 
@@ -86,8 +86,8 @@ def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
         ui.no_data("No cases by quarter yet.")
         return
     left, right = st.columns(2)
-    left.altair_chart(charts.cost_trend(cost), width="stretch")
-    right.altair_chart(charts.oe_trend(outcome), width="stretch")
+    render.chart(charts.cost_trend, cost, where=left)
+    render.chart(charts.oe_trend, outcome, where=right)
 
 
 # How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
