@@ -134,3 +134,24 @@ def test_snapshots_patched_for_accepted_flags_equal_the_live_views(record, view,
         pd.testing.assert_frame_equal(patched.sort_values(key).reset_index(drop=True),
                                       live[list(patched.columns)].sort_values(key).reset_index(drop=True),
                                       check_exact=False, rtol=1e-9, check_dtype=False)
+
+
+@pytest.mark.slow
+def test_the_real_shape_benchmark_at_100000_cases(tmp_path):
+    """`make test-slow`: the real shape end to end (a few minutes): both baselines and the flags agree."""
+    saved = {k: os.environ.get(k) for k in ("SCORECARD_DB", "SCORECARD_STATE")}
+    try:
+        rec = bench.run_bench(100_000, seed=11, requests=40, personas=2, work=tmp_path / "work",
+                              results=tmp_path / "results", flags=100, say=lambda _m: None)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert rec["shape"] == "system" and rec["shape_facts"]["procedures"] >= 100
+    assert rec["figures"]["pairs_available"] > 500
+    assert rec["baselines"]["pandas"]["agree"], rec["baselines"]["pandas"]["mismatches"]
+    assert rec["baselines"]["polars"]["agree"], rec["baselines"]["polars"]["mismatches"]
+    assert rec["flags"]["snapshot_equals_live_view"], rec["flags"]["problems"]
+    assert rec["page"]["problems"] == []

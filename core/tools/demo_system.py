@@ -52,7 +52,10 @@ PRICE_TIERS = 3  # contract tiers per facility: price paid differs by facility f
 START_DATE, END_DATE, PERIOD_START = demo.START_DATE, demo.END_DATE, demo.PERIOD_START
 N_DAYS = (END_DATE - START_DATE).days + 1
 DOMAIN = "health-system.example"
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality")
+# The extract's binary outcomes (core/metrics.py, through the demo) in the order of the demo templates'
+# baseline rates (complication, readmission, SSI, death): complications come first (readmission depends on them).
+BASE_COLUMN = {"complication": 0, "readmit_30d": 1, "ssi": 2, "mortality": 3}
+OUTCOMES = tuple(sorted(demo.OUTCOMES, key=lambda name: BASE_COLUMN.get(name, len(BASE_COLUMN))))
 
 # ---------------------------------------------------------------------------------------------
 # Service lines and procedures: (code, name, demo template, relative yearly volume). Volumes are
@@ -402,8 +405,8 @@ class System:
         x = self._patients(rng, pc, weekend)["x"]
         counts = np.maximum(np.bincount(pc, minlength=len(PROCEDURES)), 1)
         self.intercept = np.zeros((len(OUTCOMES), len(PROCEDURES)))
-        for k in range(len(OUTCOMES)):
-            target = self.P["base"][:, k]
+        for k, name in enumerate(OUTCOMES):
+            target = self.P["base"][:, BASE_COLUMN[name]]
             b = np.log(target / (1 - target))
             for _ in range(15):
                 p = 1 / (1 + np.exp(-(b[pc] + x[k])))
