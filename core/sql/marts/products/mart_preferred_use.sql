@@ -24,4 +24,6 @@ where true
   -- the request's bounds as constants too (folded at plan time), so scans skip row groups by date
   and cc.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
   and cc.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
+  -- set only by core.db.prepare_excluded (the procedures an accepted flag touches)
+  and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), cc.procedure_code))
 group by cc.physician_id, cc.procedure_code, cc.category

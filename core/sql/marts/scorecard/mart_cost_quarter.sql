@@ -17,6 +17,7 @@ with per_physician as (
         avg(waste_usd) as waste_per_case_usd
     from mart_case
     where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
+      and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), procedure_code))  -- core.db.prepare_excluded only
     group by physician_id, procedure_code, surgery_quarter
 ),
 peers as (

@@ -1,0 +1,52 @@
+"""Screenshots of the scorecard at a health system's real shape (README, *Performance*): slow, on demand.
+
+`SCORECARD_SCREENSHOT_DB=<a real-shape database> make test-slow` (or `pytest -m slow -k screenshots`)
+serves that database, signs in as the surgeon its source's truth.json names (the median-volume surgeon
+of the peer group closest to 300 eligible physicians) through the local OpenID provider, and saves the
+scorecard at desktop (1280) and phone (390) width into screenshots/ (git-ignored). It checks that the
+peer distribution reads at that size: a histogram with You marked, not one bar per surgeon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from browser_support import app_text, screenshot, sign_in, wait_for_app
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def scale_db():
+    path = os.environ.get("SCORECARD_SCREENSHOT_DB")
+    if not path or not Path(path).exists():
+        pytest.skip("set SCORECARD_SCREENSHOT_DB to a database built from a real-shape source")
+    return Path(path)
+
+
+def test_scorecard_of_a_surgeon_among_300_peers(scale_db, start_app, page, tmp_path):
+    truth = json.loads(Path(os.environ.get("SCORECARD_SCREENSHOT_TRUTH", "")).read_text()) \
+        if os.environ.get("SCORECARD_SCREENSHOT_TRUTH") else None
+    email = os.environ.get("SCORECARD_SCREENSHOT_EMAIL") or (truth or {}).get("personas", {}).get("physician")
+    procedure = os.environ.get("SCORECARD_SCREENSHOT_PROCEDURE") or \
+        (truth or {}).get("persona_procedure", {}).get("procedure_code")
+    if not email:
+        pytest.skip("set SCORECARD_SCREENSHOT_TRUTH (the source's truth.json) or SCORECARD_SCREENSHOT_EMAIL")
+    url = start_app(scale_db, tmp_path / "state.sqlite")
+    page.set_default_timeout(120_000)
+    sign_in(page, url, email, timeout_ms=180_000)
+    if procedure:
+        page.goto(f"{url}/scorecard?procedure={procedure}")
+        wait_for_app(page, timeout_ms=180_000)
+    text = app_text(page)
+    assert "scorecard" in text.lower()
+    out = ROOT / "screenshots"
+    screenshot(page, out / "scorecard-300-peers-desktop.png", 1280, 900)
+    screenshot(page, out / "scorecard-300-peers-desktop-full.png", 1280, 900, full_page=True)
+    screenshot(page, out / "scorecard-300-peers-phone.png", 390, 844)
+    screenshot(page, out / "scorecard-300-peers-phone-full.png", 390, 844, full_page=True)
