@@ -526,9 +526,39 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(row, widths)) for row in rows)
 
 
+def markdown_table(records: list[dict[str, Any]]) -> str:
+    """The README's table (README, *Performance*): one row per size, from the JSON records."""
+    def ms(d: dict | None, key: str) -> str:
+        v = (d or {}).get(key)
+        return "–" if v is None else (f"{v / 1000:.2f} s" if v >= 1000 else f"{v:.0f} ms")
+
+    head = ("cases", "physicians", "pairs", "supply lines", "build", "build peak", "figures p50 / p95",
+            "with 100 flags p95", "flag refresh (100 / one)", "page warm p50 / p95", "page cold p95",
+            "pandas ×", "Polars ×")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for r in sorted(records, key=lambda r: r["cases"]):
+        f, fl, p = r["figures"], r.get("flags") or {}, r.get("page") or {}
+        b = r.get("baselines") or {}
+        facts = r.get("shape_facts") or {}
+        lines.append("| " + " | ".join([
+            f"{r['cases']:,}", f"{facts.get('physicians', '–'):,}" if facts else "–", f"{f['pairs_available']:,}",
+            f"{r['supply_lines']:,}" if r.get("supply_lines") else "–", f"{r['build']['seconds']:.0f} s",
+            f"{r['build']['peak_rss_gib']:.2f} GiB", f"{ms(f, 'p50_ms')} / {ms(f, 'p95_ms')}",
+            ms(fl.get("figures"), "p95_ms"),
+            f"{(fl.get('refresh_all_ms') or 0) / 1000:.1f} s / {ms(fl.get('refresh_single'), 'p50_ms')}" if fl else "–",
+            f"{ms(p.get('warm'), 'p50_ms')} / {ms(p.get('warm'), 'p95_ms')}", ms(p.get("cold"), "p95_ms"),
+            f"{(b.get('pandas') or {}).get('ratio_mean') or '–'}", f"{(b.get('polars') or {}).get('ratio_mean') or '–'}",
+        ]) + " |")
+    return "\n".join(lines)
+
+
 def run_bench_cli(args) -> int:
     """`python -m benchmarks`: run each size, write its JSON, print the table; exit 1 if figures disagree."""
     say = lambda m: print(f"[{datetime.now():%H:%M:%S}] {m}", flush=True)  # noqa: E731
+    if getattr(args, "table", False):  # the README's table from the results on record, nothing run
+        recs = [json.loads(p.read_text()) for p in sorted(Path(args.results).glob("bench-*.json"))]
+        print(markdown_table([r for r in recs if r.get("shape") == "system"]))
+        return 0
     records = []
     for cases in args.cases:
         say(f"=== {cases:,} cases")

@@ -195,6 +195,20 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     return digest
 
 
+def excluded_by_procedure(variables: dict[str, Any] | None, path: Path | None = None
+                          ) -> dict[str, frozenset[str]] | None:
+    """For a default-period request with excluded cases: those cases per procedure (the procedures whose
+    snapshot rows were patched); None for any other request. Lets callers reuse build-time results
+    (e.g. the funnels' φ and τ²) for every procedure an accepted flag did not touch."""
+    path = path or database_path()
+    _connection(path)
+    if _patched_for("mart_outcome_position", path, variables) is None:
+        return None
+    digest = prepare_excluded((variables or {}).get("excluded_case_ids") or [], path)
+    with _patch_lock:
+        return dict(_patches[_file_key(path)].get(digest, {}))
+
+
 def _patchable(tables: Iterable[str]) -> list[str]:
     """Snapshots that stand in for a documented view (mart_funnel_default is the build's own table)."""
     names = schema.names()

@@ -201,11 +201,17 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     rows = []
     variables = period_variables(period, excluded)
     dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
+    flagged = db.excluded_by_procedure(variables) if not dispersion else None
+    if flagged is not None:  # accepted flags, default period: the build's φ, τ² hold where no case was removed
+        dispersion = _dispersions(db.database_version()) if procedure_code not in flagged else None
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
     everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
                           variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
+    if dispersion is None:  # a procedure with accepted flags: its φ, τ² once per excluded set (README, Performance)
+        dispersion = _flagged_dispersions(db.database_version(), procedure_code, flagged[procedure_code],
+                                          everything[everything["eligible_flag"].to_numpy()])
     for outcome in metrics.OUTCOME_KEYS:
         frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
         if frame.empty:
@@ -244,6 +250,28 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
     except KeyError:  # pragma: no cover - a database built before the funnel step
         return {}
     return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
+
+
+_FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float]]] = {}
+
+
+def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[str], eligible: pd.DataFrame
+                         ) -> dict[tuple[str, str], tuple[float, float]]:
+    """φ and τ² per outcome of one procedure with accepted flags' cases removed, computed once per
+    (database version, procedure, removed cases) from its eligible physicians (as the build does)."""
+    key = (version, procedure_code, removed)
+    if key not in _FLAGGED_DISPERSIONS:
+        if len(_FLAGGED_DISPERSIONS) > 512:
+            _FLAGGED_DISPERSIONS.clear()
+        out = {}
+        for outcome in metrics.OUTCOME_KEYS:
+            group = eligible[eligible["outcome"].to_numpy() == outcome]
+            if len(group):
+                fun = stats.funnel(group["observed_count"].astype(float).tolist(),
+                                   group["expected_count"].astype(float).tolist())
+                out[(procedure_code, outcome)] = (float(fun.attrs["phi"]), float(fun.attrs["tau2"]))
+        _FLAGGED_DISPERSIONS[key] = out
+    return _FLAGGED_DISPERSIONS[key]
 
 
 def physician_flag(limits: Any, adjusted: bool) -> str:
