@@ -88,11 +88,12 @@ def peer_histogram(frame: pd.DataFrame, procedure_name: str, peer_median: float 
         mark = pd.DataFrame({"x": [float(you.iloc[0]["median_case_cost_usd"])], "label": ["You"]})
         layers.append(alt.Chart(mark).mark_rule(color=YOU, size=4).encode(
             x="x:Q", tooltip=[alt.Tooltip("x:Q", title="Your median case cost", format="$,.0f")]))
-        layers.append(alt.Chart(mark).mark_text(color=YOU, fontWeight="bold", fontSize=14, align="left", dx=6,
-                                                baseline="top", y=4).encode(x="x:Q", text="label:N"))
-    return alt.layer(*layers).properties(
-        title=f"Median case cost per physician — {procedure_name} ({len(frame)} physicians)", height=height,
-        width="container")
+        layers.append(alt.Chart(mark).mark_text(color=YOU, fontWeight="bold", fontSize=14, baseline="bottom",
+                                                y=-3).encode(x="x:Q", text="label:N"))
+    title = alt.TitleParams("Median case cost per physician", offset=18,
+                            subtitle=[f"{procedure_name} · {len(frame)} physicians",
+                                      "bars: physicians per cost band · dashed: peer median"])
+    return alt.layer(*layers).properties(title=title, height=height, width="container")
 
 
 def _you_vs_peer_bars(long: pd.DataFrame, field: str, field_title: str, order: list, value_title: str,
