@@ -60,7 +60,7 @@ TARGETS_BY_SIZE = {
 }
 TARGETS = TARGETS_BY_SIZE[1_000_000]
 # DuckDB's memory limit for the build at each size (core.config.build_memory_mb): 4 GiB budget, 8 GiB at 10M.
-BUILD_MEMORY_MB = {10_000_000: 5500}
+BUILD_MEMORY_MB = {10_000_000: 5000}
 # Baselines that hold every supply line in memory cannot at 10M (about 300M lines: tens of GB in pandas):
 # above this the pandas baseline is skipped and the Polars one scans the Parquet files per request.
 IN_MEMORY_BASELINE_MAX_CASES = 2_000_000
