@@ -306,7 +306,8 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
             live_cur.close()
         problems += _frame_differences(view, patched, live)
     live_default = db.is_default_request(variables, db_path)
-    return {"flags": len(accepted), "procedures_touched": None, "refresh_all_ms": round(all_ms, 1),
+    touched = db.excluded_by_procedure(variables, db_path) or {}
+    return {"flags": len(accepted), "procedures_touched": len(touched), "refresh_all_ms": round(all_ms, 1),
             "refresh_single": percentiles(single), "figures": percentiles(times),
             "snapshot_equals_live_view": not problems, "problems": problems[:20],
             "reads_build_snapshot": live_default, "accepted": accepted, "results": results}
