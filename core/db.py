@@ -45,6 +45,12 @@ _patches: dict[tuple, OrderedDict[str, dict[str, frozenset[str]]]] = {}
 _case_procedure: dict[tuple, dict[str, str | None]] = {}
 _patch_lock = threading.Lock()
 PATCHES_KEPT = 4
+# Snapshot views whose rows for a procedure depend only on that procedure's cases (a peer group is one
+# procedure's physicians): the ones prepare_excluded patches per procedure. Any other `<view>_default`
+# (totals over procedures, supply-chain views) is read live once a flag is accepted, as before.
+PER_PROCEDURE_SNAPSHOTS = frozenset({
+    "mart_cost_position", "mart_outcome_position", "mart_preferred_use", "mart_category_driver",
+    "mart_cost_quarter", "mart_outcome_quarter", "mart_outcome_reliability"})
 
 # Session variables the views understand (see mart_period_case.sql).
 VARIABLES = {"start_date": date, "end_date": date, "excluded_case_ids": list, "procedure_codes": list}
@@ -128,7 +134,7 @@ def _patched_for(view: str, path: Path, variables: dict[str, Any] | None) -> str
     """The patched snapshot of `view` for a default-period request with excluded cases, else None."""
     excluded = (variables or {}).get("excluded_case_ids")
     known = _defaults.get(_file_key(path))
-    if not excluded or known is None or f"{view}_default" not in known[2]:
+    if not excluded or known is None or view not in PER_PROCEDURE_SNAPSHOTS or f"{view}_default" not in known[2]:
         return None
     asked = ((variables or {}).get("start_date"), (variables or {}).get("end_date"))
     if asked not in ((None, None), known[:2]):
@@ -183,7 +189,8 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                 cur.execute(f"create or replace table memory.main.{view}__x{digest} as "
                             f"select * from {source} where procedure_code not in (select unnest(?::varchar[])) "
                             f"union all by name "
-                            f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[]))",
+                            f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[])) "
+                            f"order by procedure_code, physician_id",
                             [changed, changed])
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
@@ -210,9 +217,8 @@ def excluded_by_procedure(variables: dict[str, Any] | None, path: Path | None = 
 
 
 def _patchable(tables: Iterable[str]) -> list[str]:
-    """Snapshots that stand in for a documented view (mart_funnel_default is the build's own table)."""
-    names = schema.names()
-    return [t for t in tables if t.removesuffix("_default") in names]
+    """Snapshots of per-procedure views (PER_PROCEDURE_SNAPSHOTS) that this database holds."""
+    return [t for t in tables if t.removesuffix("_default") in PER_PROCEDURE_SNAPSHOTS]
 
 
 def is_default_request(variables: dict[str, Any] | None, path: Path | None = None) -> bool:

@@ -204,14 +204,11 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     flagged = db.excluded_by_procedure(variables) if not dispersion else None
     if flagged is not None:  # accepted flags, default period: the build's φ, τ² hold where no case was removed
         dispersion = _dispersions(db.database_version()) if procedure_code not in flagged else None
-    # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
-    everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
-                          variables=variables)
-    # The peer group (eligible physicians, and the subject), split by outcome in one pass.
-    everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
     if dispersion is None:  # a procedure with accepted flags: its φ, τ² once per excluded set (README, Performance)
         dispersion = _flagged_dispersions(db.database_version(), procedure_code, flagged[procedure_code],
-                                          everything[everything["eligible_flag"].to_numpy()])
+                                          lambda: db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
+                                                           variables=variables))
+    everything = _outcome_rows("mart_outcome_position", subject_id, procedure_code, variables, dispersion)
     for outcome in metrics.OUTCOME_KEYS:
         frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
         if frame.empty:
@@ -252,17 +249,33 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
     return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
 
 
+def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: dict[str, Any],
+                  dispersion: dict[tuple[str, str], Any]) -> pd.DataFrame:
+    """The rows outcome_summary needs: the subject's own when the peer group's φ and τ² are known for every
+    outcome (only the limits at the subject's expected count remain to compute: 5 rows rather than every
+    peer's, README *Performance*), else the whole peer group (eligible physicians, and the subject)."""
+    if dispersion:
+        mine = db.fetch(view, where={"procedure_code": procedure_code, "physician_id": subject_id}, variables=variables)
+        if len(mine) and mine["eligible_flag"].all() and all((procedure_code, o) in dispersion for o in mine["outcome"]):
+            return mine
+    everything = db.fetch(view, where={"procedure_code": procedure_code}, variables=variables)
+    return everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
+
+
 _FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float]]] = {}
 
 
-def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[str], eligible: pd.DataFrame
+def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[str], rows: Any
                          ) -> dict[tuple[str, str], tuple[float, float]]:
     """φ and τ² per outcome of one procedure with accepted flags' cases removed, computed once per
-    (database version, procedure, removed cases) from its eligible physicians (as the build does)."""
+    (database version, procedure, removed cases) from its eligible physicians (as the build does);
+    `rows` reads the procedure's outcome positions, called only when not yet computed."""
     key = (version, procedure_code, removed)
     if key not in _FLAGGED_DISPERSIONS:
         if len(_FLAGGED_DISPERSIONS) > 512:
             _FLAGGED_DISPERSIONS.clear()
+        frame = rows()
+        eligible = frame[frame["eligible_flag"].to_numpy()]
         out = {}
         for outcome in metrics.OUTCOME_KEYS:
             group = eligible[eligible["outcome"].to_numpy() == outcome]
