@@ -109,10 +109,14 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def source_checksum(source: Path) -> str:
-    """SHA-256 over the source's extract files (names and bytes), in name order."""
+    """SHA-256 over the source's extract files and mapping file (names and bytes), in name order."""
+    from core.build.sources import MAPPING_FILE, WORKBOOK_SUFFIXES
+
     digest = hashlib.sha256()
-    for path in sorted(source.iterdir()):
-        if path.suffix in (".csv", ".parquet") and path.is_file():
+    paths = [source] if source.is_file() else sorted(source.iterdir())
+    for path in paths:
+        extract = path.suffix.lower() in (".csv", ".parquet", *WORKBOOK_SUFFIXES) or path.name == MAPPING_FILE
+        if extract and path.is_file():
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 while chunk := fh.read(1 << 22):
