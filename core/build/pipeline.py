@@ -27,6 +27,7 @@ from core import db
 from core.build import contract
 from core.build import funnels
 from core.build import risk
+from core.build import validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -237,8 +238,18 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
     con.unregister("warning_frame")
 
 
-def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
+def build(source: Path, target: Path, progress: Callable[[str], None] | None = None,
+          examples_per_rule: int | None = None) -> BuildResult:
+    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
+
+    `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
+    them all, up to that bound)."""
+    if examples_per_rule is not None:
+        token = validate.examples_per_rule.set(examples_per_rule)
+        try:
+            return build(source, target, progress)
+        finally:
+            validate.examples_per_rule.reset(token)
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     source, target = Path(source), Path(target)

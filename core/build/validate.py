@@ -9,6 +9,7 @@ needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so ro
 from __future__ import annotations
 
 import codecs
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,9 @@ from core.build.sources import MAPPING_FILE, Mapping, MappingError, find_workboo
 from core.build.sources import workbook_sheets
 
 EXAMPLES_PER_RULE = 5
+# How many rows each rule lists: a few on a terminal, every one (up to a bound) for the upload page,
+# whose table and CSV are what the admin fixes the extract from. Per thread, so builds never mix.
+examples_per_rule: ContextVar[int] = ContextVar("examples_per_rule", default=EXAMPLES_PER_RULE)
 ERROR, WARNING = "error", "warning"
 
 
@@ -389,7 +393,7 @@ def _collect(con, loaded: LoadedTable, rule: str, message: str, severity: str, c
         return None
     rows = con.execute(
         f"select {loaded.row_expr}, cast({value_expr} as varchar) from {loaded.raw_name} "
-        f"where {predicate} order by rowid limit {EXAMPLES_PER_RULE}"
+        f"where {predicate} order by rowid limit {int(examples_per_rule.get())}"
     ).fetchall()
     name = loaded.label
     header = loaded.headers.get(column) if column else None
