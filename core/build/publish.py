@@ -80,6 +80,13 @@ def candidate_path(target: Path, build_id: int) -> Path:
 
 # --- staging an upload --------------------------------------------------------------------------
 
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
+
+
 def _safe_name(filename: str) -> str:
     name = Path(filename.replace("\\", "/")).name.strip()
     if not name or name.startswith(".") or any(c in name for c in "\x00/"):
@@ -90,8 +97,7 @@ def _safe_name(filename: str) -> str:
 def stage_upload(data: bytes, filename: str, target: Path, build_id: int) -> tuple[Path, list[str]]:
     """Keep the upload and lay out its extract files as a source folder: (source, skipped names)."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"the file is {len(data) / 1e6:,.0f} MB; uploads are limited to "
-                            f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        raise UploadRefused(f"the file is {_size(len(data))}; uploads are limited to {_size(MAX_UPLOAD_BYTES)}")
     if not data:
         raise UploadRefused("the file is empty")
     name = _safe_name(filename)
@@ -121,7 +127,7 @@ def _unzip(data: bytes, dest: Path) -> list[str]:
     if len(members) > MAX_ARCHIVE_MEMBERS:
         raise UploadRefused(f"the zip holds {len(members)} files; at most {MAX_ARCHIVE_MEMBERS} are accepted")
     if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-        raise UploadRefused(f"the zip unpacks to more than {MAX_UNPACKED_BYTES // 1024**3} GB")
+        raise UploadRefused(f"the zip unpacks to more than {_size(MAX_UNPACKED_BYTES)}")
     skipped: list[str] = []
     taken: dict[str, str] = {}
     budget = MAX_UNPACKED_BYTES
@@ -146,7 +152,7 @@ def _unzip(data: bytes, dest: Path) -> list[str]:
             while chunk := src.read(1 << 20):
                 budget -= len(chunk)
                 if budget < 0:
-                    raise UploadRefused(f"the zip unpacks to more than {MAX_UNPACKED_BYTES // 1024**3} GB")
+                    raise UploadRefused(f"the zip unpacks to more than {_size(MAX_UNPACKED_BYTES)}")
                 out.write(chunk)
         os.chmod(dest / base, 0o600)
     if not taken:
