@@ -27,6 +27,7 @@ from core import db
 from core.build import contract
 from core.build import funnels
 from core.build import risk
+from core.build import validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -109,10 +110,14 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def source_checksum(source: Path) -> str:
-    """SHA-256 over the source's extract files (names and bytes), in name order."""
+    """SHA-256 over the source's extract files and mapping file (names and bytes), in name order."""
+    from core.build.sources import MAPPING_FILE, WORKBOOK_SUFFIXES
+
     digest = hashlib.sha256()
-    for path in sorted(source.iterdir()):
-        if path.suffix in (".csv", ".parquet") and path.is_file():
+    paths = [source] if source.is_file() else sorted(source.iterdir())
+    for path in paths:
+        extract = path.suffix.lower() in (".csv", ".parquet", *WORKBOOK_SUFFIXES) or path.name == MAPPING_FILE
+        if extract and path.is_file():
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 while chunk := fh.read(1 << 22):
@@ -130,15 +135,24 @@ def source_kind(source: Path) -> str:
 
 
 def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
-    """Give every raw table exactly the contract's columns (absent optional ones as nulls)."""
+    """Give every raw table exactly the contract's columns (absent optional ones as nulls).
+
+    A usage table without a `line` column gets one: lines numbered 1, 2, ... in file order within
+    each case (README "Data contract"), so the staging views never see the difference.
+    """
     for table in contract.TABLES.values():
         lt = loaded.get(table.name)
         present = set(lt.columns) if lt else set()
-        cols = ", ".join(
-            (f'"{c}"' if c in present else f'cast(null as varchar) as "{c}"') for c in table.column_names
-        )
+        cols = []
+        for c in table.column_names:
+            if c in present:
+                cols.append(f'"{c}"')
+            elif c == "line" and table.name in contract.LINE_TABLES and lt is not None:
+                cols.append('cast(row_number() over (partition by "case_id" order by rowid) as varchar) as "line"')
+            else:
+                cols.append(f'cast(null as varchar) as "{c}"')
         source = lt.raw_name if lt else "(select 1 where false)"
-        con.execute(f"create or replace table raw_{table.name} as select {cols} from {source}")
+        con.execute(f"create or replace table raw_{table.name} as select {', '.join(cols)} from {source}")
 
 
 def _cleanup_stale(target: Path) -> None:
@@ -224,8 +238,18 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
     con.unregister("warning_frame")
 
 
-def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
+def build(source: Path, target: Path, progress: Callable[[str], None] | None = None,
+          examples_per_rule: int | None = None) -> BuildResult:
+    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
+
+    `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
+    them all, up to that bound)."""
+    if examples_per_rule is not None:
+        token = validate.examples_per_rule.set(examples_per_rule)
+        try:
+            return build(source, target, progress)
+        finally:
+            validate.examples_per_rule.reset(token)
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     source, target = Path(source), Path(target)
