@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install demo browser-deps bench clean
+.PHONY: run test install demo browser-deps pg-deps bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
 	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
 
-test: $(STAMP) browser-deps
-	SCORECARD_REQUIRE_BROWSER=1 $(VENV)/bin/pytest -q
+# The state tests run on SQLite and on a throw-away PostgreSQL server (Debian's postgresql package).
+pg-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; fi
+
+test: $(STAMP) browser-deps pg-deps
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(PY) -m benchmarks --cases 100000 300000 1000000
