@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install demo browser-deps pg-deps bench clean
+.PHONY: run test install demo browser-deps pg-deps cluster bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +30,20 @@ demo: $(STAMP)
 run: $(DB)
 	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true
 
-# Browser tests need Debian's chromium and the local OpenID provider (npm oidc-provider, pinned).
+# Browser tests need Debian's chromium, the local OpenID provider (npm oidc-provider, pinned) and, for the
+# replica test, Debian's nginx.
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
 	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
+	@if [ ! -x /usr/sbin/nginx ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; fi
 
 # The state tests run on SQLite and on a throw-away PostgreSQL server (Debian's postgresql package).
 pg-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; fi
+
+# Two replicas behind nginx (sticky sessions) sharing PostgreSQL state and the demo database: README, "Several app servers".
+cluster: $(DB) pg-deps browser-deps
+	$(PY) -m deploy.local --replicas 2 --port 8500 --db $(DB)
 
 test: $(STAMP) browser-deps pg-deps
 	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q
