@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install demo browser-deps pg-deps cluster bench clean
+.PHONY: run test install demo browser-deps pg-deps nginx-deps cluster bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,17 +32,19 @@ run: $(DB)
 
 # Browser tests need Debian's chromium, the local OpenID provider (npm oidc-provider, pinned) and, for the
 # replica test, Debian's nginx.
-browser-deps:
+browser-deps: nginx-deps
 	@if [ ! -x /usr/bin/chromium ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
 	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
-	@if [ ! -x /usr/sbin/nginx ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; fi
 
 # The state tests run on SQLite and on a throw-away PostgreSQL server (Debian's postgresql package).
 pg-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; fi
 
+nginx-deps:
+	@if [ ! -x /usr/sbin/nginx ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; fi
+
 # Two replicas behind nginx (sticky sessions) sharing PostgreSQL state and the demo database: README, "Several app servers".
-cluster: $(DB) pg-deps browser-deps
+cluster: $(DB) pg-deps nginx-deps
 	$(PY) -m deploy.local --replicas 2 --port 8500 --db $(DB)
 
 test: $(STAMP) browser-deps pg-deps

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="scorecard-cluster-"))
     procs: list[subprocess.Popen] = []
     pg = None
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background, where SIGINT is ignored
+        signal.signal(sig, lambda *_: done.set())
     try:
         if not state.startswith(("postgresql://", "postgres://")):
             bindir = postgres_bin()
@@ -255,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         procs.append(start_nginx(args.port, replicas, work / "nginx"))
         wait_http(f"http://127.0.0.1:{args.port}/_stcore/health", proc=procs[-1])
         print(f"Scorecard: http://localhost:{args.port} (nginx, sticky by the {COOKIE} cookie). Ctrl-C stops.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while not done.wait(1.0):
+            if dead := [name for name, proc in zip(replicas, procs, strict=False) if proc.poll() is not None]:
+                print(f"replica {', '.join(dead)} stopped: see its log; stopping the cluster", file=sys.stderr)
+                return 1
         return 0
     finally:
         for proc in reversed(procs):
