@@ -143,28 +143,30 @@ class PostgresServer:
 
 # --- nginx -------------------------------------------------------------------------------------
 
-def nginx_conf(port: int, replicas: Mapping[str, int], folder: Path) -> str:
-    """nginx.conf for `replicas` ({name: port}) behind 127.0.0.1:`port`, sticky by the replica cookie."""
+def nginx_conf(listen: str, replicas: Mapping[str, str], folder: Path | None = None) -> str:
+    """nginx.conf for `replicas` ({name: "host:port"}) behind `listen`, sticky by the replica cookie.
+
+    With `folder` (the local cluster) the pid file, logs and temporary files go there; without it
+    (deploy/nginx.conf, for the compose file) nginx's own defaults apply and logs go to the console.
+    """
     names = list(replicas)
     share = f"{100 / len(names):.2f}".rstrip("0").rstrip(".")
     split = "".join(f"        {share}% {n};\n" for n in names[:-1]) + f"        * {names[-1]};\n"
     known = "".join(f"        {n} {n};\n" for n in names)
-    upstreams = "".join(f"    upstream {n} {{ server 127.0.0.1:{p}; keepalive 16; }}\n" for n, p in replicas.items())
-    user = "user root root;\n" if os.geteuid() == 0 else ""
-    return f"""# written by deploy/local.py
-{user}worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
+    upstreams = "".join(f"    upstream {n} {{ server {address}; keepalive 16; }}\n" for n, address in replicas.items())
+    if folder is None:
+        head, paths = "error_log /dev/stderr warn;\n", "    access_log /dev/stdout;\n"
+    else:
+        head = ("user root root;\n" if os.geteuid() == 0 else "") + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+        paths = f"    access_log {folder}/access.log;\n" + "".join(
+            f"    {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""# written by deploy/local.py (nginx_conf): edit that function, not this output
+{head}worker_processes 1;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {folder}/access.log;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    client_max_body_size 200m;  # extract uploads (Streamlit's server.maxUploadSize)
+{paths}    client_max_body_size 200m;  # extract uploads (Streamlit's server.maxUploadSize)
 
+    # Sticky sessions: a new visitor gets a replica at random and a cookie naming it.
     split_clients "${{request_id}}" $fresh_replica {{
 {split}    }}
     map $cookie_{COOKIE} $replica {{
@@ -176,7 +178,7 @@ http {{
     }}
 {upstreams}
     server {{
-        listen 127.0.0.1:{port};
+        listen {listen};
         location / {{
             proxy_pass http://$replica;
             proxy_http_version 1.1;
@@ -195,11 +197,16 @@ http {{
 """
 
 
+def compose_nginx_conf() -> str:
+    """deploy/nginx.conf: the compose file's two replicas (app1, app2) behind port 80."""
+    return nginx_conf("80", {"r1": "app1:8501", "r2": "app2:8501"})
+
+
 def start_nginx(port: int, replicas: Mapping[str, int], folder: Path) -> subprocess.Popen:
     """Debian's nginx in the foreground (its own process group) with the cluster's configuration."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "nginx.conf"
-    conf.write_text(nginx_conf(port, replicas, folder))
+    conf.write_text(nginx_conf(f"127.0.0.1:{port}", {n: f"127.0.0.1:{p}" for n, p in replicas.items()}, folder))
     check = subprocess.run([str(NGINX), "-t", "-q", "-p", str(folder), "-c", str(conf)],
                            capture_output=True, text=True, check=False)
     if check.returncode:
@@ -232,7 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--port", type=int, default=8500, help="nginx listens on 127.0.0.1:PORT")
     parser.add_argument("--db", type=Path, default=Path(os.environ.get("SCORECARD_DB", "data/scorecard.duckdb")))
+    parser.add_argument("--write-nginx-conf", type=Path, metavar="FILE",
+                        help="write the compose file's nginx.conf to FILE and exit")
     args = parser.parse_args(argv)
+    if args.write_nginx_conf:
+        args.write_nginx_conf.write_text(compose_nginx_conf())
+        return 0
     state = os.environ.get("SCORECARD_STATE", "")
     work = Path(tempfile.mkdtemp(prefix="scorecard-cluster-"))
     procs: list[subprocess.Popen] = []
