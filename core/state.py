@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets as pysecrets
 import sqlite3
 import threading
@@ -37,7 +36,9 @@ from typing import Any
 
 import pandas as pd
 
-DEFAULT_STATE = Path("data/state.sqlite")
+from core import config
+
+DEFAULT_STATE = Path(config.DEFAULT_STATE)
 FLAG_REASONS = ("wrong physician", "wrong procedure", "data error", "other")
 FLAG_STATUSES = ("open", "accepted", "rejected")
 FEEDBACK_KINDS = ("comment", "review request")
@@ -66,7 +67,7 @@ class FlagConflictError(StateWriteError):
 
 def state_path() -> Location:
     """Where app state lives: $SCORECARD_STATE (a file, or a postgresql:// URL), else data/state.sqlite."""
-    value = os.environ.get("SCORECARD_STATE", str(DEFAULT_STATE))
+    value = config.state_location()
     return value if _is_postgres(value) else Path(value)
 
 
@@ -76,7 +77,7 @@ def _is_postgres(where: Location) -> bool:
 
 def _timeout() -> float:
     """Seconds to wait for a lock or a connection before a request is told state is unavailable."""
-    return float(os.environ.get("SCORECARD_STATE_TIMEOUT", "15"))
+    return config.state_timeout()
 
 
 def now() -> str:
@@ -99,7 +100,7 @@ def _chain_existing(tx: _Tx) -> None:
     prev = GENESIS
     rows = tx.execute(f"select {', '.join(AUDIT_FIELDS[:-1])} from audit_log order by id").fetchall()
     for row in rows:
-        entry = dict(zip(AUDIT_FIELDS[:-1], row), prev_hash=prev)
+        entry = dict(zip(AUDIT_FIELDS[:-1], row, strict=True), prev_hash=prev)
         digest = entry_hash(entry)
         tx.execute("update audit_log set prev_hash = ?, hash = ? where id = ?", (prev, digest, entry["id"]))
         prev = digest

@@ -157,7 +157,8 @@ def nginx_conf(listen: str, replicas: Mapping[str, str], folder: Path | None = N
     if folder is None:
         head, paths = "error_log /dev/stderr warn;\n", "    access_log /dev/stdout;\n"
     else:
-        head = ("user root root;\n" if os.geteuid() == 0 else "") + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+        head = (("user root root;\n" if os.geteuid() == 0 else "")
+                + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n")
         paths = f"    access_log {folder}/access.log;\n" + "".join(
             f"    {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# written by deploy/local.py (nginx_conf): edit that function, not this output

@@ -20,7 +20,8 @@ def decide(flag_id: int, case_id: str, status: str) -> None:
     try:
         review.decide(viewer, flag_id, status, reply)
     except state.FlagConflictError as err:
-        ui.audit("flag decision conflict", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status}, str(err))
+        ui.audit("flag decision conflict", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status},
+                 str(err))
         st.session_state["_flag_conflict"] = str(err)
     except (ValueError, state.StateWriteError) as err:
         st.session_state["_flag_conflict"] = str(err)
@@ -39,7 +40,7 @@ except state.StateError as err:  # say so and show no queue, rather than an empt
     st.error(f"The review queue cannot be read right now ({err}). Nothing is shown until app state is back.",
              icon=":material/error:")
     st.stop()
-for col, (status, n) in zip(st.columns(3), counts.items()):
+for col, (status, n) in zip(st.columns(3), counts.items(), strict=True):
     col.metric(status.capitalize(), n)
 dollars = lambda v: ui.money(v).replace("$", "\\$")  # noqa: E731 - two "$" in a line would read as LaTeX
 
@@ -49,7 +50,8 @@ with open_tab:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**Case {f['case_id']}** · flagged **{f['reason']}** by {f['email']} on {f['created_at'][:10]}")
+            st.markdown(f"**Case {f['case_id']}** · flagged **{f['reason']}** by {f['email']} "
+                        f"on {f['created_at'][:10]}")
             if f["note"]:
                 st.text(f["note"])
             if f["in_data_flag"]:

@@ -23,7 +23,8 @@ def test_the_cluster_nginx_conf_is_valid(tmp_path):
     if not NGINX.exists():
         pytest.skip(f"{NGINX} not installed (make nginx-deps)")
     conf = tmp_path / "nginx.conf"
-    conf.write_text(nginx_conf("127.0.0.1:1", {"r1": "127.0.0.1:2", "r2": "127.0.0.1:3", "r3": "127.0.0.1:4"}, tmp_path))
+    replicas = {"r1": "127.0.0.1:2", "r2": "127.0.0.1:3", "r3": "127.0.0.1:4"}
+    conf.write_text(nginx_conf("127.0.0.1:1", replicas, tmp_path))
     done = subprocess.run([str(NGINX), "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr

@@ -132,7 +132,7 @@ def test_audit_chain_detects_an_entry_rewritten_with_its_own_hash_recomputed(whe
 
 def _hashes(where) -> dict[int, str]:
     frame = state._read("select id, hash from audit_log order by id", (), where)
-    return dict(zip(frame["id"], frame["hash"]))
+    return dict(zip(frame["id"], frame["hash"], strict=True))
 
 
 def test_audit_chain_holds_across_batches_and_hostile_text(where):
