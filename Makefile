@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install demo browser-deps pg-deps nginx-deps cluster bench clean
+.PHONY: run test install demo browser-deps pg-deps nginx-deps cluster test-load bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,12 @@ cluster: $(DB) pg-deps nginx-deps
 	$(PY) -m deploy.local --replicas 2 --port 8500 --db $(DB)
 
 test: $(STAMP) browser-deps pg-deps
-	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q -m "not slow"
+
+# 20 browser sessions on two replicas for 4 minutes through two rebuilds (README, "Load test"); writes deploy/load-result.json.
+test-load: $(STAMP) browser-deps pg-deps
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 SCORECARD_LOAD_RESULT=deploy/load-result.json \
+		$(VENV)/bin/pytest -q -s -m slow tests/test_load.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks --cases 100000 300000 1000000
