@@ -138,11 +138,13 @@ def test_a_locked_sqlite_file_fails_closed_and_loses_nothing(tmp_path, monkeypat
     monkeypatch.setenv("SCORECARD_STATE", str(path))
     monkeypatch.setenv("SCORECARD_STATE_TIMEOUT", "0.3")
     state.audit("before@x.org", "admin", "view")
+    key = state.secret("peer_letters")
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("begin exclusive")  # another process holds the write lock (and, exclusive, blocks readers)
     try:
         with pytest.raises(state.StateWriteError, match="locked"):
             state.audit("during@x.org", "admin", "view")
+        assert state.secret("peer_letters") == key  # reads go on: letters stay the same while a writer waits
         at = _page(AUDIT_PAGE, ADMIN)  # in WAL mode reads go on; the page's own audit entry cannot be written
         assert not at.exception and any("locked" in e.value for e in at.error)
     finally:
