@@ -358,7 +358,9 @@ def _rate_text(row: dict) -> str:
 
 def _callouts(points: pd.DataFrame, adjusted: bool) -> tuple[list[str], list[str]]:
     """Letters above and below the 99.8% limit (the only ones a funnel calls out)."""
-    flags = [scorecard.physician_flag(row, adjusted) for row in points.to_dict("records")]
+    # The call made on the exact figures (funnel_data's `flag`): a blinded peer's point carries no limits.
+    flags = (points["flag"].tolist() if "flag" in points
+             else [scorecard.physician_flag(row, adjusted) for row in points.to_dict("records")])
     high = [lab for lab, f in zip(points["label"], flags) if f == "high_998"]
     low = [lab for lab, f in zip(points["label"], flags) if f == "low_998"]
     return high, low
@@ -424,7 +426,8 @@ def _funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slid
     label = scorecard.OUTCOME_LABELS[outcome]
     high, low = _callouts(points, True)
     chart = _funnel_chart(points, float(meta.get("tau2", 0.0) or 0.0), set(high + low))
-    total_o, total_e = points["observed"].sum(), points["expected"].sum()
+    # The group's totals (a blinded peer's observed count is not in the points).
+    total_o, total_e = meta.get("group_observed", points["observed"].sum()), meta.get("group_expected", 0.0)
     if high or low:
         parts = [f"{_letters(side)} {'is' if len(side) == 1 else 'are'} {word}"
                  for side, word in ((high, "above"), (low, "below")) if side]
