@@ -28,17 +28,18 @@ def _missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def clean(value: object, limit: int = MAX_SHOWN) -> str:
+def clean(value: object, limit: int | None = MAX_SHOWN) -> str:
     """The value as one line of ordinary characters: no control or format characters (bidi overrides,
     zero-width joiners), runs of white space as one space, at most `limit` characters."""
     if _missing(value):
         return ""
     s = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in str(value))
     s = " ".join(s.split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return s if limit is None or len(s) <= limit else s[: limit - 1] + "…"
 
 
-def plain(value: object, limit: int = MAX_SHOWN) -> str:
-    """A value as Markdown that shows exactly its characters: no markup, no HTML, no link, one line."""
+def plain(value: object, limit: int | None = MAX_SHOWN) -> str:
+    """A value as Markdown that shows exactly its characters: no markup, no HTML, no link, one line
+    (cut at `limit` characters; None for a field shown whole, such as an evidence summary's outcomes)."""
     s = clean(value, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "".join("\\" + c if c in MARKDOWN_PUNCTUATION else c for c in s)

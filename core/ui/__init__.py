@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -224,8 +225,9 @@ def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
 
 
 def md(text: str) -> str:
-    """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths."""
-    return text.replace("$", "\\$")
+    """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths (one already
+    escaped by `plain` stays as it is)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
 def money(value: Any, signed: bool = False) -> str:
