@@ -108,13 +108,15 @@ def neutralise_cell(value: Any) -> Any:
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """The one CSV writer of every download: formulas neutralised in every text cell and header,
-    UTF-8 with a byte-order mark (so spreadsheets read "–" and "×"), no index."""
+    UTF-8 with a byte-order mark (so spreadsheets read "–" and "×"), CRLF line ends, no index."""
     out = frame.copy()
     out.columns = [neutralise_cell(str(c)) for c in out.columns]
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise_cell)
-    return out.to_csv(index=False).encode("utf-8-sig")
+    # CRLF line ends (RFC 4180): the csv module then also quotes a cell holding a lone carriage return,
+    # which with "\n" ends it would write bare, splitting the row in a spreadsheet.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def figures_csv(frame: pd.DataFrame) -> bytes:
