@@ -9,12 +9,17 @@ how to present other physicians: identified (supply, admin) or blinded (everyone
 Letters come from an HMAC of the physician id under a secret kept in app state and the view's
 key (procedure and period), so they are stable for a given view and period across rebuilds and
 meetings, differ between views, and cannot be derived from ids by anyone without the secret.
+A blinded viewer can ask only for the periods the pickers offer (whole quarters, whole years, the
+last 12 months: `core.periods`), so there are no views a day apart to difference, and nothing
+about a peer's volume is shown more finely than its band — not even the expected count a funnel
+point is drawn at (README, *What a blinded viewer can and cannot learn*).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -42,6 +47,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_feedback": ("supply", "admin"),         # read every comment and set its status
     "share": ("physician", "champion", "supply", "admin"),
     "export": ("physician", "champion", "supply", "admin"),
+    "choose_any_period": ("supply", "admin"),       # a custom date range (blinded viewers: offered periods only)
 }
 
 # Pages in navigation order: key -> the action that opens it. app.py builds st.navigation from
@@ -67,6 +73,9 @@ _AUDIENCE_ROLE = "physician"
 
 VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
                 (100, 199, "100–199"), (200, 10**9, "200 or more"))
+# The one case count that stands for a whole band where a number must be drawn (a blinded peer's
+# funnel point): about the middle of the band, so the point says nothing the band does not.
+BAND_TYPICAL = {"under 10": 5, "10–24": 17, "25–49": 37, "50–99": 75, "100–199": 150, "200 or more": 250}
 
 
 @dataclass(frozen=True)
@@ -90,19 +99,44 @@ class Viewer:
         return self.role in ("physician", "champion") and bool(self.physician_id)
 
 
-def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None:
-    """The roster entry for `email` (case-insensitive), or None for someone not on the roster."""
-    if not email:
+def normalise_email(email: object) -> str:
+    """The one form in which e-mails are compared: NFKC, trimmed, case-folded (then NFKC again, since
+    case folding can undo it). "Amara.Okafor@X " and the Kelvin sign's "\u212a" fold to one address."""
+    if not isinstance(email, str):
+        return ""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).strip().casefold())
+    return folded.strip()
+
+
+def roster_rows(email: str | None, roster: pd.DataFrame) -> pd.DataFrame:
+    """Every roster row whose e-mail is `email` once both are normalised (none for an empty address)."""
+    key = normalise_email(email)
+    if not key:
+        return roster.iloc[0:0]
+    return roster[roster["email"].map(normalise_email) == key]
+
+
+def roster_refusal(email: str | None, roster: pd.DataFrame) -> str | None:
+    """Why `email` gets no viewer: not on the roster, or on it more than once (the build refuses such a
+    roster, so this is a second line); None when exactly one row matches."""
+    found = len(roster_rows(email, roster))
+    if found == 1:
         return None
-    match = roster[roster["email"].str.lower() == email.strip().lower()]
-    if match.empty:
+    return "not on the roster" if found == 0 else f"matches {found} roster entries"
+
+
+def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None:
+    """The roster entry for `email` (compared normalised), or None for someone not on the roster —
+    and None when more than one row matches: no row may decide the role over another."""
+    match = roster_rows(email, roster)
+    if len(match) != 1:
         return None
     row = match.iloc[0]
     role = str(row["role"])
     if role not in ROLES:
         return None
     clean = lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
-    return Viewer(email=email.strip().lower(), role=role, physician_id=clean(row.get("physician_id")),
+    return Viewer(email=normalise_email(email), role=role, physician_id=clean(row.get("physician_id")),
                   service_line=clean(row.get("service_line")), name=clean(row.get("physician_name")))
 
 
@@ -165,6 +199,11 @@ def band_volume(cases: int) -> str:
     return "unknown"
 
 
+def band_typical(band: str) -> int | None:
+    """The case count drawn for a peer in `band` (None for an unknown band)."""
+    return BAND_TYPICAL.get(band)
+
+
 def letter_for(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA: enough letters for any department."""
     label = ""
@@ -212,7 +251,7 @@ def present_peers(
         return out.reset_index(drop=True)
     pool = letter_ids if letter_ids is not None else out["physician_id"].astype(str).tolist()
     letters = blind_letters([str(p) for p in pool], view_key, secret)
-    out["label"] = out["physician_id"].map(letters)
+    out["label"] = out["physician_id"].map(letters).astype(object)
     # Someone outside the peer group (not eligible) sees themselves as "You", never a letter.
     out.loc[out["label"].isna() & out["is_you"], "label"] = "You (not eligible)"
     out = out[out["label"].notna()]

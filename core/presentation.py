@@ -140,7 +140,8 @@ def _preferred_frames(procedure_code: str, period: Period, excluded: list[str] |
 
 
 def _with_flags(points: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
-    """Funnel points with each surgeon's call (`scorecard.physician_flag`), which the slides' callouts read."""
+    """Funnel points with each surgeon's call (`scorecard.physician_flag`) for points that carry their limits
+    (`scorecard.funnel_data` adds the call itself; this serves frames built elsewhere)."""
     return points.assign(flag=[scorecard.physician_flag(r, adjusted) for r in points.to_dict("records")])
 
 
@@ -178,7 +179,7 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
             points, meta = scorecard.funnel_data(crowd, None, procedure_code, row["outcome"], period, secret,
                                                  ctx.min_peers, excluded)
             if len(points) > 1:
-                funnels[row["outcome"]] = (_with_flags(points, True), meta)
+                funnels[row["outcome"]] = (points, meta)  # each point carries its call (`flag`)
     deck.slides.append(outcomes_slide(rows, funnels, notes))
     deck.slides += [funnel_slide(o, p, m, notes) for o, (p, m) in funnels.items()]
     totals, cats = _preferred_frames(procedure_code, period, excluded)

@@ -64,9 +64,9 @@ class DataContext:
         """Periods offered in pickers."""
         return period_options(self.data_start, self.data_end, self.default_start)
 
-    def parse_period(self, token: str | None) -> tuple[Period, str | None]:
-        """A period from a link token, or the default and why."""
-        return parse_period(token, self.data_start, self.data_end, self.default_start)
+    def parse_period(self, token: str | None, offered_only: bool = False) -> tuple[Period, str | None]:
+        """A period from a link token, or the default and why (`offered_only` for blinded viewers)."""
+        return parse_period(token, self.data_start, self.data_end, self.default_start, offered_only=offered_only)
 
 
 def _as_date(value) -> date:
@@ -172,7 +172,12 @@ def category_drivers(physician_id: str, procedure_code: str, period: Period,
 
 def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,
                 secret: bytes, min_peers: int, excluded: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
-    """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment."""
+    """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment.
+
+    Each point carries `flag`, the scorecard's call (`physician_flag`) made on the exact figures. For a
+    blinded viewer the peers' points are then made to say no more than their volume band
+    (`_blind_funnel_peers`); meta's `group_observed` / `group_expected` give the group's O/E.
+    """
     frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
                      variables=period_variables(period, excluded))
     frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
@@ -183,12 +188,49 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
         return frame, meta
     fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
     meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
+    group = frame["eligible_flag"].to_numpy()
+    meta["group_observed"] = float(frame.loc[group, "observed_count"].sum())
+    meta["group_expected"] = float(frame.loc[group, "expected_count"].sum())
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
+    points["flag"] = [physician_flag(r, meta["adjusted"]) for r in fun.to_dict("records")]
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
+    cases = float(frame.loc[group, "case_count"].sum())
     presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
                                      min_peers=min_peers, you_id=subject_id, letter_ids=eligible)
+    if not viewer.identified:
+        per_case = meta["group_expected"] / cases if cases else np.nan
+        presented = _blind_funnel_peers(presented, per_case)
     return presented, meta
+
+
+# What a blinded peer's funnel point may not carry: each is a function of their exact expected count
+# (the limits are exp(±z·√(1/E + τ²))) or of their volume (observed length-of-stay days grow with cases).
+_EXACT_FUNNEL_COLUMNS = ("observed", "lower95", "upper95", "lower998", "upper998", "outlier95", "outlier998")
+
+
+def _blind_funnel_peers(points: pd.DataFrame, expected_per_case: float) -> pd.DataFrame:
+    """Peers' funnel points for a blinded viewer: drawn at their band's expected count, nothing finer.
+
+    A point's exact expected count E divided by the viewer's own expected per case estimates the peer's
+    volume to within a case or two (README, *What a blinded viewer can and cannot learn*). So a peer is
+    plotted at E = (their band's typical count, `access.BAND_TYPICAL`) × (the group's expected per case):
+    a function of the band alone. Their O/E is kept (it is what the funnel compares), and so is the call
+    made on the exact figures (`flag`); the observed count and the limits at the exact E are dropped
+    rather than recomputed, so no column disagrees with the call. The viewer's own point stays exact.
+    """
+    out = points.copy()
+    peers = ~out["is_you"].astype(bool)
+    if not peers.any():
+        return out
+    typical = out.loc[peers, "volume_band"].map(access.band_typical).astype(float)
+    out["expected"] = out["expected"].astype(float)
+    out.loc[peers, "expected"] = (typical * expected_per_case).round(2)
+    for col in _EXACT_FUNNEL_COLUMNS:
+        if col in out:
+            out[col] = out[col].astype(object) if out[col].dtype == bool else out[col].astype(float)
+            out.loc[peers, col] = np.nan if out[col].dtype != object else None
+    return out
 
 
 def outcome_summary(subject_id: str, procedure_code: str, period: Period,

@@ -4,6 +4,7 @@ and whether the log's hash chain still verifies (README, "Audit log")."""
 import streamlit as st
 
 from core import state, ui
+from core.output import exports
 
 ui.viewer()  # first: a page never draws for someone app.py has not let in
 ui.log_view("audit", {})
@@ -39,5 +40,5 @@ except state.StateError as err:
     st.stop()
 st.metric("Entries", f"{len(entries):,}")
 st.dataframe(entries, hide_index=True, width="stretch")
-if st.download_button("Download (CSV)", entries.to_csv(index=False), "audit-log.csv", "text/csv"):
+if st.download_button("Download (CSV)", exports.csv_bytes(entries), "audit-log.csv", "text/csv"):
     ui.audit("export", "audit", {"what": "audit csv", "rows": len(entries)})

@@ -50,15 +50,15 @@ with open_tab:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**Case {f['case_id']}** · flagged **{f['reason']}** by {f['email']} "
-                        f"on {f['created_at'][:10]}")
+            st.markdown(f"**Case {ui.plain(f['case_id'])}** · flagged **{ui.plain(f['reason'])}** by "
+                        f"{ui.plain(f['email'])} on {ui.plain(f['created_at'][:10])}")
             if f["note"]:
                 st.text(f["note"])
             if f["in_data_flag"]:
-                st.markdown(f"{f['procedure_name']} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · attributed to "
-                            f"**{f['physician_name']}** ({f['physician_id']}) · case cost "
+                st.markdown(f"{ui.plain(f['procedure_name'])} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · "
+                            f"attributed to **{ui.plain(f['physician_name'])}** ({ui.plain(f['physician_id'])}) · case cost "
                             f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
-                            f"ASA {f['asa_class']} · {f['admission_type']} · "
+                            f"ASA {ui.plain(f['asa_class'])} · {ui.plain(f['admission_type'])} · "
                             f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
                             f"{f['supply_line_count']} supply lines")
             else:

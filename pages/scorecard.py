@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import access, scorecard as sc, state, ui
+from core.output import exports
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
 from core.ui import sections
@@ -22,16 +23,17 @@ if access.can(viewer, "choose_physician"):
                                         format_func=names.get)
 period, problem = ui.period_picker(ctx)
 positions = ui.cached(sc.positions, physician_id, period, excluded)
-st.title("My scorecard" if physician_id == viewer.physician_id else f"Scorecard — {ui.cached(sc.physician, physician_id)['physician_name']}")
+st.title("My scorecard" if physician_id == viewer.physician_id
+         else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}")
 if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
+    ui.say("warning", problem.capitalize(), icon=":material/event_busy:")
 if positions.empty:
     ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
     st.stop()
 codes = positions["procedure_code"].tolist()
 asked = ui.param("procedure")
 if asked and asked not in codes:
-    st.warning(f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
+    ui.say("warning", f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
 chosen = st.sidebar.multiselect("Procedures", codes, default=[asked] if asked in codes else codes,
                                 format_func=dict(zip(codes, positions["procedure_name"])).get) or codes
 ui.set_params(procedure=chosen[0] if len(chosen) == 1 else None, period=period.token,
@@ -42,7 +44,7 @@ ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None,
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
 
 # --- render, one tab per procedure -----------------------------------------------------------------
-for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "procedure_name"] for c in chosen]), chosen):
+for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[c, "procedure_name"]) for c in chosen]), chosen):
     with tab:
         pos = positions.set_index("procedure_code").loc[code].to_dict() | {"procedure_code": code}
         sections.headline(pos, pos["procedure_name"])
@@ -64,7 +66,7 @@ products_ui.products_section(physician_id, period, excluded)
 st.subheader("My cases")
 cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))
 st.dataframe(cases, hide_index=True, width="stretch", column_config=sections.CASE_COLUMNS)
-if st.download_button("Download my cases (CSV)", cases.to_csv(index=False), f"cases-{period.token}.csv", "text/csv"):
+if st.download_button("Download my cases (CSV)", exports.csv_bytes(cases), f"cases-{period.token}.csv", "text/csv"):
     ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})
 if physician_id == viewer.physician_id:
     with st.expander("Flag a case that looks wrong"):
@@ -76,6 +78,6 @@ if physician_id == viewer.physician_id:
                 try:
                     state.flag_case(case_id, physician_id, viewer.email, reason, note)
                     ui.audit("flag", "scorecard", {"case_id": case_id, "reason": reason})
-                    st.success(f"Flag on {case_id} sent. Its status shows in the table above.")
+                    st.success(f"Flag on {ui.plain(case_id)} sent. Its status shows in the table above.")
                 except state.StateWriteError as err:
                     st.error(str(err))

@@ -40,7 +40,7 @@ products_ui.csv_download("Download the ranking (CSV)", ranking, f"categories-{pe
                          {"period": period.token})
 
 row = ranking.set_index("category").loc[category]
-st.header(category, anchor=False)
+st.header(ui.plain(category), anchor=False)
 st.markdown(products_ui.category_sentence(category, row))
 products_ui.evidence_link(category)
 st.subheader("Items and manufacturers in use")

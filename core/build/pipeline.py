@@ -12,7 +12,6 @@ step in `core.risk`; they run in dependency order, found from the names each fil
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from typing import Callable
 from core import db
 from core.build import contract
 from core.build import funnels
+from core.build import provenance
 from core.build import risk
 from core.build import validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
@@ -33,7 +33,7 @@ from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, valid
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
                  "mart_funnel_default": ("mart_outcome_position_default",)}
-DEMO_GENERATOR = "scorecard-demo"
+DEMO_GENERATOR = provenance.DEMO_GENERATOR
 
 
 @dataclass
@@ -126,12 +126,8 @@ def source_checksum(source: Path) -> str:
 
 
 def source_kind(source: Path) -> str:
-    """'demo' when the source was written by `python -m core demo`, else 'real'."""
-    truth = source / "truth.json"
-    try:
-        return "demo" if json.loads(truth.read_text()).get("generator") == DEMO_GENERATOR else "real"
-    except (OSError, ValueError, AttributeError):
-        return "real"
+    """'demo' only when the build regenerated the demo and it matched the source exactly (core.build.provenance)."""
+    return provenance.source_kind(source)
 
 
 def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:

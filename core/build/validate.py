@@ -485,6 +485,38 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
     return groups
 
 
+def check_roster_emails(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
+    """Roster e-mails must be unique once normalised (NFKC, trimmed, case-folded: `access.normalise_email`).
+
+    Two rows for one person would let the first decide the role — a stray `Amara.Okafor@…,admin`
+    row or one with a Kelvin sign "\u212a" for a "k" would make a physician an admin — so a duplicate
+    is an error that stops the build; every row after the first of each address is reported.
+    """
+    from core.access import normalise_email  # the rule sign-in matches by, so both agree
+
+    if loaded is None or loaded.rows == 0 or "email" not in loaded.columns:
+        return []
+    first: dict[str, int] = {}
+    examples: list[Problem] = []
+    count = 0
+    message = "duplicate e-mail once case, spacing and Unicode look-alikes are normalised"
+    for rowid, email in con.execute(f'select rowid + 1, "email" from {loaded.raw_name} order by rowid').fetchall():
+        key = normalise_email(email)
+        if not key:
+            continue
+        if key in first:
+            count += 1
+            if len(examples) < EXAMPLES_PER_RULE:
+                examples.append(Problem(ERROR, loaded.path.name, "users.email_duplicate",
+                                        f"{message} (same as row {first[key]})", row=rowid, column="email",
+                                        value=email))
+        else:
+            first[key] = rowid
+    if not count:
+        return []
+    return [ProblemGroup(ERROR, loaded.path.name, "users.email_duplicate", "email", message, count, examples)]
+
+
 def validate_source(con, source: Path, progress: Callable[[str], None] = lambda _m: None
                     ) -> tuple[dict[str, LoadedTable], list[ProblemGroup]]:
     """Load every table of `source` into raw tables and return them with every problem found.
@@ -543,5 +575,6 @@ def validate_source(con, source: Path, progress: Callable[[str], None] = lambda 
                 g.message = f"is not a date in the mapping's format {mapping.date_format} nor ISO 8601"
                 for ex in g.examples:
                     object.__setattr__(ex, "message", g.message)
+    groups.extend(check_roster_emails(con, loaded.get("users")))
     progress("checked every contract rule")
     return loaded, groups

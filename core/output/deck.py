@@ -160,7 +160,8 @@ def _rate_text(row: dict) -> str:
 
 
 def _callouts(points: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Letters above and below the 99.8% limit (the only ones a funnel calls out), from the points' `flag`."""
+    """Letters above and below the 99.8% limit (the only ones a funnel calls out), from the points' `flag`:
+    the call made on the exact figures (`scorecard.funnel_data`), since a blinded peer's point carries no limits."""
     high = points.loc[points["flag"] == "high_998", "label"].tolist()
     low = points.loc[points["flag"] == "low_998", "label"].tolist()
     return high, low
@@ -226,7 +227,8 @@ def funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide
     label = metrics.outcome(outcome).label
     high, low = _callouts(points)
     chart = _funnel_chart(points, float(meta.get("tau2", 0.0) or 0.0), set(high + low))
-    total_o, total_e = points["observed"].sum(), points["expected"].sum()
+    # The group's totals (a blinded peer's observed count is not in the points).
+    total_o, total_e = meta.get("group_observed", points["observed"].sum()), meta.get("group_expected", 0.0)
     if high or low:
         parts = [f"{_letters(side)} {'is' if len(side) == 1 else 'are'} {word}"
                  for side, word in ((high, "above"), (low, "below")) if side]

@@ -31,7 +31,7 @@ def headline(position: dict[str, Any], procedure_name: str) -> None:
     yearly = position.get("yearly_gap_value_usd")
     cols[3].metric("Yearly value of the gap", ui.money(yearly, signed=True) if not pd.isna(yearly) else "–",
                    help="Gap to the peer median × your cases per year.")
-    st.markdown(f"**{ui.md(sentences.cost_sentence(position, procedure_name))}**")
+    st.markdown(f"**{ui.md(sentences.cost_sentence(position, ui.plain(procedure_name)))}**")
     st.markdown(ui.md(sentences.preferred_sentence(position)))
 
 
@@ -41,7 +41,7 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
     if position.get("peers_shown_flag"):
         you = peers[peers["is_you"]]
         if len(you):
-            st.caption(f"You are **{you.iloc[0]['label']}** in this view. Peers are blinded; their volumes are banded.")
+            st.caption(f"You are **{ui.plain(you.iloc[0]['label'])}** in this view. Peers are blinded; their volumes are banded.")
         st.altair_chart(charts.peer_distribution(peers, procedure_name, position.get("peer_median_case_cost_usd")),
                         width="stretch")
         pctl = position.get("cost_percentile_pct")
@@ -77,7 +77,7 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
             if row["adjusted"] and len(points) > 1:
                 st.altair_chart(charts.funnel(points, meta.get("tau2", 0.0), row["label"]), width="stretch")
             elif not row["adjusted"]:
-                st.caption(f"Unadjusted: {row['model_note']}")
+                st.caption(f"Unadjusted: {ui.plain(row['model_note'])}")
 
 
 def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
