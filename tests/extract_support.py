@@ -176,6 +176,12 @@ def marts(db_path: Path) -> dict[str, list]:
     names = [r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_name like 'mart_%' "
         "and table_name <> 'mart_build_info' order by 1").fetchall()]
-    out = {n: sorted(con.execute(f"select * from {n}").fetchall(), key=repr) for n in names}
+    out = {n: sorted((rounded(r) for r in con.execute(f"select * from {n}").fetchall()), key=repr) for n in names}
     con.close()
     return out
+
+
+def rounded(row: tuple) -> tuple:
+    """A row with its floats to 12 significant digits: DuckDB's parallel sums may add in another order
+    from one build to the next (1.8 against 1.7999999999999998), which is no difference in a figure."""
+    return tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row)

@@ -16,7 +16,7 @@ import pytest
 from core.__main__ import main
 from core.build.pipeline import build
 from core.build.sources import cell_text
-from extract_support import (CASES_WITH_EQUITY, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, hospital_header, marts,
+from extract_support import (CASES_WITH_EQUITY, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, hospital_header, marts, rounded,
                              numeric_ids, write_hospital_csv, write_parquet, write_workbook)
 from fixture_source import TABLES, write_fixture_source
 from test_build import BAD_SOURCES
@@ -32,7 +32,7 @@ def _figures(db_path: Path) -> dict[str, list]:
     con = duckdb.connect(str(db_path), read_only=True)
     for (name,) in con.execute("select table_name from information_schema.tables "
                                "where table_name like 'stg_%' order by 1").fetchall():
-        out[name] = sorted(con.execute(f"select * from {name}").fetchall(), key=repr)
+        out[name] = sorted((rounded(r) for r in con.execute(f"select * from {name}").fetchall()), key=repr)
     con.close()
     return out
 
