@@ -10,8 +10,9 @@ import io
 import re
 from pathlib import Path
 
-from core.build import contract
 from fixture_source import TABLES
+
+from core.build import contract
 
 # The optional tables and columns of the contract (README "Data contract"), good versions.
 OPTIONAL = {

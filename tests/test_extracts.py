@@ -12,14 +12,23 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from extract_support import (
+    CASES_WITH_EQUITY,
+    OPTIONAL_FILES,
+    SETTINGS_WITH_PROGRAMME,
+    hospital_header,
+    marts,
+    numeric_ids,
+    write_hospital_csv,
+    write_parquet,
+    write_workbook,
+)
+from fixture_source import TABLES, write_fixture_source
+from test_build import BAD_SOURCES
 
 from core.__main__ import main
 from core.build.pipeline import build
 from core.build.sources import cell_text
-from extract_support import (CASES_WITH_EQUITY, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, hospital_header, marts,
-                             numeric_ids, write_hospital_csv, write_parquet, write_workbook)
-from fixture_source import TABLES, write_fixture_source
-from test_build import BAD_SOURCES
 
 
 def _digest(path: Path) -> str:

@@ -29,9 +29,9 @@ import shutil
 import stat
 import threading
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core import db, state
 from core.build import pipeline
@@ -242,7 +242,7 @@ def run_build(build_id: int, source: Path, target: Path, state_path: Path | None
             fields.update(status="refused", progress="the extract breaks the contract: nothing to publish")
         state.update_build(build_id, state_path, **fields)
         return fields["status"]
-    except Exception as err:  # anything else: recorded for the admin, the database in service untouched
+    except Exception as err:  # noqa: BLE001 - anything else: recorded for the admin, the database in service untouched
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         state.update_build(build_id, state_path, status="failed", finished_at=state.now(),
                            progress="the build failed", detail=f"{type(err).__name__}: {first}"[:500])
