@@ -28,7 +28,7 @@ from test_build import BAD_SOURCES
 
 from core.__main__ import main
 from core.build.pipeline import build
-from core.build.sources import cell_text
+from core.build.sources import cell_text, workbook_sheets
 
 
 def _digest(path: Path) -> str:
@@ -193,3 +193,33 @@ def test_excel_cells_come_back_as_the_text_a_csv_would_carry():
     assert cell_text(dt.datetime(2026, 3, 10)) == "2026-03-10"
     assert cell_text("") is None and cell_text("   ") is None and cell_text(None) is None
     assert cell_text(" C01 ") == " C01 "  # trimming is the staging views' job, as for CSV
+
+
+def test_boolean_words_and_file_names_come_from_the_mapping(tmp_path, fixture_db):
+    """Words the contract does not know (oui/non) are refused, until the mapping declares them; a
+    hospital's own file and sheet names are mapped to tables the same way."""
+    import re
+
+    def oui_non(text: str) -> str:
+        return re.sub(r"(?<=,)(true|false)(?=,|\n)", lambda m: "oui" if m.group(1) == "true" else "non", text)
+
+    files = {f"{n}.csv": oui_non(t) for n, t in TABLES.items()}
+    files["cases.csv"], files["Surgical cases.csv"] = None, files["cases.csv"]
+    source = write_fixture_source(tmp_path / "src", files)
+    result = build(source, tmp_path / "refused.duckdb")
+    assert ("file.missing", "cases.csv") in {(g.rule, g.file) for g in result.errors}  # not under that name
+    (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n')
+    result = build(source, tmp_path / "refused.duckdb")
+    assert {(g.rule, g.file) for g in result.errors} >= {("type.bool", "Surgical cases.csv"),
+                                                         ("type.bool", "items.csv")}
+    (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n'
+                                         '[booleans]\ntrue = ["Oui"]\nfalse = ["Non"]\n')
+    result = build(source, tmp_path / "db.duckdb")
+    assert result.ok, [g.render() for g in result.problems]
+    assert marts(tmp_path / "db.duckdb") == marts(fixture_db)
+    book = write_workbook(source, tmp_path / "book" / "extract.xlsx")
+    assert "Surgical cases" in workbook_sheets(book)
+    shutil.copy(source / "mapping.toml", book.parent / "mapping.toml")
+    result = build(book.parent, tmp_path / "book.duckdb")
+    assert result.ok, [g.render() for g in result.problems]
+    assert marts(tmp_path / "book.duckdb") == marts(fixture_db)

@@ -58,6 +58,17 @@ def _upload(data: bytes, name: str, target: Path, state_path: Path) -> tuple[int
     return build_id, publish.run_build(build_id, source, target, state_path, skipped)
 
 
+def test_only_admins_may_publish():
+    from core import access
+
+    assert access.ACTIONS["publish_data"] == ("admin",) and access.PAGES["publish"] == "publish_data"
+    for role in ("physician", "champion", "supply"):
+        viewer = access.Viewer(f"{role}@fixture.org", role, "P01" if role in ("physician", "champion") else None,
+                               "Orthopaedics" if role == "champion" else None)
+        assert not access.can(viewer, "publish_data") and "publish" not in access.allowed_pages(viewer)
+    assert "publish" in access.allowed_pages(access.Viewer("admin@fixture.org", "admin"))
+
+
 def test_zip_in_a_folder_is_laid_out_flat_and_other_files_are_skipped(tmp_path):
     data = _zip({**{f"x/{n}.csv": t for n, t in TABLES.items()}, "x/README.txt": "hello",
                  "__MACOSX/x/._cases.csv": "junk", "x/run.sh": "#!/bin/sh\nrm -rf /"})
