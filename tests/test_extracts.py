@@ -223,3 +223,21 @@ def test_boolean_words_and_file_names_come_from_the_mapping(tmp_path, fixture_db
     result = build(book.parent, tmp_path / "book.duckdb")
     assert result.ok, [g.render() for g in result.problems]
     assert marts(tmp_path / "book.duckdb") == marts(fixture_db)
+
+
+def test_a_sheet_whose_table_starts_lower_down_keeps_the_sheets_row_numbers(tmp_path):
+    """A title above the table and blank rows inside it: messages still give the sheet's own rows."""
+    import xlsxwriter
+
+    from core.build.sources import read_sheet
+
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("procedures")
+    ws.write_row(2, 1, ["procedure_code", "name", "service_line"])  # header on row 3, from column B
+    ws.write_row(3, 1, ["TKA", "Total knee replacement", "Orthopaedics"])
+    ws.write_row(5, 1, ["LCH", "Laparoscopic cholecystectomy", "General Surgery"])  # row 5 left blank
+    wb.close()
+    sheet = read_sheet(path, "procedures")
+    assert sheet.header == ["procedure_code", "name", "service_line"]
+    assert sheet.row_numbers == [4, 6] and sheet.rows[1][0] == "LCH"
