@@ -39,6 +39,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "review_flags": ("supply", "admin"),
     "read_audit": ("admin",),
     "view_data_status": ("admin",),
+    "publish_data": ("admin",),                     # upload an extract, publish it, roll back
     "view_definitions": ("physician", "champion", "supply", "admin"),
     # things done on a page
     "choose_physician": ("supply", "admin"),       # open any physician's scorecard, identified
@@ -61,6 +62,7 @@ PAGES: dict[str, str] = {
     "flags": "review_flags",
     "audit": "read_audit",
     "data": "view_data_status",
+    "publish": "publish_data",
     "definitions": "view_definitions",
 }
 

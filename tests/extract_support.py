@@ -10,8 +10,9 @@ import io
 import re
 from pathlib import Path
 
-from core.build import contract
 from fixture_source import TABLES
+
+from core.build import contract
 
 # The optional tables and columns of the contract (README "Data contract"), good versions.
 OPTIONAL = {
@@ -50,11 +51,11 @@ def numeric_ids(text: str) -> str:
     return re.sub(r"(?<=[,\n])P0(\d)(?=[,\n])", r"10\1", "\n" + text)[1:]
 
 
-def read_source(folder: Path) -> dict[str, list[list[str]]]:
-    """Every CSV file of a source as rows of text (header first), by table name."""
+def read_source(folder: Path, every_file: bool = False) -> dict[str, list[list[str]]]:
+    """Every CSV file of a source as rows of text (header first), by table name (or by file stem)."""
     out = {}
     for path in sorted(folder.glob("*.csv")):
-        if path.stem in contract.TABLES:
+        if every_file or path.stem in contract.TABLES:
             out[path.stem] = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     return out
 
@@ -88,7 +89,7 @@ def write_workbook(csv_source: Path, book: Path, *, hospital: bool = False) -> P
     book.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(book), {"strings_to_numbers": False})
     date_cell = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for table, rows in read_source(csv_source).items():
+    for table, rows in read_source(csv_source, every_file=True).items():
         ws = wb.add_worksheet(table)
         if not rows:
             continue

@@ -12,14 +12,24 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from extract_support import (
+    CASES_WITH_EQUITY,
+    OPTIONAL_FILES,
+    SETTINGS_WITH_PROGRAMME,
+    hospital_header,
+    marts,
+    numeric_ids,
+    rounded,
+    write_hospital_csv,
+    write_parquet,
+    write_workbook,
+)
+from fixture_source import TABLES, write_fixture_source
+from test_build import BAD_SOURCES
 
 from core.__main__ import main
 from core.build.pipeline import build
-from core.build.sources import cell_text
-from extract_support import (CASES_WITH_EQUITY, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, hospital_header, marts, rounded,
-                             numeric_ids, write_hospital_csv, write_parquet, write_workbook)
-from fixture_source import TABLES, write_fixture_source
-from test_build import BAD_SOURCES
+from core.build.sources import cell_text, workbook_sheets
 
 
 def _digest(path: Path) -> str:
@@ -184,3 +194,51 @@ def test_excel_cells_come_back_as_the_text_a_csv_would_carry():
     assert cell_text(dt.datetime(2026, 3, 10)) == "2026-03-10"
     assert cell_text("") is None and cell_text("   ") is None and cell_text(None) is None
     assert cell_text(" C01 ") == " C01 "  # trimming is the staging views' job, as for CSV
+
+
+def test_boolean_words_and_file_names_come_from_the_mapping(tmp_path, fixture_db):
+    """Words the contract does not know (oui/non) are refused, until the mapping declares them; a
+    hospital's own file and sheet names are mapped to tables the same way."""
+    import re
+
+    def oui_non(text: str) -> str:
+        return re.sub(r"(?<=,)(true|false)(?=,|\n)", lambda m: "oui" if m.group(1) == "true" else "non", text)
+
+    files = {f"{n}.csv": oui_non(t) for n, t in TABLES.items()}
+    files["cases.csv"], files["Surgical cases.csv"] = None, files["cases.csv"]
+    source = write_fixture_source(tmp_path / "src", files)
+    result = build(source, tmp_path / "refused.duckdb")
+    assert ("file.missing", "cases.csv") in {(g.rule, g.file) for g in result.errors}  # not under that name
+    (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n')
+    result = build(source, tmp_path / "refused.duckdb")
+    assert {(g.rule, g.file) for g in result.errors} >= {("type.bool", "Surgical cases.csv"),
+                                                         ("type.bool", "items.csv")}
+    (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n'
+                                         '[booleans]\ntrue = ["Oui"]\nfalse = ["Non"]\n')
+    result = build(source, tmp_path / "db.duckdb")
+    assert result.ok, [g.render() for g in result.problems]
+    assert marts(tmp_path / "db.duckdb") == marts(fixture_db)
+    book = write_workbook(source, tmp_path / "book" / "extract.xlsx")
+    assert "Surgical cases" in workbook_sheets(book)
+    shutil.copy(source / "mapping.toml", book.parent / "mapping.toml")
+    result = build(book.parent, tmp_path / "book.duckdb")
+    assert result.ok, [g.render() for g in result.problems]
+    assert marts(tmp_path / "book.duckdb") == marts(fixture_db)
+
+
+def test_a_sheet_whose_table_starts_lower_down_keeps_the_sheets_row_numbers(tmp_path):
+    """A title above the table and blank rows inside it: messages still give the sheet's own rows."""
+    import xlsxwriter
+
+    from core.build.sources import read_sheet
+
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("procedures")
+    ws.write_row(2, 1, ["procedure_code", "name", "service_line"])  # header on row 3, from column B
+    ws.write_row(3, 1, ["TKA", "Total knee replacement", "Orthopaedics"])
+    ws.write_row(5, 1, ["LCH", "Laparoscopic cholecystectomy", "General Surgery"])  # row 5 left blank
+    wb.close()
+    sheet = read_sheet(path, "procedures")
+    assert sheet.header == ["procedure_code", "name", "service_line"]
+    assert sheet.row_numbers == [4, 6] and sheet.rows[1][0] == "LCH"

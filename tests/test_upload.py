@@ -14,12 +14,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from extract_support import write_workbook
+from fixture_source import TABLES, write_fixture_source
 
 from core import state
 from core.build import publish
 from core.build.pipeline import build
-from extract_support import write_workbook
-from fixture_source import TABLES, write_fixture_source
 
 
 def _digest(path: Path) -> str:
@@ -56,6 +56,17 @@ def _upload(data: bytes, name: str, target: Path, state_path: Path) -> tuple[int
     build_id = state.record_build("admin@fixture.org", name, len(data), path=state_path)
     source, skipped = publish.stage_upload(data, name, target, build_id)
     return build_id, publish.run_build(build_id, source, target, state_path, skipped)
+
+
+def test_only_admins_may_publish():
+    from core import access
+
+    assert access.ACTIONS["publish_data"] == ("admin",) and access.PAGES["publish"] == "publish_data"
+    for role in ("physician", "champion", "supply"):
+        viewer = access.Viewer(f"{role}@fixture.org", role, "P01" if role in ("physician", "champion") else None,
+                               "Orthopaedics" if role == "champion" else None)
+        assert not access.can(viewer, "publish_data") and "publish" not in access.allowed_pages(viewer)
+    assert "publish" in access.allowed_pages(access.Viewer("admin@fixture.org", "admin"))
 
 
 def test_zip_in_a_folder_is_laid_out_flat_and_other_files_are_skipped(tmp_path):
@@ -202,7 +213,7 @@ def test_a_build_running_in_the_background_reports_progress(served):
 
 
 def test_a_build_left_running_by_a_stopped_app_is_marked_interrupted(served):
-    target, state_path = served
+    _target, state_path = served
     build_id = state.record_build("admin@fixture.org", "x.zip", 10, path=state_path)
     state.update_build(build_id, state_path, status="building", pid=2**22 + 12345)
     publish.settle_interrupted(state_path)
@@ -216,3 +227,97 @@ def test_only_the_newest_builds_keep_their_files(served, monkeypatch):
         publish.build_folder(target, i).mkdir(parents=True)
     publish.prune(target, state_path)
     assert sorted(p.name for p in publish.builds_folder(target).iterdir() if p.is_dir()) == ["3", "4"]
+
+
+# --- in the browser ------------------------------------------------------------------------------
+
+SHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+def _second_page(browser):
+    """Another browser (own cookies), local requests only, like the `page` fixture."""
+    from browser_support import _is_local, watch_streamlit
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    context.route("**/*", lambda route: route.continue_() if _is_local(route.request.url)
+                  else route.abort("blockedbyclient"))
+    pg = context.new_page()
+    watch_streamlit(pg)
+    return pg
+
+
+def _tables(page) -> list[list[str]]:
+    """Every row of every plain table on the page, as cell texts."""
+    rows = []
+    for row in page.locator('[data-testid="stTable"] tr').all():
+        rows.append([c.strip() for c in row.locator("th, td").all_inner_texts()])
+    return rows
+
+
+def _check(page, zip_path: Path, expect: str) -> None:
+    from browser_support import wait_for_app
+
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zip_path))
+    page.get_by_text(zip_path.name).wait_for()
+    page.get_by_role("button", name="Check this extract").click()
+    page.get_by_text(expect).first.wait_for(timeout=90_000)
+    wait_for_app(page)
+
+
+@pytest.mark.browser
+def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_it(start_app, page, browser,
+                                                                                  tmp_path):
+    from browser_support import app_text, screenshot, sign_in, wait_for_app
+
+    target, state_path = tmp_path / "data" / "scorecard.duckdb", tmp_path / "data" / "state.sqlite"
+    assert build(write_fixture_source(tmp_path / "first"), target).ok
+    url = start_app(target, state_path)
+    doctor = _second_page(browser)
+    sign_in(doctor, url, "P01@fixture.org")
+    assert "Data to 30 Jun 2026" in app_text(doctor)
+
+    sign_in(page, url, "admin@fixture.org")
+    page.goto(f"{url}/publish")
+    wait_for_app(page)
+    assert "Publish data" in app_text(page)
+    screenshot(page, SHOTS / "publish-1-upload.png", full_page=True)
+
+    new_case = "C13,P01,TKA,2026-08-20,2026-08-22,66,F,2,1,elective,Medicare,95,false,false,false,false,Main\n"
+    broken = TABLES["cases"] + new_case.replace(",66,", ",sixty-six,")
+    (tmp_path / "broken.zip").write_bytes(_fixture_zip({"cases.csv": broken}))
+    _check(page, tmp_path / "broken.zip", "so nothing can be published")
+    assert "Errors (1)" in app_text(page)
+    rows = _tables(page)
+    assert rows[0][:5] == ["file", "row", "column", "value", "rule"], rows
+    assert rows[1][:5] == ["cases.csv", "13", "patient_age", "sixty-six", "type.int"], rows
+    assert page.get_by_role("button", name="Publish").count() == 0
+    screenshot(page, SHOTS / "publish-2-errors.png", full_page=True)
+
+    (tmp_path / "fixed.zip").write_bytes(_fixture_zip({"cases.csv": TABLES["cases"] + new_case}))
+    _check(page, tmp_path / "fixed.zip", "Check what changes below, then publish")
+    assert "What changes if you publish" in app_text(page)
+    assert ["2026-08", "0", "1", "1"] in _tables(page)
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_text("is published").wait_for()
+    wait_for_app(page)
+    screenshot(page, SHOTS / "publish-3-published.png", full_page=True)
+    entries = state.audit_entries(email="admin@fixture.org", path=state_path)
+    assert {"upload", "publish"} <= set(entries["action"])
+
+    # The physician's page, open all along, shows the new data on its next run: no restart.
+    doctor.reload()
+    wait_for_app(doctor)
+    assert "Data to 20 Aug 2026" in app_text(doctor)
+    screenshot(doctor, SHOTS / "publish-4-physician-after.png")
+
+    page.goto(f"{url}/data")
+    wait_for_app(page)
+    screenshot(page, SHOTS / "publish-5-history.png", full_page=True)
+    body = app_text(page)
+    assert "Build history" in body and "Build 2 against the data in service when it was built" in body
+    assert ["2026-08", "0", "1", "1"] in _tables(page) and ["cases", "12", "13"] in _tables(page)
+    history = state.builds(path=state_path)
+    assert history[["source_name", "status"]].values.tolist() == [["fixed.zip", "published"],
+                                                                  ["broken.zip", "refused"]]
+    doctor.context.close()

@@ -201,7 +201,8 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             cast(? as date) as data_end_date,
             ?::integer as physicians_count, ?::integer as procedures_count, ?::integer as cases_count,
             ?::integer as items_count, ?::bigint as supply_usage_count, ?::bigint as drug_usage_count,
-            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count
+            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count,
+            ?::integer as drugs_count, ?::bigint as post_acute_count, ?::integer as targets_count
         """,
         [
             source_kind(source),
@@ -212,7 +213,8 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             span[0],
             span[1],
             *[counts[t] for t in ("physicians", "procedures", "cases", "items", "supply_usage",
-                                  "drug_usage", "evidence", "users", "settings")],
+                                  "drug_usage", "evidence", "users", "settings", "drugs", "post_acute",
+                                  "targets")],
         ],
     )
     return counts

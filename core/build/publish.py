@@ -29,9 +29,9 @@ import shutil
 import stat
 import threading
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core import db, state
 from core.build import pipeline
@@ -50,6 +50,7 @@ PREVIOUS = "previous.duckdb"
 
 _running: dict[int, threading.Thread] = {}
 _running_lock = threading.Lock()
+_swap_lock = threading.Lock()
 
 
 class UploadRefused(ValueError):
@@ -242,7 +243,7 @@ def run_build(build_id: int, source: Path, target: Path, state_path: Path | None
             fields.update(status="refused", progress="the extract breaks the contract: nothing to publish")
         state.update_build(build_id, state_path, **fields)
         return fields["status"]
-    except Exception as err:  # anything else: recorded for the admin, the database in service untouched
+    except Exception as err:  # noqa: BLE001 - anything else: recorded for the admin, the database in service untouched
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         state.update_build(build_id, state_path, status="failed", finished_at=state.now(),
                            progress="the build failed", detail=f"{type(err).__name__}: {first}"[:500])
@@ -338,10 +339,17 @@ def _served_identity(target: Path) -> str:
 
 def publish(build_id: int, target: Path, email: str, state_path: Path | None = None) -> None:
     """Swap the build's database in atomically, keeping the one in service as the previous build."""
+    with _swap_lock:  # two admins clicking at once: one publishes, the other is told it already was
+        _publish(build_id, Path(target), email, state_path)
+
+
+def _publish(build_id: int, target: Path, email: str, state_path: Path | None) -> None:
     entry = state.build_entry(build_id, state_path)
     if entry is None:
         raise PublishRefused("no such build")
     if entry["status"] != "ready" or (entry["error_count"] or 0) > 0:
+        if entry["status"] == "published":
+            raise PublishRefused(f"build {build_id} is already published")
         raise PublishRefused(f"build {build_id} is {entry['status']}: only a build without errors can be published")
     candidate = candidate_path(target, build_id)
     if not candidate.exists():
@@ -351,10 +359,14 @@ def publish(build_id: int, target: Path, email: str, state_path: Path | None = N
     previous, marker = folder / PREVIOUS, folder / "previous.json"
     replaced = None
     if target.exists():
-        # A second name for the file in service: after the swap it is the previous build.
+        # A second name for the file in service: after the swap it is the previous build. A file
+        # system without hard links gets a copy (slower, same result).
         link = folder / f".{PREVIOUS}.{os.getpid()}"
         link.unlink(missing_ok=True)
-        os.link(target, link)
+        try:
+            os.link(target, link)
+        except OSError:
+            shutil.copy2(target, link)
         os.replace(link, previous)
         replaced = _served_in(state_path)
     else:
@@ -389,6 +401,11 @@ def rollback_available(target: Path) -> dict[str, Any] | None:
 
 def rollback(target: Path, email: str, state_path: Path | None = None) -> int:
     """Put the previous build back in service (once); returns the id of the build rolled back."""
+    with _swap_lock:
+        return _rollback(Path(target), email, state_path)
+
+
+def _rollback(target: Path, email: str, state_path: Path | None) -> int:
     info = rollback_available(target)
     if info is None:
         raise PublishRefused("there is no previous build to roll back to (only one roll back is kept)")

@@ -9,15 +9,22 @@ needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so ro
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from core.build import contract
 from core.build.contract import BOOL, DATE, FLOAT, INT, Column, Table
-from core.build.sources import MAPPING_FILE, Mapping, MappingError, find_workbook, load_mapping, read_sheet
-from core.build.sources import workbook_sheets
+from core.build.sources import (
+    MAPPING_FILE,
+    Mapping,
+    MappingError,
+    find_workbook,
+    load_mapping,
+    read_sheet,
+    workbook_sheets,
+)
 
 EXAMPLES_PER_RULE = 5
 # How many rows each rule lists: a few on a terminal, every one (up to a bound) for the upload page,
