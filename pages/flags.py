@@ -23,8 +23,8 @@ def decide(flag_id: int, case_id: str, status: str) -> None:
         ui.audit("flag decision conflict", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status},
                  str(err))
         st.session_state["_flag_conflict"] = str(err)
-    except (ValueError, state.StateWriteError) as err:
-        st.session_state["_flag_conflict"] = str(err)
+    except (ValueError, state.StateError) as err:  # nothing saved: say why
+        st.session_state["_flag_problem"] = str(err)
     else:
         ui.audit("flag decision", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status}, reply)
         st.session_state["_flag_decided"] = f"Flag on {case_id} {status}."
@@ -34,6 +34,8 @@ if done := st.session_state.pop("_flag_decided", None):
     st.success(done, icon=":material/check:")
 if conflict := st.session_state.pop("_flag_conflict", None):
     st.error(conflict, icon=":material/sync_problem:")
+if problem := st.session_state.pop("_flag_problem", None):
+    st.error(problem, icon=":material/error:")
 try:
     counts, flags, decided = review.counts(viewer), review.queue(viewer, "open"), review.queue(viewer)
 except state.StateError as err:  # say so and show no queue, rather than an empty one that looks real
