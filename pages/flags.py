@@ -15,25 +15,30 @@ st.caption("Physicians flag cases they believe are wrong. Accepting a flag remov
 
 def decide(flag_id: int, case_id: str, status: str) -> None:
     """Runs before the page redraws (a button callback), so a click on a flag that another reviewer
-    decided meanwhile -- no longer drawn as open -- is still reported rather than silently lost."""
+    decided meanwhile -- no longer drawn as open -- is still reported rather than silently lost. The
+    outcome is audited and shown by the page run that follows."""
     reply = st.session_state.get(f"reply_{flag_id}", "")
+    params = {"flag_id": flag_id, "case_id": case_id, "status": status}
     try:
         review.decide(viewer, flag_id, status, reply)
     except state.FlagConflictError as err:
-        ui.audit("flag decision conflict", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status},
-                 str(err))
-        st.session_state["_flag_conflict"] = str(err)
-    except (ValueError, state.StateWriteError) as err:
-        st.session_state["_flag_conflict"] = str(err)
+        st.session_state["_flag_outcome"] = ("flag decision conflict", params, str(err), "conflict")
+    except (ValueError, state.StateError) as err:  # nothing saved: say why
+        st.session_state["_flag_outcome"] = (None, params, str(err), "problem")
     else:
-        ui.audit("flag decision", "flags", {"flag_id": flag_id, "case_id": case_id, "status": status}, reply)
-        st.session_state["_flag_decided"] = f"Flag on {case_id} {status}."
+        st.session_state["_flag_outcome"] = ("flag decision", params, reply, f"Flag on {case_id} {status}.")
 
 
-if done := st.session_state.pop("_flag_decided", None):
-    st.success(done, icon=":material/check:")
-if conflict := st.session_state.pop("_flag_conflict", None):
-    st.error(conflict, icon=":material/sync_problem:")
+if outcome := st.session_state.pop("_flag_outcome", None):
+    action, params, detail, said = outcome
+    if action:
+        ui.audit(action, "flags", params, detail)
+    if said == "conflict":
+        st.error(detail, icon=":material/sync_problem:")
+    elif said == "problem":
+        st.error(detail, icon=":material/error:")
+    else:
+        st.success(said, icon=":material/check:")
 try:
     counts, flags, decided = review.counts(viewer), review.queue(viewer, "open"), review.queue(viewer)
 except state.StateError as err:  # say so and show no queue, rather than an empty one that looks real

@@ -76,14 +76,16 @@ async def _local_only(route) -> None:
 
 
 async def _session(browser, base: str, n: int, replica: str, until: float, loads: list, failures: list,
-                   last_seen: dict) -> None:
+                   last_seen: dict, signins: list) -> None:
     email, role = USERS[n % len(USERS)]
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     await context.add_cookies([{"name": COOKIE, "value": replica, "url": base}])
     await context.route("**/*", _local_only)
     page = await context.new_page()
     try:
+        started = time.monotonic()
         await _sign_in(page, base, email)
+        signins.append(time.monotonic() - started)
         i = n  # sessions start on different pages
         while time.monotonic() < until:
             name = PAGES[role][i % len(PAGES[role])]
@@ -113,13 +115,13 @@ async def _session(browser, base: str, n: int, replica: str, until: float, loads
 async def _run(base: str, served: Path, sources: list[Path]) -> dict:
     from playwright.async_api import async_playwright
 
-    loads, failures, last_seen, swaps = [], [], {}, []
+    loads, failures, last_seen, swaps, signins = [], [], {}, [], []
     started = time.monotonic()
     until = started + SECONDS
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         sessions = [asyncio.create_task(_session(browser, base, n, ("r1", "r2")[n % 2], until, loads, failures,
-                                                 last_seen)) for n in range(SESSIONS)]
+                                                 last_seen, signins)) for n in range(SESSIONS)]
         for k, source in enumerate(sources):  # rebuild and swap at 1/3 and 2/3 of the run, at least a minute apart
             await asyncio.sleep(max(started + SECONDS * (k + 1) / 3 - time.monotonic(), 0))
             result = await asyncio.to_thread(build, source, served)
@@ -137,6 +139,9 @@ async def _run(base: str, served: Path, sources: list[Path]) -> dict:
         "latency_s": {"p50": round(statistics.median(seconds), 2) if seconds else None,
                       "p95": round(seconds[int(0.95 * (len(seconds) - 1))], 2) if seconds else None,
                       "max": round(seconds[-1], 2) if seconds else None},
+        "signed_in": len(signins), "sign_in_s": {"p50": round(statistics.median(signins), 1) if signins else None,
+                                                 "max": round(max(signins), 1) if signins else None},
+        "sessions_with_a_load": len({x["session"] for x in loads}),
         "per_replica": {r: sum(1 for x in loads if x["replica"] == r) for r in ("r1", "r2")},
         "per_role": {r: sum(1 for x in loads if x["role"] == r) for r in PAGES},
         "swaps": swaps, "loads_after_second_swap": len(after_swap),
