@@ -174,3 +174,30 @@ def test_a_failed_sign_in_entry_shows_nothing(fixture_db, monkeypatch):
     at.user = {"is_logged_in": True, "email": EMAILS["physician"], "email_verified": True, "name": "N"}
     at.run()
     assert not at.exception and at.error and not at.metric and not at.dataframe and not at.title
+
+
+# --- in a real browser: the chart toolbar and a hostile link ---------------------------------------
+
+@pytest.mark.browser
+def test_in_the_browser_no_chart_png_download_and_no_link_from_a_link(app_url, page):
+    from browser_support import screenshot, sign_in, wait_for_app
+
+    sign_in(page, app_url, "p01@fixture.org")
+    hostile = "[Reset your password](https://evil.example/ZZ)"
+    page.goto(f"{app_url}/scorecard?procedure={__import__('urllib.parse').parse.quote(hostile)}&period=0000Q1")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=30_000)
+    # The payload is shown as its characters, never as a link or an image.
+    assert page.locator('a[href*="evil.example"]').count() == 0
+    assert hostile in page.locator('[data-testid="stAlert"]').first.inner_text()
+    # Hovering a chart shows its toolbar, without the unaudited "Download as PNG".
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    page.wait_for_timeout(500)
+    buttons = page.locator('[data-testid="stElementToolbarButton"]')
+    labels = [buttons.nth(i).locator("button").get_attribute("aria-label") or "" for i in range(buttons.count())]
+    visible = [lab for i, lab in enumerate(labels) if buttons.nth(i).is_visible()]
+    assert visible, labels  # the toolbar is there (fullscreen, show data)…
+    assert not any(lab.startswith("Download as PNG") for lab in visible), visible  # …but not its download
+    screenshot(page, app_url.log_path.parent / "hostile-link-scorecard.png")
