@@ -7,12 +7,13 @@ not become markup there: `[Reset your password](https://evil…)` would be a liv
 app's own warning, `![x](https://tracker…)` a tracking image. `plain` is the one mechanism every
 page uses (through `core.ui.plain` and the `ui.say` helpers): it escapes every Markdown and HTML
 character, drops control and direction-override characters (which can make text read backwards),
-and keeps the text on one line. The README's *Access* section lists the places it guards.
+keeps the text on one line, and stops bare addresses from being turned into links. The README's *Access* section lists the places it guards.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 
 # Every character Markdown (CommonMark, GFM, Streamlit's :colour[…] and :material/…: directives,
@@ -38,8 +39,16 @@ def clean(value: object, limit: int | None = MAX_SHOWN) -> str:
     return s if limit is None or len(s) <= limit else s[: limit - 1] + "…"
 
 
+# GitHub-flavoured Markdown turns bare addresses into links *after* parsing, on the text itself, so
+# escaping cannot stop it: "https\\://evil\\.example" is still linked. An invisible word joiner after the
+# scheme (or "www") and before an "@" breaks the pattern without changing what a reader sees.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|www|xmpp)(?=[:.])|(?<=\w)(?=@\w)")
+WORD_JOINER = "\u2060"
+
+
 def plain(value: object, limit: int | None = MAX_SHOWN) -> str:
     """A value as Markdown that shows exactly its characters: no markup, no HTML, no link, one line
     (cut at `limit` characters; None for a field shown whole, such as an evidence summary's outcomes)."""
-    s = clean(value, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _AUTOLINK.sub(lambda m: (m.group(1) or "") + WORD_JOINER, clean(value, limit))
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "".join("\\" + c if c in MARKDOWN_PUNCTUATION else c for c in s)

@@ -35,7 +35,9 @@ st.markdown(f"""
 - The **yearly value of the gap** is (your median − the peer median) × your cases per year.
 - Component figures (supplies, implants, pharmacy, OR time, bed days) are **means per case**.
 - Peers are **blinded** as Surgeon A, B, C…: letters are stable for a view and period, cannot be worked out from
-  anyone's id, and case volumes are shown in bands.
+  anyone's id, and case volumes are shown in bands. On a funnel plot a blinded peer is drawn at the expected
+  count typical of their volume band (their O/E is their own), and where peers are blinded the periods are
+  whole ones — the last 12 months, a year or a quarter — so two views cannot be compared day by day.
 
 ### Outcomes, fairly adjusted
 - For each procedure, a statistical **risk model** predicts each outcome — complication, 30-day readmission,

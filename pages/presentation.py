@@ -55,7 +55,7 @@ if deck.your_letter:
         f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell.")
 menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
 if problem:
-    ui.say("warning", problem.capitalize(), icon=":material/event_busy:")
+    ui.say("warning", problem, icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
 st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)

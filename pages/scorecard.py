@@ -26,7 +26,7 @@ positions = ui.cached(sc.positions, physician_id, period, excluded)
 st.title("My scorecard" if physician_id == viewer.physician_id
          else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}")
 if problem:
-    ui.say("warning", problem.capitalize(), icon=":material/event_busy:")
+    ui.say("warning", problem, icon=":material/event_busy:")
 if positions.empty:
     ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
     st.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -176,7 +178,7 @@ def test_the_demo_check_is_fast_enough_at_the_demo_size(tmp_path):
     assert time.monotonic() - started < 20  # about 2 s on the development machine
 
 
-HOSTILE_TEXT = ["[Reset your password](https://evil.example/login)", "![x](https://tracker.example/p.gif)",
+HOSTILE_TEXT = ["[Reset your password](https://evil.example/login)", "ask ZZ@evil.example", "HTTP://EVIL.EXAMPLE", "![x](https://tracker.example/p.gif)",
                 "<img src=x onerror=alert(1)>", "**bold** _it_ `code` ~~s~~", ":red[alarm] :material/lock:",
                 "$x^2$ and $$y$$", "# Heading", "> quote", "1. list", "https://evil.example/raw",
                 "www.evil.example", "a\u202egnp.exe", "line\nbreak\r\n- item", "&lt;b&gt; &amp;", "=HYPERLINK(\"x\")"]
@@ -192,7 +194,9 @@ def test_plain_text_is_inert_markdown(value):
         if c in "[]()!*_`~:$#<>|":
             assert c not in "<>" and i > 0 and shown[i - 1] == "\\", (shown, i)
     assert "\n" not in shown and "\u202e" not in shown
-    assert "http://" not in shown and "https://" not in shown and "www." not in shown
+    # GFM links bare addresses after escapes are resolved: what is left must not match its patterns.
+    seen = re.sub(r"\\(.)", r"\1", shown)
+    assert not re.search(r"(?i)\b(https?://|www\.)|\w@\w", seen), seen
 
 
 def test_one_csv_writer_neutralises_formulas():

@@ -28,7 +28,8 @@ SECONDS_PER_RUN = 5.0
 MARKDOWN = ["[Reset your password](https://evil.example/ZZ)", "![ZZ](https://tracker.example/p.gif)",
             "**ZZbold**", "<img src=x onerror=alert('ZZ')>", "<script>ZZ()</script>", ":red[ZZ]",
             "$ZZ^2$", "# ZZ heading", "`ZZ`", "<a href='https://evil.example/ZZ'>ZZ</a>",
-            "[ZZ]: https://evil.example/ref", "javascript:alert('ZZ')", "~~ZZ~~", "> ZZ", "- ZZ\n- ZZ"]
+            "[ZZ]: https://evil.example/ref", "javascript:alert('ZZ')", "~~ZZ~~", "> ZZ", "- ZZ\n- ZZ",
+            "https://evil.example/ZZ", "www.evil.example/ZZ", "ZZ@evil.example"]
 UNICODE = ["\u202eZZgnp.exe", "\u212a\u212a", "２０２６Q３", "2026Q\u0663", "²", "\u0662\u0660\u0662\u0666",
            "e\u0301\u0301\u0301", "🙂" * 50, "\u200b\u200bTKA", "\ufeffTKA", "\uff34\uff2b\uff21", "Ω≈ç√∫", "\x00",
            "\u0000ZZ", "TKA\u0000", "\t\r\n"]
@@ -83,9 +84,14 @@ MARKERS = ("](https://evil", "](https://tracker", "**ZZ", "<img", "<script", "<a
 LIVE = re.compile("|".join(r"(?<!\\)" + re.escape(m) for m in MARKERS))
 
 
+# GFM also links bare addresses in the text as a reader sees it (escapes resolved).
+BARE = re.compile(r"(?i)\b(https?://(evil|tracker)|www\.evil)|\w@evil")
+
+
 def echoed(parts: list[str]) -> list[str]:
-    """Pieces of a payload that arrived as live Markdown or HTML."""
-    found = [f"{text[:160]!r}" for text in parts if LIVE.search(text) or "\u202e" in text]
+    """Pieces of a payload that arrived as live Markdown or HTML, or as a bare address GFM would link."""
+    found = [f"{text[:160]!r}" for text in parts
+             if LIVE.search(text) or BARE.search(re.sub(r"\\(.)", r"\1", text)) or "\u202e" in text]
     found += [text[:160] for text in parts if text.lstrip().startswith(("# ZZ", "> ZZ", "- ZZ"))]
     return found
 
@@ -174,3 +180,35 @@ def test_a_failed_sign_in_entry_shows_nothing(fixture_db, monkeypatch):
     at.user = {"is_logged_in": True, "email": EMAILS["physician"], "email_verified": True, "name": "N"}
     at.run()
     assert not at.exception and at.error and not at.metric and not at.dataframe and not at.title
+
+
+# --- in a real browser: the chart toolbar and a hostile link ---------------------------------------
+
+@pytest.mark.browser
+def test_in_the_browser_no_chart_png_download_and_no_link_from_a_link(app_url, page):
+    from browser_support import screenshot, sign_in, wait_for_app
+
+    sign_in(page, app_url, "p01@fixture.org")
+    hostile = "[Reset your password](https://evil.example/ZZ)"
+    # The physician's home page is their scorecard, served at the root.
+    page.goto(f"{app_url}/?procedure={__import__('urllib.parse').parse.quote(hostile)}&period=0000Q1")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=30_000)
+    # The payload is shown as its characters, never as a link or an image.
+    anchors = page.locator('a[href*="evil.example"]')
+    assert anchors.count() == 0, [anchors.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(anchors.count())]
+    alerts = page.locator('[data-testid="stAlert"]')
+    shown = "\n".join(alerts.nth(i).inner_text() for i in range(alerts.count())).replace("\u2060", "")
+    assert hostile in shown and "'0000Q1' has no data" in shown
+    screenshot(page, app_url.log_path.parent / "hostile-link-scorecard.png")
+    # Hovering a chart shows its toolbar, without the unaudited "Download as PNG".
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    chart.hover(force=True)
+    page.wait_for_timeout(500)
+    buttons = page.locator('[data-testid="stElementToolbarButton"]')
+    labels = [buttons.nth(i).locator("button").get_attribute("aria-label") or "" for i in range(buttons.count())]
+    visible = [lab for i, lab in enumerate(labels) if buttons.nth(i).is_visible()]
+    assert visible, labels  # the toolbar is there (fullscreen, show data)…
+    assert not any(lab.startswith("Download as PNG") for lab in visible), visible  # …but not its download
+    page.screenshot(path=str(app_url.log_path.parent / "chart-toolbar.png"))

@@ -111,8 +111,14 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 360) -> 
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", size=1).encode(y="y:Q")
     data = points.assign(who=np.where(points["is_you"], "You", "Peer"),
                          display=np.where(points["is_you"], points["label"] + " (you)", points["label"]))
-    tooltip = [alt.Tooltip("display:N", title="Physician"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
-               alt.Tooltip("expected:Q", title="Expected", format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
+    # Blinded peers carry no observed count and sit at their band's expected count (core.scorecard.funnel_data):
+    # the tooltip then says so rather than showing a made-up number.
+    banded = bool(points["observed"].isna().any())
+    tooltip = [alt.Tooltip("display:N", title="Physician")]
+    if not banded:
+        tooltip.append(alt.Tooltip("observed:Q", title="Observed", format=",.1f"))
+    tooltip += [alt.Tooltip("expected:Q", title="Expected (peers: typical of their band)" if banded else "Expected",
+                            format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
     dots = alt.Chart(data).mark_point(filled=True, opacity=0.9, clip=True).encode(
         x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
         y=alt.Y("ratio:Q", title="Observed / expected", scale=y_scale),

@@ -214,8 +214,11 @@ def _funnel_chart(points: pd.DataFrame, tau2: float, called: set[str]) -> Any:
         y=y,
         size=alt.Size("called:N", scale=alt.Scale(domain=["Within", "Outside 99.8%"], range=[140, 320]), legend=None),
         color=alt.value("#333333"),
-        tooltip=[alt.Tooltip("label:N", title="Surgeon"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
-                 alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+        # Blinded peers carry no observed count and sit at their band's expected count (scorecard.funnel_data).
+        tooltip=[alt.Tooltip("label:N", title="Surgeon"), *([] if points["observed"].isna().any() else
+                 [alt.Tooltip("observed:Q", title="Observed", format=",.1f")]),
+                 alt.Tooltip("expected:Q", title="Expected (typical of their volume band)"
+                             if points["observed"].isna().any() else "Expected", format=",.1f"),
                  alt.Tooltip("ratio:Q", title="O/E", format=".2f")])
     tags = dots.mark_text(align="left", dx=12, dy=-6, color="#333333").encode(
         text="letter:N", size=alt.value(18), color=alt.value("#333333"))

@@ -187,10 +187,11 @@ def plain(value: Any) -> str:
 
 
 def say(kind: str, message: str, icon: str | None = None, where: Any = None) -> None:
-    """A warning, info, error or caption whose whole text is plain (it quotes a link or an extract)."""
+    """A warning, info, error or caption whose whole text is plain (it quotes a link or an extract); its
+    first letter is made a capital (only that one: `str.capitalize` would lower-case the quoted value)."""
     box = where if where is not None else st
     show = getattr(box, kind)
-    body = text.plain(message, limit=600)
+    body = text.plain(message[:1].upper() + message[1:], limit=600)
     show(body, icon=icon) if icon and kind in ("warning", "info", "error", "success") else show(body)
 
 

@@ -36,7 +36,7 @@ def period_picker(ctx) -> Period:
     """The period from the link (or the default), offered in the sidebar; warns when the link's was unusable."""
     period, problem = ui.period_picker(ctx)
     if problem:
-        ui.say("warning", problem.capitalize(), icon=":material/event_busy:")
+        ui.say("warning", problem, icon=":material/event_busy:")
     return period
 
 
