@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,12 @@ __all__ = [
     "funnel",
     "fit_expected",
     "flag_for",
+    "verdict",
+    "Verdict",
+    "shrink_oe",
+    "firth_logistic",
+    "limits_rule",
+    "MIN_DISPERSION_UNITS",
 ]
 
 # Two-sided normal quantiles for the 95 % and 99.8 % limits. FunnelPlotR hard-codes 1.959964 and
@@ -497,6 +503,164 @@ def flag_for(
     if r < num(lower95):
         return "low_95"
     return "within"
+
+
+# --------------------------------------------------------------------------------------------
+# The verdict: flag, words and colour from one decision
+# --------------------------------------------------------------------------------------------
+
+# What the flag says, before any caveat (Definitions page, "Funnel plot").
+_FLAG_WORDS = {
+    "high_998": "clearly higher than expected given your patients' risk (outside the 99.8% limit)",
+    "high_95": "somewhat higher than expected given your patients' risk (outside the 95% limit, within 99.8%)",
+    "within": "within the expected range given your patients' risk",
+    "low_95": "somewhat lower than expected given your patients' risk (better than the 95% limit)",
+    "low_998": "clearly lower than expected given your patients' risk (better than the 99.8% limit)",
+    "unadjusted": "shown unadjusted: too few events to fit a fair risk model, so no comparison is made",
+}
+# Diverging red–blue (ColorBrewer RdBu), readable with red–green colour blindness; grey when nothing is said.
+TONE_COLOURS = {
+    "high": "#b2182b",        # outside a high limit: called out
+    "watch_high": "#e08214",  # its own interval lies above 1 but the funnel does not call it out
+    "as_expected": "#4d4d4d",
+    "watch_low": "#67a9cf",
+    "low": "#2166ac",
+    "unadjusted": "#9e9e9e",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One physician's outcome call: the flag, the words that go with it, and their colour."""
+
+    flag: str       # one of FLAGS
+    tone: str       # a key of TONE_COLOURS
+    words: str      # the clause after "O/E … (95% CI …) —"
+    colour: str     # hex
+
+
+def _ci_side(ci_low: float, ci_high: float) -> str:
+    """Where the exact 95% interval of O/E sits: "above" 1, "below" 1, or "spans" 1."""
+    if math.isfinite(ci_low) and ci_low > 1.0:
+        return "above"
+    if math.isfinite(ci_high) and ci_high < 1.0:
+        return "below"
+    return "spans"
+
+
+def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
+    """(tone, words) for a flag, the side of 1 its exact interval is on, and which limits were used.
+
+    Every combination is worded so it never contradicts the interval printed beside it
+    (tests/test_verdict.py walks them all): an interval wholly above 1 is never "within the
+    expected range"; a flag whose own interval still includes 1 says so.
+    """
+    if flag == "unadjusted":
+        return "unadjusted", _FLAG_WORDS["unadjusted"]
+    widened = limits == "overdispersed"
+    if flag in ("high_998", "high_95"):
+        words = _FLAG_WORDS[flag]
+        if side != "above":
+            words += ", although its own 95% interval still reaches 1"
+        return "high", words
+    if flag in ("low_998", "low_95"):
+        words = _FLAG_WORDS[flag]
+        if side != "below":
+            words += ", although its own 95% interval still reaches 1"
+        return "low", words
+    if side == "above":
+        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+               if widened else "it is just inside the funnel's 95% limit, so it is not called out — worth watching")
+        return "watch_high", f"higher than expected given your patients' risk (the 95% interval lies above 1), but {why}"
+    if side == "below":
+        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+               if widened else "with so few events it is not called out")
+        return "watch_low", f"lower than expected given your patients' risk (the 95% interval lies below 1), but {why}"
+    return "as_expected", _FLAG_WORDS["within"]
+
+
+def verdict(observed: float, expected: float, limits: Any, adjusted: bool, limits_kind: str = "exact") -> Verdict:
+    """THE call for one physician's outcome: flag, words and colour decided together.
+
+    ``limits`` holds lower95, upper95, lower998, upper998 (a funnel row or dict); ``limits_kind``
+    is "exact" or "overdispersed" (`limits_rule`). The flag is where O/E sits against the funnel
+    limits (`flag_for`), with a "lower than expected" call kept only when chance alone would rarely
+    give so few events: on the log scale of the SHMI limits a count of 0 always falls below the
+    lower limit, even when 0 events happen by chance a fifth of the time (E = 1.5), so a low call
+    must also clear the one-sided exact Poisson probability of so few events (under 0.1% for 99.8%,
+    2.5% for 95%) — nobody is praised, or blamed, for small numbers. The words then describe the
+    flag *and* the exact 95% interval of O/E (`oe_ratio`), so they can never contradict it.
+    """
+    def num(v) -> float:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+
+    def get(key: str) -> float:
+        try:
+            return num(limits[key])
+        except (KeyError, IndexError, TypeError):
+            return math.nan
+
+    o, e = num(observed), num(expected)
+    flag = flag_for(o, e, get("lower95"), get("upper95"), get("lower998"), get("upper998"), adjusted)
+    if flag in ("low_95", "low_998") and e > 0:
+        p_low = float(_st.poisson.cdf(round(o), e))
+        flag = flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
+    if flag == "unadjusted" or not (math.isfinite(o) and math.isfinite(e) and e > 0):
+        side = "spans"
+    else:
+        _, lo, hi = oe_ratio(o, e)
+        side = _ci_side(lo, hi)
+    tone, words = verdict_words(flag, side, limits_kind)
+    return Verdict(flag=flag, tone=tone, words=words, colour=TONE_COLOURS[tone])
+
+
+# --------------------------------------------------------------------------------------------
+# Reliability-adjusted (shrunken) O/E
+# --------------------------------------------------------------------------------------------
+
+
+def shrink_oe(observed, expected, in_prior=None) -> pd.DataFrame:
+    """Empirical-Bayes (gamma–Poisson) shrunken O/E and its reliability, per unit.
+
+    The model (Clayton & Kaldor 1987, *Biometrics* 43:671; the same idea as CMS's hierarchical
+    hospital measures): Oᵢ ~ Poisson(Eᵢ·θᵢ), θᵢ ~ Gamma with mean m and variance τ² across the peer
+    group. Moment estimates from the units with ``in_prior`` (the eligible physicians):
+    m = ΣO/ΣE (the pooled ratio), and the DerSimonian–Laird between-unit variance on the ratio scale,
+    wᵢ = Eᵢ/m (Var(Oᵢ/Eᵢ | θ = m) = m/Eᵢ), Q = Σwᵢ(rᵢ − m)², τ² = max(0, (Q − (k − 1)) /
+    (Σw − Σw²/Σw)). Then reliability ρᵢ = τ²/(τ² + m/Eᵢ) (the share of the spread of Oᵢ/Eᵢ
+    that is real difference rather than chance) and the posterior mean
+    shrunken = m + ρᵢ·(Oᵢ/Eᵢ − m) = (Oᵢ + m²/τ²)/(Eᵢ + m/τ²). With τ² = 0 every reliability is 0 and
+    every shrunken ratio is m: the peer group shows no difference beyond chance.
+
+    Mirrors the SQL of `mart_outcome_reliability` (tests/test_reliability.py holds the two equal).
+    Returns columns pooled_ratio, tau2, reliability, shrunken_oe_ratio (NaN where E <= 0).
+    """
+    o = np.asarray(observed, dtype=float).ravel()
+    e = np.asarray(expected, dtype=float).ravel()
+    use = np.ones(o.shape, dtype=bool) if in_prior is None else np.asarray(in_prior, dtype=bool).ravel()
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    k_mask = use & ok
+    k = int(k_mask.sum())
+    nan = np.full(o.shape, np.nan)
+    if k < 2 or not float(e[k_mask].sum()) > 0:
+        return pd.DataFrame({"pooled_ratio": nan, "tau2": nan, "reliability": nan, "shrunken_oe_ratio": nan})
+    m = float(o[k_mask].sum() / e[k_mask].sum())
+    if not m > 0:
+        tau2 = 0.0
+    else:
+        w = e[k_mask] / m
+        r = o[k_mask] / e[k_mask]
+        q = float(np.sum(w * (r - m) ** 2))
+        denom = float(w.sum() - np.sum(w ** 2) / w.sum())
+        tau2 = max(0.0, (q - (k - 1)) / denom) if denom > 0 else 0.0
+    safe_e = np.where(ok, e, 1.0)
+    rel = np.where(ok, tau2 / (tau2 + m / safe_e) if m > 0 and tau2 > 0 else 0.0, np.nan)
+    shrunk = np.where(ok, m + rel * (o / safe_e - m), np.nan)
+    return pd.DataFrame({"pooled_ratio": np.full(o.shape, m), "tau2": np.full(o.shape, tau2),
+                         "reliability": rel, "shrunken_oe_ratio": shrunk})
 
 
 # --------------------------------------------------------------------------------------------
