@@ -268,6 +268,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": call.flag,
                      "verdict": call.words, "tone": call.tone, "colour": call.colour,
+                     "badge_colour": call.badge[0], "badge": call.badge[1],
                      "shrunken_oe_ratio": _float(rel.get("shrunken_oe_ratio")),
                      "reliability": _float(rel.get("reliability")),
                      "adjusted": adjusted, "model_note": r["model_note"],
@@ -308,12 +309,6 @@ def physician_flag(limits: Any, adjusted: bool) -> str:
 def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """Median case cost by quarter: the physician and the peer median."""
     return db.fetch("mart_cost_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
-
-
-def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
-    """Observed and expected by quarter and outcome for the physician."""
-    return db.fetch("mart_outcome_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
                     order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 

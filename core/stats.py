@@ -529,6 +529,12 @@ TONE_COLOURS = {
 }
 
 
+# A named colour for badges (Streamlit's palette) and a short label, per tone.
+TONE_BADGES = {"high": ("red", "Higher than expected"), "watch_high": ("orange", "Above 1, not called out"),
+               "as_expected": ("gray", "As expected"), "watch_low": ("blue", "Below 1, not called out"),
+               "low": ("blue", "Lower than expected"), "unadjusted": ("gray", "Unadjusted")}
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One physician's outcome call: the flag, the words that go with it, and their colour."""
@@ -537,6 +543,11 @@ class Verdict:
     tone: str       # a key of TONE_COLOURS
     words: str      # the clause after "O/E … (95% CI …) —"
     colour: str     # hex
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(named colour, short label) for a badge beside the sentence."""
+        return TONE_BADGES[self.tone]
 
 
 def _ci_side(ci_low: float, ci_high: float) -> str:
