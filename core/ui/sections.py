@@ -79,9 +79,9 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                 raw, shrunk, rel = st.columns(3)
                 raw.metric("O/E (raw)", "–" if pd.isna(row["oe_ratio"]) else f"{row['oe_ratio']:.2f}",
                            help="Observed / expected, with the 95% interval in the sentence above.")
-                shrunk.metric("Reliability-adjusted O/E",
+                shrunk.metric("Shrunken O/E",
                               "–" if pd.isna(row["shrunken_oe_ratio"]) else f"{row['shrunken_oe_ratio']:.2f}",
-                              help="The raw O/E pulled towards the peer group's by as much as it is noise "
+                              help="Reliability-adjusted: the raw O/E pulled towards the peer group's by as much as it is noise "
                                    "(empirical Bayes). See Definitions.")
                 rel.metric("Reliability", "–" if pd.isna(row["reliability"]) else f"{row['reliability']:.2f}",
                            help="0–1: how much of the raw O/E's difference from peers is real rather than chance.")
