@@ -316,7 +316,8 @@ def outcome_vlad(physician_id: str, procedure_code: str, excluded: list[str] | N
     """The physician's cumulative risk-adjusted chart per outcome (VLAD), case by case in date order."""
     return db.fetch("mart_outcome_vlad", columns=["outcome", "case_number", "surgery_date", "observed_count",
                                                   "expected_count", "cumulative_observed_count",
-                                                  "cumulative_expected_count", "vlad_count", "adjusted_flag"],
+                                                  "cumulative_expected_count", "vlad_count", "cusum_count",
+                                                  "cusum_limit_count", "cusum_signal_flag", "adjusted_flag"],
                     where={"physician_id": physician_id, "procedure_code": procedure_code},
                     order_by=["outcome", "case_number"], variables={"excluded_case_ids": list(excluded or [])})
 

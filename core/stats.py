@@ -675,6 +675,50 @@ def shrink_oe(observed, expected, in_prior=None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Outcomes over time: VLAD and the risk-adjusted CUSUM
+# --------------------------------------------------------------------------------------------
+
+# The CUSUM looks for a doubling of the odds of the event (RA = 2) and signals at h = 4.5, the
+# choices of Steiner et al. (2000) for their cardiac surgery example.
+CUSUM_ODDS_RATIO = 2.0
+CUSUM_LIMIT = 4.5
+
+
+def vlad(observed, expected) -> np.ndarray:
+    """Variable life-adjusted display: the running sum of expected − observed, case by case.
+
+    Lovegrove, Valencia, Treasure, Sherlaw-Johnson & Gallivan (1997, *Lancet* 350:1128). Each case
+    adds its expected risk and subtracts its event: "net events avoided" so far.
+    """
+    return np.cumsum(np.asarray(expected, dtype=float) - np.asarray(observed, dtype=float))
+
+
+def cusum_weights(observed, expected, odds_ratio: float = CUSUM_ODDS_RATIO) -> np.ndarray:
+    """Steiner et al. (2000, *Biostatistics* 1:441) log-likelihood-ratio score of each case.
+
+    w = y·ln(RA) − ln(1 − p + RA·p) for an event y ∈ {0, 1} with expected risk p, testing the odds
+    ratio RA against 1 (as R `vlad::llr_score`, R0 = 1).
+    """
+    y = np.asarray(observed, dtype=float)
+    p = np.asarray(expected, dtype=float)
+    return y * math.log(odds_ratio) - np.log(1.0 - p + odds_ratio * p)
+
+
+def ra_cusum(observed, expected, odds_ratio: float = CUSUM_ODDS_RATIO) -> np.ndarray:
+    """The upper risk-adjusted CUSUM S_t = max(0, S_{t−1} + w_t), S_0 = 0, without restarts.
+
+    The recursion, on purpose: mart_outcome_vlad computes the same from window sums
+    (S_t = C_t − min(0, min_{s≤t} C_s), C the running sum of w) and the tests hold the two equal.
+    """
+    out = np.empty(len(np.atleast_1d(observed)))
+    s = 0.0
+    for i, w in enumerate(cusum_weights(observed, expected, odds_ratio)):
+        s = max(0.0, s + float(w))
+        out[i] = s
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Risk models
 # --------------------------------------------------------------------------------------------
 

@@ -193,5 +193,8 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
     e = cases["expected_complication_rate"].to_numpy()
     np.testing.assert_array_equal(vlad["case_number"], np.arange(1, len(cases) + 1))
     np.testing.assert_allclose(vlad["vlad_count"], np.cumsum(e - o))
+    # The mart's window-sum CUSUM is the recursive one.
+    np.testing.assert_allclose(vlad["cusum_count"], stats.ra_cusum(o, e), atol=1e-9)
+    assert vlad["cusum_signal_flag"].iloc[-1] and (vlad["cusum_limit_count"] == stats.CUSUM_LIMIT).all()
     # The worse surgeon's chart ends well below 0: more complications than their patients' risk predicts.
     assert vlad["vlad_count"].iloc[-1] < -5

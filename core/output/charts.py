@@ -168,3 +168,26 @@ def vlad(frame: pd.DataFrame, label: str, unit: str = "events", height: int = 26
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="black", strokeDash=[4, 4]).encode(y="y:Q")
     return alt.layer(zero, line).properties(title=f"{label}: net {unit} avoided over time", height=height,
                                             width="container")
+
+
+def cusum(frame: pd.DataFrame, label: str, height: int = 200) -> alt.Chart:
+    """One outcome's risk-adjusted CUSUM (Steiner et al. 2000) with its signal threshold ruled.
+
+    `frame` is mart_outcome_vlad rows for one physician, procedure and binary outcome. The chart
+    climbs with events beyond the patients' risk and rests at 0 otherwise; reaching the threshold
+    (h = 4.5 for a doubling of the odds) is a signal worth a look at the cases, not a verdict.
+    """
+    data = frame[["case_number", "surgery_date", "cusum_count"]].copy()
+    data["surgery_date"] = pd.to_datetime(data["surgery_date"]).dt.strftime("%Y-%m-%d")
+    limit = float(frame["cusum_limit_count"].dropna().iloc[0]) if frame["cusum_limit_count"].notna().any() else 4.5
+    y_max = max(limit * 1.15, float(data["cusum_count"].max()) * 1.05)
+    line = alt.Chart(data).mark_line(color=YOU, strokeWidth=2).encode(
+        x=alt.X("case_number:Q", title="Your cases, in date order", scale=alt.Scale(nice=False)),
+        y=alt.Y("cusum_count:Q", title="CUSUM", scale=alt.Scale(domain=[0, y_max])),
+        tooltip=[alt.Tooltip("case_number:Q", title="Case"), alt.Tooltip("surgery_date:N", title="Surgery date"),
+                 alt.Tooltip("cusum_count:Q", title="CUSUM", format=".2f")],
+    )
+    rule = alt.Chart(pd.DataFrame({"y": [limit], "what": [f"signal threshold {limit:g}"]})).mark_rule(
+        color=LIMIT95, strokeDash=[6, 3], size=2).encode(y="y:Q", tooltip=[alt.Tooltip("what:N", title="")])
+    return alt.layer(rule, line).properties(title=f"{label}: risk-adjusted CUSUM (odds doubled?)", height=height,
+                                            width="container")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 # Reliability in plain words (README "Reliability-adjusted estimates"): below 0.4 most of the spread
 # of a raw O/E between physicians is chance, above 0.7 most of it is real.
 RELIABILITY_WORDS = ((0.4, "mostly noise"), (0.7, "partly noise, partly signal"), (1.01, "mostly signal"))
@@ -89,6 +91,20 @@ def vlad_sentence(net: float, cases: int, observed: float, expected: float, unit
         return head + " — as your patients' risk predicts."
     side = "fewer" if net > 0 else "more"
     return head + f" — {abs(net):,.1f} {unit} {side} than your patients' risk predicts."
+
+
+def cusum_sentence(values: Any, limit: float) -> str:
+    """Where the risk-adjusted CUSUM stands against its threshold, and whether it ever reached it."""
+    series = np.asarray(values, dtype=float)
+    if series.size == 0 or not np.isfinite(series).any():
+        return "No risk-adjusted CUSUM for this outcome."
+    crossed = np.flatnonzero(series >= limit)
+    now = float(series[-1])
+    if crossed.size:
+        return (f"Risk-adjusted CUSUM: it reached the signal threshold {limit:g} at your case {int(crossed[0]) + 1} "
+                f"(now {now:.1f}) — a run of events beyond your patients' risk worth a look at the cases.")
+    return (f"Risk-adjusted CUSUM: {now:.1f} now, highest {float(np.nanmax(series)):.1f}; it has not reached the "
+            f"signal threshold {limit:g} for a doubling of the odds.")
 
 
 def preferred_sentence(position: dict[str, Any]) -> str:

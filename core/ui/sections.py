@@ -123,6 +123,11 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
             st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
                                                      float(last["cumulative_observed_count"]),
                                                      float(last["cumulative_expected_count"]), unit)))
+            if part["cusum_count"].notna().any():
+                st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
+                                                          float(part["cusum_limit_count"].dropna().iloc[0]))))
+                with st.expander("Risk-adjusted CUSUM"):
+                    st.altair_chart(charts.cusum(part, labels[key]), width="stretch")
 
 
 CASE_COLUMNS = {
