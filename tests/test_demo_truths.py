@@ -198,3 +198,23 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
     assert vlad["cusum_signal_flag"].iloc[-1] and (vlad["cusum_limit_count"] == stats.CUSUM_LIMIT).all()
     # The worse surgeon's chart ends well below 0: more complications than their patients' risk predicts.
     assert vlad["vlad_count"].iloc[-1] < -5
+
+
+def test_personal_deck_shows_reliability_and_outcomes_over_time(demo, monkeypatch):
+    from core import access, presentation, scorecard
+
+    path, truth = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    small = truth["planted"]["small_department"]
+    users = db.fetch("mart_user", path=path)
+    email = users.loc[users["physician_id"] == small["worse_outcomes"], "email"].iloc[0]
+    viewer = access.Viewer(email=email, role="physician", physician_id=small["worse_outcomes"])
+    period = scorecard.data_context(path).default_period()
+    deck = presentation.scorecard_deck(viewer, small["worse_outcomes"], small["procedure_code"], period, b"secret")
+    slides = {s.key: s for s in deck.slides}
+    assert "shrunken_oe_ratio" in slides["outcomes"].data and "reliability" in slides["outcomes"].data
+    funnel = slides["funnel-complication"]
+    shrunk = next(f for f in funnel.figures if f.label == "Shrunken O/E")
+    assert "reliability" in shrunk.note
+    over = slides["over-time"]
+    assert "more than your patients' risk predicts" in over.headline and "vlad_count" in over.data
