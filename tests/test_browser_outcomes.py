@@ -45,10 +45,15 @@ def test_outcome_section_desktop_and_phone(start_app, page, demo_db, tmp_path):
         page.set_viewport_size({"width": width, "height": height})
         wait_for_app(page)
         heading.scroll_into_view_if_needed()
-        page.evaluate("window.scrollBy(0, -20)")
+        page.wait_for_timeout(2000)  # charts draw once they are on screen
         screenshot(page, SHOTS / name, width, height)
-    over_time = page.get_by_text("Each chart runs through your cases", exact=False).first
     page.set_viewport_size({"width": 1280, "height": 900})
     wait_for_app(page)
+    over_time = page.get_by_text("Each chart runs through your cases", exact=False).first
     over_time.scroll_into_view_if_needed()
+    page.get_by_text("Risk-adjusted CUSUM", exact=True).first.click()
+    wait_for_app(page)
+    over_time.scroll_into_view_if_needed()
+    page.wait_for_timeout(2500)
     screenshot(page, SHOTS / "over-time-desktop-1280.png", 1280, 900)
+    assert "signal threshold 4.5" in app_text(page)

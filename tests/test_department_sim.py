@@ -92,7 +92,7 @@ def test_small_departments_are_fair_both_ways():
     assert rates["exact_limits"] == 1.0  # 8–12 surgeons: too few to estimate overdispersion
     assert rates["sicker"] <= 0.05, rates
     assert rates["ordinary"] <= 0.05, rates
-    assert rates["worse"] >= 0.78, rates
+    assert rates["worse"] >= 0.82, rates
 
 
 @pytest.mark.xfail(strict=True, reason="not met yet: the worse surgeon is called out in ~84% of departments, "
