@@ -28,7 +28,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import access, db, scorecard, stats
+from core import access, db, metrics, scorecard, stats
 from core.output import charts
 from core.output import sentences
 from core.periods import Period
@@ -694,7 +694,7 @@ def _shrunken_figure(row: dict) -> Figure:
 def _vlad_slide(physician_id: str, procedure_code: str, records: list[dict],
                 excluded: list[str] | None) -> Slide | None:
     """The first risk-adjusted outcome over time as a cumulative chart (VLAD), never quarterly O/E."""
-    adjusted = [r for r in records if r["adjusted"] and r["outcome"] != "los_days"]
+    adjusted = [r for r in records if r["adjusted"] and metrics.outcome(r["outcome"]).binary]
     if not adjusted:
         return None
     row = adjusted[0]

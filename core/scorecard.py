@@ -16,17 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import access, db, state, stats
+from core import access, db, metrics, state, stats
 from core.periods import Period, default_period, parse_period, period_options
 
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality", "los_days")
-OUTCOME_LABELS = {
-    "complication": "Complications",
-    "readmit_30d": "30-day readmissions",
-    "ssi": "Surgical site infections",
-    "mortality": "Mortality",
-    "los_days": "Length of stay (days)",
-}
+# The registry's outcomes (core.metrics), in its order.
+OUTCOMES = metrics.OUTCOME_KEYS
+OUTCOME_LABELS = metrics.outcome_labels()
 COMPONENTS = ("supplies", "implants", "pharmacy", "or_time", "bed_days")
 COMPONENT_LABELS = {"supplies": "Supplies", "implants": "Implants", "pharmacy": "Pharmacy",
                     "or_time": "OR time", "bed_days": "Bed days"}

@@ -41,6 +41,14 @@ DuckDB so they can be tested on published data sets (tests/test_stats.py, tests/
    too few events the fit is not attempted and every case gets the procedure's crude mean,
    labelled as unadjusted.
 
+4. **Fair numbers at a department's size** (README section of that name): overdispersion only from
+   at least `MIN_DISPERSION_UNITS` units (`limits_rule`), else exact limits; Firth's penalised
+   logistic fit where the plain one separates (`firth_logistic`, checked against R logistf); one
+   decision for an outcome's flag, words and colour (`verdict`); the empirical-Bayes shrunken O/E
+   and its reliability (`shrink_oe`, mirrored by mart_outcome_reliability); and the cumulative
+   charts over time, VLAD and the risk-adjusted CUSUM (`vlad`, `ra_cusum`, mirrored by
+   mart_outcome_vlad).
+
 Nothing here ranks physicians: a funnel calls a unit out only when it leaves a control limit.
 """
 

@@ -79,6 +79,8 @@ st.markdown(f"""
   ({ctx.default_start:%d %b %Y} – {ctx.data_end:%d %b %Y}). Cost trends show the median by calendar quarter.
 - **Outcomes over time** are cumulative, never bare quarterly O/E from a handful of events: a **VLAD** runs
   through your cases in date order, adding each case's expected risk and subtracting each event — the running
-  expected − observed, *net events avoided* (below 0: more events than your patients' risk predicts).
+  expected − observed, *net events avoided* (below 0: more events than your patients' risk predicts). Beside it,
+  a **risk-adjusted CUSUM** (Steiner et al. 2000) for a doubling of the odds signals at **4.5**: a prompt to
+  look at the cases, not a verdict.
 - Cases whose **flag was accepted** by the review team no longer count in any figure.
 """)

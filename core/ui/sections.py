@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import scorecard, ui
+from core import metrics, scorecard, ui
 from core.output import charts
 from core.output import sentences
 
@@ -116,7 +116,7 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
     cols = st.columns(2)
     for i, key in enumerate(shown):
         part = adjusted[adjusted["outcome"] == key]
-        unit = "days" if key == "los_days" else "events"
+        unit = metrics.outcome(key).unit
         with cols[i % 2]:
             st.altair_chart(charts.vlad(part, labels[key], unit), width="stretch")
             last = part.iloc[-1]
