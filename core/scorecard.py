@@ -226,14 +226,12 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     variables = period_variables(period, excluded)
     dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
-    everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
+    # mart_outcome_reliability is mart_outcome_position with the shrunken O/E and reliability beside it.
+    everything = db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code},
                           variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
     groups = dict(tuple(everything.groupby("outcome", sort=False)))
-    shrunk = db.fetch("mart_outcome_reliability", columns=["outcome", "shrunken_oe_ratio", "reliability"],
-                      where={"physician_id": subject_id, "procedure_code": procedure_code}, variables=variables)
-    shrunk = shrunk.set_index("outcome").to_dict("index") if len(shrunk) else {}
     for outcome in OUTCOMES:
         if outcome not in groups:
             continue
@@ -258,14 +256,13 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         adjusted = bool(r["adjusted_flag"])
         limits = attrs.get("limits", "exact")
         call = stats.verdict(float(r["observed_count"]), float(r["expected_count"]), f, adjusted, limits)
-        rel = shrunk.get(outcome, {})
         rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": call.flag,
                      "verdict": call.words, "tone": call.tone, "colour": call.colour,
                      "badge_colour": call.badge[0], "badge": call.badge[1],
-                     "shrunken_oe_ratio": _float(rel.get("shrunken_oe_ratio")),
-                     "reliability": _float(rel.get("reliability")),
+                     "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
+                     "reliability": _float(r["reliability"]),
                      "adjusted": adjusted, "model_note": r["model_note"],
                      "phi": attrs.get("phi"), "tau2": attrs.get("tau2"),
                      "limits": limits, "limits_reason": attrs.get("limits_reason", "")})

@@ -38,7 +38,7 @@ prior as (
 ),
 scored as (
     select p.physician_id, p.procedure_code, p.outcome, p.case_count, p.eligible_flag, p.observed_count,
-           p.expected_count, p.adjusted_flag, p.raw_ratio, r.pooled_ratio, r.between_variance,
+           p.expected_count, p.adjusted_flag, p.model_note, p.raw_ratio, r.pooled_ratio, r.between_variance,
            r.prior_physician_count,
            p.adjusted_flag and p.expected_count > 0 and r.prior_physician_count >= s.min_peers_count
                as shown,
@@ -58,6 +58,7 @@ select
     observed_count,
     expected_count,
     adjusted_flag,
+    model_note,
     raw_ratio as oe_ratio,
     case when shown then pooled_ratio end as pooled_ratio,
     case when shown then between_variance end as between_variance,
