@@ -185,7 +185,7 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
         np.testing.assert_allclose(group.loc[shown, "reliability"], ref.loc[shown, "reliability"], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(group.loc[shown, "shrunken_oe_ratio"], ref.loc[shown, "shrunken_oe_ratio"],
                                    rtol=1e-9)
-    vlad = db.fetch("mart_outcome_vlad_default", where={"physician_id": "PH051", "procedure_code": "HYS",
+    vlad = db.fetch("mart_outcome_vlad", where={"physician_id": "PH051", "procedure_code": "HYS",
                                                         "outcome": "complication"}, order_by=["case_number"], path=path)
     cases = db.fetch("mart_case", where={"physician_id": "PH051", "procedure_code": "HYS"},
                      order_by=["surgery_date", "case_id"], path=path)

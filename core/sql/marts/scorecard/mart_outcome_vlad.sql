@@ -10,30 +10,32 @@
 --   C_t the running sum of w, C_t − min(0, min over s ≤ t of C_s) — two window passes, no recursion.
 --   It signals at cusum_limit_count = 4.5 (the limit Steiner et al. used for RA = 2), no restart.
 --   core.stats.ra_cusum computes the same recursively (tests/test_stats.py, tests/test_demo_truths.py).
-with kept as (
-    select *
-    from mart_case
-    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
-),
-outcomes as (
+with outcomes as (
+    -- No shared CTE of kept cases: each branch reads mart_case itself, so a request's physician and
+    -- procedure filter reaches the scan through the window's partition (one physician's cases, not all).
     select physician_id, procedure_code, case_id, surgery_date, 'complication' as outcome, true as binary_flag,
            cast(complication_flag as integer) as observed, expected_complication_rate as expected
-    from kept
+    from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
     union all
     select physician_id, procedure_code, case_id, surgery_date, 'readmit_30d', true,
            cast(readmit_30d_flag as integer), expected_readmit_30d_rate
-    from kept
+    from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
     union all
     select physician_id, procedure_code, case_id, surgery_date, 'ssi', true, cast(ssi_flag as integer),
            expected_ssi_rate
-    from kept
+    from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
     union all
     select physician_id, procedure_code, case_id, surgery_date, 'mortality', true,
            cast(mortality_flag as integer), expected_mortality_rate
-    from kept
+    from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
     union all
     select physician_id, procedure_code, case_id, surgery_date, 'los_days', false, los_days, expected_los_days
-    from kept
+    from mart_case
+    where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
 ),
 running as (
     select
