@@ -156,7 +156,8 @@ def vlad(frame: pd.DataFrame, label: str, unit: str = "events", height: int = 26
     data = frame[["case_number", "surgery_date", "observed_count", "expected_count", "cumulative_observed_count",
                   "cumulative_expected_count", "vlad_count"]].copy()
     data["surgery_date"] = pd.to_datetime(data["surgery_date"]).dt.strftime("%Y-%m-%d")
-    y_title = f"Net {unit} avoided (expected − observed)"
+    # A short axis title: a rotated title longer than the plot is high squeezes the plot to nothing.
+    y_title = f"Net {unit} avoided"
     line = alt.Chart(data).mark_line(color=YOU, strokeWidth=2, interpolate="step-after").encode(
         x=alt.X("case_number:Q", title="Your cases, in date order", scale=alt.Scale(nice=False)),
         y=alt.Y("vlad_count:Q", title=y_title),
