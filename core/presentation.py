@@ -263,7 +263,7 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
         deck.slides.append(Slide("outcomes", "Outcomes, risk-adjusted", headline, None,
                                  [Figure(r["label"], "–" if fmt.missing(r["oe_ratio"]) else f"O/E {r['oe_ratio']:.2f}",
                                          "risk-adjusted" if r["adjusted"] else "unadjusted") for r in records],
-                                 summary.drop(columns=["outcome"]), notes("outcomes")))
+                                 summary[[c for c in _OUTCOME_TABLE if c in summary]], notes("outcomes")))
     for row in records:
         points, meta = scorecard.funnel_data(viewer, physician_id, procedure_code, row["outcome"], period, secret,
                                              ctx.min_peers, excluded)
@@ -271,10 +271,49 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
             deck.slides.append(Slide(f"funnel-{row['outcome']}", row["label"], sentences.outcome_sentence(row),
                                      charts.funnel(points, meta.get("tau2", 0.0), row["label"]),
                                      [Figure("O/E", f"{row['oe_ratio']:.2f}", f"95% CI {row['ci95_low']:.2f}–"
-                                             f"{row['ci95_high']:.2f}")], points, notes("funnel")))
+                                             f"{row['ci95_high']:.2f}"), _shrunken_figure(row)], points,
+                                     notes("funnel")))
     cost = scorecard.cost_trend(physician_id, procedure_code, excluded)
     if not cost.empty:
         deck.slides.append(Slide("trend", "Trend by quarter",
                                  "Your median case cost by quarter, beside the peer median.",
                                  charts.cost_trend(cost), [], cost.drop(columns=["physician_id"]), notes("trend")))
+    over_time = _vlad_slide(physician_id, procedure_code, records, excluded)
+    if over_time is not None:
+        deck.slides.append(over_time)
     return deck
+
+
+# The personal outcomes table: raw O/E and its interval beside the reliability-adjusted figure.
+_OUTCOME_TABLE = ("label", "cases", "observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag",
+                  "shrunken_oe_ratio", "reliability", "limits", "adjusted", "model_note")
+
+
+def _shrunken_figure(row: dict) -> Figure:
+    """The reliability-adjusted O/E as a slide figure, with its reliability in words."""
+    if _missing(row.get("shrunken_oe_ratio")):
+        return Figure("Shrunken O/E", "–", "too few peers to estimate")
+    return Figure("Shrunken O/E", f"{row['shrunken_oe_ratio']:.2f}",
+                  f"reliability {row['reliability']:.2f}: {sentences.reliability_words(row['reliability'])}")
+
+
+def _vlad_slide(physician_id: str, procedure_code: str, records: list[dict],
+                excluded: list[str] | None) -> Slide | None:
+    """The first risk-adjusted outcome over time as a cumulative chart (VLAD), never quarterly O/E."""
+    adjusted = [r for r in records if r["adjusted"] and metrics.outcome(r["outcome"]).binary]
+    if not adjusted:
+        return None
+    row = adjusted[0]
+    frame = scorecard.outcome_vlad(physician_id, procedure_code, excluded)
+    part = frame[frame["outcome"] == row["outcome"]]
+    if part.empty:
+        return None
+    last = part.iloc[-1]
+    headline = sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
+                                       float(last["cumulative_observed_count"]),
+                                       float(last["cumulative_expected_count"]))
+    return Slide("over-time", f"{row['label']} over time", headline, charts.vlad(part, row["label"]),
+                 [Figure("Net events avoided", f"{float(last['vlad_count']):+.1f}", "expected − observed")],
+                 part.drop(columns=["adjusted_flag"]),
+                 "Each case adds its expected risk and subtracts its event: a cumulative chart, because quarterly "
+                 "O/E from a handful of events swings by chance alone.")

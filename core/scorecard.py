@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
 
 from core import access, db, metrics, state, stats
 from core.periods import Period, default_period, parse_period, period_options
@@ -187,10 +186,12 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
     if frame.empty:
         return frame, meta
     fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
+    # tau2 is what the limits use (0 for exact limits); limits_reason says which and why.
     meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
     group = frame["eligible_flag"].to_numpy()
     meta["group_observed"] = float(frame.loc[group, "observed_count"].sum())
     meta["group_expected"] = float(frame.loc[group, "expected_count"].sum())
+    meta["limits"], meta["limits_reason"] = fun.attrs.get("limits", "exact"), fun.attrs.get("limits_reason", "")
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
     points["flag"] = [physician_flag(r, meta["adjusted"]) for r in fun.to_dict("records")]
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
@@ -235,16 +236,20 @@ def _blind_funnel_peers(points: pd.DataFrame, expected_per_case: float) -> pd.Da
 
 def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                     excluded: list[str] | None = None) -> pd.DataFrame:
-    """The subject's O/E per outcome with its 95% interval and funnel flag (against eligible peers).
+    """The subject's O/E per outcome with its 95% interval, funnel flag and reliability-adjusted estimate.
 
-    The flag uses the funnel of the subject's peer group, so the limits are widened for
-    overdispersion exactly as the plot shows them (the Definitions page); an unadjusted model is never flagged.
+    The flag uses the funnel of the subject's peer group, so the limits are exactly the ones the
+    plot shows: widened for overdispersion only when enough physicians remain to estimate it,
+    else exact (`limits`, `limits_reason`). The flag, its words (`verdict`) and colour come from
+    one decision, `stats.verdict`; an unadjusted model is never flagged. `shrunken_oe_ratio` and
+    `reliability` come from mart_outcome_reliability (empirical Bayes over the peer group).
     """
     rows = []
     variables = period_variables(period, excluded)
     dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
     # One read for every outcome of the procedure: a request's largest saving (benchmarks/README.md).
-    everything = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
+    # mart_outcome_reliability is mart_outcome_position with the shrunken O/E and reliability beside it.
+    everything = db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code},
                           variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
@@ -259,22 +264,29 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         known = dispersion.get((procedure_code, outcome)) if bool(r["eligible_flag"]) else None
         if known is not None:
             # The build's φ and τ² for this peer group: only the limits at this expected count remain.
-            phi, tau2 = known
+            phi, tau2, units, tau2_estimate = known
             f = stats.funnel_limits([float(r["expected_count"])], tau2 if tau2 > 0 else 0.0).iloc[0]
             f = f.to_dict() | {"observed": float(r["observed_count"])}
-            attrs = {"phi": phi, "tau2": tau2}
+            kind, reason = stats.limits_rule(units, tau2_estimate)
+            attrs = {"phi": phi, "tau2": tau2, "limits": kind, "limits_reason": reason}
         else:
             fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
                                frame["expected_count"].astype(float).tolist())
             f, attrs = fun.loc[mine[0]], fun.attrs
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
-        flag = physician_flag(f, adjusted)
+        limits = attrs.get("limits", "exact")
+        call = stats.verdict(float(r["observed_count"]), float(r["expected_count"]), f, adjusted, limits)
         rows.append({"outcome": outcome, "label": metrics.outcome(outcome).label, "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
-                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
+                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": call.flag,
+                     "verdict": call.words, "tone": call.tone, "colour": call.colour,
+                     "badge_colour": call.badge[0], "badge": call.badge[1],
+                     "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
+                     "reliability": _float(r["reliability"]),
                      "adjusted": adjusted, "model_note": r["model_note"],
-                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2")})
+                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2"),
+                     "limits": limits, "limits_reason": attrs.get("limits_reason", "")})
     return pd.DataFrame(rows)
 
 
@@ -285,26 +297,26 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
         frame = db.fetch("mart_funnel_default")
     except KeyError:  # pragma: no cover - a database built before the funnel step
         return {}
-    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
+    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2), int(r.dispersion_count),
+                                            float(r.tau2_estimate)) for r in frame.itertuples()}
+
+
+def _float(v: Any) -> float:
+    try:
+        return float(v) if v is not None and not pd.isna(v) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def physician_flag(limits: Any, adjusted: bool) -> str:
-    """The scorecard's call for one physician: where O/E sits against the funnel limits (stats.flag_for),
-    with a "lower than expected" call kept only when chance alone would rarely give so few events.
+    """The scorecard's call for one physician: the flag of `stats.verdict` (the one function that
+    decides flag, words and colour together), for callers that need only the flag.
 
-    `limits` is a funnel row (observed, expected, lower95, upper95, lower998, upper998). On the log
-    scale of the SHMI limits a count of 0 always falls below the lower limit, even when 0 events
-    happen by chance a fifth of the time (E = 1.5): a low call must also clear the one-sided exact
-    Poisson probability of so few events (under 0.1% for 99.8%, 2.5% for 95%), so nobody is praised
-    — or blamed — for small numbers. The funnel itself stays FunnelPlotR's (tests/test_stats.py).
+    `limits` is a funnel row (observed, expected, lower95, upper95, lower998, upper998). A "lower
+    than expected" call is kept only when chance alone would rarely give so few events (see
+    `stats.verdict`). The funnel itself stays FunnelPlotR's (tests/test_stats.py).
     """
-    observed, expected = float(limits["observed"]), float(limits["expected"])
-    flag = stats.flag_for(observed, expected, limits["lower95"], limits["upper95"], limits["lower998"],
-                          limits["upper998"], adjusted)
-    if flag not in ("low_95", "low_998") or expected <= 0:
-        return flag
-    p_low = float(poisson.cdf(round(observed), expected))
-    return flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
+    return stats.verdict(limits["observed"], limits["expected"], limits, adjusted).flag
 
 
 def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
@@ -313,10 +325,14 @@ def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | Non
                     order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
-def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
-    """Observed and expected by quarter and outcome for the physician."""
-    return db.fetch("mart_outcome_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
+def outcome_vlad(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
+    """The physician's cumulative risk-adjusted chart per outcome (VLAD), case by case in date order."""
+    return db.fetch("mart_outcome_vlad", columns=["outcome", "case_number", "surgery_date", "observed_count",
+                                                  "expected_count", "cumulative_observed_count",
+                                                  "cumulative_expected_count", "vlad_count", "cusum_count",
+                                                  "cusum_limit_count", "cusum_signal_flag", "adjusted_flag"],
+                    where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["outcome", "case_number"], variables={"excluded_case_ids": list(excluded or [])})
 
 
 # The physician's own case list: no patient identity, every cost component and every binary outcome.

@@ -47,13 +47,23 @@ st.markdown(f"""
 - **Expected** is the sum of those predictions over your cases: what an average surgeon would see with *your*
   patients. **O/E** (observed ÷ expected) above 1 means more events than expected; the **95% interval** is the exact
   Poisson interval of the observed count divided by the expected.
-- Where a procedure has **too few events** to fit a model, the figures are shown **unadjusted** (the procedure's
+- Where the plain model has no finite fit (a patient factor **separates** a rare outcome such as mortality), it is
+  refitted with **Firth's penalised likelihood** and its intercept recalibrated so expected = observed overall
+  (FLIC). Only with **fewer than 20 events** (or non-events) is a procedure's outcome shown **unadjusted** (its
   crude rate), labelled as such, and never flagged.
 - A **funnel plot** shows every eligible physician's O/E against their expected count, with exact Poisson 95% and
   99.8% limits. When the data vary more than chance allows (overdispersion), the limits are widened by the SHMI
   method (z = √E·ln(O/E), 10% trimmed at each end, a between-physician variance τ² by DerSimonian–Laird; as
-  published in NHS-R's FunnelPlotR). A physician is called out only **outside the 99.8% limit**. There are no
-  rankings or league tables.
+  published in NHS-R's FunnelPlotR) — but only when **at least 20 physicians remain after trimming**: from fewer,
+  that variance cannot be estimated (one true outlier would widen the limits past itself; Spiegelhalter 2005), so
+  a department of 8–12 surgeons gets the exact limits. Each outcome says which limits it used and why.
+- The **call** (badge, colour and words) is decided once from the flag *and* the 95% interval: outside a limit it is
+  higher or lower than expected; an interval wholly above (or below) 1 that no limit calls out is said to be so,
+  never "within the expected range". There are no rankings or league tables.
+- **Reliability-adjusted O/E** (shrunken, empirical Bayes): your O/E pulled towards the eligible peers' pooled O/E
+  m by as much as it is noise: m + reliability × (O/E − m). **Reliability** = τ² / (τ² + m/E), 0–1, with τ² the
+  peers' real spread (DerSimonian–Laird): below 0.4 the raw figure is *mostly noise*, above 0.7 *mostly signal*.
+  Shown for risk-adjusted outcomes with at least {ctx.min_peers} eligible physicians.
 
 ### Products
 - **Preferred-product use**: over your lines in categories that have a preferred item, preferred units ÷ all units
@@ -68,6 +78,11 @@ st.markdown(f"""
 
 ### Periods and trend
 - The default period is the **12 months ending at the latest surgery date** in the data
-  ({ctx.default_start:%d %b %Y} – {ctx.data_end:%d %b %Y}). Trends show the same figures by calendar quarter.
+  ({ctx.default_start:%d %b %Y} – {ctx.data_end:%d %b %Y}). Cost trends show the median by calendar quarter.
+- **Outcomes over time** are cumulative, never bare quarterly O/E from a handful of events: a **VLAD** runs
+  through your cases in date order, adding each case's expected risk and subtracting each event — the running
+  expected − observed, *net events avoided* (below 0: more events than your patients' risk predicts). Beside it,
+  a **risk-adjusted CUSUM** (Steiner et al. 2000) for a doubling of the odds signals at **4.5**: a prompt to
+  look at the cases, not a verdict.
 - Cases whose **flag was accepted** by the review team no longer count in any figure.
 """)

@@ -57,9 +57,9 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)
                    for o in summary.get("outcome", [])}
         sections.outcomes(summary, funnels)
-        st.subheader("Trend by quarter")
+        st.subheader("Over time")
         sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
-                       ui.cached(sc.outcome_trend, physician_id, code, excluded))
+                       ui.cached(sc.outcome_vlad, physician_id, code, excluded), sc.OUTCOME_LABELS)
 
 products_ui.products_section(physician_id, period, excluded)
 

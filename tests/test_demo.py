@@ -343,7 +343,13 @@ def test_truth_shape(small_csv):
         assert 2 <= len(planted[key]) <= 4 and all(p.startswith("PH") for p in planted[key])
     assert 3 <= len(planted["worse_outcomes"]) <= 4
     assert all(set(w) >= {"physician_id", "procedure_code", "outcomes"} for w in planted["worse_outcomes"])
-    assert len(planted["sicker_patients"]) == 3
+    assert len(planted["sicker_patients"]) == 4
+    # The small department (README "Fair numbers at a department's size"): both planted kinds side by side.
+    small = planted["small_department"]
+    assert small["procedure_code"] == "HYS" and small["service_line"] == "Women's Health"
+    assert {"physician_id": small["sicker_patients"], "procedure_code": "HYS"} in planted["sicker_patients"]
+    assert any(w["physician_id"] == small["worse_outcomes"] and w["procedure_code"] == "HYS"
+               for w in planted["worse_outcomes"])
     assert planted["few_eligible_procedure"] == "TAVR"
     assert 3 <= len(planted["below_min_cases"]) <= 4
     assert set(truth["personas"]) == {"physician", "champion", "supply", "admin"}

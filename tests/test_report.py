@@ -33,8 +33,11 @@ def test_report_shape_and_figures(fixture_db, capsys):
     assert tka["switch_saving_usd"] == 906 and tka["waste_usd_per_case"] == 5.33
     assert set(tka["outcomes"]) == {"complication", "readmit_30d", "ssi", "mortality", "los_days"}
     comp = tka["outcomes"]["complication"]
-    assert set(comp) == {"observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag"}
+    assert set(comp) == {"observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag", "limits",
+                         "shrunken_oe_ratio", "reliability"}
     assert comp["flag"] == "unadjusted"  # far too few events in the fixture to fit a model
+    # No reliability-adjusted figure for an unadjusted outcome.
+    assert comp["shrunken_oe_ratio"] is None and comp["reliability"] is None
 
 
 def test_peer_figures_null_below_min_peers(fixture_db, capsys):

@@ -242,7 +242,10 @@ def funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide
     figures = [Figure("Surgeons above the 99.8% limit", short(high)),
                Figure("Surgeons below the 99.8% limit", short(low)),
                Figure("Group O/E", "–" if not total_e else f"{total_o / total_e:.2f}", "observed ÷ expected"),
-               Figure("Surgeons", str(len(points)))]
+               Figure("Surgeons", str(len(points))),
+               Figure("Limits", "widened for overdispersion" if meta.get("limits") == "overdispersed"
+                      else "exact Poisson", "too few surgeons to estimate overdispersion"
+                      if "at least" in str(meta.get("limits_reason", "")) else "")]
     data = points[["label", "observed", "expected", "ratio", "lower95", "upper95", "lower998", "upper998",
                    "volume_band"]]
     return Slide(f"funnel-{outcome}", f"{label}: observed against expected", headline, chart, figures, data,

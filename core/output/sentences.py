@@ -6,16 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from core.output import format as fmt
 
-FLAG_WORDS = {
-    "high_998": "clearly higher than expected given your patients' risk (outside the 99.8% limit)",
-    "high_95": "somewhat higher than expected given your patients' risk (outside the 95% limit, within 99.8%)",
-    "within": "within the expected range given your patients' risk",
-    "low_95": "somewhat lower than expected given your patients' risk (better than the 95% limit)",
-    "low_998": "clearly lower than expected given your patients' risk (better than the 99.8% limit)",
-    "unadjusted": "shown unadjusted: too few events to fit a fair risk model, so no comparison is made",
-}
+# Reliability in plain words (README "Reliability-adjusted estimates"): below 0.4 most of the spread
+# of a raw O/E between physicians is chance, above 0.7 most of it is real.
+RELIABILITY_WORDS = ((0.4, "mostly noise"), (0.7, "partly noise, partly signal"), (1.01, "mostly signal"))
 
 
 
@@ -49,7 +46,12 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
 
 
 def outcome_sentence(row: dict[str, Any]) -> str:
-    """'Complications: 12 observed, 9.8 expected (O/E 1.22, 95% CI 0.63–2.13) — within the expected range…'"""
+    """'Complications: 12 observed, 9.8 expected (O/E 1.22, 95% CI 0.63–2.13) — within the expected range…'
+
+    The words after the dash are the row's `verdict`, decided with its flag and colour by
+    `core.stats.verdict` (through `core.scorecard.outcome_summary`), so they never contradict the
+    interval printed before them.
+    """
     label = row["label"]
     if row["outcome"] == "los_days":
         obs = f"{row['observed'] / max(row['cases'], 1):.1f} days on average, {row['expected'] / max(row['cases'], 1):.1f} expected"
@@ -58,7 +60,50 @@ def outcome_sentence(row: dict[str, Any]) -> str:
     if _missing(row.get("oe_ratio")):
         return f"{label}: {obs}."
     ci = f"O/E {row['oe_ratio']:.2f}, 95% CI {row['ci95_low']:.2f}–{row['ci95_high']:.2f}"
-    return f"{label}: {obs} ({ci}) — {FLAG_WORDS.get(row['flag'], row['flag'])}."
+    return f"{label}: {obs} ({ci}) — {row['verdict']}."
+
+
+def reliability_words(reliability: Any) -> str:
+    """'mostly noise' / 'partly noise, partly signal' / 'mostly signal' for a reliability in 0–1."""
+    for upper, words in RELIABILITY_WORDS:
+        if float(reliability) < upper:
+            return words
+    return RELIABILITY_WORDS[-1][1]
+
+
+def reliability_sentence(row: dict[str, Any]) -> str:
+    """'With 12 cases this figure is mostly noise (reliability 0.18): the reliability-adjusted O/E is 1.04.'"""
+    rel, shrunk = row.get("reliability"), row.get("shrunken_oe_ratio")
+    if _missing(rel) or _missing(shrunk):
+        if not row.get("adjusted", True):
+            return "No reliability-adjusted figure: the outcome is not risk-adjusted."
+        return "No reliability-adjusted figure: too few eligible physicians to learn the usual spread from."
+    cases = int(row.get("cases") or 0)
+    return (f"With {cases:,} case{'s' if cases != 1 else ''} this figure is {reliability_words(rel)} "
+            f"(reliability {float(rel):.2f}): allowing for chance, the reliability-adjusted O/E is {float(shrunk):.2f}.")
+
+
+def vlad_sentence(net: float, cases: int, observed: float, expected: float, unit: str = "events") -> str:
+    """'Over your 84 cases: 9 observed against 12.3 expected — 3.3 events fewer than your patients' risk predicts.'"""
+    head = f"Over your {cases:,} case{'s' if cases != 1 else ''}: {observed:,.0f} observed against {expected:,.1f} expected"
+    if abs(net) < 0.05:
+        return head + " — as your patients' risk predicts."
+    side = "fewer" if net > 0 else "more"
+    return head + f" — {abs(net):,.1f} {unit} {side} than your patients' risk predicts."
+
+
+def cusum_sentence(values: Any, limit: float) -> str:
+    """Where the risk-adjusted CUSUM stands against its threshold, and whether it ever reached it."""
+    series = np.asarray(values, dtype=float)
+    if series.size == 0 or not np.isfinite(series).any():
+        return "No risk-adjusted CUSUM for this outcome."
+    crossed = np.flatnonzero(series >= limit)
+    now = float(series[-1])
+    if crossed.size:
+        return (f"Risk-adjusted CUSUM: it reached the signal threshold {limit:g} at your case {int(crossed[0]) + 1} "
+                f"(now {now:.1f}) — a run of events beyond your patients' risk worth a look at the cases.")
+    return (f"Risk-adjusted CUSUM: {now:.1f} now, highest {float(np.nanmax(series)):.1f}; it has not reached the "
+            f"signal threshold {limit:g} for a doubling of the odds.")
 
 
 def preferred_sentence(position: dict[str, Any]) -> str:

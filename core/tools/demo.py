@@ -30,10 +30,13 @@ of every kind the app must find, and some it must *not* be fooled by (all record
   cases in the default 12 months; each does only ~6% of their procedure's volume, so their excess
   events barely raise everyone else's expected counts in the pooled risk model (O/E about 3.5-5 in
   the default period, 2.5-3.5 over the two years).
-* Sicker patients, ordinary care: three physicians (THA, SPF, CABG) whose patients are older, higher
+* Sicker patients, ordinary care: four physicians (THA, SPF, CABG, HYS) whose patients are older, higher
   ASA, more comorbid and more often non-elective but who get no physician effect: raw rates high,
-  O/E about 1. This is the trap a fair scorecard must not fall into; they sit in procedures without a
+  O/E about 1. This is the trap a fair scorecard must not fall into; three sit in procedures without a
   worse-outcome physician so nothing else moves their expected counts.
+* A small department: Women's Health (ten gynaecologists doing hysterectomies, nine eligible) holds both
+  a truly worse surgeon and a sicker-patients surgeon, at the size where overdispersion cannot be
+  estimated and the funnel limits are exact (truth.json `small_department`).
 * A procedure with too few eligible physicians (TAVR: four physicians, one of them below min_cases),
   so no peer figures may be shown; and four (physician, procedure) pairs below min_cases in the last
   12 months with a fixed number of cases at every size.
@@ -232,7 +235,14 @@ WORSE_OUTCOMES = (
 # expected count in that procedure's pooled risk model.
 # Deteriorating from mid-2025: a story the quarterly trend shows, and see WORSE_OUTCOMES.
 WORSE_FROM = date(2025, 7, 1)
-SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"))
+SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"),
+                   (_pid("Farahani"), "HYS"))
+# A department of real size (README "Fair numbers at a department's size"): in the default year Women's
+# Health has ten gynaecologists doing hysterectomies, nine of them eligible, with one truly worse surgeon (Ashford, in
+# WORSE_OUTCOMES) and one with much sicker patients (Farahani, in SICKER_PATIENTS) side by side.
+# Too few surgeons to estimate overdispersion, so its funnels use exact limits: the scorecard must
+# still call out the first and not the second.
+SMALL_DEPARTMENT = ("Women's Health", "HYS", _pid("Ashford"), _pid("Farahani"))
 # (physician, procedure, cases in the last 12 months, cases in the year before): fixed at any size.
 BELOW_MIN_CASES = (
     (_pid("Rahman"), "TKA", 6, 0),     # a new consultant who started in the spring
@@ -1633,6 +1643,12 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
             "sicker_patients": [{"physician_id": pid, "procedure_code": code}
                                 for pid, code in SICKER_PATIENTS],
             "few_eligible_procedure": FEW_ELIGIBLE_PROCEDURE,
+            "small_department": {
+                "service_line": SMALL_DEPARTMENT[0], "procedure_code": SMALL_DEPARTMENT[1],
+                "physicians": int((last[:, world.proc_index[SMALL_DEPARTMENT[1]]] > 0).sum()),
+                "eligible_physicians_last_12_months":
+                    int((last[:, world.proc_index[SMALL_DEPARTMENT[1]]] >= min_cases).sum()),
+                "worse_outcomes": SMALL_DEPARTMENT[2], "sicker_patients": SMALL_DEPARTMENT[3]},
             "below_min_cases": [
                 {"physician_id": pid, "procedure_code": code,
                  "cases_last_12_months": int(last[world.phys_index[pid], world.proc_index[code]]),

@@ -65,7 +65,9 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
         for r in outcomes.to_dict("records"):
             out[r["outcome"]] = {"observed": _num(r["observed"], 4), "expected": _num(r["expected"], 4),
                                  "oe_ratio": _num(r["oe_ratio"], 4), "ci95_low": _num(r["ci95_low"], 4),
-                                 "ci95_high": _num(r["ci95_high"], 4), "flag": r["flag"]}
+                                 "ci95_high": _num(r["ci95_high"], 4), "flag": r["flag"],
+                                 "shrunken_oe_ratio": _num(r["shrunken_oe_ratio"], 4),
+                                 "reliability": _num(r["reliability"], 4), "limits": r["limits"]}
         entries.append({
             "procedure_code": pos["procedure_code"],
             "cases": int(pos["case_count"]),

@@ -62,7 +62,8 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
 
 
 def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]]) -> None:
-    """A funnel per outcome with You marked, and the O/E in words."""
+    """Per outcome: the call as a badge and a sentence, raw O/E beside the reliability-adjusted one,
+    which funnel limits were used and why, and the funnel with You marked."""
     if summary.empty:
         ui.no_data("No outcomes in this period.")
         return
@@ -71,23 +72,62 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                    "and never flagged.")
     cols = st.columns(2)
     for i, row in enumerate(summary.to_dict("records")):
-        with cols[i % 2]:
+        with cols[i % 2], st.container(border=True):
+            st.badge(row["badge"], color=row["badge_colour"])
             st.markdown(ui.md(sentences.outcome_sentence(row)))
+            if row["adjusted"]:
+                raw, shrunk, rel = st.columns(3)
+                raw.metric("O/E (raw)", "–" if pd.isna(row["oe_ratio"]) else f"{row['oe_ratio']:.2f}",
+                           help="Observed / expected, with the 95% interval in the sentence above.")
+                shrunk.metric("Shrunken O/E",
+                              "–" if pd.isna(row["shrunken_oe_ratio"]) else f"{row['shrunken_oe_ratio']:.2f}",
+                              help="Reliability-adjusted: the raw O/E pulled towards the peer group's by as much as it is noise "
+                                   "(empirical Bayes). See Definitions.")
+                rel.metric("Reliability", "–" if pd.isna(row["reliability"]) else f"{row['reliability']:.2f}",
+                           help="0–1: how much of the raw O/E's difference from peers is real rather than chance.")
+                st.caption(ui.md(sentences.reliability_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
                 st.altair_chart(charts.funnel(points, meta.get("tau2", 0.0), row["label"]), width="stretch")
+            if row["adjusted"] and row.get("limits_reason"):
+                st.caption(ui.md(row["limits_reason"]))
             elif not row["adjusted"]:
                 st.caption(f"Unadjusted: {ui.plain(row['model_note'])}")
 
 
-def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
-    """Median case cost and O/E by quarter."""
+def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> None:
+    """Median case cost by quarter, and each risk-adjusted outcome as a cumulative chart (VLAD).
+
+    Never bare quarterly O/E: a quarter holds a handful of events, and O/E from them swings widely
+    by chance alone (Definitions page, "Outcomes over time").
+    """
     if cost.empty:
         ui.no_data("No cases by quarter yet.")
         return
-    left, right = st.columns(2)
-    left.altair_chart(charts.cost_trend(cost), width="stretch")
-    right.altair_chart(charts.oe_trend(outcome), width="stretch")
+    st.altair_chart(charts.cost_trend(cost), width="stretch")
+    adjusted = vlad[vlad["adjusted_flag"]] if len(vlad) else vlad
+    if adjusted.empty:
+        ui.no_data("No risk-adjusted outcome to follow over time.")
+        return
+    st.caption("Each chart runs through your cases in date order: it rises by the expected risk of every case "
+               "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
+               "your patients' risk predicts; a steady slope matters, not a single step.")
+    shown = [key for key in labels if key in set(adjusted["outcome"])]
+    cols = st.columns(2)
+    for i, key in enumerate(shown):
+        part = adjusted[adjusted["outcome"] == key]
+        unit = metrics.outcome(key).unit
+        with cols[i % 2]:
+            st.altair_chart(charts.vlad(part, labels[key], unit), width="stretch")
+            last = part.iloc[-1]
+            st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
+                                                     float(last["cumulative_observed_count"]),
+                                                     float(last["cumulative_expected_count"]), unit)))
+            if part["cusum_count"].notna().any():
+                st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
+                                                          float(part["cusum_limit_count"].dropna().iloc[0]))))
+                with st.expander("Risk-adjusted CUSUM"):
+                    st.altair_chart(charts.cusum(part, labels[key]), width="stretch")
 
 
 # How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.

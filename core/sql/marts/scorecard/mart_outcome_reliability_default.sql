@@ -1,0 +1,4 @@
+-- materialized: table
+-- mart_outcome_reliability for the default period with every case counted, computed once by the build;
+-- core.db.fetch reads this snapshot for the default request and the view for any other.
+select * from mart_outcome_reliability
