@@ -291,7 +291,7 @@ _OUTCOME_TABLE = ("label", "cases", "observed", "expected", "oe_ratio", "ci95_lo
 
 def _shrunken_figure(row: dict) -> Figure:
     """The reliability-adjusted O/E as a slide figure, with its reliability in words."""
-    if _missing(row.get("shrunken_oe_ratio")):
+    if fmt.missing(row.get("shrunken_oe_ratio")):
         return Figure("Shrunken O/E", "–", "too few peers to estimate")
     return Figure("Shrunken O/E", f"{row['shrunken_oe_ratio']:.2f}",
                   f"reliability {row['reliability']:.2f}: {sentences.reliability_words(row['reliability'])}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets as pysecrets
 import sqlite3
 import threading
