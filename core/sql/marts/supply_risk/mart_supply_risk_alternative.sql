@@ -11,8 +11,10 @@ users as (
     select u.item_id,
            count(distinct u.physician_id) as physician_count,
            sum(u.case_count) as case_count,
-           sum(u.units_count) as units_count
+           sum(u.units_count) as units_count,
+           list(distinct ph.physician_name order by ph.physician_name) as physician_names
     from mart_category_use as u
+    join stg_physicians as ph on ph.physician_id = u.physician_id
     group by u.item_id
 )
 select
@@ -29,6 +31,7 @@ select
     coalesce(us.physician_count, 0) as physician_count,
     coalesce(us.case_count, 0) as case_count,
     coalesce(us.units_count, 0) as units_count,
+    coalesce(us.physician_names, []::varchar[]) as physician_names,
     ev.evidence_id,
     ev.evidence_grade,
     ev.evidence_title
