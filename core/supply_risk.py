@@ -117,10 +117,10 @@ def opportunity_warning(row: dict[str, Any]) -> str | None:
     if not row or not bool(row.get("preferred_at_risk_flag")):
         return None
     parts = []
-    if len(row.get("backorder_preferred_items") or []):
-        parts.append("on backorder: " + ", ".join(row["backorder_preferred_items"]))
-    if len(row.get("single_source_preferred_items") or []):
-        parts.append("single-source: " + ", ".join(row["single_source_preferred_items"]))
+    for key, label in (("backorder_preferred_items", "on backorder"), ("single_source_preferred_items", "single-source")):
+        items = [] if row.get(key) is None else list(row[key])
+        if items:
+            parts.append(f"{label}: " + ", ".join(map(str, items)))
     return "The preferred item is a supply risk (" + "; ".join(parts) + ")."
 
 
