@@ -15,12 +15,12 @@ import sys
 from datetime import date
 
 import pytest
+from fixture_source import SUPPLY_EXTRAS, TABLES, write_fixture_source
 
 from core import access, db, pharmacy, savings, supply_risk
 from core.build.pipeline import build
 from core.output import supply_exports
 from core.periods import Period
-from fixture_source import SUPPLY_EXTRAS, TABLES, write_fixture_source
 
 SUPPLY = access.Viewer("supply@fixture.org", "supply")
 CHAMPION = access.Viewer("p03@fixture.org", "champion", "P03", "Orthopaedics")

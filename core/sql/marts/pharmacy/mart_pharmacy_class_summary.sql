@@ -2,7 +2,7 @@
 -- Drug classes for the period, for supply and pharmacy staff (Definitions, "Pharmacy"): spend,
 -- cases and physicians using the class, drug switch saving, and the variation between physicians:
 -- the spend above the peer median, summed over physician x procedure pairs with peers shown of
--- max(0, own spend per case - peer median) x the physician's cases.
+-- max(0, own spend per case - peer median) x the physician's cases. Totals over every class ride along.
 with class_position as (
     select drug_class,
            sum(greatest(0, gap_value_usd)) filter (where peers_shown_flag) as above_peer_median_usd,
@@ -38,6 +38,9 @@ select
     l.spend_usd / l.case_count as spend_per_using_case_usd,
     coalesce(l.non_preferred_spend_usd, 0) as non_preferred_spend_usd,
     l.drug_switch_saving_usd,
-    coalesce(cp.above_peer_median_usd, 0) as above_peer_median_usd
+    coalesce(cp.above_peer_median_usd, 0) as above_peer_median_usd,
+    sum(l.spend_usd) over () as all_classes_spend_usd,
+    sum(coalesce(cp.above_peer_median_usd, 0)) over () as all_classes_above_peer_median_usd,
+    sum(l.drug_switch_saving_usd) over () as all_classes_drug_switch_saving_usd
 from lines as l
 left join class_position as cp on cp.drug_class = l.drug_class
