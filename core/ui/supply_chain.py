@@ -124,6 +124,16 @@ def users_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_preferred_risk(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The supply categories' ranking with `preferred_risk` beside the switch saving: 'on backorder',
+    'single-source' (or both) when the category's preferred item is a supply risk, else empty."""
+    risks = ui.cached(supply_risk.opportunity_risks)
+    words = {r["category"]: ", ".join(w for w, n in (("on backorder", r["backorder_preferred_count"]),
+                                                    ("single-source", r["single_source_preferred_count"])) if n)
+             for r in risks.to_dict("records")}
+    return ranking.assign(preferred_risk=ranking["category"].map(words).fillna(""))
+
+
 def opportunity_warning(category: str, risks: pd.DataFrame) -> None:
     """Beside a category's saving: a warning when its preferred item is single-source or on backorder."""
     match = risks[risks["category"] == category]
