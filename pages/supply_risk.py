@@ -54,6 +54,7 @@ if alternatives.empty:
 else:
     st.dataframe(view.alternatives_table(alternatives), hide_index=True, width="stretch",
                  column_config=view.ALTERNATIVE_CONFIG)
+    view.evidence_lines(alternatives)
     st.caption("Alternatives are the other items of the category in the item master that are not on backorder, "
                "preferred first, then cheapest. Evidence is the summary behind the alternative.")
     view.csv_download("Download the alternatives (CSV)", alternatives, f"alternatives-{item}-{period.token}.csv",

@@ -112,6 +112,14 @@ def alternatives_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in ALTERNATIVE_CONFIG if c in out]]
 
 
+def evidence_lines(frame: pd.DataFrame) -> None:
+    """Each alternative that has an evidence summary, its grade and title in words (plain text)."""
+    for row in frame[frame["evidence_id"].notna()].to_dict("records"):
+        kind = "Preferred alternative" if row["alternative_preferred_flag"] else "Alternative"
+        st.markdown(f"**{kind}: {products.plain(row['alternative_description'])}** — evidence "
+                    f"{grade(row['evidence_grade'])}: *{products.plain(row['evidence_title'])}*")
+
+
 def users_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Who uses the item (already presented for the viewer): exact cases when identified (or your own),
     the band otherwise."""
@@ -197,20 +205,20 @@ def pharmacy_section(position: dict[str, Any], classes: pd.DataFrame, drivers: p
 
 
 def class_chart(classes: pd.DataFrame) -> alt.Chart:
-    """You against the peer median, per drug class (spend per case)."""
-    data = classes.melt(id_vars=["drug_class"], value_vars=["spend_per_case_usd", "peer_median_per_case_usd"],
-                        var_name="who", value_name="usd").dropna()
-    data["who"] = data["who"].map({"spend_per_case_usd": "You", "peer_median_per_case_usd": "Peer median"})
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("drug_class:N", title=None, sort=list(classes["drug_class"]), axis=alt.Axis(labelLimit=180)),
-        yOffset=alt.YOffset("who:N", sort=["You", "Peer median"]),
-        x=alt.X("usd:Q", axis=alt.Axis(title="Drug spend per case", format="$,.0f")),
-        color=alt.Color("who:N", title=None, scale=alt.Scale(domain=["You", "Peer median"],
-                                                            range=[charts.YOU, charts.PEER]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("drug_class:N", title="Drug class"), alt.Tooltip("who:N", title=""),
-                 alt.Tooltip("usd:Q", title="Per case", format="$,.2f")],
-    ).properties(title="Pharmacy per case by drug class", width="container", height=60 + 44 * len(classes))
+    """You (a bar) against the peer median (a tick), per drug class: drug spend per case."""
+    data = classes.assign(you="You", peer="Peer median")
+    y = alt.Y("drug_class:N", title=None, sort=list(classes["drug_class"]), axis=alt.Axis(labelLimit=180))
+    tooltip = [alt.Tooltip("drug_class:N", title="Drug class"),
+               alt.Tooltip("spend_per_case_usd:Q", title="You, per case", format="$,.2f"),
+               alt.Tooltip("peer_median_per_case_usd:Q", title="Peer median", format="$,.2f")]
+    colour = alt.Scale(domain=["You", "Peer median"], range=[charts.YOU, charts.PEER])
+    bars = alt.Chart(data).mark_bar(height=18).encode(
+        y=y, x=alt.X("spend_per_case_usd:Q", axis=alt.Axis(title="Drug spend per case", format="$,.0f")),
+        color=alt.Color("you:N", title=None, scale=colour, legend=alt.Legend(orient="top")), tooltip=tooltip)
+    ticks = alt.Chart(data).mark_tick(thickness=3, size=30).encode(
+        y=y, x="peer_median_per_case_usd:Q", color=alt.Color("peer:N", scale=colour), tooltip=tooltip)
+    return (bars + ticks).properties(title="Pharmacy per case by drug class: you (bar) and the peer median (tick)",
+                                     width="container", height=max(240, 130 + 50 * len(classes)))
 
 
 # --- pharmacy (staff) ------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def ranking_chart(frame: pd.DataFrame, by: str, top: int = 12) -> alt.Chart:
                  alt.Tooltip("above_peer_median_usd:Q", title="Above peer median", format="$,.0f"),
                  alt.Tooltip("drug_switch_saving_usd:Q", title="Drug switch saving", format="$,.0f")],
     ).properties(title=f"Drug classes by {pharmacy.RANKINGS[by].lower()}", width="container",
-                 height=90 + 28 * len(data))
+                 height=max(240, 120 + 30 * len(data)))
 
 
 def table(frame: pd.DataFrame, config: dict[str, Any]) -> None:
@@ -314,7 +322,7 @@ def savings_chart(categories: pd.DataFrame, top: int = 15) -> alt.Chart:
                  alt.Tooltip("achieved_pct:Q", title="% of baseline", format=".1f"),
                  alt.Tooltip("remaining_opportunity_usd:Q", title="Still to switch", format="$,.0f")],
     ).properties(title=f"Savings achieved by category (largest {len(data)})", width="container",
-                 height=90 + 26 * len(data))
+                 height=max(240, 120 + 28 * len(data)))
 
 
 def cfo_button(summary: dict[str, Any], categories: pd.DataFrame, lines: pd.DataFrame, headline: str,
