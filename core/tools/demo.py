@@ -85,7 +85,7 @@ CHUNK_CASES = 50_000
 MIN_CASES = 1_000
 VOLUME_GROWTH = 0.3  # relative rise in daily case volume from the first day to the last
 TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_usage", "evidence",
-          "users", "settings")
+          "users", "settings", "drugs")
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
@@ -1739,8 +1739,6 @@ def _programme_settings(n_cases: int) -> tuple:
 
 def _write_formulary(out_dir: Path, fmt: str) -> int:
     """The formulary (drugs): every drug with its class, unit cost and whether it is the class's preferred one."""
-    for ext in ("csv", "parquet"):
-        (out_dir / f"drugs.{ext}").unlink(missing_ok=True)
     table = pa.table({"drug_name": [d[0] for d in DRUGS], "drug_class": [d[1] for d in DRUGS],
                       "preferred": pa.array([d[0] in FORMULARY_PREFERRED for d in DRUGS]),
                       "unit_cost": pa.array([d[2] for d in DRUGS], pa.float64())})
