@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from browser_support import app_text, screenshot, sign_in, wait_for_app
+from fixture_source import SUPPLY_EXTRAS, write_fixture_source
+
 from core import state
 from core.build.pipeline import build
-from fixture_source import SUPPLY_EXTRAS, write_fixture_source
 
 pytestmark = pytest.mark.browser
 

@@ -4,11 +4,11 @@ section, per role, on the fixture with its formulary and programme (issue 14).""
 from __future__ import annotations
 
 import pytest
+from fixture_source import SUPPLY_EXTRAS, write_fixture_source
+from test_app import EMAILS, app, assert_clean, texts
 
 from core import access, scorecard
 from core.build.pipeline import build
-from fixture_source import SUPPLY_EXTRAS, write_fixture_source
-from test_app import EMAILS, app, assert_clean, texts
 
 PAGES = {"supply_risk": "pages/supply_risk.py", "pharmacy": "pages/pharmacy.py", "savings": "pages/savings.py"}
 
@@ -30,7 +30,7 @@ def test_new_pages_for_every_role(extras_db, role, page):
     viewer = access.viewer_from_roster(EMAILS[role], scorecard.roster())
     at = app(EMAILS[role]).run()
     if page not in access.allowed_pages(viewer):
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 - as test_app: the page is not in the navigation at all
             at.switch_page(PAGES[page]).run()
         return
     at.switch_page(PAGES[page]).run()
