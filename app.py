@@ -31,6 +31,7 @@ PAGES = {
     "evidence": ("pages/evidence.py", "Evidence library", ":material/menu_book:"),
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
+    "publish": ("pages/publish.py", "Publish data", ":material/upload_file:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
 }
 

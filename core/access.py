@@ -34,6 +34,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "review_flags": ("supply", "admin"),
     "read_audit": ("admin",),
     "view_data_status": ("admin",),
+    "publish_data": ("admin",),                     # upload an extract, publish it, roll back
     "view_definitions": ("physician", "champion", "supply", "admin"),
     # the supply chain's views (issue 14): champions see their own service line, blinded
     "view_supply_risk": ("champion", "supply", "admin"),
@@ -62,6 +63,7 @@ PAGES: dict[str, str] = {
     "flags": "review_flags",
     "audit": "read_audit",
     "data": "view_data_status",
+    "publish": "publish_data",
     "definitions": "view_definitions",
 }
 

@@ -250,3 +250,85 @@ def set_feedback_status(feedback_id: int, status: str, reply: str, updated_by: s
 def feedback(*, email: str | None = None, evidence_id: str | None = None, path: Path | None = None) -> pd.DataFrame:
     """Feedback, newest first, optionally from one user or on one summary."""
     return _newest_first("feedback", {"email": email, "evidence_id": evidence_id}, path)
+
+
+# --- builds: refresh day in the app (uploads, publish, roll back) -----------------------------
+# A self-contained block: its own table, created on first use, written through `_write`/`_read`
+# like the rest of this module. History lives here rather than beside the database files because
+# it records who did what (uploaded, published, rolled back) and outlives the build files, which
+# are pruned; several app replicas then share one history.
+
+BUILD_STATUSES = ("uploaded", "building", "refused", "ready", "failed", "interrupted", "published",
+                  "rolled back", "replaced")
+_BUILD_FIELDS = ("source_sha256", "status", "progress", "finished_at", "seconds", "error_count",
+                 "warning_count", "counts", "diff", "detail", "pid", "published_at", "published_by",
+                 "rolled_back_at", "rolled_back_by", "data_start_date", "data_end_date")
+_BUILDS_SCHEMA = """
+create table if not exists builds (
+    id integer primary key autoincrement,
+    created_at text not null,
+    email text not null,
+    source_name text not null,
+    upload_bytes integer,
+    source_sha256 text,
+    status text not null,
+    progress text,
+    finished_at text,
+    seconds real,
+    error_count integer,
+    warning_count integer,
+    counts text,
+    diff text,
+    detail text,
+    pid integer,
+    published_at text,
+    published_by text,
+    rolled_back_at text,
+    rolled_back_by text,
+    data_start_date text,
+    data_end_date text
+)
+"""
+_builds_ready: set[str] = set()
+
+
+def _builds_table(path: Path | None) -> None:
+    key = str((path or state_path()).resolve())
+    if key not in _builds_ready:
+        _write(_BUILDS_SCHEMA, (), "the build history table", path)
+        _builds_ready.add(key)
+
+
+def record_build(email: str, source_name: str, upload_bytes: int, path: Path | None = None) -> int:
+    """A new entry in the build history for an uploaded extract; returns its id."""
+    _builds_table(path)
+    return _write("insert into builds (created_at, email, source_name, upload_bytes, status, pid) "
+                  "values (?, ?, ?, ?, 'uploaded', ?)",
+                  (now(), email, source_name, int(upload_bytes), os.getpid()), "the build entry", path)
+
+
+def update_build(build_id: int, path: Path | None = None, **fields: Any) -> None:
+    """Set some of a build's fields (dicts and lists are stored as JSON)."""
+    unknown = set(fields) - set(_BUILD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown build field(s): {', '.join(sorted(unknown))}")
+    if "status" in fields and fields["status"] not in BUILD_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(BUILD_STATUSES)}")
+    _builds_table(path)
+    values = [json.dumps(v, sort_keys=True, default=str) if isinstance(v, (dict, list)) else v
+              for v in fields.values()]
+    sets = ", ".join(f"{name} = ?" for name in fields)
+    _write(f"update builds set {sets} where id = ?", (*values, int(build_id)), "the build entry", path)
+
+
+def builds(limit: int = 50, path: Path | None = None) -> pd.DataFrame:
+    """The build history, newest first."""
+    _builds_table(path)
+    return _read("select * from builds order by id desc limit ?", (int(limit),), path)
+
+
+def build_entry(build_id: int, path: Path | None = None) -> dict[str, Any] | None:
+    """One build's entry, or None."""
+    _builds_table(path)
+    frame = _read("select * from builds where id = ?", (int(build_id),), path)
+    return frame.iloc[0].to_dict() if len(frame) else None

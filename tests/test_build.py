@@ -15,6 +15,7 @@ import pytest
 
 from core.__main__ import main
 from core.build.pipeline import build
+from extract_support import CASES_WITH_EQUITY, OPTIONAL, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, marts
 from fixture_source import TABLES, write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,30 +37,6 @@ def served_db(tmp_path, fixture_source) -> Path:
     target = tmp_path / "served.duckdb"
     assert build(fixture_source, target).ok
     return target
-
-
-# The optional tables and columns of the contract (README "Data contract"), good versions.
-OPTIONAL = {
-    "drugs": """drug_name,drug_class,preferred,unit_cost
-Cefazolin,Antibiotic,true,5
-Vancomycin,Antibiotic,false,50
-Tranexamic acid,Antifibrinolytic,true,
-""",
-    "post_acute": """case_id,line,setting,service_date,cost
-C01,1,snf,2026-01-15,3000
-C01,2,home_health,2026-01-25,400
-C06,1,readmission,2026-03-10,8000
-""",
-    "targets": """procedure_code,episode_target_usd
-TKA,25000
-LCH,9000
-""",
-}
-OPTIONAL_FILES = {f"{name}.csv": text for name, text in OPTIONAL.items()}
-CASES_WITH_EQUITY = "\n".join(
-    line + (",race_ethnicity,dual_eligible" if i == 0 else (",Black,true" if i % 3 == 0 else ",White,false"))
-    for i, line in enumerate(TABLES["cases"].splitlines())) + "\n"
-SETTINGS_WITH_PROGRAMME = TABLES["settings"] + "savings_target_usd,250000\nprogram_start_date,2026-01-01\n"
 
 
 def _opt(table: str, old: str, new: str) -> dict[str, str]:
@@ -253,19 +230,6 @@ def test_warnings_are_kept_for_the_admin(tmp_path):
     assert rows == [("items.csv", "item.no_category", "category", 1, "items.csv, row 3, column category")]
 
 
-def _marts(db_path: Path) -> dict[str, list]:
-    """Every mart's rows, sorted, so two builds can be compared figure for figure."""
-    import duckdb
-
-    con = duckdb.connect(str(db_path), read_only=True)
-    names = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_name like 'mart_%' "
-        "and table_name <> 'mart_build_info' order by 1").fetchall()]
-    out = {n: sorted(con.execute(f"select * from {n}").fetchall(), key=repr) for n in names}
-    con.close()
-    return out
-
-
 def test_source_without_line_columns_builds_the_same_figures(tmp_path, fixture_db):
     def drop_line(text: str) -> str:
         rows = [line.split(",") for line in text.splitlines()]
@@ -278,7 +242,7 @@ def test_source_without_line_columns_builds_the_same_figures(tmp_path, fixture_d
     target = tmp_path / "noline.duckdb"
     result = build(source, target)
     assert result.ok, [g.render() for g in result.problems]
-    assert _marts(target) == _marts(fixture_db)
+    assert marts(target) == marts(fixture_db)
 
 
 def test_without_line_a_repeated_item_is_two_lines_not_a_duplicate(tmp_path):

@@ -7,7 +7,7 @@ one description, so they cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CONTRACT_VERSION = "1.0"
 

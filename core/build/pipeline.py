@@ -27,6 +27,7 @@ from core import db
 from core.build import contract
 from core.build import funnels
 from core.build import risk
+from core.build import validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -109,10 +110,14 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def source_checksum(source: Path) -> str:
-    """SHA-256 over the source's extract files (names and bytes), in name order."""
+    """SHA-256 over the source's extract files and mapping file (names and bytes), in name order."""
+    from core.build.sources import MAPPING_FILE, WORKBOOK_SUFFIXES
+
     digest = hashlib.sha256()
-    for path in sorted(source.iterdir()):
-        if path.suffix in (".csv", ".parquet") and path.is_file():
+    paths = [source] if source.is_file() else sorted(source.iterdir())
+    for path in paths:
+        extract = path.suffix.lower() in (".csv", ".parquet", *WORKBOOK_SUFFIXES) or path.name == MAPPING_FILE
+        if extract and path.is_file():
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 while chunk := fh.read(1 << 22):
@@ -200,7 +205,8 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             cast(? as date) as data_end_date,
             ?::integer as physicians_count, ?::integer as procedures_count, ?::integer as cases_count,
             ?::integer as items_count, ?::bigint as supply_usage_count, ?::bigint as drug_usage_count,
-            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count
+            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count,
+            ?::integer as drugs_count, ?::bigint as post_acute_count, ?::integer as targets_count
         """,
         [
             source_kind(source),
@@ -211,7 +217,8 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             span[0],
             span[1],
             *[counts[t] for t in ("physicians", "procedures", "cases", "items", "supply_usage",
-                                  "drug_usage", "evidence", "users", "settings")],
+                                  "drug_usage", "evidence", "users", "settings", "drugs", "post_acute",
+                                  "targets")],
         ],
     )
     return counts
@@ -233,8 +240,18 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
     con.unregister("warning_frame")
 
 
-def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
+def build(source: Path, target: Path, progress: Callable[[str], None] | None = None,
+          examples_per_rule: int | None = None) -> BuildResult:
+    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
+
+    `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
+    them all, up to that bound)."""
+    if examples_per_rule is not None:
+        token = validate.examples_per_rule.set(examples_per_rule)
+        try:
+            return build(source, target, progress)
+        finally:
+            validate.examples_per_rule.reset(token)
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     source, target = Path(source), Path(target)
