@@ -41,6 +41,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "view_data_status": ("admin",),
     "publish_data": ("admin",),                     # upload an extract, publish it, roll back
     "view_definitions": ("physician", "champion", "supply", "admin"),
+    # the supply chain's views (issue 14): champions see their own service line, blinded
+    "view_supply_risk": ("champion", "supply", "admin"),
+    "view_pharmacy": ("supply", "admin"),
+    "view_savings": ("champion", "supply", "admin"),
     # things done on a page
     "choose_physician": ("supply", "admin"),       # open any physician's scorecard, identified
     "flag_own_case": ("physician", "champion"),
@@ -58,6 +62,9 @@ PAGES: dict[str, str] = {
     "scorecard": "view_scorecard",
     "products": "view_products",
     "presentation": "present",
+    "supply_risk": "view_supply_risk",
+    "pharmacy": "view_pharmacy",
+    "savings": "view_savings",
     "evidence": "view_evidence",
     "flags": "review_flags",
     "audit": "read_audit",

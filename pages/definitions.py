@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import ui
+from core.output import supply_definitions
 
 ui.viewer()  # first: a page never draws for someone app.py has not let in
 ctx = ui.context()
@@ -86,3 +87,4 @@ st.markdown(f"""
   look at the cases, not a verdict.
 - Cases whose **flag was accepted** by the review team no longer count in any figure.
 """)
+st.markdown(supply_definitions.markdown(ctx.min_peers))

@@ -7,6 +7,7 @@ from core.output import exports
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
 from core.ui import sections
+from core.ui import supply_chain
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 
@@ -42,6 +43,7 @@ ui.log_view("scorecard", {"physician": physician_id, "procedures": chosen, "peri
 ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token,
                            "physician": physician_id if viewer.identified else None}, "this scorecard")
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
+supply_chain.scorecard_backorders(physician_id, period, excluded)
 
 # --- render, one tab per procedure -----------------------------------------------------------------
 for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[c, "procedure_name"]) for c in chosen]), chosen):
@@ -52,6 +54,7 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         st.subheader("Cost position")
         sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
                                ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])
+        supply_chain.scorecard_pharmacy(physician_id, code, period, excluded)
         st.subheader("Outcomes, risk-adjusted")
         summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
         funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)

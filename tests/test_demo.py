@@ -33,6 +33,7 @@ CONTRACT = {
                  "next_review"},
     "users": {"email", "role", "physician_id", "service_line"},
     "settings": {"key", "value"},
+    "drugs": {"drug_name", "drug_class", "preferred", "unit_cost"},
 }
 SMALL = 3_000
 
@@ -330,7 +331,8 @@ def test_roster_personas_and_settings(small_csv):
                          WHERE email = '{personas["champion"]}'""") == "Dr. Lars Ångström|Orthopaedics"
     settings = dict(con.execute("SELECT key, value::varchar FROM settings").fetchall())
     assert settings == {"or_cost_per_minute": "38", "bed_day_cost": "2400", "min_cases": "10",
-                        "min_peers": "5"}
+                        "min_peers": "5", "program_start_date": truth["savings_programme"]["program_start_date"],
+                        "savings_target_usd": str(truth["savings_programme"]["savings_target_usd"])}
 
 
 def test_truth_shape(small_csv):

@@ -37,6 +37,11 @@ of every kind the app must find, and some it must *not* be fooled by (all record
 * A small department: Women's Health (ten gynaecologists doing hysterectomies, nine eligible) holds both
   a truly worse surgeon and a sicker-patients surgeon, at the size where overdispersion cannot be
   estimated and the funnel limits are exact (truth.json `small_department`).
+* The supply chain's side (issue 14): a preferred guidewire on backorder (its alternative is the other
+  preferred guidewire), a single-source preferred knee system (the biggest standardization win carries
+  a supply risk), a formulary whose preferred drugs the costly-pharmacy surgeon passes over, and a
+  standardization programme that began with the default period: preferred use rose in cardiac stents
+  and hernia mesh (savings achieved) and stayed flat in knee and hip implants (none).
 * A procedure with too few eligible physicians (TAVR: four physicians, one of them below min_cases),
   so no peer figures may be shown; and four (physician, procedure) pairs below min_cases in the last
   12 months with a fixed number of cases at every size.
@@ -84,7 +89,7 @@ CHUNK_CASES = 50_000
 MIN_CASES = 1_000
 VOLUME_GROWTH = 0.3  # relative rise in daily case volume from the first day to the last
 TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_usage", "evidence",
-          "users", "settings")
+          "users", "settings", "drugs")
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
@@ -960,6 +965,26 @@ EVIDENCE = {
 OVERDUE_REVIEWS = {"Hemostatic agents": date(2025, 6, 12), "Surgical staplers": date(2025, 9, 3)}
 
 
+# ---------------------------------------------------------------------------------------------
+# Supply risk, the formulary and the savings programme (issue 14): planted truths for the supply
+# chain's views. Kept apart from the rest so other plants can change without touching these.
+# ---------------------------------------------------------------------------------------------
+# The formulary's preferred drug in each class where the drugs really are substitutes; classes of
+# unlike drugs (analgesics, anticoagulants) have none, so no switch saving is claimed there.
+FORMULARY_PREFERRED = ("Cefazolin 2 g IV", "Tranexamic acid 1 g IV", "Bupivacaine 0.25% 30 mL",
+                       "Neostigmine 3 mg with glycopyrrolate 0.6 mg", "Clopidogrel 600 mg PO",
+                       "Iohexol 350 mgI/mL 100 mL")
+BACKORDER_PREFERRED_CATEGORY = "Guidewires"        # its first preferred item is on backorder
+SINGLE_SOURCE_PREFERRED_CATEGORY = "Knee implant systems"  # its first preferred item has one source
+# The standardization programme began with the default period, so its first year is the last 12 months
+# and the baseline the 12 months before. After the start, physicians switch this share of their
+# non-preferred use to the preferred items in the categories that "took"; nothing changes in the others.
+PROGRAMME_START = PERIOD_START
+PROGRAMME_UPTAKE = {"Cardiac stents": 0.8, "Hernia mesh": 0.8}
+PROGRAMME_FLAT = ("Knee implant systems", "Hip implant systems")
+PROGRAMME_HOLDOUTS = COSTLY_IMPLANTS  # the planted implant outliers do not switch
+SAVINGS_TARGET_PER_CASE_USD = 30  # the year's target scales with the data set: $600,000 at 20,000 cases
+
 # =============================================================================================
 # Public entry point
 # =============================================================================================
@@ -987,10 +1012,12 @@ def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: st
     }
     for name, table in (("physicians", world.physicians_table()), ("procedures", _procedures_table()),
                         ("items", world.items_table()), ("evidence", world.evidence_table()),
-                        ("users", world.users_table()), ("settings", _settings_table()),
+                        ("users", world.users_table()), ("settings", _settings_table(_programme_settings(cases))),
                         ("cases", _cases_table(case_cols))):
         _write_whole(table, out_dir / f"{name}.{fmt}", fmt)
     counts["supply_usage"], counts["drug_usage"] = _write_lines(world, case_cols, out_dir, fmt)
+    counts["settings"] += len(_programme_settings(cases))
+    counts["drugs"] = _write_formulary(out_dir, fmt)
 
     truth = _truth(world, case_info, int(cases), int(seed), fmt, counts)
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n",
@@ -1012,6 +1039,7 @@ class _World:
         self.proc_index = {code: i for i, code in enumerate(PROC_CODES)}
         self.emails = [_email(p[0]) for p in PHYSICIANS]
         self._build_items(rng)
+        _plant_supply_risk(self)
         self._build_habits(rng)
         self._build_slots()
         self._build_evidence()
@@ -1276,9 +1304,10 @@ def _procedures_table() -> pa.Table:
                      "service_line": [p[2] for p in PROCEDURES]})
 
 
-def _settings_table() -> pa.Table:
+def _settings_table(extra: tuple = ()) -> pa.Table:
     """The settings table (values as text: a key/value table holds mixed kinds)."""
-    return pa.table({"key": [k for k, _ in SETTINGS], "value": [v for _, v in SETTINGS]})
+    rows = SETTINGS + tuple(extra)
+    return pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
 
 
 # =============================================================================================
@@ -1478,7 +1507,7 @@ def _write_lines(world: _World, c: dict, out_dir: Path, fmt: str) -> tuple[int, 
             hi = min(lo + CHUNK_CASES, n)
             ph, pc, fac = c["ph"][lo:hi], c["pc"][lo:hi], c["fac"][lo:hi]
             case_id = np.arange(lo + 1, hi + 1, dtype=np.int64)
-            s = _supply_chunk(world, np.random.default_rng([world.seed, 2, k]), ph, pc, fac)
+            s = _supply_chunk(world, np.random.default_rng([world.seed, 2, k]), ph, pc, fac, c["day"][lo:hi])
             supply.write(pa.table({
                 "case_id": pa.array(case_id[s["case"]]), "line": pa.array(s["line"]),
                 "item_id": item_ids.take(pa.array(s["item"])), "quantity": pa.array(s["qty"]),
@@ -1514,7 +1543,7 @@ def _line_numbers(row: np.ndarray, n_rows: int) -> np.ndarray:
 
 
 def _supply_chunk(world: _World, rng: np.random.Generator, ph: np.ndarray, pc: np.ndarray,
-                  fac: np.ndarray) -> dict:
+                  fac: np.ndarray, day: np.ndarray) -> dict:
     """Supply lines for one chunk of cases."""
     n = len(ph)
     row, slot = _expand(world.s_start[pc], world.s_count[pc])
@@ -1529,6 +1558,7 @@ def _supply_chunk(world: _World, rng: np.random.Generator, ph: np.ndarray, pc: n
     qty = (qlo + (rng.random(m) * (qhi - qlo + 1)).astype(np.int64)).astype(np.int32)
     # Item choice: preferred by the physician's propensity, else their favourite brand, else any.
     pi = np.where(world.cat_is_implant[cat], world.pi_imp[rph], world.pi_sup[rph])
+    pi = _programme_uptake(pi, cat, rph, day[row])
     npref = world.cat_npref[cat]
     use_pref = (rng.random(m) < pi) & (npref > 0)
     pref_item = world.pref_items[cat, (rng.random(m) * np.maximum(npref, 1)).astype(np.int64)]
@@ -1688,7 +1718,89 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
                              if r["next_review"] < REVIEW_TODAY],
         "overdue_as_of": REVIEW_TODAY.isoformat(),
         "backorder_items": [world.item_ids[i] for i in np.flatnonzero(world.item_backorder)],
+        **_supply_truth(world, n_cases),
         "rows": counts,
+    }
+
+
+# =============================================================================================
+# Supply risk, the formulary and the savings programme (issue 14)
+# =============================================================================================
+def _plant_supply_risk(world: _World) -> None:
+    """One single-source preferred item (knee implants: the standardization win carries a supply risk);
+    every other preferred item has at least two approved sources, as a value analysis committee would
+    insist. The backordered preferred guidewire is planted with the other backorders in _build_items."""
+    for c in range(len(CATEGORIES)):
+        for i in world.cat_pref[c]:
+            world.item_sources[i] = max(world.item_sources[i], 2)
+    world.item_sources[world.cat_pref[CAT_INDEX[SINGLE_SOURCE_PREFERRED_CATEGORY]][0]] = 1
+
+
+
+def _programme_uptake(pi: np.ndarray, cat: np.ndarray, rph: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Preferred-use propensity per line after the programme began: in the categories that took, each
+    physician (but the holdouts) switches PROGRAMME_UPTAKE of their non-preferred use. No random draw
+    is added, so every other plant keeps exactly its values."""
+    after = day >= _day(PROGRAMME_START)
+    holdout = np.isin(rph, [PHYSICIAN_IDS.index(pid) for pid in PROGRAMME_HOLDOUTS])
+    for name, share in PROGRAMME_UPTAKE.items():
+        hit = after & (cat == CAT_INDEX[name]) & ~holdout
+        pi = np.where(hit, pi + (1 - pi) * share, pi)
+    return pi
+
+
+def _programme_settings(n_cases: int) -> tuple:
+    """The programme's settings: its start date and the year's savings target (scaled to the data set)."""
+    return (("savings_target_usd", str(int(n_cases) * SAVINGS_TARGET_PER_CASE_USD)),
+            ("program_start_date", PROGRAMME_START.isoformat()))
+
+
+def _write_formulary(out_dir: Path, fmt: str) -> int:
+    """The formulary (drugs): every drug with its class, unit cost and whether it is the class's preferred one."""
+    table = pa.table({"drug_name": [d[0] for d in DRUGS], "drug_class": [d[1] for d in DRUGS],
+                      "preferred": pa.array([d[0] in FORMULARY_PREFERRED for d in DRUGS]),
+                      "unit_cost": pa.array([d[2] for d in DRUGS], pa.float64())})
+    _write_whole(table, out_dir / f"drugs.{fmt}", fmt)
+    return len(DRUGS)
+
+
+def _supply_truth(world: _World, n_cases: int) -> dict:
+    """What the supply-risk, pharmacy and savings views must find (truth.json)."""
+    guide = world.cat_pref[CAT_INDEX[BACKORDER_PREFERRED_CATEGORY]]
+    knee = world.cat_pref[CAT_INDEX[SINGLE_SOURCE_PREFERRED_CATEGORY]]
+    evidence = {r["category"]: r for r in world.evidence_rows}
+    preferred_classes = sorted({d[1] for d in DRUGS if d[0] in FORMULARY_PREFERRED})
+    costly_classes = sorted({DRUGS[costly][1] for code in PROC_CODES
+                             for _cheap, costly, _p, _b in DRUG_SLOTS[code]
+                             if costly is not None and DRUGS[costly][1] in preferred_classes
+                             and code in dict(PHYSICIANS[PHYSICIAN_IDS.index(COSTLY_PHARMACY[0])][4])})
+    return {
+        "supply_risk": {
+            "backorder_preferred_item": {
+                "item_id": world.item_ids[guide[0]], "category": BACKORDER_PREFERRED_CATEGORY,
+                "alternative_item_id": world.item_ids[guide[1]],
+                "evidence_id": evidence[BACKORDER_PREFERRED_CATEGORY]["evidence_id"],
+                "evidence_grade": evidence[BACKORDER_PREFERRED_CATEGORY]["evidence_grade"]},
+            "single_source_preferred_item": {
+                "item_id": world.item_ids[knee[0]], "category": SINGLE_SOURCE_PREFERRED_CATEGORY},
+        },
+        "formulary": {
+            "preferred_drugs": list(FORMULARY_PREFERRED),
+            "classes_with_preferred": preferred_classes,
+            "costly_drug_physician": COSTLY_PHARMACY[0],
+            "costly_drug_procedures": sorted(PHYSICIANS[PHYSICIAN_IDS.index(COSTLY_PHARMACY[0])][4]),
+            "costly_drug_classes": costly_classes,
+        },
+        "savings_programme": {
+            "program_start_date": PROGRAMME_START.isoformat(),
+            "savings_target_usd": int(n_cases) * SAVINGS_TARGET_PER_CASE_USD,
+            "baseline": {"start": _add_months(PROGRAMME_START, -12).isoformat(),
+                         "end": (PROGRAMME_START - timedelta(days=1)).isoformat()},
+            "materialised": sorted(PROGRAMME_UPTAKE),
+            "uptake_share": PROGRAMME_UPTAKE,
+            "not_materialised": list(PROGRAMME_FLAT),
+            "holdouts": list(PROGRAMME_HOLDOUTS),
+        },
     }
 
 

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import config, metrics, scorecard
+from core import config, db, metrics, pharmacy, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -81,6 +81,8 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
             "switch_saving_usd": _num(pos["switch_saving_usd"]),
             "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
             "outcomes": out,
+            # Pharmacy by drug class and the drug switch saving (README, "core report").
+            **pharmacy.report_entry(physician_id, pos["procedure_code"], period, excluded),
         })
     return {"physician_id": physician_id, "start": period.start.isoformat(), "end": period.end.isoformat(),
             "procedures": entries}
@@ -104,6 +106,9 @@ def to_csv(result: dict[str, Any]) -> str:
             elif key == "outcomes":
                 for outcome, figures in value.items():
                     row.update({f"{outcome}_{k}": v for k, v in figures.items()})
+            elif key == "pharmacy_by_class_usd":
+                for drug_class, figures in value.items():
+                    row.update({f"pharmacy_{drug_class}_{k}_usd": v for k, v in figures.items()})
             else:
                 row[key] = value
         rows.append(row)

@@ -298,6 +298,7 @@ RANKING_CONFIG = {
     "spend_usd": st.column_config.NumberColumn("Spend", format="dollar"),
     "non_preferred_spend_usd": st.column_config.NumberColumn("Non-preferred spend", format="dollar"),
     "switch_saving_usd": st.column_config.NumberColumn("Switch saving", format="dollar"),
+    "preferred_risk": "Preferred item at risk",  # core.ui.supply_chain.with_preferred_risk
     "preferred_use": "Preferred use (units)",
     "manufacturer_count": st.column_config.NumberColumn("Manufacturers", format="%d"),
     "item_count": st.column_config.NumberColumn("Items", format="%d"),
