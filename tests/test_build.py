@@ -38,6 +38,36 @@ def served_db(tmp_path, fixture_source) -> Path:
     return target
 
 
+# The optional tables and columns of the contract (README "Data contract"), good versions.
+OPTIONAL = {
+    "drugs": """drug_name,drug_class,preferred,unit_cost
+Cefazolin,Antibiotic,true,5
+Vancomycin,Antibiotic,false,50
+Tranexamic acid,Antifibrinolytic,true,
+""",
+    "post_acute": """case_id,line,setting,service_date,cost
+C01,1,snf,2026-01-15,3000
+C01,2,home_health,2026-01-25,400
+C06,1,readmission,2026-03-10,8000
+""",
+    "targets": """procedure_code,episode_target_usd
+TKA,25000
+LCH,9000
+""",
+}
+OPTIONAL_FILES = {f"{name}.csv": text for name, text in OPTIONAL.items()}
+CASES_WITH_EQUITY = "\n".join(
+    line + (",race_ethnicity,dual_eligible" if i == 0 else (",Black,true" if i % 3 == 0 else ",White,false"))
+    for i, line in enumerate(TABLES["cases"].splitlines())) + "\n"
+SETTINGS_WITH_PROGRAMME = TABLES["settings"] + "savings_target_usd,250000\nprogram_start_date,2026-01-01\n"
+
+
+def _opt(table: str, old: str, new: str) -> dict[str, str]:
+    text = OPTIONAL[table]
+    assert old in text, old
+    return {f"{table}.csv": text.replace(old, new, 1)}
+
+
 # (files to override, rule, file, row, column, value) — rows count data rows from 1.
 BAD_SOURCES = {
     "missing file": ({"cases.csv": None}, "file.missing", "cases.csv", None, None, None),
@@ -71,6 +101,42 @@ BAD_SOURCES = {
     "header only": ({"cases.csv": TABLES["cases"].splitlines()[0] + "\n"}, "file.empty", "cases.csv", None, None, None),
     "missing required value": ({"physicians.csv": _replace_line("physicians", "P02,Dr. Ben Two", "P02,")},
                                "value.required", "physicians.csv", 2, "name", None),
+    # The optional tables and columns, with the same rigour.
+    "drugs: duplicate drug": ({"drugs.csv": OPTIONAL["drugs"] + "Cefazolin,Antibiotic,false,6\n"},
+                              "key.duplicate", "drugs.csv", 4, "drug_name", "Cefazolin"),
+    "drugs: bad boolean": (_opt("drugs", "Vancomycin,Antibiotic,false", "Vancomycin,Antibiotic,maybe"),
+                           "type.bool", "drugs.csv", 2, "preferred", "maybe"),
+    "drugs: negative cost": (_opt("drugs", "false,50", "false,-50"), "value.negative", "drugs.csv", 2,
+                             "unit_cost", "-50"),
+    "drugs: missing column": ({"drugs.csv": OPTIONAL["drugs"].replace(",preferred,", ",formulary,")},
+                              "column.missing", "drugs.csv", None, "preferred", None),
+    "post_acute: unknown case": (_opt("post_acute", "C06,1,readmission", "C99,1,readmission"),
+                                 "fk.unknown", "post_acute.csv", 3, "case_id", "C99"),
+    "post_acute: bad setting": (_opt("post_acute", "C01,1,snf", "C01,1,hospice"),
+                                "value.enum", "post_acute.csv", 1, "setting", "hospice"),
+    "post_acute: bad date": (_opt("post_acute", "2026-01-25", "25/01/2026"),
+                             "type.date", "post_acute.csv", 2, "service_date", "25/01/2026"),
+    "post_acute: negative cost": (_opt("post_acute", "2026-01-15,3000", "2026-01-15,-3000"),
+                                  "value.negative", "post_acute.csv", 1, "cost", "-3000"),
+    "post_acute: duplicate line": ({"post_acute.csv": OPTIONAL["post_acute"] + "C01,2,snf,2026-01-20,10\n"},
+                                   "key.duplicate", "post_acute.csv", 4, "case_id/line", "C01/2"),
+    "targets: unknown procedure": (_opt("targets", "LCH,9000", "THA,9000"),
+                                   "fk.unknown", "targets.csv", 2, "procedure_code", "THA"),
+    "targets: not a number": (_opt("targets", "TKA,25000", "TKA,25k"),
+                              "type.number", "targets.csv", 1, "episode_target_usd", "25k"),
+    "targets: duplicate": ({"targets.csv": OPTIONAL["targets"] + "TKA,1\n"},
+                           "key.duplicate", "targets.csv", 3, "procedure_code", "TKA"),
+    "cases: dual_eligible not a boolean": (
+        {"cases.csv": CASES_WITH_EQUITY.replace(",Black,true", ",Black,sometimes", 1)},
+        "type.bool", "cases.csv", 3, "dual_eligible", "sometimes"),
+    "settings: savings target not a number": (
+        {"settings.csv": SETTINGS_WITH_PROGRAMME.replace("250000", "a lot")},
+        "settings.number", "settings.csv", 5, "value", "a lot"),
+    "settings: programme start not a date": (
+        {"settings.csv": SETTINGS_WITH_PROGRAMME.replace("2026-01-01", "Jan 2026")},
+        "settings.date", "settings.csv", 6, "value", "Jan 2026"),
+    "drug line without a line number": ({"drug_usage.csv": _replace_line("drug_usage", "C06,1,", "C06,,")},
+                                        "value.required", "drug_usage.csv", 3, "line", None),
 }
 
 
@@ -185,3 +251,78 @@ def test_warnings_are_kept_for_the_admin(tmp_path):
     rows = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
         "select file_name, rule, column_name, rows_count, examples from mart_build_warning").fetchall()
     assert rows == [("items.csv", "item.no_category", "category", 1, "items.csv, row 3, column category")]
+
+
+def _marts(db_path: Path) -> dict[str, list]:
+    """Every mart's rows, sorted, so two builds can be compared figure for figure."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    names = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_name like 'mart_%' "
+        "and table_name <> 'mart_build_info' order by 1").fetchall()]
+    out = {n: sorted(con.execute(f"select * from {n}").fetchall(), key=repr) for n in names}
+    con.close()
+    return out
+
+
+def test_source_without_line_columns_builds_the_same_figures(tmp_path, fixture_db):
+    def drop_line(text: str) -> str:
+        rows = [line.split(",") for line in text.splitlines()]
+        at = rows[0].index("line")
+        return "\n".join(",".join(r[:at] + r[at + 1:]) for r in rows) + "\n"
+
+    source = write_fixture_source(tmp_path / "noline", {
+        "supply_usage.csv": drop_line(TABLES["supply_usage"]),
+        "drug_usage.csv": drop_line(TABLES["drug_usage"])})
+    target = tmp_path / "noline.duckdb"
+    result = build(source, target)
+    assert result.ok, [g.render() for g in result.problems]
+    assert _marts(target) == _marts(fixture_db)
+
+
+def test_without_line_a_repeated_item_is_two_lines_not_a_duplicate(tmp_path):
+    """With no line column there is no duplicate-line rule: the same item twice is two lines 1, 2."""
+    import duckdb
+
+    text = "case_id,item_id,quantity\nC01,SUT-1,1\nC02,SUT-1,2\nC01,SUT-1,3\n"
+    source = write_fixture_source(tmp_path / "src", {"supply_usage.csv": text})
+    assert build(source, tmp_path / "db.duckdb").ok
+    rows = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
+        "select case_id, line_number, quantity from stg_supply_usage order by case_id, line_number").fetchall()
+    assert rows == [("C01", 1, 1.0), ("C01", 2, 3.0), ("C02", 1, 2.0)]
+
+
+def test_optional_tables_are_empty_views_when_absent_and_typed_when_given(tmp_path, fixture_db):
+    import duckdb
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    for view in ("stg_drugs", "stg_post_acute", "stg_targets"):
+        assert con.execute(f"select count(*) from {view}").fetchone()[0] == 0
+    assert con.execute("select count(*) from stg_cases where race_ethnicity is not null "
+                       "or dual_eligible_flag is not null").fetchone()[0] == 0
+    source = write_fixture_source(tmp_path / "full", {**OPTIONAL_FILES, "cases.csv": CASES_WITH_EQUITY,
+                                                      "settings.csv": SETTINGS_WITH_PROGRAMME})
+    result = build(source, tmp_path / "full.duckdb")
+    assert result.ok and not result.warnings, [g.render() for g in result.problems]
+    con = duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True)
+    assert con.execute("select drug_name, preferred_flag, drug_unit_cost_usd from stg_drugs "
+                       "order by drug_name").fetchall() == [
+        ("Cefazolin", True, 5.0), ("Tranexamic acid", True, None), ("Vancomycin", False, 50.0)]
+    assert con.execute("select case_id, line_number, post_acute_setting, service_date, post_acute_cost_usd "
+                       "from stg_post_acute order by case_id, line_number").fetchall()[0] == (
+        "C01", 1, "snf", __import__("datetime").date(2026, 1, 15), 3000.0)
+    assert con.execute("select * from stg_targets order by 1").fetchall() == [("LCH", 9000.0), ("TKA", 25000.0)]
+    assert con.execute("select race_ethnicity, dual_eligible_flag from stg_cases where case_id = 'C03'"
+                       ).fetchone() == ("Black", True)
+    assert con.execute("select setting_value from stg_settings where setting_key = 'program_start_date'"
+                       ).fetchone() == ("2026-01-01",)
+
+
+def test_a_drug_off_the_formulary_is_a_warning(tmp_path):
+    drugs = OPTIONAL["drugs"].replace("Vancomycin,Antibiotic,false,50\n", "")
+    result = build(write_fixture_source(tmp_path / "src", {"drugs.csv": drugs}), tmp_path / "db.duckdb")
+    assert result.ok
+    [group] = [g for g in result.warnings if g.rule == "fk.unknown"]
+    assert (group.file, group.column, group.examples[0].row, group.examples[0].value) == (
+        "drug_usage.csv", "drug_name", 3, "Vancomycin")

@@ -130,15 +130,24 @@ def source_kind(source: Path) -> str:
 
 
 def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
-    """Give every raw table exactly the contract's columns (absent optional ones as nulls)."""
+    """Give every raw table exactly the contract's columns (absent optional ones as nulls).
+
+    A usage table without a `line` column gets one: lines numbered 1, 2, ... in file order within
+    each case (README "Data contract"), so the staging views never see the difference.
+    """
     for table in contract.TABLES.values():
         lt = loaded.get(table.name)
         present = set(lt.columns) if lt else set()
-        cols = ", ".join(
-            (f'"{c}"' if c in present else f'cast(null as varchar) as "{c}"') for c in table.column_names
-        )
+        cols = []
+        for c in table.column_names:
+            if c in present:
+                cols.append(f'"{c}"')
+            elif c == "line" and table.name in contract.LINE_TABLES and lt is not None:
+                cols.append('cast(row_number() over (partition by "case_id" order by rowid) as varchar) as "line"')
+            else:
+                cols.append(f'cast(null as varchar) as "{c}"')
         source = lt.raw_name if lt else "(select 1 where false)"
-        con.execute(f"create or replace table raw_{table.name} as select {cols} from {source}")
+        con.execute(f"create or replace table raw_{table.name} as select {', '.join(cols)} from {source}")
 
 
 def _cleanup_stale(target: Path) -> None:

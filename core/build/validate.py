@@ -101,6 +101,8 @@ def find_file(source: Path, table: Table) -> tuple[Path | None, list[Problem]]:
         names = " and ".join(p.name for p in found)
         return None, [Problem(ERROR, names, "file.ambiguous", "both a CSV and a Parquet file: keep one")]
     if not found:
+        if not table.required and not table.warn_when_missing:
+            return None, []
         sev = ERROR if table.required else WARNING
         msg = "file is missing" if table.required else "file is missing; the table will be empty"
         return None, [Problem(sev, f"{table.name}.csv", "file.missing", msg)]
@@ -338,23 +340,33 @@ def check_foreign_keys(con, loaded: dict[str, LoadedTable]) -> list[ProblemGroup
         predicate = (f'"{fk.column}" is not null and trim("{fk.column}") <> \'\' and "{fk.column}" not in '
                      f'(select "{fk.ref_column}" from {parent.raw_name} where "{fk.ref_column}" is not null)')
         message = f"unknown {fk.ref_column}: not in {parent.path.name}"
-        group = _collect(con, child, "fk.unknown", message, ERROR, fk.column, predicate)
+        group = _collect(con, child, "fk.unknown", message, fk.severity, fk.column, predicate)
         if group:
             groups.append(group)
     return groups
 
 
 def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
-    """Known numeric settings must be numbers; unknown keys are listed as warnings."""
+    """Known settings must parse (numbers non-negative, dates ISO 8601); unknown keys are warnings."""
     if loaded is None or loaded.rows == 0 or not {"key", "value"} <= set(loaded.columns):
         return []
     groups = []
-    known = ", ".join(_sql_str(k) for k in contract.SETTINGS_DEFAULTS)
+    numeric = [*contract.SETTINGS_DEFAULTS,
+               *(k for k, t in contract.SETTINGS_OPTIONAL.items() if t == FLOAT)]
+    dates = [k for k, t in contract.SETTINGS_OPTIONAL.items() if t == DATE]
+    known = ", ".join(_sql_str(k) for k in [*contract.SETTINGS_DEFAULTS, *contract.SETTINGS_OPTIONAL])
     g = _collect(con, loaded, "settings.number", "setting must be a non-negative number", ERROR, "value",
-                 f"trim(key) in ({known}) and (try_cast(trim(value) as double) is null "
-                 f"or try_cast(trim(value) as double) < 0)")
+                 f"trim(key) in ({', '.join(_sql_str(k) for k in numeric)}) and "
+                 f"(try_cast(trim(value) as double) is null or try_cast(trim(value) as double) < 0)")
     if g:
         groups.append(g)
+    if dates:
+        iso = "regexp_full_match(trim(value), '\\d{4}-\\d{2}-\\d{2}')"
+        g = _collect(con, loaded, "settings.date", "setting must be an ISO 8601 date (YYYY-MM-DD)", ERROR,
+                     "value", f"trim(key) in ({', '.join(_sql_str(k) for k in dates)}) and "
+                     f"(value is null or not {iso} or try_cast(trim(value) as date) is null)")
+        if g:
+            groups.append(g)
     g = _collect(con, loaded, "settings.unknown", "unknown setting is ignored", WARNING, "key",
                  f"trim(key) not in ({known})")
     if g:
