@@ -1625,12 +1625,12 @@ RACE_SHARES = (0.60, 0.14, 0.15, 0.06, 0.01, 0.04)
 WORSE_GROUP = {"dimension": "dual_eligible", "group": "true", "outcomes": {"readmit_30d": 2.2}}
 DUAL_SHARE_OF_MEDICARE = 0.24
 # TEAM-style episode procedures (joint replacement, spinal fusion, CABG) and their target prices.
-EPISODE_TARGETS = {"TKA": 29_000.0, "THA": 30_000.0, "SPF": 56_000.0, "CABG": 80_000.0}
+EPISODE_TARGETS = {"TKA": 22_000.0, "THA": 22_000.0, "SPF": 39_000.0, "CABG": 46_000.0}
 # Discharge to a skilled nursing facility: baseline probability for a typical patient, per procedure.
 SNF_BASE = {"TKA": 0.08, "THA": 0.09, "SPF": 0.09, "CABG": 0.13}
 # The surgeon whose patients go to skilled nursing far more often for the same case cost.
 SNF_HEAVY = (_pid("Osei"), "TKA")
-SNF_HEAVY_LOG_ODDS = 2.3
+SNF_HEAVY_LOG_ODDS = 2.8
 # Setting: (probability for a typical non-SNF patient, cost model). Readmissions follow readmit_30d.
 READMISSION_COST = {"TKA": 16_000.0, "THA": 17_000.0, "SPF": 24_000.0, "CABG": 32_000.0}
 POST_ACUTE_SETTINGS = ("snf", "irf", "home_health", "readmission", "outpatient", "other")

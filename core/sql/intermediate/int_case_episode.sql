@@ -4,7 +4,7 @@
 -- those with a target price or any post-acute line, and only when the source has post-acute lines at
 -- all: without them there is no episode and the marts have no rows.
 with windowed as (
-    select pa.case_id, pa.setting, pa.cost_usd
+    select pa.case_id, pa.post_acute_setting as setting, pa.post_acute_cost_usd as cost_usd
     from stg_post_acute as pa
     join stg_cases as c on c.case_id = pa.case_id
     where pa.service_date >= c.discharge_date

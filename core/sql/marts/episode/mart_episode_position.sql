@@ -89,6 +89,8 @@ select
     f.episode_oe_ratio,
     -- indirect standardisation: the procedure's mean episode at this physician's O/E
     f.episode_oe_ratio * pr.procedure_mean_episode_cost_usd as risk_adjusted_episode_cost_usd,
+    coalesce(m.adjusted_flag, false) as adjusted_flag,
+    m.model_note,
     coalesce(pe.peer_physician_count, 0) >= f.min_peers_count as peers_shown_flag,
     case when pe.peer_physician_count >= f.min_peers_count then pe.peer_physician_count end as peer_physician_count,
     case when pe.peer_physician_count >= f.min_peers_count then pe.peer_median_episode_cost_usd end
@@ -111,3 +113,4 @@ select
 from flagged as f
 left join per_procedure as pr on pr.procedure_code = f.procedure_code
 left join peers as pe on pe.procedure_code = f.procedure_code
+left join int_episode_model as m on m.procedure_code = f.procedure_code
