@@ -566,6 +566,11 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
         return deck
     peers = scorecard.peer_distribution(crowd, None, procedure_code, period, secret, excluded)
     deck.slides += [_cost_slide(peers, group, name, notes), _breakdown_slide(peers, group, notes)]
+    from core import episode  # the episode slide (README, *Episode cost*), only with post-acute data
+
+    if (ep := episode.department_slide(procedure_code, period, secret, excluded, name)) is not None:
+        deck.slides.append(Slide("episode", ep.title, ep.headline, projector(ep.chart),
+                                 [Figure(*f) for f in ep.figures], ep.data, notes(ep.notes)))
     rows = _outcome_rows(procedure_code, period, excluded, group)
     funnels = {}
     for row in rows.to_dict("records") if len(rows) else []:
