@@ -28,6 +28,7 @@ PAGES = {
     "evidence": ("pages/evidence.py", "Evidence library", ":material/menu_book:"),
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
+    "equity": ("pages/equity.py", "Equity", ":material/diversity_3:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
 }
 

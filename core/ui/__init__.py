@@ -24,7 +24,7 @@ _LOGGED_KEY = "_scorecard_logged_views"
 
 # Query parameters a view may carry in a link: filters only, never identity or rights.
 LINK_KEYS = ("procedure", "period", "category", "outcome", "physician", "step", "service_line",
-             "grade", "q", "slide")
+             "grade", "q", "slide", "scope")
 
 
 def set_viewer(viewer: access.Viewer) -> None:
