@@ -27,6 +27,10 @@ MIN_CELL = 11  # the CMS cell-size rule: counts of 1–10 are never shown (mart_
 MEASURES = ("cost", "complication", "readmit_30d", "ssi", "mortality")
 MEASURE_LABELS = {"cost": "Cost per case", **{o.key: o.label for o in metrics.OUTCOMES if o.key in MEASURES}}
 _Z95 = float(norm.ppf(0.975))
+# A gap is called clear only beyond 99.8%, as a physician is called out only outside the funnel's 99.8%
+# limit: a page compares dozens of groups, and at 95% one in twenty would differ by chance alone.
+CLEAR_LEVEL = 0.998
+_Z_CLEAR = float(norm.ppf(1 - (1 - CLEAR_LEVEL) / 2))
 
 
 def rate_ratio_interval(o1, e1, o2, e2, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,7 +58,7 @@ def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | N
     Columns added to the mart's: `oe_ratio`, `ci95_low`, `ci95_high` (outcomes: exact Poisson; cost: the
     cost index's normal interval), `gap`, `gap_low`, `gap_high` (outcomes: ratio of O/E to the reference
     group's, exact conditional interval; cost: difference of cost index, Welch interval) and
-    `gap_clear` (the interval excludes no difference).
+    `gap_clear` (the 99.8% interval of the gap excludes no difference: see CLEAR_LEVEL).
     """
     frame = db.fetch("mart_equity_group", where={"scope": scope, "scope_value": scope_value},
                      variables=scorecard.period_variables(period, excluded),
@@ -83,14 +87,18 @@ def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | N
     frame["gap"] = np.where(keep, np.where(cost, diff, rr), np.nan)
     frame["gap_low"] = np.where(keep, np.where(cost, diff - _Z95 * diff_se, rr_low), np.nan)
     frame["gap_high"] = np.where(keep, np.where(cost, diff + _Z95 * diff_se, rr_high), np.nan)
+    _, c_low, c_high = rate_ratio_interval(obs, exp, frame["ref_observed_count"].astype(float),
+                                           frame["ref_expected_count"].astype(float), CLEAR_LEVEL)
+    c_low = np.where(cost, diff - _Z_CLEAR * diff_se, c_low)
+    c_high = np.where(cost, diff + _Z_CLEAR * diff_se, c_high)
     no_gap = np.where(cost, 0.0, 1.0)
-    frame["gap_clear"] = keep & ((frame["gap_low"] > no_gap) | (frame["gap_high"] < no_gap)).to_numpy()
+    frame["gap_clear"] = keep & ((c_low > no_gap) | (c_high < no_gap))
     frame["measure_label"] = frame["measure"].map(MEASURE_LABELS)
     return frame
 
 
 def clear_gaps(frame: pd.DataFrame) -> pd.DataFrame:
-    """The cells whose gap to the reference group is clear at 95% (worse first), for the page's summary."""
+    """The cells whose gap to the reference group is clear at 99.8% (worse first), for the page's summary."""
     if frame.empty:
         return frame
     out = frame[frame["gap_clear"]].copy()
@@ -101,8 +109,8 @@ def clear_gaps(frame: pd.DataFrame) -> pd.DataFrame:
 def gap_sentence(row: dict) -> str:
     """'Dual-eligible patients: 30-day readmissions 1.77 times the reference group's O/E (95% CI 1.45–2.15).'"""
     if row["measure"] == "cost":
-        return (f"{row['group_value']} ({row['dimension_label']}): cost index {row['gap']:+.2f} against "
+        return (f"{row['group_value']} — {row['dimension_label']}: cost index {row['gap']:+.2f} against "
                 f"{row['reference_group']} (95% CI {row['gap_low']:+.2f} to {row['gap_high']:+.2f}).")
     high = "∞" if not math.isfinite(row["gap_high"]) else f"{row['gap_high']:.2f}"
-    return (f"{row['group_value']} ({row['dimension_label']}): {row['measure_label'].lower()} "
+    return (f"{row['group_value']} — {row['dimension_label']}: {row['measure_label'].lower()} "
             f"{row['gap']:.2f} times the O/E of {row['reference_group']} (95% CI {row['gap_low']:.2f}–{high}).")

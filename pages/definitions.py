@@ -92,7 +92,8 @@ st.markdown(f"""
   case cost (1 = as the patients' risk predicts) — with its 95% interval, beside the mean cost per case.
 - A **gap** is measured against the dimension's **reference group** (its largest shown group): for outcomes, the
   ratio of the two O/Es with an exact interval (conditional on the two groups' events); for cost, the difference
-  of the cost indices with a Welch interval. A gap is **clear** when its 95% interval excludes no difference.
+  of the cost indices with a Welch interval. A gap is called **clear** only when its 99.8% interval excludes no
+  difference: a page compares dozens of groups, and at 95% one comparison in twenty would differ by chance.
 - **Small cells are suppressed** (the CMS cell-size rule): a group with 1–10 cases, or an outcome with 1–10
   events in it, shows nothing. When only one cell of a dimension is suppressed, the next smallest is suppressed
   too, so it cannot be worked out by subtracting the others from a total; no totals are shown.

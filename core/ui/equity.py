@@ -82,10 +82,10 @@ def dimension(rows: pd.DataFrame, measure: str) -> None:
 
 
 def gaps(frame: pd.DataFrame) -> None:
-    """The clear gaps of the scope, worse first, as plain sentences."""
+    """The clear gaps of the scope (beyond 99.8%: many groups are compared), worse first, as plain sentences."""
     clear = equity.clear_gaps(frame)
     if clear.empty:
-        st.caption("No group differs clearly (at 95%) from its dimension's reference group.")
+        st.caption("No group differs clearly (beyond 99.8%) from its dimension's reference group.")
         return
     for row in clear.to_dict("records"):
         st.text(("▲ " if row["worse"] else "▼ ") + equity.gap_sentence(row))
