@@ -1,4 +1,4 @@
-"""Synthetic demo source: `write_demo_source` writes the nine SPEC §4 tables plus truth.json.
+"""Synthetic demo source: `write_demo_source` writes the SPEC §4 tables plus truth.json.
 
 What it builds
 --------------
@@ -80,7 +80,7 @@ CHUNK_CASES = 50_000
 MIN_CASES = 1_000
 VOLUME_GROWTH = 0.3  # relative rise in daily case volume from the first day to the last
 TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_usage", "evidence",
-          "users", "settings")
+          "users", "settings", "post_acute", "targets")
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
@@ -952,7 +952,7 @@ OVERDUE_REVIEWS = {"Hemostatic agents": date(2025, 6, 12), "Surgical staplers": 
 # Public entry point
 # =============================================================================================
 def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: str = "csv") -> dict:
-    """Write the demo source (nine tables and truth.json) into out_dir and return the truth."""
+    """Write the demo source (every table and truth.json) into out_dir and return the truth."""
     if fmt not in ("csv", "parquet"):
         raise UserError(f"unknown format {fmt!r}: use csv or parquet")
     if not isinstance(cases, (int, np.integer)) or cases < MIN_CASES:
@@ -963,9 +963,6 @@ def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: st
     out_dir.mkdir(parents=True, exist_ok=True)
     # Remove both formats first so a folder switched from CSV to Parquet never holds two sources.
     for name in TABLES:
-        for ext in ("csv", "parquet"):
-            (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
-    for name in ("post_acute", "targets"):
         for ext in ("csv", "parquet"):
             (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
 
