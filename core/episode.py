@@ -140,7 +140,8 @@ def sentence(pos: dict[str, Any], procedure_name: str) -> str:
     return text
 
 
-def stack_chart(frame: pd.DataFrame, height: int = 320, *, you: bool = True) -> alt.Chart:
+def stack_chart(frame: pd.DataFrame, height: int = 320, *, you: bool = True, legend_columns: int | None = None
+                ) -> alt.Chart:
     """Mean episode cost per physician as stacked parts (index case, then each setting), target and peer median ruled."""
     cols = ["mean_case_cost_usd", *(f"{s}_usd" for s in SETTINGS)]
     data = frame.assign(who=frame["label"].astype(str) + frame["is_you"].map({True: " (you)", False: ""})
@@ -154,7 +155,8 @@ def stack_chart(frame: pd.DataFrame, height: int = 320, *, you: bool = True) -> 
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("who:N", sort=order, title="Surgeon", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("usd:Q", title="Mean cost per episode", axis=alt.Axis(format="$,.0f"), stack="zero"),
-        color=alt.Color("part:N", title=None, sort=names, scale=alt.Scale(domain=names, range=PART_COLOURS)),
+        color=alt.Color("part:N", title=None, sort=names, scale=alt.Scale(domain=names, range=PART_COLOURS),
+                        legend=alt.Legend(columns=legend_columns) if legend_columns else alt.Legend()),
         order=alt.Order("stack_order:Q"),
         tooltip=[alt.Tooltip("who:N", title="Surgeon"), alt.Tooltip("part:N", title="Part"),
                  alt.Tooltip("usd:Q", title="Mean per episode", format="$,.0f"),
@@ -170,10 +172,13 @@ def with_rules(chart: alt.Chart, peer_median: Any, target: Any) -> alt.LayerChar
     if not rules:
         return alt.layer(chart)
     what = [r[0] for r in rules]
-    rule = alt.Chart(pd.DataFrame({"y": [float(r[1]) for r in rules], "what": what})).mark_rule(
-        size=3, strokeDash=[8, 5]).encode(
-        y="y:Q", color=alt.Color("what:N", title=None, scale=alt.Scale(domain=what, range=[r[2] for r in rules])))
-    return alt.layer(chart, rule).resolve_scale(color="independent")
+    lines = pd.DataFrame({"y": [float(r[1]) for r in rules], "what": what})
+    colour = alt.Color("what:N", legend=None, scale=alt.Scale(domain=what, range=[r[2] for r in rules]))
+    rule = alt.Chart(lines).mark_rule(size=3, strokeDash=[8, 5]).encode(y="y:Q", color=colour)
+    # Each rule says what it is in words on the line itself (no legend to match colours against).
+    label = alt.Chart(lines).mark_text(align="left", dx=4, dy=-8, fontWeight="bold").encode(
+        y="y:Q", x=alt.value(0), text="what:N", color=colour)
+    return alt.layer(chart, rule, label).resolve_scale(color="independent")
 
 
 @dataclass
@@ -210,7 +215,7 @@ def department_slide(procedure_code: str, period: Period, secret: bytes, exclude
     if not group["peers_shown_flag"]:
         return None
     frame = frame.assign(label=frame["label"].astype(str).str.removeprefix("Surgeon "))
-    chart = with_rules(stack_chart(frame, height=540, you=False), group["peer_median_episode_cost_usd"],
+    chart = with_rules(stack_chart(frame, height=540, you=False, legend_columns=4), group["peer_median_episode_cost_usd"],
                        group["target_usd"])
     spread = {s: float(frame[f"{s}_usd"].max() - frame[f"{s}_usd"].min()) for s in SETTINGS}
     widest = max(spread, key=spread.get)

@@ -27,6 +27,15 @@ def demo_app(start_app_module, tmp_path_factory):
     return url
 
 
+def _phone(page, selector: str, path: Path) -> None:
+    """A phone-width screenshot with `selector` scrolled into view (Streamlit scrolls inside its own container)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_for_app(page)
+    page.locator(selector).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    screenshot(page, path, 390, 844)
+
+
 def test_champion_reaches_the_episode_slide(demo_app, page):
     champion = demo_app.truth["champions"]["Orthopaedics"]["email"]
     sign_in(page, demo_app, champion, goto=f"{demo_app}/presentation?service_line=Orthopaedics&procedure=TKA")
@@ -43,7 +52,8 @@ def test_champion_reaches_the_episode_slide(demo_app, page):
     assert "Osei" not in body and "PH008" not in body  # blinded for everyone in the room
     page.locator("canvas, svg.marks").first.wait_for()
     screenshot(page, SHOTS / "episode-slide-desktop.png", 1280, 900)
-    screenshot(page, SHOTS / "episode-slide-phone.png", 390, 844, full_page=True)
+    _phone(page, ".slide-headline", SHOTS / "episode-slide-phone.png")
+    _phone(page, "canvas, svg.marks", SHOTS / "episode-slide-phone-chart.png")
 
 
 def test_supply_analyst_walks_the_equity_view(demo_app, page):
@@ -53,10 +63,13 @@ def test_supply_analyst_walks_the_equity_view(demo_app, page):
     body = app_text(page)
     assert "Equity: outcomes and cost by patient group" in body
     assert "Dual-eligible — Dual eligibility (Medicare and Medicaid): 30-day readmissions" in body
-    assert "Race and ethnicity" in body and "fewer than 11 or suppressed" in body
+    assert "Race and ethnicity" in body and "group(s) suppressed: fewer than 11 cases or events" in body
     page.locator("canvas, svg.marks").first.wait_for()
-    screenshot(page, SHOTS / "equity-supply-desktop.png", 1280, 900, full_page=True)
-    screenshot(page, SHOTS / "equity-supply-phone.png", 390, 844)
+    screenshot(page, SHOTS / "equity-supply-desktop.png", 1280, 900)
+    page.get_by_text("Race and ethnicity").first.scroll_into_view_if_needed()
+    screenshot(page, SHOTS / "equity-supply-desktop-race.png", 1280, 900)
+    _phone(page, "h1", SHOTS / "equity-supply-phone.png")
+    _phone(page, "canvas, svg.marks", SHOTS / "equity-supply-phone-chart.png")
     # A service line from the picker keeps the view in the link.
     page.goto(f"{demo_app}/equity?scope=service_line&service_line=Cardiovascular&outcome=readmit_30d")
     wait_for_app(page)

@@ -37,7 +37,7 @@ def table(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
     cost = measure == "cost"
     out = pd.DataFrame({
         "Group": rows["group_value"].astype(str) + np.where(rows["reference_flag"].fillna(False), " (reference)", ""),
-        "Cases": np.where(rows["suppressed_flag"], "fewer than 11 or suppressed",
+        "Cases": np.where(rows["suppressed_flag"], "suppressed",
                           rows["case_count"].astype("Int64").astype(str)),
     })
     if cost:
@@ -59,7 +59,8 @@ def chart(rows: pd.DataFrame, measure: str) -> alt.LayerChart:
     """O/E (or cost index) per shown group with its 95% interval, 1 ruled."""
     data = rows[~rows["suppressed_flag"]].assign(group=lambda f: f["group_value"].astype(str))
     title = "Cost index (cost ÷ expected)" if measure == "cost" else "O/E (observed ÷ expected)"
-    base = alt.Chart(data).encode(y=alt.Y("group:N", title=None, sort=None))
+    base = alt.Chart(data).encode(y=alt.Y("group:N", title=None, sort=None,
+                                          axis=alt.Axis(labelOverlap=False, labelLimit=150)))
     bars = base.mark_rule(size=3, color="#0072B2").encode(x=alt.X("ci95_low:Q", title=title), x2="ci95_high:Q")
     points = base.mark_point(filled=True, size=120, color="#D55E00", shape="diamond").encode(
         x="oe_ratio:Q", tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("case_count:Q", title="Cases"),
@@ -67,7 +68,7 @@ def chart(rows: pd.DataFrame, measure: str) -> alt.LayerChart:
                                  alt.Tooltip("ci95_low:Q", title="95% CI low", format=".2f"),
                                  alt.Tooltip("ci95_high:Q", title="95% CI high", format=".2f")])
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[6, 4], color="black").encode(x="x:Q")
-    return alt.layer(bars, points, one).properties(height=max(90, 34 * len(data)), width="container")
+    return alt.layer(bars, points, one).properties(height=alt.Step(30), width="container")
 
 
 def dimension(rows: pd.DataFrame, measure: str) -> None:
@@ -76,7 +77,11 @@ def dimension(rows: pd.DataFrame, measure: str) -> None:
     if rows["suppressed_flag"].all():
         ui.no_data("Not shown: some groups have fewer than 11 cases or events (CMS cell-size rule).")
         return
-    left, right = st.columns([2, 3])
+    hidden = int(rows["suppressed_flag"].sum())
+    if hidden:
+        st.caption(f"{hidden} group(s) suppressed: fewer than 11 cases or events, or hidden with a small one so "
+                   "that it cannot be worked out from the others.")
+    left, right = st.columns([1, 2])
     left.altair_chart(chart(rows, measure), width="stretch")
     right.dataframe(table(rows, measure), hide_index=True, width="stretch")
 
