@@ -566,7 +566,8 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
         return deck
     peers = scorecard.peer_distribution(crowd, None, procedure_code, period, secret, excluded)
     deck.slides += [_cost_slide(peers, group, name, notes), _breakdown_slide(peers, group, notes)]
-    from core import episode  # the episode slide (README, *Episode cost*), only with post-acute data
+    # The episode slide (README, *Episode cost*), only with post-acute data.
+    from core import episode
 
     if (ep := episode.department_slide(procedure_code, period, secret, excluded, name)) is not None:
         deck.slides.append(Slide("episode", ep.title, ep.headline, projector(ep.chart),

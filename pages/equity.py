@@ -3,7 +3,8 @@ with every cell of 1–10 cases or events suppressed in SQL (README, *Equity*)."
 
 import streamlit as st
 
-from core import access, equity, scorecard as sc, ui
+from core import access, equity, ui
+from core import scorecard as sc
 from core.ui import equity as equity_ui
 
 viewer = ui.require("view_equity", "equity", "The equity view is not available to your role.")

@@ -5,9 +5,6 @@ post-acute data or the optional equity columns (the fixture) showing no empty se
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -77,11 +74,12 @@ def test_report_carries_the_episode_and_null_without_post_acute(on_demo):
     assert "episode_post_acute_by_setting_usd_snf" in report.to_csv(result).splitlines()[0]
 
 
-def test_peer_median_episode_is_null_below_min_peers(on_demo, tmp_path):
-    path, truth, _ = on_demo
+def test_peer_median_episode_is_null_below_min_peers(on_demo):
+    path = on_demo[0]
     # CABG has six surgeons; a week leaves fewer than min_peers of them eligible (min_cases 10).
-    from core.periods import Period
     from datetime import date
+
+    from core.periods import Period
     short = Period(date(2026, 9, 24), date(2026, 9, 30), "2026-09-24..2026-09-30", "a week")
     pos = db.fetch("mart_episode_position", where={"procedure_code": "CABG"},
                    variables=scorecard.period_variables(short), path=path)
@@ -110,7 +108,7 @@ def test_episode_counts_only_the_30_days_after_discharge(on_demo):
 
 
 def test_department_slide_is_blinded_and_names_skilled_nursing(on_demo):
-    path, truth, _ = on_demo
+    path = on_demo[0]
     ctx = scorecard.data_context(path)
     s = episode.department_slide("TKA", ctx.default_period(), b"k" * 32, [], "Total knee arthroplasty")
     assert s is not None and "skilled nursing" in s.headline.lower()

@@ -26,7 +26,7 @@ def expected_episodes(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
         parts.append(pd.DataFrame({"case_id": group["case_id"].to_numpy(),
                                    "expected_episode_cost_usd": fit.expected}))
         notes.append({"procedure_code": code, "adjusted_flag": bool(fit.adjusted), "model_note": fit.reason,
-                      "case_count": int(len(group))})
+                      "case_count": len(group)})
     expected = (pd.concat(parts, ignore_index=True) if parts else
                 pd.DataFrame({"case_id": pd.Series(dtype="string"),
                               "expected_episode_cost_usd": pd.Series(dtype="float64")}))
