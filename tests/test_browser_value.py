@@ -75,3 +75,16 @@ def test_supply_analyst_walks_the_equity_view(demo_app, page):
     wait_for_app(page)
     assert "Service line: Cardiovascular" in app_text(page)
     assert "scope=service_line" in page.url
+
+
+def test_snf_heavy_surgeon_sees_where_his_episode_cost_comes_from(demo_app, page):
+    planted = demo_app.truth["value_based_care"]["snf_heavy"]
+    email = "david.osei@demo-hospital.org"
+    assert planted["physician_id"] == "PH008"  # Dr. David Osei in the demo roster
+    sign_in(page, demo_app, email, goto=f"{demo_app}/scorecard?procedure=TKA")
+    wait_for_app(page)
+    body = app_text(page)
+    assert "Episode cost: the case and 30 days after" in body
+    assert "Most of the difference is skilled nursing" in body
+    page.get_by_text("Episode cost: the case and 30 days after").first.scroll_into_view_if_needed()
+    screenshot(page, SHOTS / "episode-scorecard-desktop.png", 1280, 900)
