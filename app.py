@@ -32,6 +32,7 @@ PAGES = {
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
     "publish": ("pages/publish.py", "Publish data", ":material/upload_file:"),
+    "equity": ("pages/equity.py", "Equity", ":material/diversity_3:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
 }
 

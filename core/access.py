@@ -53,6 +53,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "share": ("physician", "champion", "supply", "admin"),
     "export": ("physician", "champion", "supply", "admin"),
     "choose_any_period": ("supply", "admin"),       # a custom date range (blinded viewers: offered periods only)
+    # equity (README, *Equity*): the page, and which scopes of patients each role may compare
+    "view_equity": ("physician", "champion", "supply", "admin"),
+    "view_equity_hospital": ("supply", "admin"),
+    "view_equity_service_line": ("champion", "supply", "admin"),  # champions: their own line only
+    "view_equity_own_patients": ("physician", "champion"),
 }
 
 # Pages in navigation order: key -> the action that opens it. app.py builds st.navigation from
@@ -70,11 +75,12 @@ PAGES: dict[str, str] = {
     "audit": "read_audit",
     "data": "view_data_status",
     "publish": "publish_data",
+    "equity": "view_equity",
     "definitions": "view_definitions",
 }
 
 # Actions that need a scorecard of one's own (a physician id on the roster) for a blinded role.
-_NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case"}
+_NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case", "view_equity_own_patients"}
 
 # Presenters are shown what any peer in the room may see: a blinded physician with no scorecard.
 _AUDIENCE_ROLE = "physician"
@@ -198,6 +204,23 @@ def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
     if viewer.identified:
         return True
     return viewer.role == "champion" and service_line is not None and service_line == viewer.service_line
+
+
+def equity_scopes(viewer: Viewer, service_lines: list[str]) -> list[tuple[str, str]]:
+    """The (scope, scope value) pairs of patients this viewer may compare by group (README, *Equity*).
+
+    Supply and admin: the hospital and every service line. Champions: their own service line.
+    Physicians and champions: their own patients (the mart shows a dimension of them only when every
+    cell has at least 11 cases). Never another physician's patients: that would identify them.
+    """
+    scopes: list[tuple[str, str]] = []
+    if can(viewer, "view_equity_hospital"):
+        scopes.append(("hospital", ""))
+    if can(viewer, "view_equity_service_line"):
+        scopes += [("service_line", s) for s in service_lines if may_view_service_line(viewer, s)]
+    if can(viewer, "view_equity_own_patients") and viewer.physician_id:
+        scopes.append(("physician", viewer.physician_id))
+    return scopes
 
 
 def band_volume(cases: int) -> str:

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import access, db, metrics, scorecard
+from core import access, db, episode, metrics, scorecard
 from core.output import charts, sentences
 from core.output import format as fmt
-from core.output.deck import Deck, Figure, Slide, breakdown_slide, cost_slide, funnel_slide, outcomes_slide, \
+from core.output.deck import Deck, Figure, Slide, breakdown_slide, projector, cost_slide, funnel_slide, outcomes_slide, \
     preferred_slide, switch_slide, title_slide, trend_slide
 from core.periods import Period
 
@@ -172,6 +172,10 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
         return deck
     peers = scorecard.peer_distribution(crowd, None, procedure_code, period, secret, excluded)
     deck.slides += [cost_slide(peers, group, name, notes), breakdown_slide(peers, group, notes)]
+    # The episode slide (README, *Episode cost*), only with post-acute data.
+    if (ep := episode.department_slide(procedure_code, period, secret, excluded, name)) is not None:
+        deck.slides.append(Slide("episode", ep.title, ep.headline, projector(ep.chart),
+                                 [Figure(*f) for f in ep.figures], ep.data, notes(ep.notes)))
     rows = _outcome_rows(procedure_code, period, excluded)
     funnels = {}
     for row in rows.to_dict("records") if len(rows) else []:

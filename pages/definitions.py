@@ -77,6 +77,42 @@ st.markdown(f"""
   effect), *moderate* (likely to have an important impact on it), *low* (very likely to), *very low* (any
   estimate is very uncertain). Summaries past their next-review date are flagged as overdue.
 
+### Episode cost (when the extract has post-acute spending)
+- An **episode** is a case of a procedure with post-acute data or a target price (e.g. joint replacement, spinal
+  fusion, CABG — the procedures of bundled payments such as CMS's TEAM model): the **index case cost** plus every
+  **post-acute** line dated from the discharge date to **30 days after** it, by setting — **skilled nursing**
+  (SNF), **inpatient rehabilitation** (IRF), **home health**, **readmissions**, **outpatient** and **other**.
+  Lines dated later do not count.
+- Your **mean episode cost** is over all your episodes of the procedure in the period; the **peer median** is the
+  median of each eligible physician's mean (shown only with at least {ctx.min_peers} eligible physicians).
+  **Post-acute by setting** is the mean spending per episode in that setting, episodes without it counting 0.
+- The **target price** is the procedure's episode target from the extract; **episodes over target** is the
+  share of your episodes costing more than it.
+- **Discharged to skilled nursing** is the share of your episodes with a skilled nursing line.
+- **Risk adjustment** is the same as for case cost: a gamma regression of episode cost on the patient's age, sex,
+  ASA class, comorbidity index and admission type, calibrated so a procedure's total expected equals its total
+  observed. **Episode O/E** = your episodes' cost ÷ their expected cost; the **risk-adjusted episode cost** is that
+  O/E × the procedure's mean episode cost.
+- **Where the difference comes from**: your mean per episode for the index case and each setting against the
+  peer median of each, largest difference first.
+
+### Equity (outcomes and cost by patient group)
+- Patients are grouped by **payer**, **sex**, **age band** (0–17, 18–49, 50–64, 65–74, 75–84, 85 or older) and,
+  when the extract gives them, **race and ethnicity** and **dual eligibility** (Medicare and Medicaid). A blank
+  value is its own group, *Not recorded*.
+- For each group: **O/E** of each outcome from the same risk models (which never use payer or group), with its
+  exact Poisson 95% interval, and the **cost index** — the mean over the group's cases of case cost ÷ expected
+  case cost (1 = as the patients' risk predicts) — with its 95% interval, beside the mean cost per case.
+- A **gap** is measured against the dimension's **reference group** (its largest shown group): for outcomes, the
+  ratio of the two O/Es with an exact interval (conditional on the two groups' events); for cost, the difference
+  of the cost indices with a Welch interval. A gap is called **clear** only when its 99.8% interval excludes no
+  difference: a page compares dozens of groups, and at 95% one comparison in twenty would differ by chance.
+- **Small cells are suppressed** (the CMS cell-size rule): a group with 1–10 cases, or an outcome with 1–10
+  events in it, shows nothing. When only one cell of a dimension is suppressed, the next smallest is suppressed
+  too, so it cannot be worked out by subtracting the others from a total; no totals are shown.
+- Supply and admin see the hospital and every service line; champions their own service line; physicians and
+  champions their own patients, by a dimension only when every group of it has at least 11 cases and events.
+
 ### Periods and trend
 - The default period is the **12 months ending at the latest surgery date** in the data
   ({ctx.default_start:%d %b %Y} – {ctx.data_end:%d %b %Y}). Cost trends show the median by calendar quarter.

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from core import access, scorecard as sc, state, ui
+from core import access, episode, scorecard as sc, state, ui
 from core.output import exports
+from core.ui import episode as episode_ui
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
 from core.ui import sections
@@ -55,6 +56,10 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
                                ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])
         supply_chain.scorecard_pharmacy(physician_id, code, period, excluded)
+        if (ep := ui.cached(episode.position, physician_id, code, period, excluded)) is not None:
+            st.subheader("Episode cost: the case and 30 days after")  # only with post-acute data
+            episode_ui.section(ep, ui.cached(episode.peers, viewer, physician_id, code, period, secret, excluded),
+                               pos["procedure_name"])
         st.subheader("Outcomes, risk-adjusted")
         summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
         funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)

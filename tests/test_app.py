@@ -18,7 +18,8 @@ EMAILS = {"physician": "p01@fixture.org", "champion": "P03@fixture.org", "supply
           "admin": "admin@fixture.org"}
 PAGE_FILES = {"scorecard": "pages/scorecard.py", "products": "pages/products.py", "supply": "pages/supply.py",
               "presentation": "pages/presentation.py", "evidence": "pages/evidence.py", "flags": "pages/flags.py",
-              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py"}
+              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py",
+              "equity": "pages/equity.py"}
 
 
 def app(email: str | None, *, verified: bool = True, auth: bool = True, params: dict | None = None) -> AppTest:

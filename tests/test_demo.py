@@ -23,7 +23,8 @@ CONTRACT = {
     "procedures": {"procedure_code", "name", "service_line"},
     "cases": {"case_id", "physician_id", "procedure_code", "surgery_date", "discharge_date",
               "patient_age", "patient_sex", "asa_class", "comorbidity_index", "admission_type",
-              "payer", "or_minutes", "readmit_30d", "complication", "ssi", "mortality", "facility"},
+              "payer", "or_minutes", "readmit_30d", "complication", "ssi", "mortality", "facility",
+              "race_ethnicity", "dual_eligible"},
     "items": {"item_id", "description", "manufacturer", "category", "unit_cost", "is_implant",
               "preferred", "criticality", "approved_sources", "on_backorder"},
     "supply_usage": {"case_id", "item_id", "line", "quantity", "unit_cost", "wasted_quantity"},
@@ -34,6 +35,8 @@ CONTRACT = {
     "users": {"email", "role", "physician_id", "service_line"},
     "settings": {"key", "value"},
     "drugs": {"drug_name", "drug_class", "preferred", "unit_cost"},
+    "post_acute": {"case_id", "line", "setting", "service_date", "cost"},
+    "targets": {"procedure_code", "episode_target_usd"},
 }
 SMALL = 3_000
 

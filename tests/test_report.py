@@ -25,7 +25,8 @@ def test_report_shape_and_figures(fixture_db, capsys):
     assert set(tka) == {"procedure_code", "cases", "eligible", "median_case_cost_usd", "peer_physicians",
                         "peer_median_case_cost_usd", "cost_percentile", "components_usd", "preferred_use_pct",
                         "switch_saving_usd", "waste_usd_per_case", "outcomes", "pharmacy_by_class_usd",
-                        "drug_switch_saving_usd"}
+                        "drug_switch_saving_usd", "episode"}
+    assert tka["episode"] is None  # the fixture has no post-acute data
     assert tka["procedure_code"] == "TKA" and tka["cases"] == 3 and tka["eligible"]
     assert tka["median_case_cost_usd"] == 2724 and tka["peer_median_case_cost_usd"] == 2429.5
     assert tka["peer_physicians"] == 4 and tka["cost_percentile"] == 100

@@ -25,6 +25,7 @@ from typing import Callable
 from core import db
 from core.build import contract
 from core.build import funnels
+from core.build import episodes
 from core.build import provenance
 from core.build import risk
 from core.build import validate
@@ -32,6 +33,7 @@ from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, valid
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
+                 "int_episode_expected": ("int_case_episode",), "int_episode_model": ("int_episode_expected",),
                  "mart_funnel_default": ("mart_outcome_position_default",)}
 DEMO_GENERATOR = provenance.DEMO_GENERATOR
 
@@ -174,6 +176,8 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 if delay := os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS"):
                     time.sleep(float(delay))
                 risk.build_expected(con)
+            elif name == "int_episode_expected":
+                episodes.build_episode_expected(con)  # writes int_episode_model too
             elif name == "mart_funnel_default":
                 funnels.build_funnel_defaults(con)
             continue  # int_risk_model is written by the risk step

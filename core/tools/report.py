@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import config, db, metrics, pharmacy, scorecard
+from core import config, db, episode, metrics, pharmacy, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -83,6 +83,8 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
             "outcomes": out,
             # Pharmacy by drug class and the drug switch saving (README, "core report").
             **pharmacy.report_entry(physician_id, pos["procedure_code"], period, excluded),
+            # 30-day episode cost (README, *Episode cost*); null without post-acute data for the procedure
+            "episode": episode.report_entry(episode.position(physician_id, pos["procedure_code"], period, excluded)),
         })
     return {"physician_id": physician_id, "start": period.start.isoformat(), "end": period.end.isoformat(),
             "procedures": entries}
@@ -103,6 +105,12 @@ def to_csv(result: dict[str, Any]) -> str:
         for key, value in entry.items():
             if key == "components_usd":
                 row.update({f"{c}_usd": v for c, v in value.items()})
+            elif key == "episode":
+                for name, figure in (value or {}).items():
+                    if isinstance(figure, dict):
+                        row.update({f"episode_{name}_{k}": v for k, v in figure.items()})
+                    else:
+                        row[f"episode_{name}"] = figure
             elif key == "outcomes":
                 for outcome, figures in value.items():
                     row.update({f"{outcome}_{k}": v for k, v in figures.items()})

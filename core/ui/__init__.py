@@ -28,7 +28,7 @@ _LOGGED_KEY = "_scorecard_logged_views"
 
 # Query parameters a view may carry in a link: filters only, never identity or rights.
 LINK_KEYS = ("procedure", "period", "category", "outcome", "physician", "step", "service_line",
-             "grade", "q", "slide", "item", "drug_class")
+             "grade", "q", "slide", "item", "drug_class", "scope")
 # A link parameter longer than this is ignored whole (a search is the longest honest value).
 MAX_PARAM_LENGTH = 200
 # The element toolbar's own chart download (a PNG made in the browser) would bypass the audit log, so
