@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, episode, scorecard as sc, state, ui
+from core import access, episode, metrics, scorecard as sc, state, ui
 from core.output import exports
 from core.ui import episode as episode_ui
 from core.ui import exports as export_ui
@@ -67,7 +67,7 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         sections.outcomes(summary, funnels)
         st.subheader("Over time")
         sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
-                       ui.cached(sc.outcome_vlad, physician_id, code, excluded), sc.OUTCOME_LABELS)
+                       ui.cached(sc.outcome_vlad, physician_id, code, excluded), metrics.outcome_labels())
 
 products_ui.products_section(physician_id, period, excluded)
 
