@@ -267,7 +267,8 @@ def _check(page, zip_path: Path, expect: str, running_shot: Path | None = None) 
     page.get_by_text("is running:").first.wait_for(timeout=30_000)
     if running_shot:
         # The progress follows the build: the step it is on, polled once a second.
-        page.get_by_text(re.compile(r"is running: building the figures: step \d+ of \d+")).first.wait_for(timeout=30_000)
+        step = re.compile(r"is running: building the figures: step \d+ of \d+")
+        page.get_by_text(step).first.wait_for(timeout=30_000)
         screenshot(page, running_shot, full_page=True)
     page.get_by_text(expect).first.wait_for(timeout=90_000)
     wait_for_app(page)

@@ -19,7 +19,8 @@ def dispersion_table(positions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     eligible = positions[positions["eligible_flag"]]
     for (code, outcome), group in eligible.groupby(["procedure_code", "outcome"], sort=True):
-        fun = stats.funnel(group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist())
+        fun = stats.funnel(group["observed_count"].astype(float).tolist(),
+                           group["expected_count"].astype(float).tolist())
         rows.append({"procedure_code": code, "outcome": outcome, "physician_count": len(group),
                      "phi": float(fun.attrs["phi"]), "tau2": float(fun.attrs["tau2"])})
     return pd.DataFrame(rows, columns=["procedure_code", "outcome", "physician_count", "phi", "tau2"])

@@ -210,7 +210,7 @@ def _renamed_header(header: list[str], table: Table, mapping: Mapping | None, la
         return [], {}, Problem(ERROR, label, "file.header",
                                f"several columns are called (or mapped to) {', '.join(dupes)}",
                                value=",".join(header)[:120])
-    return names, {n: h for n, h in zip(names, header) if n != h}, None
+    return names, {n: h for n, h in zip(names, header, strict=True) if n != h}, None
 
 
 def _apply_value_mapping(con, raw: str, table: Table, columns: tuple[str, ...], mapping: Mapping | None) -> None:
@@ -326,7 +326,7 @@ def load_table(con, source: Path, table: Table, mapping: Mapping | None = None
         names, headers, problem = _renamed_header(list(columns), table, mapping, path.name)
         if problem:
             return None, [problem]
-        casts = ", ".join(f"cast({_ident(c)} as varchar) as {_ident(n)}" for c, n in zip(columns, names))
+        casts = ", ".join(f"cast({_ident(c)} as varchar) as {_ident(n)}" for c, n in zip(columns, names, strict=True))
         con.execute(f"create or replace table {raw} as select {casts} from {raw}")
         columns = tuple(names)
     _apply_value_mapping(con, raw, table, columns, mapping)
@@ -354,7 +354,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         checks.append(("item.no_category", "item has no category (left out of category views)", WARNING, blank))
     present = f"not {blank}"
     if col.type == INT:
-        checks.append(("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null"))
+        checks.append(("type.int", "is not a whole number", ERROR,
+                       f"{present} and try_cast(trim({v}) as bigint) is null"))
         num = f"try_cast(trim({v}) as bigint)"
     elif col.type == FLOAT:
         checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
@@ -374,7 +375,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         msg = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
         checks.append((rule, msg, ERROR, f"{num} < {col.minimum}"))
     if num is not None and col.maximum is not None:
-        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}"))
+        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR,
+                       f"{num} > {col.maximum}"))
     if col.choices:
         allowed = ", ".join(_sql_str(c) for c in col.choices)
         checks.append(("value.enum", "must be one of " + "/".join(col.choices), ERROR,
@@ -396,7 +398,8 @@ def _cross_checks(table: Table, present: set[str]) -> list[tuple[str, str, str, 
     if table.name == "users" and {"role", "physician_id"} <= present:
         out.append(("users.physician_id_required", "physicians and champions need a physician_id", ERROR,
                     "physician_id",
-                    "lower(trim(role)) in ('physician', 'champion') and (physician_id is null or trim(physician_id) = '')"))
+                    "lower(trim(role)) in ('physician', 'champion') "
+                    "and (physician_id is null or trim(physician_id) = '')"))
     if table.name == "users" and {"role", "service_line"} <= present:
         out.append(("users.service_line_required", "champions need a service_line", ERROR, "service_line",
                     "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')"))
