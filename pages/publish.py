@@ -1,4 +1,5 @@
-"""Publish data (admin): upload an extract, read every problem, publish it or roll back (README "Refreshing the data")."""
+"""Publish data (admin): upload an extract, read every problem, publish it or roll back
+(README "Refreshing the data")."""
 
 import streamlit as st
 

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from extract_support import CASES_WITH_EQUITY, OPTIONAL, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, marts
+from fixture_source import TABLES, write_fixture_source
 
 from core.__main__ import main
 from core.build.pipeline import build
-from extract_support import CASES_WITH_EQUITY, OPTIONAL, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, marts
-from fixture_source import TABLES, write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,15 +64,18 @@ BAD_SOURCES = {
                       "value.negative", "items.csv", 3, "unit_cost", "-10"),
     "negative quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C04,SUT-1,2,2,,0", "C04,SUT-1,2,-2,,0")},
                           "value.negative", "supply_usage.csv", 10, "quantity", "-2"),
-    "wasted more than quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C01,SUT-1,2,4,,1", "C01,SUT-1,2,4,,5")},
+    "wasted more than quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C01,SUT-1,2,4,,1",
+                                                                     "C01,SUT-1,2,4,,5")},
                                   "value.wasted_exceeds_quantity", "supply_usage.csv", 2, "wasted_quantity", "5"),
-    "discharge before surgery": ({"cases.csv": _replace_line("cases", "2026-04-05,2026-04-06", "2026-04-05,2026-04-01")},
+    "discharge before surgery": ({"cases.csv": _replace_line("cases", "2026-04-05,2026-04-06",
+                                                             "2026-04-05,2026-04-01")},
                                  "dates.discharge_before_surgery", "cases.csv", 8, "discharge_date", "2026-04-01"),
     "bad enum": ({"cases.csv": _replace_line("cases", "urgent,Medicare", "walk-in,Medicare")},
                  "value.enum", "cases.csv", 4, "admission_type", "walk-in"),
     "impossible code": ({"cases.csv": _replace_line("cases", "72,M,3,3", "72,M,7,3")},
                         "value.range", "cases.csv", 4, "asa_class", "7"),
-    "non-UTF-8 file": ({"physicians.csv": TABLES["physicians"].replace("Dr. Ed Five", "Dr. Ed F\u00fcnf").encode("latin-1")},
+    "non-UTF-8 file": ({"physicians.csv": TABLES["physicians"].replace("Dr. Ed Five", "Dr. Ed F\u00fcnf")
+                        .encode("latin-1")},
                        "file.encoding", "physicians.csv", 5, None, None),
     "empty file": ({"procedures.csv": ""}, "file.empty", "procedures.csv", None, None, None),
     "header only": ({"cases.csv": TABLES["cases"].splitlines()[0] + "\n"}, "file.empty", "cases.csv", None, None, None),

@@ -242,3 +242,14 @@ def test_a_sheet_whose_table_starts_lower_down_keeps_the_sheets_row_numbers(tmp_
     sheet = read_sheet(path, "procedures")
     assert sheet.header == ["procedure_code", "name", "service_line"]
     assert sheet.row_numbers == [4, 6] and sheet.rows[1][0] == "LCH"
+
+
+def test_a_missing_mapped_header_is_named(tmp_path):
+    source = write_hospital_csv(write_fixture_source(tmp_path / "csv"), tmp_path / "hospital")
+    path = source / "items.csv"
+    path.write_text(path.read_text().replace("ITE Unit Cost", "ITE Price", 1))
+    result = build(source, tmp_path / "db.duckdb")
+    [group] = [g for g in result.errors if g.rule == "column.missing"]
+    assert (group.file, group.column, group.header) == ("items.csv", "unit_cost", "ITE Unit Cost")
+    assert "mapping.toml expects the header 'ITE Unit Cost'" in group.render()
+    assert any(g.rule == "column.extra" and g.column == "ITE Price" for g in result.warnings)

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import stat
 import time
 import zipfile
@@ -249,18 +250,26 @@ def _second_page(browser):
 
 def _tables(page) -> list[list[str]]:
     """Every row of every plain table on the page, as cell texts."""
+    page.locator('[data-testid="stTable"]').first.wait_for()
     rows = []
     for row in page.locator('[data-testid="stTable"] tr').all():
         rows.append([c.strip() for c in row.locator("th, td").all_inner_texts()])
     return rows
 
 
-def _check(page, zip_path: Path, expect: str) -> None:
-    from browser_support import wait_for_app
+def _check(page, zip_path: Path, expect: str, running_shot: Path | None = None) -> None:
+    from browser_support import screenshot, wait_for_app
 
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zip_path))
     page.get_by_text(zip_path.name).wait_for()
     page.get_by_role("button", name="Check this extract").click()
+    # The app's builds are slowed down (SCORECARD_SLOW_BUILD_FOR_TESTS) so the progress can be seen.
+    page.get_by_text("is running:").first.wait_for(timeout=30_000)
+    if running_shot:
+        # The progress follows the build: the step it is on, polled once a second.
+        step = re.compile(r"is running: building the figures: step \d+ of \d+")
+        page.get_by_text(step).first.wait_for(timeout=30_000)
+        screenshot(page, running_shot, full_page=True)
     page.get_by_text(expect).first.wait_for(timeout=90_000)
     wait_for_app(page)
 
@@ -272,7 +281,7 @@ def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_
 
     target, state_path = tmp_path / "data" / "scorecard.duckdb", tmp_path / "data" / "state.sqlite"
     assert build(write_fixture_source(tmp_path / "first"), target).ok
-    url = start_app(target, state_path)
+    url = start_app(target, state_path, extra_env={"SCORECARD_SLOW_BUILD_FOR_TESTS": "4"})
     doctor = _second_page(browser)
     sign_in(doctor, url, "P01@fixture.org")
     assert "Data to 30 Jun 2026" in app_text(doctor)
@@ -295,9 +304,11 @@ def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_
     screenshot(page, SHOTS / "publish-2-errors.png", full_page=True)
 
     (tmp_path / "fixed.zip").write_bytes(_fixture_zip({"cases.csv": TABLES["cases"] + new_case}))
-    _check(page, tmp_path / "fixed.zip", "Check what changes below, then publish")
+    _check(page, tmp_path / "fixed.zip", "Check what changes below, then publish",
+           running_shot=SHOTS / "publish-2b-building.png")
     assert "What changes if you publish" in app_text(page)
     assert ["2026-08", "0", "1", "1"] in _tables(page)
+    screenshot(page, SHOTS / "publish-2c-ready.png", height=1400)
     page.get_by_role("button", name="Publish", exact=True).click()
     page.get_by_text("is published").wait_for()
     wait_for_app(page)

@@ -1,4 +1,5 @@
-"""The extract contract (README, *The data contract*): which files a hospital hands over, their columns, types and rules.
+"""The extract contract (README, *The data contract*): which files a hospital hands over, their columns,
+types and rules.
 
 This module is data, not logic: `core.validate` turns it into checks and `core.build` into staging
 tables. Keeping it declarative means the README, the checks and the error messages all come from

@@ -17,10 +17,10 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from core import db
 from core.build import contract
@@ -210,7 +210,7 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
         """,
         [
             source_kind(source),
-            datetime.now(timezone.utc).replace(tzinfo=None),
+            datetime.now(UTC).replace(tzinfo=None),
             source_checksum(source),
             contract.CONTRACT_VERSION,
             ",".join(sorted({lt.path.suffix.lstrip(".") for lt in loaded.values()})),

@@ -214,7 +214,14 @@ def problems(target: Path, build_id: int) -> list[dict[str, Any]]:
 def run_build(build_id: int, source: Path, target: Path, state_path: Path | None = None,
               skipped: list[str] | None = None) -> str:
     """Build an uploaded source into its candidate file and record the outcome; returns the status."""
+    steps = sum(1 for kind, _sql in pipeline.sql_models().values() if kind == "table")
+    done = [0]
+
     def progress(message: str) -> None:
+        # The pipeline speaks to a terminal ("built int_case_cost: 13 rows"); the admin sees steps.
+        if message.startswith("built "):
+            done[0] += 1
+            message = f"building the figures: step {done[0]} of {steps}"
         state.update_build(build_id, state_path, progress=message)
 
     state.update_build(build_id, state_path, status="building", progress="reading the extract",

@@ -3,7 +3,10 @@
 Each broken rule becomes a `Problem` naming file, row, column, value and rule. Checks run as SQL
 in DuckDB over the raw (all-text) tables, so a 30-million-line supply file is checked in seconds;
 each check returns its count and the first few examples, which is what a person fixing an extract
-needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so row N is line N + 1).
+needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so row N is line N + 1);
+in a workbook they are the sheet's own rows (core.build.sources). A source may be CSV or Parquet files
+or one workbook, with an optional mapping file: every format is loaded as text columns under the
+contract's names first, so the rules below are the same SQL for all of them.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class LoadedTable:
     label: str = ""  # how messages name the file: its name, or [book.xlsx]sheet for a workbook
     row_expr: str = "rowid + 1"  # a row's number in messages (a workbook keeps the sheet's own rows)
     headers: dict[str, str] = field(default_factory=dict)  # contract column -> the hospital's header
+    mapped: dict[str, str] = field(default_factory=dict)  # contract column -> header the mapping file expects
 
     def __post_init__(self):
         self.label = self.label or self.path.name
@@ -190,6 +194,13 @@ def _first_ragged_row(path: Path) -> Problem | None:
     return None
 
 
+def _mapped(table: Table, mapping: Mapping | None) -> dict[str, str]:
+    """{contract column: the header the mapping file says the hospital uses}."""
+    if mapping is None:
+        return {}
+    return {target: header for header, target in mapping.columns.get(table.name, {}).items()}
+
+
 def _renamed_header(header: list[str], table: Table, mapping: Mapping | None, label: str
                     ) -> tuple[list[str], dict[str, str], Problem | None]:
     """The header under the contract's names, {contract column: hospital header}, or why not."""
@@ -199,7 +210,7 @@ def _renamed_header(header: list[str], table: Table, mapping: Mapping | None, la
         return [], {}, Problem(ERROR, label, "file.header",
                                f"several columns are called (or mapped to) {', '.join(dupes)}",
                                value=",".join(header)[:120])
-    return names, {n: h for n, h in zip(names, header) if n != h}, None
+    return names, {n: h for n, h in zip(names, header, strict=True) if n != h}, None
 
 
 def _apply_value_mapping(con, raw: str, table: Table, columns: tuple[str, ...], mapping: Mapping | None) -> None:
@@ -264,7 +275,7 @@ def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mappi
     columns = tuple(names)
     _apply_value_mapping(con, raw, table, columns, mapping)
     loaded = LoadedTable(table, book, raw, columns, len(sheet.rows), label=label,
-                         row_expr="__sheet_row", headers=headers)
+                         row_expr="__sheet_row", headers=headers, mapped=_mapped(table, mapping))
     problems = []
     if not sheet.rows:
         sev = ERROR if table.must_have_rows else WARNING
@@ -315,12 +326,12 @@ def load_table(con, source: Path, table: Table, mapping: Mapping | None = None
         names, headers, problem = _renamed_header(list(columns), table, mapping, path.name)
         if problem:
             return None, [problem]
-        casts = ", ".join(f"cast({_ident(c)} as varchar) as {_ident(n)}" for c, n in zip(columns, names))
+        casts = ", ".join(f"cast({_ident(c)} as varchar) as {_ident(n)}" for c, n in zip(columns, names, strict=True))
         con.execute(f"create or replace table {raw} as select {casts} from {raw}")
         columns = tuple(names)
     _apply_value_mapping(con, raw, table, columns, mapping)
     rows = con.execute(f"select count(*) from {raw}").fetchone()[0]
-    loaded = LoadedTable(table, path, raw, columns, rows, headers=headers)
+    loaded = LoadedTable(table, path, raw, columns, rows, headers=headers, mapped=_mapped(table, mapping))
     if rows == 0:
         sev = ERROR if table.must_have_rows else WARNING
         problems.append(Problem(sev, path.name, "file.empty", "has a header but no rows"))
@@ -343,7 +354,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         checks.append(("item.no_category", "item has no category (left out of category views)", WARNING, blank))
     present = f"not {blank}"
     if col.type == INT:
-        checks.append(("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null"))
+        checks.append(("type.int", "is not a whole number", ERROR,
+                       f"{present} and try_cast(trim({v}) as bigint) is null"))
         num = f"try_cast(trim({v}) as bigint)"
     elif col.type == FLOAT:
         checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
@@ -363,7 +375,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         msg = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
         checks.append((rule, msg, ERROR, f"{num} < {col.minimum}"))
     if num is not None and col.maximum is not None:
-        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}"))
+        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR,
+                       f"{num} > {col.maximum}"))
     if col.choices:
         allowed = ", ".join(_sql_str(c) for c in col.choices)
         checks.append(("value.enum", "must be one of " + "/".join(col.choices), ERROR,
@@ -385,7 +398,8 @@ def _cross_checks(table: Table, present: set[str]) -> list[tuple[str, str, str, 
     if table.name == "users" and {"role", "physician_id"} <= present:
         out.append(("users.physician_id_required", "physicians and champions need a physician_id", ERROR,
                     "physician_id",
-                    "lower(trim(role)) in ('physician', 'champion') and (physician_id is null or trim(physician_id) = '')"))
+                    "lower(trim(role)) in ('physician', 'champion') "
+                    "and (physician_id is null or trim(physician_id) = '')"))
     if table.name == "users" and {"role", "service_line"} <= present:
         out.append(("users.service_line_required", "champions need a service_line", ERROR, "service_line",
                     "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')"))
@@ -416,9 +430,12 @@ def check_table(con, loaded: LoadedTable) -> list[ProblemGroup]:
     present = set(loaded.columns)
     for col in table.columns:
         if col.name not in present and col.required:
-            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name,
-                                       f"required column {col.name!r} is missing", 1,
-                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name)]))
+            expected = loaded.mapped.get(col.name)
+            message = f"required column {col.name!r} is missing" + (
+                f" (mapping.toml expects the header {expected!r})" if expected else "")
+            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name, message, 1,
+                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name,
+                                                header=expected)], header=expected))
     for extra in sorted(present - set(table.column_names)):
         groups.append(ProblemGroup(WARNING, name, "column.extra", extra,
                                    f"extra column {extra!r} is ignored", 1, []))

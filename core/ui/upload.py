@@ -10,6 +10,7 @@ page polls it with a fragment and any admin who opens the page sees the same sta
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -78,8 +79,10 @@ def follow(entry: dict) -> None:
     def progress() -> None:
         now = state.build_entry(build_id) or entry
         if now["status"] in ("uploaded", "building"):
-            st.info(f"Build {build_id} ({now['source_name']}) is running: {now['progress'] or 'starting'}",
-                    icon=":material/hourglass_top:")
+            text = now["progress"] or "starting"
+            st.info(f"Build {build_id} ({now['source_name']}) is running: {text}", icon=":material/hourglass_top:")
+            step = re.search(r"step (\d+) of (\d+)", text)
+            st.progress(int(step.group(1)) / int(step.group(2)) if step else 0.0)
         elif running:
             st.rerun(scope="app")  # finished: draw the outcome below
 
