@@ -67,8 +67,9 @@ def hostile_sets(seed: int, n: int) -> list[dict]:
 def rendered_markdown(at: AppTest) -> list[str]:
     """Every text Streamlit would render as Markdown (or HTML, for unsafe_allow_html)."""
     parts = []
+    # (st.code shows its text literally, so the share box's link is not among them.)
     for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success",
-                 "latex", "code", "exception"):
+                 "latex", "exception"):
         for element in getattr(at, kind):
             value = getattr(element, "value", None) or getattr(element, "message", None)
             if isinstance(value, str):
