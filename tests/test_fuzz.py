@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import random
 import re
-import zlib
 import time
+import zlib
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import APP, AUTH, EMAILS, PAGE_FILES
 
 from core import access, scorecard
 from core.ui import LINK_KEYS
-from test_app import APP, AUTH, EMAILS, PAGE_FILES
 
 SETS_PER_PAGE = 45  # 23 page × role pairs → 1,035 hostile sets
 SECONDS_PER_RUN = 5.0
