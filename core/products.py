@@ -153,7 +153,7 @@ def evidence_library(category: str | None = None, service_line: str | None = Non
     frame = db.fetch("mart_evidence", where=where, order_by=["category", "evidence_id"])
     if service_line:
         frame = frame[frame["service_lines"].map(lambda xs: service_line in list(xs))]
-    if query and query.strip():
+    if query and query.strip() and len(frame):  # an empty frame's row-wise join is a frame, not text
         needle = query.strip().lower()
         text = frame[["category", "title", "summary_md", "outcomes", "preferred_item_description",
                       "preferred_manufacturer"]].fillna("").astype(str).agg(" ".join, axis=1).str.lower()

@@ -122,8 +122,9 @@ def test_roster_emails_are_normalised_and_an_ambiguous_match_is_refused():
 
 @pytest.mark.parametrize("duplicate", ["P01@Fixture.org ", "p01@fixture.org", "\uff5001@fixture.org"])
 def test_a_roster_with_a_duplicate_email_is_a_build_error(tmp_path, duplicate):
-    from core.build.pipeline import build
     from fixture_source import TABLES, write_fixture_source
+
+    from core.build.pipeline import build
 
     users = TABLES["users"] + f"{duplicate},admin,,\n"
     source = write_fixture_source(tmp_path / "src", {"users.csv": users})

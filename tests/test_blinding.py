@@ -74,7 +74,7 @@ def _with_truth(monkeypatch):
 # --- finding 1: views a day apart -----------------------------------------------------------------
 
 def test_day_by_day_periods_are_one_view_for_a_blinded_physician(demo):
-    ctx, viewer = demo
+    ctx, _ = demo
     end = ctx.data_end
     asked = [f"{ctx.default_start - timedelta(days=0):%Y-%m-%d}..{end - timedelta(days=d):%Y-%m-%d}"
              for d in range(29)]
