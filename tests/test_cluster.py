@@ -109,3 +109,17 @@ def test_a_flag_accepted_on_one_replica_is_honoured_on_the_other_and_letters_mat
         assert _scorecard(elsewhere, cluster, "r1") == after  # same figures, same peer letters
     finally:
         elsewhere.context.close()
+
+
+def test_both_replicas_extend_one_audit_chain_that_the_admin_page_verifies(cluster, page, tmp_path):
+    """Sessions on both replicas (the tests above, and this one) write to one hash chain; it verifies."""
+    before = state.verify_audit_chain(cluster.state)
+    admin = _on(page, cluster, "r1")
+    sign_in(admin, cluster.url, "admin@fixture.org")
+    admin.goto(f"{cluster.url}/audit")
+    wait_for_app(admin)
+    after = state.verify_audit_chain(cluster.state)
+    assert before.ok and after.ok and after.entries > before.entries
+    assert f"Chain verified: all {after.entries:,} entries are intact" in app_text(admin)
+    assert after.head in app_text(admin)
+    screenshot(admin, tmp_path / "cluster-audit-r1.png", 1280, 900)
