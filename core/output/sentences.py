@@ -72,6 +72,15 @@ def reliability_words(reliability: Any) -> str:
     return RELIABILITY_WORDS[-1][1]
 
 
+def figures_line(row: dict[str, Any]) -> str:
+    """'O/E **2.88** · shrunken O/E **2.31** · reliability **0.69**' (– where a figure is missing)."""
+    def fmt(v: Any) -> str:
+        return "–" if _missing(v) else f"{float(v):.2f}"
+
+    return (f"O/E (raw) **{fmt(row.get('oe_ratio'))}** · shrunken O/E **{fmt(row.get('shrunken_oe_ratio'))}** · "
+            f"reliability **{fmt(row.get('reliability'))}**")
+
+
 def reliability_sentence(row: dict[str, Any]) -> str:
     """'With 12 cases this figure is mostly noise (reliability 0.18): the reliability-adjusted O/E is 1.04.'"""
     rel, shrunk = row.get("reliability"), row.get("shrunken_oe_ratio")

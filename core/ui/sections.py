@@ -76,15 +76,11 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
             st.badge(row["badge"], color=row["badge_colour"])
             st.markdown(ui.md(sentences.outcome_sentence(row)))
             if row["adjusted"]:
-                raw, shrunk, rel = st.columns(3)
-                raw.metric("O/E (raw)", "–" if pd.isna(row["oe_ratio"]) else f"{row['oe_ratio']:.2f}",
-                           help="Observed / expected, with the 95% interval in the sentence above.")
-                shrunk.metric("Shrunken O/E",
-                              "–" if pd.isna(row["shrunken_oe_ratio"]) else f"{row['shrunken_oe_ratio']:.2f}",
-                              help="Reliability-adjusted: the raw O/E pulled towards the peer group's by as much as it is noise "
-                                   "(empirical Bayes). See Definitions.")
-                rel.metric("Reliability", "–" if pd.isna(row["reliability"]) else f"{row['reliability']:.2f}",
-                           help="0–1: how much of the raw O/E's difference from peers is real rather than chance.")
+                # One compact line rather than three metrics: on a phone, columns stack into a long card.
+                st.markdown(ui.md(sentences.figures_line(row)),
+                            help="Raw O/E = observed ÷ expected. Shrunken O/E = the raw one pulled towards the "
+                                 "peer group's by as much as it is noise (empirical Bayes). Reliability 0–1 = how "
+                                 "much of the raw O/E's difference from peers is real rather than chance.")
                 st.caption(ui.md(sentences.reliability_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
