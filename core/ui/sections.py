@@ -105,7 +105,8 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
     if adjusted.empty:
         ui.no_data("No risk-adjusted outcome to follow over time.")
         return
-    st.caption("Each chart runs through your cases in date order: it rises by the expected risk of every case "
+    st.caption("Each chart runs through all your cases in the data (not only the period above), in date order: "
+               "it rises by the expected risk of every case "
                "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
                "your patients' risk predicts; a steady slope matters, not a single step.")
     shown = [key for key in labels if key in set(adjusted["outcome"])]
