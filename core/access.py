@@ -1,4 +1,4 @@
-"""Who may see what (SPEC §6), decided here and nowhere else.
+"""Who may see what (README, *Access*), decided here and nowhere else.
 
 Everything starts from the signed-in user's verified e-mail, matched to the roster; nothing a user
 can type — a widget, a query parameter, a shared link — can widen what they see. Pages and the

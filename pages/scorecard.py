@@ -57,7 +57,7 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
         sections.outcomes(summary, funnels)
         st.subheader("Over time")
         sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
-                       ui.cached(sc.outcome_vlad, physician_id, code, excluded), sc.OUTCOME_LABELS)
+                       ui.cached(sc.outcome_vlad, physician_id, code, excluded))
 
 products_ui.products_section(physician_id, period, excluded)
 

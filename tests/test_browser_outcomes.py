@@ -57,7 +57,9 @@ def test_outcome_section_desktop_and_phone(start_app, page, demo_db, tmp_path):
     page.wait_for_timeout(2500)
     screenshot(page, SHOTS / "over-time-desktop-1280.png", 1280, 900)
     assert "signal threshold 4.5" in app_text(page)
-    page.get_by_text("risk-adjusted CUSUM (odds doubled?)", exact=False).first.scroll_into_view_if_needed()
+    page.get_by_text("Risk-adjusted CUSUM", exact=True).first.scroll_into_view_if_needed()
+    page.mouse.move(800, 450)
+    page.mouse.wheel(0, 350)  # the expander's chart, below its label
     page.wait_for_timeout(2000)
     screenshot(page, SHOTS / "cusum-desktop-1280.png", 1280, 900)
     page.set_viewport_size({"width": 390, "height": 844})

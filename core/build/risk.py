@@ -14,9 +14,10 @@ import pandas as pd
 
 from core import metrics, stats
 
-# outcome name -> (column in int_case_cost, GLM family, expected column), registry order.
-OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES}
-OUTCOMES[metrics.CASE_COST_MODEL[0]] = metrics.CASE_COST_MODEL[1:]
+# outcome name -> (column in int_case_cost, GLM family, expected column): every outcome of the registry,
+# and the case cost (modelled for the expected cost of a case mix, not an outcome).
+OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES} | {
+    metrics.CASE_COST_MODEL[0]: metrics.CASE_COST_MODEL[1:]}
 _CASE_COST_WORDS = ("case", "cases", "case cost")
 
 

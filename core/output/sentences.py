@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from core.output import format as fmt
+
 # Reliability in plain words (README "Reliability-adjusted estimates"): below 0.4 most of the spread
 # of a raw O/E between physicians is chance, above 0.7 most of it is real.
 RELIABILITY_WORDS = ((0.4, "mostly noise"), (0.7, "partly noise, partly signal"), (1.01, "mostly signal"))
 
-
-def _money(v: float) -> str:
-    return f"${abs(v):,.0f}"
 
 
 def _missing(v: Any) -> bool:
@@ -31,18 +30,18 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
     if not position.get("eligible_flag"):
         return (f"You have {int(position['case_count'])} {name} case(s) in this period; at least "
                 f"{int(position['min_cases_count'])} are needed for a fair comparison with peers. "
-                f"Your median case cost is {_money(median)}.")
+                f"Your median case cost is {fmt.amount(median)}.")
     if not position.get("peers_shown_flag"):
-        return (f"Your median {name} costs {_money(median)}. Fewer than {int(position['min_peers_count'])} "
+        return (f"Your median {name} costs {fmt.amount(median)}. Fewer than {int(position['min_peers_count'])} "
                 f"physicians are eligible for this procedure, so no peer comparison is shown.")
     gap = float(position["gap_to_peer_median_usd"])
     if abs(gap) < 1:
-        return f"Your median {name} costs the same as your peers' median ({_money(median)})."
+        return f"Your median {name} costs the same as your peers' median ({fmt.amount(median)})."
     direction = "more" if gap > 0 else "less"
-    text = f"Your median {name} costs {_money(gap)} {direction} than your peers' median."
+    text = f"Your median {name} costs {fmt.amount(gap)} {direction} than your peers' median."
     yearly = position.get("yearly_gap_value_usd")
     if gap > 0 and not _missing(yearly):
-        text += f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is {_money(yearly)} a year."
+        text += f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is {fmt.amount(yearly)} a year."
     return text
 
 
@@ -127,5 +126,5 @@ def preferred_sentence(position: dict[str, Any]) -> str:
         text += f" ({spend:.0f}% by spend)"
     saving = position.get("switch_saving_usd") or 0
     if saving >= 1:
-        text += f"; switching the rest would have saved {_money(saving)} in this period"
+        text += f"; switching the rest would have saved {fmt.amount(saving)} in this period"
     return text + "."

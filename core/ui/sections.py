@@ -91,7 +91,7 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                 st.caption(ui.md(f"Unadjusted: {row['model_note']}"))
 
 
-def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> None:
+def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
     """Median case cost by quarter, and each risk-adjusted outcome as a cumulative chart (VLAD).
 
     Never bare quarterly O/E: a quarter holds a handful of events, and O/E from them swings widely
@@ -109,13 +109,13 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
                "it rises by the expected risk of every case "
                "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
                "your patients' risk predicts; a steady slope matters, not a single step.")
-    shown = [key for key in labels if key in set(adjusted["outcome"])]
+    shown = [o for o in metrics.OUTCOMES if o.key in set(adjusted["outcome"])]
     cols = st.columns(2)
-    for i, key in enumerate(shown):
-        part = adjusted[adjusted["outcome"] == key]
-        unit = metrics.outcome(key).unit
+    for i, outcome in enumerate(shown):
+        part = adjusted[adjusted["outcome"] == outcome.key]
+        unit = outcome.unit
         with cols[i % 2]:
-            st.altair_chart(charts.vlad(part, labels[key], unit), width="stretch")
+            st.altair_chart(charts.vlad(part, outcome.label, unit), width="stretch")
             last = part.iloc[-1]
             st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
                                                      float(last["cumulative_observed_count"]),
@@ -124,19 +124,17 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
                 st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
                                                           float(part["cusum_limit_count"].dropna().iloc[0]))))
                 with st.expander("Risk-adjusted CUSUM"):
-                    st.altair_chart(charts.cusum(part, labels[key]), width="stretch")
+                    st.altair_chart(charts.cusum(part, outcome.label), width="stretch")
 
 
+# How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
 CASE_COLUMNS = {
     "surgery_date": st.column_config.DateColumn("Surgery date", format="YYYY-MM-DD"),
     "case_id": "Case", "procedure_code": "Procedure", "asa_class": "ASA", "comorbidity_index": "Comorbidity",
-    "los_days": "LOS (days)",
+    **{o.source_column: o.case_label for o in metrics.OUTCOMES},
     **{c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
-        ("case_cost_usd", "Case cost"), ("supplies_usd", "Supplies"), ("implants_usd", "Implants"),
-        ("pharmacy_usd", "Pharmacy"), ("or_time_usd", "OR time"), ("bed_days_usd", "Bed days"),
-        ("waste_usd", "Waste"))},
-    "complication_flag": "Complication", "readmit_30d_flag": "Readmitted", "ssi_flag": "SSI",
-    "mortality_flag": "Died", "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
+        ("case_cost_usd", "Case cost"), *((c.column, c.label) for c in metrics.COMPONENTS), ("waste_usd", "Waste"))},
+    "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
 }
 
 
