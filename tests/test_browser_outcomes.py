@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from browser_support import app_text, screenshot, sign_in, wait_for_app
+
 from core import db
 from core.build.pipeline import build
 from core.tools.demo import write_demo_source

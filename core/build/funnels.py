@@ -13,7 +13,6 @@ import pandas as pd
 
 from core import stats
 
-
 COLUMNS = ["procedure_code", "outcome", "physician_count", "dispersion_count", "phi", "tau2_estimate", "tau2"]
 
 
@@ -27,7 +26,8 @@ def dispersion_table(positions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     eligible = positions[positions["eligible_flag"]]
     for (code, outcome), group in eligible.groupby(["procedure_code", "outcome"], sort=True):
-        fun = stats.funnel(group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist())
+        fun = stats.funnel(group["observed_count"].astype(float).tolist(),
+                           group["expected_count"].astype(float).tolist())
         rows.append({"procedure_code": code, "outcome": outcome, "physician_count": len(group),
                      "dispersion_count": int(fun.attrs["n_dispersion"]), "phi": float(fun.attrs["phi"]),
                      "tau2_estimate": float(fun.attrs["tau2_estimate"]), "tau2": float(fun.attrs["tau2"])})

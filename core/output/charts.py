@@ -112,7 +112,8 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 360) -> 
     data = points.assign(who=np.where(points["is_you"], "You", "Peer"),
                          display=np.where(points["is_you"], points["label"] + " (you)", points["label"]))
     tooltip = [alt.Tooltip("display:N", title="Physician"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
-               alt.Tooltip("expected:Q", title="Expected", format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
+               alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+               alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
     dots = alt.Chart(data).mark_point(filled=True, opacity=0.9, clip=True).encode(
         x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
         y=alt.Y("ratio:Q", title="Observed / expected", scale=y_scale),
