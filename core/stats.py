@@ -56,8 +56,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -590,7 +591,8 @@ def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
     if side == "above":
         why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
                if widened else "it is just inside the funnel's 95% limit, so it is not called out — worth watching")
-        return "watch_high", f"higher than expected given your patients' risk (the 95% interval lies above 1), but {why}"
+        return "watch_high", (f"higher than expected given your patients' risk (the 95% interval lies above 1), "
+                              f"but {why}")
     if side == "below":
         why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
                if widened else "with so few events it is not called out")
@@ -847,7 +849,8 @@ def _pool_levels(
     return remap[codes], [names[i] for i in kept], notes
 
 
-def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
+def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray,
+            binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
     """Design matrix (intercept first) from the patient factors; returns (X, column names, notes)."""
     n = len(frame)
     cols = [np.ones(n)]
@@ -929,7 +932,8 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         y = raw.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     elif binary and not pd.api.types.is_numeric_dtype(raw):
         # Booleans that came through as text ("true"/"false") from an extract.
-        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0, "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
+        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0,
+                 "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
         y = raw.astype("string").str.strip().str.lower().map(words).to_numpy(dtype=float, na_value=np.nan)
     else:
         y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -955,7 +959,8 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     else:
         events = n_y
         if n_y < min_events:
-            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk model "
+            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk "
+                             "model "
                              f"(at least {min_events} are needed)", n_y)
         if family == "poisson":
             if np.any(y[has_y] < 0):
@@ -966,7 +971,8 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
             bad = int(np.sum(y[has_y] <= 0))
             if bad:
                 return _fallback(
-                    n, crude, f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
+                    n, crude,
+                    f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
                 )
 
     X, names, notes = _design(frame, y, has_y, binary)
@@ -1004,7 +1010,8 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     what = f"{kind} model of {label} on patient factors ({_plural(n_y, 'case', 'cases')}"
     what += f", {_plural(events, one, many)})" if binary else ")"
     if penalised:
-        notes.insert(0, "the plain model has no finite fit (separation: some patient factor predicts the outcome perfectly), so "
+        notes.insert(0, "the plain model has no finite fit (separation: some patient factor predicts the outcome "
+                        "perfectly), so "
                         "the likelihood is penalised (Firth 1993) and the intercept recalibrated (FLIC)")
     if notes:
         what += "; " + "; ".join(notes)
@@ -1127,7 +1134,8 @@ def firth_logistic(X, y, *, max_iter: int = 100, max_step: float = 5.0, max_half
     p, w, info, pen = _firth_parts(X, y, beta)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         try:
             inv = np.linalg.inv(info)
         except np.linalg.LinAlgError:

@@ -67,7 +67,7 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         sections.outcomes(summary, funnels)
         st.subheader("Over time")
         sections.trend(ui.cached(sc.cost_trend, physician_id, code, excluded),
-                       ui.cached(sc.outcome_vlad, physician_id, code, excluded), metrics.outcome_labels())
+                       ui.cached(sc.outcome_vlad, physician_id, code, excluded))
 
 products_ui.products_section(physician_id, period, excluded)
 

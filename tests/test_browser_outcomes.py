@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from browser_support import app_text, screenshot, sign_in, wait_for_app
+
 from core import db
 from core.build.pipeline import build
 from core.tools.demo import write_demo_source
@@ -37,7 +37,7 @@ def test_outcome_section_desktop_and_phone(start_app, page, demo_db, tmp_path):
     sign_in(page, url, email, goto=f"{url}/scorecard?procedure=HYS")
     wait_for_app(page)
     text = app_text(page)
-    assert "Outcomes, risk-adjusted" in text and "Shrunken O/E" in text and "reliability-adjusted O/E" in text
+    assert "Outcomes, risk-adjusted" in text and "shrunken O/E" in text and "reliability-adjusted O/E" in text
     assert "Higher than expected" in text and "Exact Poisson limits" in text
     assert "net events avoided" in text and "Outcomes by quarter" not in text
     heading = page.get_by_text("Outcomes, risk-adjusted", exact=True).first
@@ -57,3 +57,13 @@ def test_outcome_section_desktop_and_phone(start_app, page, demo_db, tmp_path):
     page.wait_for_timeout(2500)
     screenshot(page, SHOTS / "over-time-desktop-1280.png", 1280, 900)
     assert "signal threshold 4.5" in app_text(page)
+    page.get_by_text("Risk-adjusted CUSUM", exact=True).first.scroll_into_view_if_needed()
+    page.mouse.move(800, 450)
+    page.mouse.wheel(0, 350)  # the expander's chart, below its label
+    page.wait_for_timeout(2000)
+    screenshot(page, SHOTS / "cusum-desktop-1280.png", 1280, 900)
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_for_app(page)
+    over_time.scroll_into_view_if_needed()
+    page.wait_for_timeout(2000)
+    screenshot(page, SHOTS / "over-time-phone-390.png", 390, 844)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from core import db
-from core.tools import report
 from core.build.pipeline import build
+from core.tools import report
 from core.tools.demo import write_demo_source
 
 COMPONENT_OF = {"costly_implants": "implants_usd", "costly_extra_items": "supplies_usd",
@@ -175,14 +175,15 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
     path, _ = demo
     rel = db.fetch("mart_outcome_reliability_default", path=path)
     settings = db.fetch("mart_settings", path=path).iloc[0]
-    for (code, outcome), group in rel.groupby(["procedure_code", "outcome"]):
+    for _, group in rel.groupby(["procedure_code", "outcome"]):
         group = group.reset_index(drop=True)
         ref = stats.shrink_oe(group["observed_count"], group["expected_count"], group["eligible_flag"])
         shown = group["adjusted_flag"] & (group["eligible_flag"].sum() >= int(settings["min_peers_count"]))
         if not shown.any():
             assert group["shrunken_oe_ratio"].isna().all()
             continue
-        np.testing.assert_allclose(group.loc[shown, "reliability"], ref.loc[shown, "reliability"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(group.loc[shown, "reliability"], ref.loc[shown, "reliability"],
+                                   rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(group.loc[shown, "shrunken_oe_ratio"], ref.loc[shown, "shrunken_oe_ratio"],
                                    rtol=1e-9)
     vlad = db.fetch("mart_outcome_vlad", where={"physician_id": "PH051", "procedure_code": "HYS",

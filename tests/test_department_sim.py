@@ -84,9 +84,9 @@ def _two_hundred() -> dict[str, float]:
 def test_small_departments_are_fair_both_ways():
     """What holds, over 200 departments: nobody is called out for sicker patients or for chance.
 
-    The worse surgeon is called out in about 84% of departments (500 seeds, README "Fair numbers at
-    a department's size"), short of the issue's 90%: see the expected failure below for why. This
-    guards the level reached so a regression shows.
+    The worse surgeon is called out in 84–87% of departments (README "Fair numbers at a department's
+    size"), short of the issue's 90%: see the expected failure and the ceiling test below for why.
+    This guards the level reached so a regression shows.
     """
     rates = _two_hundred()
     assert rates["exact_limits"] == 1.0  # 8–12 surgeons: too few to estimate overdispersion
@@ -95,9 +95,9 @@ def test_small_departments_are_fair_both_ways():
     assert rates["worse"] >= 0.82, rates
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: the worse surgeon is called out in ~84% of departments, "
-                   "not 90% — with 40-60 cases odds x3 gives ~6 expected events, and their own excess raises "
-                   "the pooled model's expected counts (masking); see README")
+@pytest.mark.xfail(strict=True, reason="not met: the worse surgeon is called out in 84-87% of departments, not "
+                   "90%; even true expected counts give only 89.5% at these sizes (see the ceiling test), and "
+                   "their own excess raises the pooled model's expected counts (masking); see README")
 def test_the_worse_surgeon_is_called_out_in_nine_departments_of_ten():
     assert _two_hundred()["worse"] >= 0.90
 
@@ -109,3 +109,21 @@ def test_small_departments_over_500_seeds():
     rates = called_out_rates(range(1000, 1500))
     print(rates)
     assert rates["sicker"] <= 0.05 and rates["ordinary"] <= 0.05 and rates["worse"] >= 0.80, rates
+
+
+def test_the_ceiling_even_with_the_true_expected_counts():
+    """Why 90% is out of reach here: with the true expected counts (no model, no masking), a surgeon
+    with 40–120 cases (uniform) and odds ×3 clears the exact 95% limit with probability 85.6% at a
+    typical risk of 12%, 89.5% at 15% and 92.9% at 20% — computed exactly from the binomial
+    (README "Fair numbers at a department's size")."""
+    from scipy.stats import binom
+
+    n = np.arange(40, 121)
+    ceiling = {}
+    for base in (0.12, 0.15, 0.20):
+        worse = WORSE_ODDS * base / (1 - base + WORSE_ODDS * base)
+        expected = n * base
+        _, upper95 = stats.poisson_limits(expected, 0.95)
+        # Called out when O/E > the upper limit, i.e. O > E × upper.
+        ceiling[base] = float(np.mean(binom.sf(np.floor(expected * upper95), n, worse)))
+    assert [round(ceiling[b], 3) for b in (0.12, 0.15, 0.20)] == [0.856, 0.895, 0.929], ceiling

@@ -83,3 +83,12 @@ def test_reliability_in_words():
     assert "1.04" in text
     assert "too few eligible" in sentences.reliability_sentence({"cases": 3, "reliability": None,
                                                                 "shrunken_oe_ratio": None, "adjusted": True})
+
+
+def test_figures_line():
+    from core.output import sentences
+
+    line = sentences.figures_line({"oe_ratio": 2.8825, "shrunken_oe_ratio": 2.3096, "reliability": 0.6906})
+    assert line == "O/E (raw) **2.88** · shrunken O/E **2.31** · reliability **0.69**"
+    assert "shrunken O/E **–**" in sentences.figures_line({"oe_ratio": 1.0, "shrunken_oe_ratio": None,
+                                                           "reliability": float("nan")})

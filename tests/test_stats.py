@@ -35,6 +35,7 @@ from core.stats import (
 )
 
 DATA = Path(__file__).parent / "data"
+TOO_FEW = "only {}: too few to fit a risk model (at least 20 are needed)"
 
 
 def fit_expected(frame, outcome, family, **kwargs):
@@ -529,19 +530,19 @@ def test_fit_expected_too_few_events_falls_back():
     df.loc[[3, 50, 99, 140, 200, 333, 590], "mortality"] = True
     fit = fit_expected(df, "mortality", "binomial")
     assert not fit.adjusted
-    assert fit.reason == "only 7 deaths: too few to fit a risk model (at least 20 are needed)"
+    assert fit.reason == TOO_FEW.format("7 deaths")
     assert fit.events == 7
     np.testing.assert_allclose(fit.expected, 7 / 600)
     one = df.assign(mortality=df.index == 3)
-    assert fit_expected(one, "mortality", "binomial").reason == "only 1 death: too few to fit a risk model (at least 20 are needed)"
+    assert fit_expected(one, "mortality", "binomial").reason == TOO_FEW.format("1 death")
     # The build names its columns mortality_flag, los_days, case_cost_usd: same plain words.
     flagged = df.rename(columns={"mortality": "mortality_flag"})
-    assert fit_expected(flagged, "mortality_flag", "binomial").reason == "only 7 deaths: too few to fit a risk model (at least 20 are needed)"
+    assert fit_expected(flagged, "mortality_flag", "binomial").reason == TOO_FEW.format("7 deaths")
     # Too few non-events.
     df["complication"] = True
     df.loc[:4, "complication"] = False
     fit = fit_expected(df, "complication", "binomial")
-    assert not fit.adjusted and fit.reason == "only 5 cases without a complication: too few to fit a risk model (at least 20 are needed)"
+    assert not fit.adjusted and fit.reason == TOO_FEW.format("5 cases without a complication")
     # min_events is a parameter.
     assert fit_expected(df.assign(mortality=df["mortality"]), "mortality", "binomial", min_events=5).adjusted
     # Too few cases for a continuous outcome.

@@ -13,7 +13,6 @@ import pandas as pd
 
 from core import stats
 
-
 COLUMNS = ["procedure_code", "outcome", "physician_count", "dispersion_count", "phi", "tau2_estimate", "tau2"]
 
 

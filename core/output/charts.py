@@ -196,5 +196,5 @@ def cusum(frame: pd.DataFrame, label: str, height: int = 200) -> alt.Chart:
     )
     rule = alt.Chart(pd.DataFrame({"y": [limit], "what": [f"signal threshold {limit:g}"]})).mark_rule(
         color=LIMIT95, strokeDash=[6, 3], size=2).encode(y="y:Q", tooltip=[alt.Tooltip("what:N", title="")])
-    return alt.layer(rule, line).properties(title=f"{label}: risk-adjusted CUSUM (odds doubled?)", height=height,
+    return alt.layer(rule, line).properties(title=f"{label}: CUSUM for doubled odds", height=height,
                                             width="container")

@@ -243,6 +243,7 @@ def funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide
                Figure("Surgeons below the 99.8% limit", short(low)),
                Figure("Group O/E", "–" if not total_e else f"{total_o / total_e:.2f}", "observed ÷ expected"),
                Figure("Surgeons", str(len(points))),
+               # Which limits, and why (README "Fair numbers at a department's size").
                Figure("Limits", "widened for overdispersion" if meta.get("limits") == "overdispersed"
                       else "exact Poisson", "too few surgeons to estimate overdispersion"
                       if "at least" in str(meta.get("limits_reason", "")) else "")]

@@ -41,7 +41,8 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
     text = f"Your median {name} costs {fmt.amount(gap)} {direction} than your peers' median."
     yearly = position.get("yearly_gap_value_usd")
     if gap > 0 and not _missing(yearly):
-        text += f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is {fmt.amount(yearly)} a year."
+        text += (f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is "
+                 f"{fmt.amount(yearly)} a year.")
     return text
 
 
@@ -54,7 +55,8 @@ def outcome_sentence(row: dict[str, Any]) -> str:
     """
     label = row["label"]
     if row["outcome"] == "los_days":
-        obs = f"{row['observed'] / max(row['cases'], 1):.1f} days on average, {row['expected'] / max(row['cases'], 1):.1f} expected"
+        per_case = max(row["cases"], 1)
+        obs = f"{row['observed'] / per_case:.1f} days on average, {row['expected'] / per_case:.1f} expected"
     else:
         obs = f"{row['observed']:.0f} observed, {row['expected']:.1f} expected"
     if _missing(row.get("oe_ratio")):
@@ -71,6 +73,15 @@ def reliability_words(reliability: Any) -> str:
     return RELIABILITY_WORDS[-1][1]
 
 
+def figures_line(row: dict[str, Any]) -> str:
+    """'O/E **2.88** · shrunken O/E **2.31** · reliability **0.69**' (– where a figure is missing)."""
+    def fmt(v: Any) -> str:
+        return "–" if _missing(v) else f"{float(v):.2f}"
+
+    return (f"O/E (raw) **{fmt(row.get('oe_ratio'))}** · shrunken O/E **{fmt(row.get('shrunken_oe_ratio'))}** · "
+            f"reliability **{fmt(row.get('reliability'))}**")
+
+
 def reliability_sentence(row: dict[str, Any]) -> str:
     """'With 12 cases this figure is mostly noise (reliability 0.18): the reliability-adjusted O/E is 1.04.'"""
     rel, shrunk = row.get("reliability"), row.get("shrunken_oe_ratio")
@@ -80,12 +91,14 @@ def reliability_sentence(row: dict[str, Any]) -> str:
         return "No reliability-adjusted figure: too few eligible physicians to learn the usual spread from."
     cases = int(row.get("cases") or 0)
     return (f"With {cases:,} case{'s' if cases != 1 else ''} this figure is {reliability_words(rel)} "
-            f"(reliability {float(rel):.2f}): allowing for chance, the reliability-adjusted O/E is {float(shrunk):.2f}.")
+            f"(reliability {float(rel):.2f}): allowing for chance, the reliability-adjusted O/E is "
+            f"{float(shrunk):.2f}.")
 
 
 def vlad_sentence(net: float, cases: int, observed: float, expected: float, unit: str = "events") -> str:
     """'Over your 84 cases: 9 observed against 12.3 expected — 3.3 events fewer than your patients' risk predicts.'"""
-    head = f"Over your {cases:,} case{'s' if cases != 1 else ''}: {observed:,.0f} observed against {expected:,.1f} expected"
+    head = (f"Over your {cases:,} case{'s' if cases != 1 else ''}: {observed:,.0f} observed against "
+            f"{expected:,.1f} expected")
     if abs(net) < 0.05:
         return head + " — as your patients' risk predicts."
     side = "fewer" if net > 0 else "more"

@@ -76,15 +76,11 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
             st.badge(row["badge"], color=row["badge_colour"])
             st.markdown(ui.md(sentences.outcome_sentence(row)))
             if row["adjusted"]:
-                raw, shrunk, rel = st.columns(3)
-                raw.metric("O/E (raw)", "–" if pd.isna(row["oe_ratio"]) else f"{row['oe_ratio']:.2f}",
-                           help="Observed / expected, with the 95% interval in the sentence above.")
-                shrunk.metric("Shrunken O/E",
-                              "–" if pd.isna(row["shrunken_oe_ratio"]) else f"{row['shrunken_oe_ratio']:.2f}",
-                              help="Reliability-adjusted: the raw O/E pulled towards the peer group's by as much as it is noise "
-                                   "(empirical Bayes). See Definitions.")
-                rel.metric("Reliability", "–" if pd.isna(row["reliability"]) else f"{row['reliability']:.2f}",
-                           help="0–1: how much of the raw O/E's difference from peers is real rather than chance.")
+                # One compact line rather than three metrics: on a phone, columns stack into a long card.
+                st.markdown(ui.md(sentences.figures_line(row)),
+                            help="Raw O/E = observed ÷ expected. Shrunken O/E = the raw one pulled towards the "
+                                 "peer group's by as much as it is noise (empirical Bayes). Reliability 0–1 = how "
+                                 "much of the raw O/E's difference from peers is real rather than chance.")
                 st.caption(ui.md(sentences.reliability_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
@@ -95,7 +91,7 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                 st.caption(f"Unadjusted: {ui.plain(row['model_note'])}")
 
 
-def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> None:
+def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
     """Median case cost by quarter, and each risk-adjusted outcome as a cumulative chart (VLAD).
 
     Never bare quarterly O/E: a quarter holds a handful of events, and O/E from them swings widely
@@ -109,16 +105,17 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
     if adjusted.empty:
         ui.no_data("No risk-adjusted outcome to follow over time.")
         return
-    st.caption("Each chart runs through your cases in date order: it rises by the expected risk of every case "
+    st.caption("Each chart runs through all your cases in the data (not only the period above), in date order: "
+               "it rises by the expected risk of every case "
                "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
                "your patients' risk predicts; a steady slope matters, not a single step.")
-    shown = [key for key in labels if key in set(adjusted["outcome"])]
+    shown = [o for o in metrics.OUTCOMES if o.key in set(adjusted["outcome"])]
     cols = st.columns(2)
-    for i, key in enumerate(shown):
-        part = adjusted[adjusted["outcome"] == key]
-        unit = metrics.outcome(key).unit
+    for i, outcome in enumerate(shown):
+        part = adjusted[adjusted["outcome"] == outcome.key]
+        unit = outcome.unit
         with cols[i % 2]:
-            st.altair_chart(charts.vlad(part, labels[key], unit), width="stretch")
+            st.altair_chart(charts.vlad(part, outcome.label, unit), width="stretch")
             last = part.iloc[-1]
             st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
                                                      float(last["cumulative_observed_count"]),
@@ -127,7 +124,7 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame, labels: dict[str, str]) -> Non
                 st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
                                                           float(part["cusum_limit_count"].dropna().iloc[0]))))
                 with st.expander("Risk-adjusted CUSUM"):
-                    st.altair_chart(charts.cusum(part, labels[key]), width="stretch")
+                    st.altair_chart(charts.cusum(part, outcome.label), width="stretch")
 
 
 # How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
