@@ -269,3 +269,17 @@ def test_cfo_summary_is_one_slide(extras_db):
     text = " ".join([sh.text_frame.text for sh in shapes if sh.has_text_frame]
                     + [cell.text for sh in shapes if sh.has_table for row in sh.table.rows for cell in row.cells])
     assert "Savings achieved" in text and "$502" in text and "Knee implant systems" in text
+
+
+@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position", "mart_pharmacy_drug_position",
+                                  "mart_physician_backorder", "mart_supply_risk_item", "mart_supply_risk_alternative",
+                                  "mart_pharmacy_class_summary", "mart_pharmacy_drug_summary", "mart_savings_physician",
+                                  "mart_savings_category", "mart_savings_service_line", "mart_savings_physician_total",
+                                  "mart_savings_summary"])
+def test_default_snapshots_equal_their_views(extras_db, view):
+    """The build's `<view>_default` snapshot (read for default-period requests) holds exactly the view's rows."""
+    cols = list(db.schema.view(view)["columns"])
+    snapshot = db.fetch(view, order_by=cols)  # default period, no flags: the snapshot
+    computed = db.fetch(view, order_by=cols, variables={"excluded_case_ids": ["no-such-case"]})  # the view
+    assert db.is_default_request({}) and not db.is_default_request({"excluded_case_ids": ["x"]})
+    assert snapshot.astype(str).equals(computed.astype(str)), view

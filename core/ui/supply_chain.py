@@ -82,7 +82,7 @@ def item_sentence(row: dict[str, Any], identified: bool) -> str:
     name = products.plain(row["item_description"])
     exposure = (f"used in **{int(row['case_count'])} cases** by {int(row['physician_count'])} physician(s) across "
                 f"{int(row['procedure_count'])} procedure(s) in this period; at the recent rate the next quarter "
-                f"needs about **{row['projected_units_next_quarter_count']:,.0f} units** "
+                f"needs about **{row['projected_units_next_quarter_count']:,.0f} unit(s)** "
                 f"({ui.md(ui.money(row['projected_spend_next_quarter_usd']))})") if identified else (
         f"used in {row['cases_band']} cases by {int(row['physician_count'])} physician(s) in this period")
     return (f"**{name}** ({products.plain(row['manufacturer'])}, {products.plain(row['category'])}) is "
