@@ -49,7 +49,7 @@ def test_outcome_section_desktop_and_phone(start_app, page, demo_db, tmp_path):
         screenshot(page, SHOTS / name, width, height)
     page.set_viewport_size({"width": 1280, "height": 900})
     wait_for_app(page)
-    over_time = page.get_by_text("Each chart runs through your cases", exact=False).first
+    over_time = page.get_by_text("Each chart runs through all your cases", exact=False).first
     over_time.scroll_into_view_if_needed()
     page.get_by_text("Risk-adjusted CUSUM", exact=True).first.click()
     wait_for_app(page)
