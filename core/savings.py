@@ -57,11 +57,10 @@ def summary(period: Period, excluded: list[str] | None = None) -> dict[str, Any]
 def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
     """The service line a savings view covers (None: the whole hospital): supply and admin choose; a champion
     always gets their own."""
-    if viewer.identified:
-        return service_line or None
-    if viewer.role == "champion" and viewer.service_line:
-        return viewer.service_line
-    raise ScopeRefused("savings achieved is for supply, admin and champions")
+    try:
+        return access.service_line_scope(viewer, service_line)
+    except PermissionError as err:
+        raise ScopeRefused("savings achieved is for supply, admin and champions") from err
 
 
 def by_category(period: Period, excluded: list[str] | None = None) -> pd.DataFrame:

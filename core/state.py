@@ -479,6 +479,13 @@ def flags(*, physician_id: str | None = None, status: str | None = None, path: L
     return _newest_first("case_flag", {"physician_id": physician_id, "status": status}, path)
 
 
+def latest_flags(physician_id: str, path: Location | None = None) -> pd.DataFrame:
+    """Each of the physician's flagged cases with its newest flag's status and reply (one row per case)."""
+    return _read("select case_id, status, reply from case_flag as f where physician_id = ? and id = "
+                 "(select max(g.id) from case_flag as g where g.case_id = f.case_id and g.physician_id = f.physician_id)"
+                 " order by case_id", (physician_id,), path)
+
+
 def accepted_flag_case_ids(path: Location | None = None) -> list[str]:
     """Cases removed from the figures because a flag on them was accepted."""
     return _read("select distinct case_id from case_flag where status = 'accepted' order by case_id",

@@ -40,11 +40,10 @@ def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
 
     Supply and admin choose freely; a champion always gets their own service line, whatever they ask.
     """
-    if viewer.identified:
-        return service_line or None
-    if viewer.role == "champion" and viewer.service_line:
-        return viewer.service_line
-    raise ScopeRefused("the supply-risk view is for supply, admin and champions")
+    try:
+        return access.service_line_scope(viewer, service_line)
+    except PermissionError as err:
+        raise ScopeRefused("the supply-risk view is for supply, admin and champions") from err
 
 
 def reasons(row: dict[str, Any]) -> str:

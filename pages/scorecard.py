@@ -72,7 +72,7 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
 products_ui.products_section(physician_id, period, excluded)
 
 st.subheader("My cases")
-cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))
+cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.latest_flags(physician_id))
 st.dataframe(cases, hide_index=True, width="stretch", column_config=sections.CASE_COLUMNS)
 if st.download_button("Download my cases (CSV)", exports.csv_bytes(cases), f"cases-{period.token}.csv", "text/csv"):
     ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})

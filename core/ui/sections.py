@@ -139,10 +139,11 @@ CASE_COLUMNS = {
 
 
 def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
-    """The physician's own cases with their flag status beside each (no patient identity)."""
+    """The physician's own cases with their newest flag's status beside each (`state.latest_flags`: one row
+    per flagged case; no patient identity)."""
     table = cases.copy()
     if not flagged.empty:
-        latest = flagged.sort_values("id").groupby("case_id").tail(1)[["case_id", "status", "reply"]]
+        latest = flagged[["case_id", "status", "reply"]]
         table = table.merge(latest.rename(columns={"status": "flag_status", "reply": "flag_reply"}),
                             on="case_id", how="left")
     else:
