@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-slow install demo browser-deps bench bench-10m clean
+.PHONY: run test test-slow install demo browser-deps pg-deps nginx-deps cluster test-load bench bench-10m clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,17 +30,35 @@ demo: $(STAMP)
 run: $(DB)
 	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true
 
-# Browser tests need Debian's chromium and the local OpenID provider (npm oidc-provider, pinned).
-browser-deps:
+# Browser tests need Debian's chromium, the local OpenID provider (npm oidc-provider, pinned) and, for the
+# replica test, Debian's nginx.
+browser-deps: nginx-deps
 	@if [ ! -x /usr/bin/chromium ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; fi
 	@if [ ! -d tests/oidc/node_modules/oidc-provider ]; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; fi
 
-test: $(STAMP) browser-deps
-	SCORECARD_REQUIRE_BROWSER=1 $(VENV)/bin/pytest -q
+# The state tests run on SQLite and on a throw-away PostgreSQL server (Debian's postgresql package).
+pg-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; fi
 
-# The long tests (@pytest.mark.slow, left out of `make test`): the real-shape benchmark at 100,000 cases.
-test-slow: $(STAMP)
-	$(VENV)/bin/pytest -q -m slow
+nginx-deps:
+	@if [ ! -x /usr/sbin/nginx ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; fi
+
+# Two replicas behind nginx (sticky sessions) sharing PostgreSQL state and the demo database: README, "Several app servers".
+cluster: $(DB) pg-deps nginx-deps
+	$(PY) -m deploy.local --replicas 2 --port 8500 --db $(DB)
+
+test: $(STAMP) browser-deps pg-deps
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q -m "not slow"
+
+# 20 browser sessions on two replicas for 4 minutes through two rebuilds (README, "Load test"); writes deploy/load-result.json.
+test-load: $(STAMP) browser-deps pg-deps
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 SCORECARD_LOAD_RESULT=deploy/load-result.json \
+		$(VENV)/bin/pytest -q -s -m slow tests/test_load.py
+
+# The long benchmark tests (@pytest.mark.slow, left out of `make test`): the real-shape benchmark at
+# 100,000 cases, and the scorecard screenshots at ~300 peers when SCORECARD_SCREENSHOT_DB is set (README, Performance).
+test-slow: $(STAMP) browser-deps
+	$(VENV)/bin/pytest -q -m slow tests/test_bench.py tests/test_screenshots_scale.py
 
 # README, Performance: the real shape at 100,000 and 1,000,000 cases; bench-10m generates, builds,
 # measures and deletes 10,000,000 cases (tens of GB of disk while it runs, about an hour on 2 cores).

@@ -23,11 +23,16 @@ PAGES = {
     "scorecard": ("pages/scorecard.py", "My scorecard", ":material/monitoring:"),
     "products": ("pages/products.py", "My products", ":material/inventory_2:"),
     "supply": ("pages/supply.py", "Supply categories", ":material/local_shipping:"),
+    "supply_risk": ("pages/supply_risk.py", "Supply risk", ":material/warning:"),
+    "pharmacy": ("pages/pharmacy.py", "Pharmacy", ":material/medication:"),
+    "savings": ("pages/savings.py", "Savings achieved", ":material/savings:"),
     "presentation": ("pages/presentation.py", "Presentation", ":material/co_present:"),
     "flags": ("pages/flags.py", "Review queue", ":material/flag:"),
     "evidence": ("pages/evidence.py", "Evidence library", ":material/menu_book:"),
     "audit": ("pages/audit.py", "Audit log", ":material/policy:"),
     "data": ("pages/data.py", "Data status", ":material/database:"),
+    "publish": ("pages/publish.py", "Publish data", ":material/upload_file:"),
+    "equity": ("pages/equity.py", "Equity", ":material/diversity_3:"),
     "definitions": ("pages/definitions.py", "Definitions", ":material/help:"),
 }
 
@@ -63,6 +68,8 @@ except db.DatabaseMissing:
               "`python -m core build --source DIR --db data/scorecard.duckdb` (or `make run` for the demo).",
               ":material/database:")
 
+# Set by the build only when it regenerated the demo from its recorded seed and size and every table
+# matched (core.tools.demo.is_generated_demo); a file in the source claiming so is not enough.
 demo = ctx.build.get("source_kind") == "demo"
 
 if signin.auth_configured():
@@ -95,13 +102,15 @@ else:
 
 viewer = access.viewer_from_roster(email, roster) if verified else None
 if viewer is None:
-    ui.audit("refused", "app", {"email": email}, "not on the roster" if verified else "email not verified")
+    reason = access.roster_refusal(email, roster) if verified else "email not verified"
+    ui.audit("refused", "app", {"email": email}, reason)
     if signin.auth_configured():
         signin.sign_out_button()
     stop_with("No access",
-              f"You are signed in as **{email}**, but " + (
-                  "this address is not on Scorecard's roster." if verified else
-                  "your identity provider has not verified this e-mail address.") +
+              f"You are signed in as **{ui.plain(email)}**, but " + (
+                  "your identity provider has not verified this e-mail address." if not verified else
+                  "this address is not on Scorecard's roster." if reason == "not on the roster" else
+                  "this address matches more than one entry of Scorecard's roster, so no role can be chosen.") +
               " If you should have access, please contact your Scorecard administrator "
               "(analytics / IT) and ask to be added to the roster.")
 
@@ -112,6 +121,7 @@ if st.session_state.get("_signed_in_as") != viewer.email:
     ui.audit("sign-in", None, {"mode": "demo persona" if not signin.auth_configured() else "openid connect"})
 allowed = access.allowed_pages(viewer)
 pages = make_pages(allowed)
+st.markdown(ui.TOOLBAR_CSS, unsafe_allow_html=True)
 navigation = st.navigation(pages)
 if signin.auth_configured():
     signin.restore_deep_link({p.url_path: p for p in pages}, ui.LINK_KEYS)
@@ -122,14 +132,16 @@ asked = "" if st.session_state.get("_entry_checked") else requested_path()
 st.session_state["_entry_checked"] = True
 if asked == "presentation" and asked not in allowed and "scorecard" in allowed:
     # A surgeon opening the meeting's link sees the same procedure and period on their own scorecard,
-    # with the same letters and their own marked ("You are Surgeon D").
+    # with the same letters and their own marked ("You are Surgeon D"); the refusal is still recorded.
+    ui.audit("refused", asked, dict(st.query_params), "presentation not allowed for this role: "
+             "redirected to the scorecard")
     st.switch_page(pages[allowed.index("scorecard")],
                    query_params={k: v for k, v in st.query_params.items() if k in ("procedure", "period")})
 if asked in PAGES and asked not in allowed:
     ui.audit("refused", asked, dict(st.query_params), "page not allowed for this role")
     st.warning(f"The page you asked for is not available to your role ({viewer.role}).", icon=":material/lock:")
 
-st.sidebar.caption(f"Signed in as **{viewer.name or viewer.email}** · {viewer.role}"
+st.sidebar.caption(f"Signed in as **{ui.plain(viewer.name or viewer.email)}** · {viewer.role}"
                    + (" · demo data" if demo else ""))
 st.sidebar.caption(f"Data to {ctx.data_end:%d %b %Y} · built {ctx.build.get('built_at'):%d %b %Y %H:%M} UTC")
 navigation.run()

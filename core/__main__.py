@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                            "(one physician per 250 cases a year, 102 procedures; README, Performance)")
 
     build = sub.add_parser("build", help="validate a source and build the analytics database")
-    build.add_argument("--source", required=True, type=Path, help="folder of extract files")
+    build.add_argument("--source", required=True, type=Path,
+                       help="folder of extract files (CSV, Parquet, or one workbook; optional mapping.toml), or a workbook")
     build.add_argument("--db", required=True, type=Path, help="database file to (re)place")
 
     report = sub.add_parser("report", help="print one physician's scorecard figures")

@@ -9,12 +9,17 @@ how to present other physicians: identified (supply, admin) or blinded (everyone
 Letters come from an HMAC of the physician id under a secret kept in app state and the view's
 key (procedure and period), so they are stable for a given view and period across rebuilds and
 meetings, differ between views, and cannot be derived from ids by anyone without the secret.
+A blinded viewer can ask only for the periods the pickers offer (whole quarters, whole years, the
+last 12 months: `core.periods`), so there are no views a day apart to difference, and nothing
+about a peer's volume is shown more finely than its band — not even the expected count a funnel
+point is drawn at (README, *What a blinded viewer can and cannot learn*).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -34,7 +39,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "review_flags": ("supply", "admin"),
     "read_audit": ("admin",),
     "view_data_status": ("admin",),
+    "publish_data": ("admin",),                     # upload an extract, publish it, roll back
     "view_definitions": ("physician", "champion", "supply", "admin"),
+    # the supply chain's views (issue 14): champions see their own service line, blinded
+    "view_supply_risk": ("champion", "supply", "admin"),
+    "view_pharmacy": ("supply", "admin"),
+    "view_savings": ("champion", "supply", "admin"),
     # things done on a page
     "choose_physician": ("supply", "admin"),       # open any physician's scorecard, identified
     "flag_own_case": ("physician", "champion"),
@@ -42,6 +52,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "manage_feedback": ("supply", "admin"),         # read every comment and set its status
     "share": ("physician", "champion", "supply", "admin"),
     "export": ("physician", "champion", "supply", "admin"),
+    "choose_any_period": ("supply", "admin"),       # a custom date range (blinded viewers: offered periods only)
+    # equity (README, *Equity*): the page, and which scopes of patients each role may compare
+    "view_equity": ("physician", "champion", "supply", "admin"),
+    "view_equity_hospital": ("supply", "admin"),
+    "view_equity_service_line": ("champion", "supply", "admin"),  # champions: their own line only
+    "view_equity_own_patients": ("physician", "champion"),
 }
 
 # Pages in navigation order: key -> the action that opens it. app.py builds st.navigation from
@@ -51,15 +67,20 @@ PAGES: dict[str, str] = {
     "scorecard": "view_scorecard",
     "products": "view_products",
     "presentation": "present",
+    "supply_risk": "view_supply_risk",
+    "pharmacy": "view_pharmacy",
+    "savings": "view_savings",
     "evidence": "view_evidence",
     "flags": "review_flags",
     "audit": "read_audit",
     "data": "view_data_status",
+    "publish": "publish_data",
+    "equity": "view_equity",
     "definitions": "view_definitions",
 }
 
 # Actions that need a scorecard of one's own (a physician id on the roster) for a blinded role.
-_NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case"}
+_NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case", "view_equity_own_patients"}
 
 # Presenters are shown what any peer in the room may see: a blinded physician with no scorecard.
 _AUDIENCE_ROLE = "physician"
@@ -67,6 +88,9 @@ _AUDIENCE_ROLE = "physician"
 
 VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
                 (100, 199, "100–199"), (200, 10**9, "200 or more"))
+# The one case count that stands for a whole band where a number must be drawn (a blinded peer's
+# funnel point): about the middle of the band, so the point says nothing the band does not.
+BAND_TYPICAL = {"under 10": 5, "10–24": 17, "25–49": 37, "50–99": 75, "100–199": 150, "200 or more": 250}
 
 
 @dataclass(frozen=True)
@@ -90,19 +114,44 @@ class Viewer:
         return self.role in ("physician", "champion") and bool(self.physician_id)
 
 
-def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None:
-    """The roster entry for `email` (case-insensitive), or None for someone not on the roster."""
-    if not email:
+def normalise_email(email: object) -> str:
+    """The one form in which e-mails are compared: NFKC, trimmed, case-folded (then NFKC again, since
+    case folding can undo it). "Amara.Okafor@X " and the Kelvin sign's "\u212a" fold to one address."""
+    if not isinstance(email, str):
+        return ""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email).strip().casefold())
+    return folded.strip()
+
+
+def roster_rows(email: str | None, roster: pd.DataFrame) -> pd.DataFrame:
+    """Every roster row whose e-mail is `email` once both are normalised (none for an empty address)."""
+    key = normalise_email(email)
+    if not key:
+        return roster.iloc[0:0]
+    return roster[roster["email"].map(normalise_email) == key]
+
+
+def roster_refusal(email: str | None, roster: pd.DataFrame) -> str | None:
+    """Why `email` gets no viewer: not on the roster, or on it more than once (the build refuses such a
+    roster, so this is a second line); None when exactly one row matches."""
+    found = len(roster_rows(email, roster))
+    if found == 1:
         return None
-    match = roster[roster["email"].str.lower() == email.strip().lower()]
-    if match.empty:
+    return "not on the roster" if found == 0 else f"matches {found} roster entries"
+
+
+def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None:
+    """The roster entry for `email` (compared normalised), or None for someone not on the roster —
+    and None when more than one row matches: no row may decide the role over another."""
+    match = roster_rows(email, roster)
+    if len(match) != 1:
         return None
     row = match.iloc[0]
     role = str(row["role"])
     if role not in ROLES:
         return None
     clean = lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
-    return Viewer(email=email.strip().lower(), role=role, physician_id=clean(row.get("physician_id")),
+    return Viewer(email=normalise_email(email), role=role, physician_id=clean(row.get("physician_id")),
                   service_line=clean(row.get("service_line")), name=clean(row.get("physician_name")))
 
 
@@ -150,11 +199,39 @@ def scorecard_subject(viewer: Viewer, requested_physician_id: str | None) -> Sub
     return SubjectDecision(viewer.physician_id, refused=False)
 
 
+def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
+    """The service line a hospital-wide view (supply risk, savings) covers for this viewer; None is the
+    whole hospital. Supply and admin choose freely; a champion always gets their own service line, whatever
+    they ask; anyone else gets a PermissionError."""
+    if viewer.identified:
+        return requested or None
+    if viewer.role == "champion" and viewer.service_line:
+        return viewer.service_line
+    raise PermissionError(f"{viewer.role} may not see a service line's or the hospital's view")
+
+
 def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
     """Champions see their own service line (blinded); supply and admin any; physicians none."""
     if viewer.identified:
         return True
     return viewer.role == "champion" and service_line is not None and service_line == viewer.service_line
+
+
+def equity_scopes(viewer: Viewer, service_lines: list[str]) -> list[tuple[str, str]]:
+    """The (scope, scope value) pairs of patients this viewer may compare by group (README, *Equity*).
+
+    Supply and admin: the hospital and every service line. Champions: their own service line.
+    Physicians and champions: their own patients (the mart shows a dimension of them only when every
+    cell has at least 11 cases). Never another physician's patients: that would identify them.
+    """
+    scopes: list[tuple[str, str]] = []
+    if can(viewer, "view_equity_hospital"):
+        scopes.append(("hospital", ""))
+    if can(viewer, "view_equity_service_line"):
+        scopes += [("service_line", s) for s in service_lines if may_view_service_line(viewer, s)]
+    if can(viewer, "view_equity_own_patients") and viewer.physician_id:
+        scopes.append(("physician", viewer.physician_id))
+    return scopes
 
 
 def band_volume(cases: int) -> str:
@@ -163,6 +240,11 @@ def band_volume(cases: int) -> str:
         if low <= cases <= high:
             return label
     return "unknown"
+
+
+def band_typical(band: str) -> int | None:
+    """The case count drawn for a peer in `band` (None for an unknown band)."""
+    return BAND_TYPICAL.get(band)
 
 
 def letter_for(index: int) -> str:
@@ -212,7 +294,7 @@ def present_peers(
         return out.reset_index(drop=True)
     pool = letter_ids if letter_ids is not None else out["physician_id"].astype(str).tolist()
     letters = blind_letters([str(p) for p in pool], view_key, secret)
-    out["label"] = out["physician_id"].map(letters)
+    out["label"] = out["physician_id"].map(letters).astype(object)
     # Someone outside the peer group (not eligible) sees themselves as "You", never a letter.
     out.loc[out["label"].isna() & out["is_you"], "label"] = "You (not eligible)"
     out = out[out["label"].notna()]

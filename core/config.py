@@ -28,6 +28,12 @@ def state_location() -> str:
     return os.environ.get("SCORECARD_STATE", DEFAULT_STATE)
 
 
+def state_timeout() -> float:
+    """Seconds app state waits for a lock or a connection before a request is told it is unavailable
+    ($SCORECARD_STATE_TIMEOUT, default 15)."""
+    return float(os.environ.get("SCORECARD_STATE_TIMEOUT") or 15)
+
+
 def slow_build_seconds() -> float:
     """Tests only: a pause between build steps, so a test can kill a build half-way ($SCORECARD_SLOW_BUILD_FOR_TESTS)."""
     return float(os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS") or 0)

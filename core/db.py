@@ -323,3 +323,14 @@ def open_for_build(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("set preserve_insertion_order = true")
     con.execute("set temp_directory = ?", [str(path) + ".tmp"])
     return con
+
+
+def open_side_by_side(files: dict[str, Path]) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with each file attached read-only under its alias: for comparing a
+    new build with the one in service before it is published (core.build.publish)."""
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    for alias, path in files.items():
+        if not alias.isidentifier():
+            raise ValueError(f"bad alias {alias!r}")
+        con.execute(f"attach ? as {alias} (read_only)", [str(path)])
+    return con

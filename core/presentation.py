@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import access, db, metrics, scorecard
+from core import access, db, episode, metrics, scorecard
 from core.output import charts, sentences
 from core.output import format as fmt
-from core.output.deck import Deck, Figure, Slide, breakdown_slide, cost_slide, funnel_slide, outcomes_slide, \
+from core.output.deck import Deck, Figure, Slide, breakdown_slide, projector, cost_slide, funnel_slide, outcomes_slide, \
     preferred_slide, switch_slide, title_slide, trend_slide
 from core.periods import Period
 
@@ -140,7 +140,8 @@ def _preferred_frames(procedure_code: str, period: Period, excluded: list[str] |
 
 
 def _with_flags(points: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
-    """Funnel points with each surgeon's call (`scorecard.physician_flag`), which the slides' callouts read."""
+    """Funnel points with each surgeon's call (`scorecard.physician_flag`) for points that carry their limits
+    (`scorecard.funnel_data` adds the call itself; this serves frames built elsewhere)."""
     return points.assign(flag=[scorecard.physician_flag(r, adjusted) for r in points.to_dict("records")])
 
 
@@ -171,6 +172,10 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
         return deck
     peers = scorecard.peer_distribution(crowd, None, procedure_code, period, secret, excluded)
     deck.slides += [cost_slide(peers, group, name, notes), breakdown_slide(peers, group, notes)]
+    # The episode slide (README, *Episode cost*), only with post-acute data.
+    if (ep := episode.department_slide(procedure_code, period, secret, excluded, name)) is not None:
+        deck.slides.append(Slide("episode", ep.title, ep.headline, projector(ep.chart),
+                                 [Figure(*f) for f in ep.figures], ep.data, notes(ep.notes)))
     rows = _outcome_rows(procedure_code, period, excluded)
     funnels = {}
     for row in rows.to_dict("records") if len(rows) else []:
@@ -178,7 +183,7 @@ def build_deck(viewer: access.Viewer, service_line: str, procedure_code: str, pe
             points, meta = scorecard.funnel_data(crowd, None, procedure_code, row["outcome"], period, secret,
                                                  ctx.min_peers, excluded)
             if len(points) > 1:
-                funnels[row["outcome"]] = (_with_flags(points, True), meta)
+                funnels[row["outcome"]] = (points, meta)  # each point carries its call (`flag`)
     deck.slides.append(outcomes_slide(rows, funnels, notes))
     deck.slides += [funnel_slide(o, p, m, notes) for o, (p, m) in funnels.items()]
     totals, cats = _preferred_frames(procedure_code, period, excluded)
@@ -262,7 +267,7 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
         deck.slides.append(Slide("outcomes", "Outcomes, risk-adjusted", headline, None,
                                  [Figure(r["label"], "–" if fmt.missing(r["oe_ratio"]) else f"O/E {r['oe_ratio']:.2f}",
                                          "risk-adjusted" if r["adjusted"] else "unadjusted") for r in records],
-                                 summary.drop(columns=["outcome"]), notes("outcomes")))
+                                 summary[[c for c in _OUTCOME_TABLE if c in summary]], notes("outcomes")))
     for row in records:
         points, meta = scorecard.funnel_data(viewer, physician_id, procedure_code, row["outcome"], period, secret,
                                              ctx.min_peers, excluded)
@@ -270,10 +275,49 @@ def scorecard_deck(viewer: access.Viewer, physician_id: str, procedure_code: str
             deck.slides.append(Slide(f"funnel-{row['outcome']}", row["label"], sentences.outcome_sentence(row),
                                      charts.funnel(points, meta.get("tau2", 0.0), row["label"]),
                                      [Figure("O/E", f"{row['oe_ratio']:.2f}", f"95% CI {row['ci95_low']:.2f}–"
-                                             f"{row['ci95_high']:.2f}")], points, notes("funnel")))
+                                             f"{row['ci95_high']:.2f}"), _shrunken_figure(row)], points,
+                                     notes("funnel")))
     cost = scorecard.cost_trend(physician_id, procedure_code, excluded)
     if not cost.empty:
         deck.slides.append(Slide("trend", "Trend by quarter",
                                  "Your median case cost by quarter, beside the peer median.",
                                  charts.cost_trend(cost), [], cost.drop(columns=["physician_id"]), notes("trend")))
+    over_time = _vlad_slide(physician_id, procedure_code, records, excluded)
+    if over_time is not None:
+        deck.slides.append(over_time)
     return deck
+
+
+# The personal outcomes table: raw O/E and its interval beside the reliability-adjusted figure.
+_OUTCOME_TABLE = ("label", "cases", "observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag",
+                  "shrunken_oe_ratio", "reliability", "limits", "adjusted", "model_note")
+
+
+def _shrunken_figure(row: dict) -> Figure:
+    """The reliability-adjusted O/E as a slide figure, with its reliability in words."""
+    if fmt.missing(row.get("shrunken_oe_ratio")):
+        return Figure("Shrunken O/E", "–", "too few peers to estimate")
+    return Figure("Shrunken O/E", f"{row['shrunken_oe_ratio']:.2f}",
+                  f"reliability {row['reliability']:.2f}: {sentences.reliability_words(row['reliability'])}")
+
+
+def _vlad_slide(physician_id: str, procedure_code: str, records: list[dict],
+                excluded: list[str] | None) -> Slide | None:
+    """The first risk-adjusted outcome over time as a cumulative chart (VLAD), never quarterly O/E."""
+    adjusted = [r for r in records if r["adjusted"] and metrics.outcome(r["outcome"]).binary]
+    if not adjusted:
+        return None
+    row = adjusted[0]
+    frame = scorecard.outcome_vlad(physician_id, procedure_code, excluded)
+    part = frame[frame["outcome"] == row["outcome"]]
+    if part.empty:
+        return None
+    last = part.iloc[-1]
+    headline = sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
+                                       float(last["cumulative_observed_count"]),
+                                       float(last["cumulative_expected_count"]))
+    return Slide("over-time", f"{row['label']} over time", headline, charts.vlad(part, row["label"]),
+                 [Figure("Net events avoided", f"{float(last['vlad_count']):+.1f}", "expected − observed")],
+                 part.drop(columns=["adjusted_flag"]),
+                 "Each case adds its expected risk and subtracts its event: a cumulative chart, because quarterly "
+                 "O/E from a handful of events swings by chance alone.")

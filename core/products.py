@@ -23,6 +23,7 @@ import pandas as pd
 
 from core import access, db, state
 from core.output import format as fmt
+from core import text as _text
 from core.periods import Period
 
 GRADES = ("high", "moderate", "low", "very low")
@@ -61,11 +62,7 @@ def is_missing(value: Any) -> bool:
 
 def plain(text: Any) -> str:
     """A data field as Markdown that shows exactly its characters: no markup, no HTML, one line."""
-    if is_missing(text):
-        return ""
-    s = " ".join(str(text).split())
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + c if c in _MD_PUNCT else c for c in s)
+    return _text.plain(text, limit=None)  # the one mechanism (core.text), shown whole
 
 
 def _defuse_scheme(match: re.Match) -> str:
@@ -156,7 +153,7 @@ def evidence_library(category: str | None = None, service_line: str | None = Non
     frame = db.fetch("mart_evidence", where=where, order_by=["category", "evidence_id"])
     if service_line:
         frame = frame[frame["service_lines"].map(lambda xs: service_line in list(xs))]
-    if query and query.strip():
+    if query and query.strip() and len(frame):  # an empty frame's row-wise join is a frame, not text
         needle = query.strip().lower()
         text = frame[["category", "title", "summary_md", "outcomes", "preferred_item_description",
                       "preferred_manufacturer"]].fillna("").astype(str).agg(" ".join, axis=1).str.lower()

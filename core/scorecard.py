@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
 
 from core import access, db, metrics, state, stats
 from core.periods import Period, default_period, parse_period, period_options
@@ -64,9 +63,9 @@ class DataContext:
         """Periods offered in pickers."""
         return period_options(self.data_start, self.data_end, self.default_start)
 
-    def parse_period(self, token: str | None) -> tuple[Period, str | None]:
-        """A period from a link token, or the default and why."""
-        return parse_period(token, self.data_start, self.data_end, self.default_start)
+    def parse_period(self, token: str | None, offered_only: bool = False) -> tuple[Period, str | None]:
+        """A period from a link token, or the default and why (`offered_only` for blinded viewers)."""
+        return parse_period(token, self.data_start, self.data_end, self.default_start, offered_only=offered_only)
 
 
 def _as_date(value) -> date:
@@ -172,7 +171,12 @@ def category_drivers(physician_id: str, procedure_code: str, period: Period,
 
 def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,
                 secret: bytes, min_peers: int, excluded: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
-    """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment."""
+    """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment.
+
+    Each point carries `flag`, the scorecard's call (`physician_flag`) made on the exact figures. For a
+    blinded viewer the peers' points are then made to say no more than their volume band
+    (`_blind_funnel_peers`); meta's `group_observed` / `group_expected` give the group's O/E.
+    """
     frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
                      variables=period_variables(period, excluded))
     frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
@@ -182,21 +186,63 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
     if frame.empty:
         return frame, meta
     fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
+    # tau2 is what the limits use (0 for exact limits); limits_reason says which and why.
     meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
+    group = frame["eligible_flag"].to_numpy()
+    meta["group_observed"] = float(frame.loc[group, "observed_count"].sum())
+    meta["group_expected"] = float(frame.loc[group, "expected_count"].sum())
+    meta["limits"], meta["limits_reason"] = fun.attrs.get("limits", "exact"), fun.attrs.get("limits_reason", "")
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
+    points["flag"] = [physician_flag(r, meta["adjusted"]) for r in fun.to_dict("records")]
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
+    cases = float(frame.loc[group, "case_count"].sum())
     presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
                                      min_peers=min_peers, you_id=subject_id, letter_ids=eligible)
+    if not viewer.identified:
+        per_case = meta["group_expected"] / cases if cases else np.nan
+        presented = _blind_funnel_peers(presented, per_case)
     return presented, meta
+
+
+# What a blinded peer's funnel point may not carry: each is a function of their exact expected count
+# (the limits are exp(±z·√(1/E + τ²))) or of their volume (observed length-of-stay days grow with cases).
+_EXACT_FUNNEL_COLUMNS = ("observed", "lower95", "upper95", "lower998", "upper998", "outlier95", "outlier998")
+
+
+def _blind_funnel_peers(points: pd.DataFrame, expected_per_case: float) -> pd.DataFrame:
+    """Peers' funnel points for a blinded viewer: drawn at their band's expected count, nothing finer.
+
+    A point's exact expected count E divided by the viewer's own expected per case estimates the peer's
+    volume to within a case or two (README, *What a blinded viewer can and cannot learn*). So a peer is
+    plotted at E = (their band's typical count, `access.BAND_TYPICAL`) × (the group's expected per case):
+    a function of the band alone. Their O/E is kept (it is what the funnel compares), and so is the call
+    made on the exact figures (`flag`); the observed count and the limits at the exact E are dropped
+    rather than recomputed, so no column disagrees with the call. The viewer's own point stays exact.
+    """
+    out = points.copy()
+    peers = ~out["is_you"].astype(bool)
+    if not peers.any():
+        return out
+    typical = out.loc[peers, "volume_band"].map(access.band_typical).astype(float)
+    out["expected"] = out["expected"].astype(float)
+    out.loc[peers, "expected"] = (typical * expected_per_case).round(2)
+    for col in _EXACT_FUNNEL_COLUMNS:
+        if col in out:
+            out[col] = out[col].astype(object) if out[col].dtype == bool else out[col].astype(float)
+            out.loc[peers, col] = np.nan if out[col].dtype != object else None
+    return out
 
 
 def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                     excluded: list[str] | None = None) -> pd.DataFrame:
-    """The subject's O/E per outcome with its 95% interval and funnel flag (against eligible peers).
+    """The subject's O/E per outcome with its 95% interval, funnel flag and reliability-adjusted estimate.
 
-    The flag uses the funnel of the subject's peer group, so the limits are widened for
-    overdispersion exactly as the plot shows them (the Definitions page); an unadjusted model is never flagged.
+    The flag uses the funnel of the subject's peer group, so the limits are exactly the ones the
+    plot shows: widened for overdispersion only when enough physicians remain to estimate it,
+    else exact (`limits`, `limits_reason`). The flag, its words (`verdict`) and colour come from
+    one decision, `stats.verdict`; an unadjusted model is never flagged. `shrunken_oe_ratio` and
+    `reliability` come from mart_outcome_reliability (empirical Bayes over the peer group).
     """
     rows = []
     variables = period_variables(period, excluded)
@@ -206,9 +252,10 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         dispersion = _dispersions(db.database_version()) if procedure_code not in flagged else None
     if dispersion is None:  # a procedure with accepted flags: its φ, τ² once per excluded set (README, Performance)
         dispersion = _flagged_dispersions(db.database_version(), procedure_code, flagged[procedure_code],
-                                          lambda: db.fetch("mart_outcome_position", where={"procedure_code": procedure_code},
+                                          lambda: db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code},
                                                            variables=variables))
-    everything = _outcome_rows("mart_outcome_position", subject_id, procedure_code, variables, dispersion)
+    # mart_outcome_reliability is mart_outcome_position with the shrunken O/E and reliability beside it.
+    everything = _outcome_rows("mart_outcome_reliability", subject_id, procedure_code, variables, dispersion)
     for outcome in metrics.OUTCOME_KEYS:
         frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
         if frame.empty:
@@ -220,22 +267,29 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         known = dispersion.get((procedure_code, outcome)) if bool(r["eligible_flag"]) else None
         if known is not None:
             # The build's φ and τ² for this peer group: only the limits at this expected count remain.
-            phi, tau2 = known
+            phi, tau2, units, tau2_estimate = known
             f = stats.funnel_limits([float(r["expected_count"])], tau2 if tau2 > 0 else 0.0).iloc[0]
             f = f.to_dict() | {"observed": float(r["observed_count"])}
-            attrs = {"phi": phi, "tau2": tau2}
+            kind, reason = stats.limits_rule(units, tau2_estimate)
+            attrs = {"phi": phi, "tau2": tau2, "limits": kind, "limits_reason": reason}
         else:
             fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
                                frame["expected_count"].astype(float).tolist())
             f, attrs = fun.loc[mine[0]], fun.attrs
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
-        flag = physician_flag(f, adjusted)
+        limits = attrs.get("limits", "exact")
+        call = stats.verdict(float(r["observed_count"]), float(r["expected_count"]), f, adjusted, limits)
         rows.append({"outcome": outcome, "label": metrics.outcome(outcome).label, "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
-                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
+                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": call.flag,
+                     "verdict": call.words, "tone": call.tone, "colour": call.colour,
+                     "badge_colour": call.badge[0], "badge": call.badge[1],
+                     "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
+                     "reliability": _float(r["reliability"]),
                      "adjusted": adjusted, "model_note": r["model_note"],
-                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2")})
+                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2"),
+                     "limits": limits, "limits_reason": attrs.get("limits_reason", "")})
     return pd.DataFrame(rows)
 
 
@@ -246,7 +300,15 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
         frame = db.fetch("mart_funnel_default")
     except KeyError:  # pragma: no cover - a database built before the funnel step
         return {}
-    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2)) for r in frame.itertuples()}
+    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2), int(r.dispersion_count),
+                                            float(r.tau2_estimate)) for r in frame.itertuples()}
+
+
+def _float(v: Any) -> float:
+    try:
+        return float(v) if v is not None and not pd.isna(v) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: dict[str, Any],
@@ -262,11 +324,11 @@ def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: di
     return everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
 
 
-_FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float]]] = {}
+_FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float, int, float]]] = {}
 
 
 def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[str], rows: Any
-                         ) -> dict[tuple[str, str], tuple[float, float]]:
+                         ) -> dict[tuple[str, str], tuple[float, float, int, float]]:
     """φ and τ² per outcome of one procedure with accepted flags' cases removed, computed once per
     (database version, procedure, removed cases) from its eligible physicians (as the build does);
     `rows` reads the procedure's outcome positions, called only when not yet computed."""
@@ -282,28 +344,22 @@ def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[s
             if len(group):
                 fun = stats.funnel(group["observed_count"].astype(float).tolist(),
                                    group["expected_count"].astype(float).tolist())
-                out[(procedure_code, outcome)] = (float(fun.attrs["phi"]), float(fun.attrs["tau2"]))
+                # as the build's funnel step (core/build/funnels.py) stores them in mart_funnel_default
+                out[(procedure_code, outcome)] = (float(fun.attrs["phi"]), float(fun.attrs["tau2"]),
+                                                  int(fun.attrs["n_dispersion"]), float(fun.attrs["tau2_estimate"]))
         _FLAGGED_DISPERSIONS[key] = out
     return _FLAGGED_DISPERSIONS[key]
 
 
 def physician_flag(limits: Any, adjusted: bool) -> str:
-    """The scorecard's call for one physician: where O/E sits against the funnel limits (stats.flag_for),
-    with a "lower than expected" call kept only when chance alone would rarely give so few events.
+    """The scorecard's call for one physician: the flag of `stats.verdict` (the one function that
+    decides flag, words and colour together), for callers that need only the flag.
 
-    `limits` is a funnel row (observed, expected, lower95, upper95, lower998, upper998). On the log
-    scale of the SHMI limits a count of 0 always falls below the lower limit, even when 0 events
-    happen by chance a fifth of the time (E = 1.5): a low call must also clear the one-sided exact
-    Poisson probability of so few events (under 0.1% for 99.8%, 2.5% for 95%), so nobody is praised
-    — or blamed — for small numbers. The funnel itself stays FunnelPlotR's (tests/test_stats.py).
+    `limits` is a funnel row (observed, expected, lower95, upper95, lower998, upper998). A "lower
+    than expected" call is kept only when chance alone would rarely give so few events (see
+    `stats.verdict`). The funnel itself stays FunnelPlotR's (tests/test_stats.py).
     """
-    observed, expected = float(limits["observed"]), float(limits["expected"])
-    flag = stats.flag_for(observed, expected, limits["lower95"], limits["upper95"], limits["lower998"],
-                          limits["upper998"], adjusted)
-    if flag not in ("low_95", "low_998") or expected <= 0:
-        return flag
-    p_low = float(poisson.cdf(round(observed), expected))
-    return flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
+    return stats.verdict(limits["observed"], limits["expected"], limits, adjusted).flag
 
 
 def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
@@ -312,10 +368,14 @@ def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | Non
                     order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
-def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
-    """Observed and expected by quarter and outcome for the physician."""
-    return db.fetch("mart_outcome_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
+def outcome_vlad(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
+    """The physician's cumulative risk-adjusted chart per outcome (VLAD), case by case in date order."""
+    return db.fetch("mart_outcome_vlad", columns=["outcome", "case_number", "surgery_date", "observed_count",
+                                                  "expected_count", "cumulative_observed_count",
+                                                  "cumulative_expected_count", "vlad_count", "cusum_count",
+                                                  "cusum_limit_count", "cusum_signal_flag", "adjusted_flag"],
+                    where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["outcome", "case_number"], variables={"excluded_case_ids": list(excluded or [])})
 
 
 # The physician's own case list: no patient identity, every cost component and every binary outcome.

@@ -41,6 +41,14 @@ DuckDB so they can be tested on published data sets (tests/test_stats.py, tests/
    too few events the fit is not attempted and every case gets the procedure's crude mean,
    labelled as unadjusted.
 
+4. **Fair numbers at a department's size** (README section of that name): overdispersion only from
+   at least `MIN_DISPERSION_UNITS` units (`limits_rule`), else exact limits; Firth's penalised
+   logistic fit where the plain one separates (`firth_logistic`, checked against R logistf); one
+   decision for an outcome's flag, words and colour (`verdict`); the empirical-Bayes shrunken O/E
+   and its reliability (`shrink_oe`, mirrored by mart_outcome_reliability); and the cumulative
+   charts over time, VLAD and the risk-adjusted CUSUM (`vlad`, `ra_cusum`, mirrored by
+   mart_outcome_vlad).
+
 Nothing here ranks physicians: a funnel calls a unit out only when it leaves a control limit.
 """
 
@@ -48,8 +56,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +82,12 @@ __all__ = [
     "funnel",
     "fit_expected",
     "flag_for",
+    "verdict",
+    "Verdict",
+    "shrink_oe",
+    "firth_logistic",
+    "limits_rule",
+    "MIN_DISPERSION_UNITS",
 ]
 
 # Two-sided normal quantiles for the 95 % and 99.8 % limits. FunnelPlotR hard-codes 1.959964 and
@@ -291,6 +306,47 @@ def _dispersion(z: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 # Funnel
 # --------------------------------------------------------------------------------------------
 
+# Overdispersion is estimated only from at least this many units *after trimming* (README, "Fair
+# numbers at a department's size"; Definitions page, "Funnel plot"). Why a floor at all: φ and the
+# DerSimonian–Laird τ² are moment estimates whose sampling error is large for few units — with k
+# units, φ under pure Poisson variation is roughly χ²(k)/k, so with the 8 units left after trimming a
+# 10-surgeon department φ exceeds 1.5 by chance 15 % of the time (7 % with 20 units, under 2 % with
+# the 44 of FunnelPlotR's medpar example), and a single true outlier
+# that survives the trim inflates τ² until it widens its own limits past itself (Spiegelhalter 2005,
+# *Qual Saf Health Care* 14:347, "Handling over-dispersion of performance indicators": the
+# random-effects limits assume the in-control units define the spread, which needs "a reasonable
+# number" of them; Spiegelhalter et al. 2012, *JRSS A* 175:1, sect. 5 warn the estimate is unstable
+# with few units). The SHMI that FunnelPlotR's method comes from estimates τ² over ~120 NHS trusts
+# (NHS Digital, SHMI methodology), FunnelPlotR's worked example over 54 hospitals. Twenty retained
+# units (about 25 before the 10 % trim at each end) is this project's line: a typical 8–12 surgeon
+# department gets the exact Poisson limits it can support, a hospital-wide comparison the SHMI ones.
+MIN_DISPERSION_UNITS = 20
+
+
+def limits_rule(units: int, tau2: float, *, method: str = "shmi", min_units: int = MIN_DISPERSION_UNITS,
+                unit_words: tuple[str, str] = ("surgeon", "surgeons")) -> tuple[str, str]:
+    """Which funnel limits to use and why, in plain words: ("overdispersed" | "exact", reason).
+
+    ``units`` is how many units entered the dispersion estimate (after trimming), ``tau2`` what
+    they gave. Overdispersed limits need both enough units (``min_units``) and τ² > 0.
+    """
+    one, many = unit_words
+    n = int(units)
+    counted = f"{n:,} {one if n == 1 else many}"
+    if method == "none":
+        return "exact", "Exact Poisson limits (no overdispersion adjustment asked for)."
+    if n < int(min_units):
+        return "exact", (f"Exact Poisson limits: overdispersion is estimated only from at least {int(min_units)} "
+                         f"{many} after trimming the extremes, and this peer group leaves {counted} — too few to "
+                         "estimate the usual spread between them, so the limits allow for chance alone.")
+    if not (math.isfinite(tau2) and tau2 > 0):
+        return "exact", (f"Exact Poisson limits: the {counted} who set the spread vary no more than chance "
+                         "alone would make them (no overdispersion).")
+    return "overdispersed", (f"Limits widened for overdispersion (the SHMI method, τ² = {tau2:.3g}, estimated from "
+                             f"{counted} after trimming the extremes): {many} differ by more than chance, so only a "
+                             "larger difference is called out.")
+
+
 
 def funnel(
     observed: Sequence[float],
@@ -299,6 +355,7 @@ def funnel(
     method: str = "shmi",
     trim: float = 0.1,
     shmi_rounding: bool = False,
+    min_units: int = MIN_DISPERSION_UNITS,
 ) -> pd.DataFrame:
     """Funnel-plot table: one row per unit in input order, limits widened for overdispersion.
 
@@ -313,7 +370,10 @@ def funnel(
     "none" gives exact Poisson limits (φ and τ² are still computed the SHMI way, for display).
 
     The limits (and so the outlier flags) are the overdispersed ones only when τ² > 0, as in
-    FunnelPlotR, which draws the exact Poisson limits when τ² = 0. τ² > 0 exactly when
+    FunnelPlotR, which draws the exact Poisson limits when τ² = 0, *and* when at least
+    ``min_units`` units entered φ (after trimming; `MIN_DISPERSION_UNITS`, see `limits_rule`):
+    below that the limits are the exact Poisson ones and ``attrs["tau2_estimate"]`` keeps what the
+    few units would have given, for display. τ² > 0 exactly when
     nφ > n − 1, i.e. φ > 1 − 1/n: overdispersion shown by the data. A unit is an outlier when its
     ratio lies strictly outside a limit, as in FunnelPlotR R/outliers_func.R.
 
@@ -373,7 +433,8 @@ def funnel(
         phi, tau2 = _dispersion(zw, w)
         n_disp = int(zw.size)
 
-    adjusted = method != "none" and tau2 > 0
+    kind, reason = limits_rule(n_disp, tau2, method=method, min_units=min_units)
+    adjusted = kind == "overdispersed"
     limits = funnel_limits(np.where(valid, e_calc, np.nan), tau2 if adjusted else 0.0, method=method)
 
     out = pd.DataFrame(
@@ -398,11 +459,15 @@ def funnel(
     out.attrs.update(
         {
             "phi": float(phi),
-            "tau2": float(tau2),
+            # τ² the limits use (0 for exact limits); tau2_estimate is what the data gave.
+            "tau2": float(tau2) if adjusted else 0.0,
+            "tau2_estimate": float(tau2),
             "method": method,
             "trim": float(trim),
             "adjusted": bool(adjusted),
             "n_dispersion": n_disp,
+            "limits": kind,
+            "limits_reason": reason,
         }
     )
     return out
@@ -450,6 +515,220 @@ def flag_for(
 
 
 # --------------------------------------------------------------------------------------------
+# The verdict: flag, words and colour from one decision
+# --------------------------------------------------------------------------------------------
+
+# What the flag says, before any caveat (Definitions page, "Funnel plot").
+_FLAG_WORDS = {
+    "high_998": "clearly higher than expected given your patients' risk (outside the 99.8% limit)",
+    "high_95": "somewhat higher than expected given your patients' risk (outside the 95% limit, within 99.8%)",
+    "within": "within the expected range given your patients' risk",
+    "low_95": "somewhat lower than expected given your patients' risk (better than the 95% limit)",
+    "low_998": "clearly lower than expected given your patients' risk (better than the 99.8% limit)",
+    "unadjusted": "shown unadjusted: too few events to fit a fair risk model, so no comparison is made",
+}
+# Diverging red–blue (ColorBrewer RdBu), readable with red–green colour blindness; grey when nothing is said.
+TONE_COLOURS = {
+    "high": "#b2182b",        # outside a high limit: called out
+    "watch_high": "#e08214",  # its own interval lies above 1 but the funnel does not call it out
+    "as_expected": "#4d4d4d",
+    "watch_low": "#67a9cf",
+    "low": "#2166ac",
+    "unadjusted": "#9e9e9e",
+}
+
+
+# A named colour for badges (Streamlit's palette) and a short label, per tone.
+TONE_BADGES = {"high": ("red", "Higher than expected"), "watch_high": ("orange", "Above 1, not called out"),
+               "as_expected": ("gray", "As expected"), "watch_low": ("blue", "Below 1, not called out"),
+               "low": ("blue", "Lower than expected"), "unadjusted": ("gray", "Unadjusted")}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One physician's outcome call: the flag, the words that go with it, and their colour."""
+
+    flag: str       # one of FLAGS
+    tone: str       # a key of TONE_COLOURS
+    words: str      # the clause after "O/E … (95% CI …) —"
+    colour: str     # hex
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(named colour, short label) for a badge beside the sentence."""
+        return TONE_BADGES[self.tone]
+
+
+def _ci_side(ci_low: float, ci_high: float) -> str:
+    """Where the exact 95% interval of O/E sits: "above" 1, "below" 1, or "spans" 1."""
+    if math.isfinite(ci_low) and ci_low > 1.0:
+        return "above"
+    if math.isfinite(ci_high) and ci_high < 1.0:
+        return "below"
+    return "spans"
+
+
+def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
+    """(tone, words) for a flag, the side of 1 its exact interval is on, and which limits were used.
+
+    Every combination is worded so it never contradicts the interval printed beside it
+    (tests/test_verdict.py walks them all): an interval wholly above 1 is never "within the
+    expected range"; a flag whose own interval still includes 1 says so.
+    """
+    if flag == "unadjusted":
+        return "unadjusted", _FLAG_WORDS["unadjusted"]
+    widened = limits == "overdispersed"
+    if flag in ("high_998", "high_95"):
+        words = _FLAG_WORDS[flag]
+        if side != "above":
+            words += ", although its own 95% interval still reaches 1"
+        return "high", words
+    if flag in ("low_998", "low_95"):
+        words = _FLAG_WORDS[flag]
+        if side != "below":
+            words += ", although its own 95% interval still reaches 1"
+        return "low", words
+    if side == "above":
+        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+               if widened else "it is just inside the funnel's 95% limit, so it is not called out — worth watching")
+        return "watch_high", (f"higher than expected given your patients' risk (the 95% interval lies above 1), "
+                              f"but {why}")
+    if side == "below":
+        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+               if widened else "with so few events it is not called out")
+        return "watch_low", f"lower than expected given your patients' risk (the 95% interval lies below 1), but {why}"
+    return "as_expected", _FLAG_WORDS["within"]
+
+
+def verdict(observed: float, expected: float, limits: Any, adjusted: bool, limits_kind: str = "exact") -> Verdict:
+    """THE call for one physician's outcome: flag, words and colour decided together.
+
+    ``limits`` holds lower95, upper95, lower998, upper998 (a funnel row or dict); ``limits_kind``
+    is "exact" or "overdispersed" (`limits_rule`). The flag is where O/E sits against the funnel
+    limits (`flag_for`), with a "lower than expected" call kept only when chance alone would rarely
+    give so few events: on the log scale of the SHMI limits a count of 0 always falls below the
+    lower limit, even when 0 events happen by chance a fifth of the time (E = 1.5), so a low call
+    must also clear the one-sided exact Poisson probability of so few events (under 0.1% for 99.8%,
+    2.5% for 95%) — nobody is praised, or blamed, for small numbers. The words then describe the
+    flag *and* the exact 95% interval of O/E (`oe_ratio`), so they can never contradict it.
+    """
+    def num(v) -> float:
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return math.nan
+
+    def get(key: str) -> float:
+        try:
+            return num(limits[key])
+        except (KeyError, IndexError, TypeError):
+            return math.nan
+
+    o, e = num(observed), num(expected)
+    flag = flag_for(o, e, get("lower95"), get("upper95"), get("lower998"), get("upper998"), adjusted)
+    if flag in ("low_95", "low_998") and e > 0:
+        p_low = float(_st.poisson.cdf(round(o), e))
+        flag = flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
+    if flag == "unadjusted" or not (math.isfinite(o) and math.isfinite(e) and e > 0):
+        side = "spans"
+    else:
+        _, lo, hi = oe_ratio(o, e)
+        side = _ci_side(lo, hi)
+    tone, words = verdict_words(flag, side, limits_kind)
+    return Verdict(flag=flag, tone=tone, words=words, colour=TONE_COLOURS[tone])
+
+
+# --------------------------------------------------------------------------------------------
+# Reliability-adjusted (shrunken) O/E
+# --------------------------------------------------------------------------------------------
+
+
+def shrink_oe(observed, expected, in_prior=None) -> pd.DataFrame:
+    """Empirical-Bayes (gamma–Poisson) shrunken O/E and its reliability, per unit.
+
+    The model (Clayton & Kaldor 1987, *Biometrics* 43:671; the same idea as CMS's hierarchical
+    hospital measures): Oᵢ ~ Poisson(Eᵢ·θᵢ), θᵢ ~ Gamma with mean m and variance τ² across the peer
+    group. Moment estimates from the units with ``in_prior`` (the eligible physicians):
+    m = ΣO/ΣE (the pooled ratio), and the DerSimonian–Laird between-unit variance on the ratio scale,
+    wᵢ = Eᵢ/m (Var(Oᵢ/Eᵢ | θ = m) = m/Eᵢ), Q = Σwᵢ(rᵢ − m)², τ² = max(0, (Q − (k − 1)) /
+    (Σw − Σw²/Σw)). Then reliability ρᵢ = τ²/(τ² + m/Eᵢ) (the share of the spread of Oᵢ/Eᵢ
+    that is real difference rather than chance) and the posterior mean
+    shrunken = m + ρᵢ·(Oᵢ/Eᵢ − m) = (Oᵢ + m²/τ²)/(Eᵢ + m/τ²). With τ² = 0 every reliability is 0 and
+    every shrunken ratio is m: the peer group shows no difference beyond chance.
+
+    Mirrors the SQL of `mart_outcome_reliability` (tests/test_reliability.py holds the two equal).
+    Returns columns pooled_ratio, tau2, reliability, shrunken_oe_ratio (NaN where E <= 0).
+    """
+    o = np.asarray(observed, dtype=float).ravel()
+    e = np.asarray(expected, dtype=float).ravel()
+    use = np.ones(o.shape, dtype=bool) if in_prior is None else np.asarray(in_prior, dtype=bool).ravel()
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    k_mask = use & ok
+    k = int(k_mask.sum())
+    nan = np.full(o.shape, np.nan)
+    if k < 2 or not float(e[k_mask].sum()) > 0:
+        return pd.DataFrame({"pooled_ratio": nan, "tau2": nan, "reliability": nan, "shrunken_oe_ratio": nan})
+    m = float(o[k_mask].sum() / e[k_mask].sum())
+    if not m > 0:
+        tau2 = 0.0
+    else:
+        w = e[k_mask] / m
+        r = o[k_mask] / e[k_mask]
+        q = float(np.sum(w * (r - m) ** 2))
+        denom = float(w.sum() - np.sum(w ** 2) / w.sum())
+        tau2 = max(0.0, (q - (k - 1)) / denom) if denom > 0 else 0.0
+    safe_e = np.where(ok, e, 1.0)
+    rel = np.where(ok, tau2 / (tau2 + m / safe_e) if m > 0 and tau2 > 0 else 0.0, np.nan)
+    shrunk = np.where(ok, m + rel * (o / safe_e - m), np.nan)
+    return pd.DataFrame({"pooled_ratio": np.full(o.shape, m), "tau2": np.full(o.shape, tau2),
+                         "reliability": rel, "shrunken_oe_ratio": shrunk})
+
+
+# --------------------------------------------------------------------------------------------
+# Outcomes over time: VLAD and the risk-adjusted CUSUM
+# --------------------------------------------------------------------------------------------
+
+# The CUSUM looks for a doubling of the odds of the event (RA = 2) and signals at h = 4.5, the
+# choices of Steiner et al. (2000) for their cardiac surgery example.
+CUSUM_ODDS_RATIO = 2.0
+CUSUM_LIMIT = 4.5
+
+
+def vlad(observed, expected) -> np.ndarray:
+    """Variable life-adjusted display: the running sum of expected − observed, case by case.
+
+    Lovegrove, Valencia, Treasure, Sherlaw-Johnson & Gallivan (1997, *Lancet* 350:1128). Each case
+    adds its expected risk and subtracts its event: "net events avoided" so far.
+    """
+    return np.cumsum(np.asarray(expected, dtype=float) - np.asarray(observed, dtype=float))
+
+
+def cusum_weights(observed, expected, odds_ratio: float = CUSUM_ODDS_RATIO) -> np.ndarray:
+    """Steiner et al. (2000, *Biostatistics* 1:441) log-likelihood-ratio score of each case.
+
+    w = y·ln(RA) − ln(1 − p + RA·p) for an event y ∈ {0, 1} with expected risk p, testing the odds
+    ratio RA against 1 (as R `vlad::llr_score`, R0 = 1).
+    """
+    y = np.asarray(observed, dtype=float)
+    p = np.asarray(expected, dtype=float)
+    return y * math.log(odds_ratio) - np.log(1.0 - p + odds_ratio * p)
+
+
+def ra_cusum(observed, expected, odds_ratio: float = CUSUM_ODDS_RATIO) -> np.ndarray:
+    """The upper risk-adjusted CUSUM S_t = max(0, S_{t−1} + w_t), S_0 = 0, without restarts.
+
+    The recursion, on purpose: mart_outcome_vlad computes the same from window sums
+    (S_t = C_t − min(0, min_{s≤t} C_s), C the running sum of w) and the tests hold the two equal.
+    """
+    out = np.empty(len(np.atleast_1d(observed)))
+    s = 0.0
+    for i, w in enumerate(cusum_weights(observed, expected, odds_ratio)):
+        s = max(0.0, s + float(w))
+        out[i] = s
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Risk models
 # --------------------------------------------------------------------------------------------
 
@@ -462,35 +741,9 @@ class RiskFit:
     adjusted: bool  # True: fitted GLM on patient factors; False: procedure's crude mean
     reason: str  # plain words: what was fitted, or why not
     events: int  # binomial: number of events; otherwise number of cases with a value
+    penalised: bool = False  # True: Firth's penalised logistic model (the plain fit separated)
 
 
-# Plain words for the outcomes the app models: an event, singular and plural.
-_EVENT_WORDS = {
-    "mortality": ("death", "deaths"),
-    "complication": ("complication", "complications"),
-    "readmit_30d": ("readmission within 30 days", "readmissions within 30 days"),
-    "ssi": ("surgical site infection", "surgical site infections"),
-}
-# ... and the outcome itself, for the sentence that says what was modelled.
-_OUTCOME_WORDS = {
-    "mortality": "mortality",
-    "complication": "complications",
-    "readmit_30d": "30-day readmission",
-    "ssi": "surgical site infection",
-    "los": "length of stay",
-    "length_of_stay": "length of stay",
-    "case_cost": "case cost",
-    "cost": "case cost",
-}
-
-
-def _outcome_key(outcome: str) -> str:
-    """The word-table key for an outcome column: "mortality_flag" → "mortality", "los_days" → "los"."""
-    key = outcome.lower()
-    for suffix in ("_flag", "_usd", "_days", "_rate"):
-        if key.endswith(suffix) and key[: -len(suffix)] in _OUTCOME_WORDS:
-            return key[: -len(suffix)]
-    return key
 _FAMILY_WORDS = {"binomial": "logistic", "poisson": "Poisson (log link)", "gamma": "gamma (log link)"}
 
 # A category level gets its own coefficient only with at least this many cases and, for a binary
@@ -502,6 +755,7 @@ _MIN_LEVEL_EVENTS = 3
 # e^15 ≈ 3·10⁶ per unit: in practice only reached when the likelihood has no maximum (separation).
 _MAX_ABS_COEF = 15.0
 _ORDINAL = {"asa_class"}
+_SEPARATION = "the outcome is perfectly predicted by some patient factors (separation)"
 _FACTOR_WORDS = {"patient_sex": "sex", "asa_class": "ASA", "admission_type": "admission type"}
 
 
@@ -595,7 +849,8 @@ def _pool_levels(
     return remap[codes], [names[i] for i in kept], notes
 
 
-def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
+def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray,
+            binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
     """Design matrix (intercept first) from the patient factors; returns (X, column names, notes)."""
     n = len(frame)
     cols = [np.ones(n)]
@@ -632,7 +887,16 @@ def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool)
     return np.column_stack(cols), names, notes
 
 
-def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: int = 20) -> RiskFit:
+# A binary outcome needs at least this many events (and non-events) for any risk model, plain or
+# penalised; fewer and the procedure's crude rate is shown, labelled unadjusted (Definitions page,
+# "Risk adjustment"). Twenty events is about two per coefficient of the patient-factor model
+# (intercept, age, comorbidity, sex, up to three ASA and two admission-type contrasts): Firth's
+# penalty keeps estimates finite with fewer, but not meaningful.
+MIN_EVENTS = 20
+
+
+def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: int = MIN_EVENTS,
+                 words: tuple[str, str, str] | None = None) -> RiskFit:
     """Expected value per case for one outcome of one procedure, from a GLM on patient factors only.
 
     family: "binomial" (logit link; complication, readmit_30d, ssi, mortality), "poisson" (log
@@ -640,9 +904,16 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     "gamma" (log link; case cost). Covariates are `PATIENT_FACTORS`: age and comorbidity index
     linear (standardised), sex, ASA class and admission type as categories with rare levels pooled.
 
+    ``words`` = (one event, several events, the outcome) in plain words for the reason, from the
+    registry (`core.metrics.Outcome.one/many/label`); without it the column name is used.
+
     Falls back to the procedure's crude mean for every case (adjusted=False, reason in plain
     words) when a binary outcome has fewer than `min_events` events or non-events, when fewer
-    than `min_events` cases have a value, or when the fit fails, does not converge or separates.
+    than `min_events` cases have a value, or when the fit fails or does not converge. A logistic
+    fit that separates (some patient factor predicts the outcome perfectly, or a coefficient runs
+    off to infinity — common for rare outcomes such as mortality) is refitted with Firth's
+    penalised likelihood (`firth_logistic`), with its intercept corrected so Σ expected =
+    Σ observed (FLIC), rather than giving up the risk adjustment.
     For the canonical links (logit, Poisson log) Σ expected = Σ observed over the fitted cases by
     the score equations; the gamma fit is rescaled to the same total (calibration in the large),
     so a procedure's overall O/E is 1 for every outcome.
@@ -654,17 +925,15 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         raise KeyError(f"fit_expected: frame lacks columns {missing}")
     n = len(frame)
     binary = family == "binomial"
-    key = _outcome_key(outcome)
-    if binary:
-        one, many = _EVENT_WORDS.get(key, (f"{outcome} event", f"{outcome} events"))
-    label = _OUTCOME_WORDS.get(key, outcome.replace("_", " "))
+    one, many, label = words or (f"{outcome} event", f"{outcome} events", outcome.replace("_", " "))
 
     raw = frame[outcome]
     if raw.dtype == bool or str(raw.dtype) == "boolean":
         y = raw.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     elif binary and not pd.api.types.is_numeric_dtype(raw):
         # Booleans that came through as text ("true"/"false") from an extract.
-        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0, "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
+        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0,
+                 "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
         y = raw.astype("string").str.strip().str.lower().map(words).to_numpy(dtype=float, na_value=np.nan)
     else:
         y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -680,15 +949,19 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         events = int(y[has_y].sum())
         non_events = n_y - events
         if events < min_events:
-            return _fallback(n, crude, f"only {_plural(events, one, many)}: too few to fit a risk model", events)
+            return _fallback(n, crude, f"only {_plural(events, one, many)}: too few to fit a risk model "
+                             f"(at least {min_events} are needed)", events)
         if non_events < min_events:
             return _fallback(
-                n, crude, f"only {_plural(non_events, 'case', 'cases')} without a {one}: too few to fit a risk model", events
+                n, crude, f"only {_plural(non_events, 'case', 'cases')} without a {one}: too few to fit a risk model "
+                f"(at least {min_events} are needed)", events
             )
     else:
         events = n_y
         if n_y < min_events:
-            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk model", n_y)
+            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk "
+                             "model "
+                             f"(at least {min_events} are needed)", n_y)
         if family == "poisson":
             if np.any(y[has_y] < 0):
                 raise ValueError(f"fit_expected: {outcome} must be >= 0 for the poisson family")
@@ -698,7 +971,8 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
             bad = int(np.sum(y[has_y] <= 0))
             if bad:
                 return _fallback(
-                    n, crude, f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
+                    n, crude,
+                    f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
                 )
 
     X, names, notes = _design(frame, y, has_y, binary)
@@ -711,6 +985,13 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         # Only the intercept is left: the "model" would be the crude mean, so say so.
         return _fallback(n, crude, "patient factors do not vary within this procedure: no risk model", events)
     fit = _fit_glm(X[has_y], y[has_y], family)
+    penalised = False
+    if isinstance(fit, str) and binary and fit.startswith(_SEPARATION):
+        firth = firth_logistic(X[has_y], y[has_y])
+        if firth.converged:
+            fit, penalised = _flic_intercept(X[has_y], y[has_y], firth.params), True
+        else:
+            fit = "the penalised (Firth) risk model did not converge"
     if isinstance(fit, str):
         return _fallback(n, crude, fit, events)
     params = fit
@@ -725,11 +1006,16 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     if not np.all(np.isfinite(mu)):
         return _fallback(n, crude, "the risk model gave non-finite predictions", events)
 
-    what = f"{_FAMILY_WORDS[family]} model of {label} on patient factors ({_plural(n_y, 'case', 'cases')}"
+    kind = "Firth penalised logistic" if penalised else _FAMILY_WORDS[family]
+    what = f"{kind} model of {label} on patient factors ({_plural(n_y, 'case', 'cases')}"
     what += f", {_plural(events, one, many)})" if binary else ")"
+    if penalised:
+        notes.insert(0, "the plain model has no finite fit (separation: some patient factor predicts the outcome "
+                        "perfectly), so "
+                        "the likelihood is penalised (Firth 1993) and the intercept recalibrated (FLIC)")
     if notes:
         what += "; " + "; ".join(notes)
-    return RiskFit(expected=mu, adjusted=True, reason="risk-adjusted: " + what, events=events)
+    return RiskFit(expected=mu, adjusted=True, reason="risk-adjusted: " + what, events=events, penalised=penalised)
 
 
 def _independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
@@ -782,7 +1068,7 @@ def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
                 with np.errstate(all="ignore"):
                     res = sm.GLM(y, X, family=fam).fit(start_params=start, maxiter=100, tol=1e-8, wls_method=wls_method)
         except PerfectSeparationError:
-            return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+            return _SEPARATION
         except (np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:
             res, error = None, exc
             continue
@@ -791,12 +1077,115 @@ def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
     if res is None:
         return f"the risk model could not be fitted ({type(error).__name__})"
     if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
-        return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+        return _SEPARATION
     params = np.asarray(res.params, dtype=float)
     if not np.all(np.isfinite(params)):
         return "the risk model could not be fitted (non-finite coefficients)"
     if not getattr(res, "converged", True):
         return "the risk model did not converge"
     if family == "binomial" and params.size > 1 and np.max(np.abs(params[1:])) > _MAX_ABS_COEF:
-        return "the outcome is perfectly predicted by some patient factors (separation): no risk model"
+        return _SEPARATION
     return params
+
+
+# --------------------------------------------------------------------------------------------
+# Firth's penalised logistic regression
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class FirthFit:
+    """Coefficients of a Firth-penalised logistic fit, its penalised log-likelihood and standard errors."""
+
+    params: np.ndarray
+    bse: np.ndarray
+    loglik: float  # penalised: ℓ(β) + ½·log|XᵀWX|
+    iterations: int
+    converged: bool
+
+
+def _firth_parts(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
+    eta = X @ beta
+    p = _sp.expit(eta)
+    w = p * (1.0 - p)
+    info = X.T @ (X * w[:, None])
+    sign, logdet = np.linalg.slogdet(info)
+    # log p and log(1 − p) without overflow: −log(1 + e^−η) and −log(1 + e^η).
+    ll = float(np.sum(-y * np.logaddexp(0.0, -eta) - (1.0 - y) * np.logaddexp(0.0, eta)))
+    pen = ll + 0.5 * logdet if sign > 0 else -math.inf
+    return p, w, info, pen
+
+
+def firth_logistic(X, y, *, max_iter: int = 100, max_step: float = 5.0, max_halfstep: int = 25,
+                   tol: float = 1e-8) -> FirthFit:
+    """Logistic regression with Firth's (1993, *Biometrika* 80:27) bias-reducing penalty.
+
+    Maximises the log-likelihood penalised by the Jeffreys prior, ℓ*(β) = ℓ(β) + ½·log|I(β)|,
+    I(β) = XᵀWX, by Newton–Raphson on the modified score U*(β) = Xᵀ(y − p + h(½ − p)), hᵢ the
+    diagonal of the hat matrix W^½X(XᵀWX)⁻¹XᵀW^½ — the algorithm of R's `logistf` (Heinze &
+    Schemper 2002, *Stat Med* 21:2409; logistf.fit: steps capped at ``max_step`` and halved until
+    ℓ* increases). Unlike plain maximum likelihood its estimates are finite under separation, which
+    is what makes a rare outcome's risk model possible. ``X`` includes the intercept column.
+    Checked against logistf's documented example (the `sex2` data, tests/test_stats.py).
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    beta = np.zeros(X.shape[1])
+    p, w, info, pen = _firth_parts(X, y, beta)
+    converged = False
+    it = 0
+    while it < max_iter:
+        it += 1
+        try:
+            inv = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            break
+        h = w * np.einsum("ij,jk,ik->i", X, inv, X)
+        score = X.T @ (y - p + h * (0.5 - p))
+        step = inv @ score
+        biggest = float(np.max(np.abs(step))) if step.size else 0.0
+        if biggest > max_step:
+            step = step * (max_step / biggest)
+        new = beta + step
+        new_parts = _firth_parts(X, y, new)
+        halves = 0
+        while new_parts[3] < pen and halves < max_halfstep:
+            step = step / 2.0
+            new = beta + step
+            new_parts = _firth_parts(X, y, new)
+            halves += 1
+        beta = new
+        p, w, info, pen = new_parts
+        if float(np.max(np.abs(step))) < tol and float(np.max(np.abs(score))) < 1e-5 * max(1.0, len(y)) ** 0.5:
+            converged = True
+            break
+    try:
+        bse = np.sqrt(np.diag(np.linalg.inv(info)))
+    except np.linalg.LinAlgError:
+        bse = np.full(beta.shape, np.nan)
+    ok = converged and bool(np.all(np.isfinite(beta)))
+    return FirthFit(params=beta, bse=bse, loglik=float(pen), iterations=it, converged=ok)
+
+
+def _flic_intercept(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Firth's coefficients with the intercept re-estimated so Σ p = Σ y (FLIC).
+
+    Puhr, Heinze, Nold, Lusa & Geroldinger (2017, *Stat Med* 36:2302), `logistf::flic`: Firth's
+    penalty pulls predicted probabilities towards ½, so the average prediction of a rare outcome is
+    too high; refitting the intercept with the other coefficients held fixed (an offset) restores
+    calibration in the large, which an O/E ratio needs (a procedure's overall O/E is 1).
+    """
+    from scipy.optimize import brentq
+
+    offset = X[:, 1:] @ beta[1:]
+    target = float(y.sum())
+
+    def gap(b0: float) -> float:
+        return float(_sp.expit(b0 + offset).sum()) - target
+
+    lo, hi = beta[0] - 20.0, beta[0] + 20.0
+    if gap(lo) > 0 or gap(hi) < 0:
+        return beta
+    out = beta.copy()
+    out[0] = brentq(gap, lo, hi, xtol=1e-12)
+    return out

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import db, ui
+from core.ui import upload
 
 ui.viewer()  # first: a page never draws for someone app.py has not let in
 ui.log_view("data", {})
@@ -31,7 +32,13 @@ st.subheader("Risk models")
 st.caption("Where a procedure has too few events the app shows unadjusted figures, labelled as such.")
 st.dataframe(ui.cached(db.fetch, "mart_risk_model", order_by=["procedure_code", "outcome"]), hide_index=True,
              width="stretch")
+st.subheader("Build history")
+st.caption("Extracts uploaded on the Publish data page: who, when, the source's checksum, rows, problems, and "
+           "whether each was published or rolled back. Pick a build to see what it changed against the data "
+           "in service when it was built.")
+upload.history()
 st.subheader("Refreshing the data")
-st.markdown("Run `python -m core build --source DIR --db FILE`. A build that finds any contract error changes "
-            "nothing (exit 2) and lists each problem with file, row, column, value and rule; a good build "
-            "replaces the database atomically and the app serves it on the next request, without a restart.")
+st.markdown("Upload an extract on the **Publish data** page, or run `python -m core build --source DIR --db FILE`. "
+            "A build that finds any contract error changes nothing (exit 2) and lists each problem with file, "
+            "row, column, value and rule; a good build replaces the database atomically and the app serves it "
+            "on the next request, without a restart.")

@@ -11,50 +11,71 @@ ui.log_view("flags", {})
 st.title("Review queue")
 st.caption("Physicians flag cases they believe are wrong. Accepting a flag removes the case from every figure at "
            "once; the physician sees your decision and reply beside the case on their scorecard.")
-if done := st.session_state.pop("_flag_decided", None):
-    st.success(done, icon=":material/check:")
-counts = review.counts(viewer)
-for col, (status, n) in zip(st.columns(3), counts.items()):
+
+
+def decide(flag_id: int, case_id: str, status: str) -> None:
+    """Runs before the page redraws (a button callback), so a click on a flag that another reviewer
+    decided meanwhile -- no longer drawn as open -- is still reported rather than silently lost. The
+    outcome is audited and shown by the page run that follows."""
+    reply = st.session_state.get(f"reply_{flag_id}", "")
+    params = {"flag_id": flag_id, "case_id": case_id, "status": status}
+    try:
+        review.decide(viewer, flag_id, status, reply)
+    except state.FlagConflictError as err:
+        st.session_state["_flag_outcome"] = ("flag decision conflict", params, str(err), "conflict")
+    except (ValueError, state.StateError) as err:  # nothing saved: say why
+        st.session_state["_flag_outcome"] = (None, params, str(err), "problem")
+    else:
+        st.session_state["_flag_outcome"] = ("flag decision", params, reply, f"Flag on {case_id} {status}.")
+
+
+if outcome := st.session_state.pop("_flag_outcome", None):
+    action, params, detail, said = outcome
+    if action:
+        ui.audit(action, "flags", params, detail)
+    if said == "conflict":
+        st.error(detail, icon=":material/sync_problem:")
+    elif said == "problem":
+        st.error(detail, icon=":material/error:")
+    else:
+        st.success(said, icon=":material/check:")
+try:
+    counts, flags, decided = review.counts(viewer), review.queue(viewer, "open"), review.queue(viewer)
+except state.StateError as err:  # say so and show no queue, rather than an empty one that looks real
+    st.error(f"The review queue cannot be read right now ({err}). Nothing is shown until app state is back.",
+             icon=":material/error:")
+    st.stop()
+for col, (status, n) in zip(st.columns(3), counts.items(), strict=True):
     col.metric(status.capitalize(), n)
 dollars = lambda v: ui.money(v).replace("$", "\\$")  # noqa: E731 - two "$" in a line would read as LaTeX
 
 open_tab, decided_tab = st.tabs([f"Open ({counts['open']})", "Decided"])
 with open_tab:
-    flags = review.queue(viewer, "open")
     if flags.empty:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**Case {f['case_id']}** · flagged **{f['reason']}** by {f['email']} on {f['created_at'][:10]}")
+            st.markdown(f"**Case {ui.plain(f['case_id'])}** · flagged **{ui.plain(f['reason'])}** by "
+                        f"{ui.plain(f['email'])} on {ui.plain(f['created_at'][:10])}")
             if f["note"]:
                 st.text(f["note"])
             if f["in_data_flag"]:
-                st.markdown(f"{f['procedure_name']} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · attributed to "
-                            f"**{f['physician_name']}** ({f['physician_id']}) · case cost "
+                st.markdown(f"{ui.plain(f['procedure_name'])} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · "
+                            f"attributed to **{ui.plain(f['physician_name'])}** ({ui.plain(f['physician_id'])}) · case cost "
                             f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
-                            f"ASA {f['asa_class']} · {f['admission_type']} · "
+                            f"ASA {ui.plain(f['asa_class'])} · {ui.plain(f['admission_type'])} · "
                             f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
                             f"{f['supply_line_count']} supply lines")
             else:
                 st.caption("This case is no longer in the data in service.")
             with st.form(f"decide_{f['id']}"):
-                reply = st.text_input("Reply to the physician", placeholder="What you checked and what happens next")
+                st.text_input("Reply to the physician", placeholder="What you checked and what happens next",
+                              key=f"reply_{f['id']}")
                 left, right, _ = st.columns([2, 1, 3])
-                accept = left.form_submit_button("Accept: remove from the figures", type="primary")
-                reject = right.form_submit_button("Reject")
-            if accept or reject:
-                status = "accepted" if accept else "rejected"
-                try:
-                    review.decide(viewer, f["id"], status, reply)
-                except (ValueError, state.StateWriteError) as err:
-                    st.error(str(err))
-                else:
-                    ui.audit("flag decision", "flags", {"flag_id": f["id"], "case_id": f["case_id"], "status": status},
-                             reply)
-                    st.session_state["_flag_decided"] = f"Flag on {f['case_id']} {status}."
-                    st.rerun()
+                left.form_submit_button("Accept: remove from the figures", type="primary", on_click=decide,
+                                        args=(f["id"], f["case_id"], "accepted"))
+                right.form_submit_button("Reject", on_click=decide, args=(f["id"], f["case_id"], "rejected"))
 with decided_tab:
-    decided = review.queue(viewer)
     decided = decided[decided["status"] != "open"] if len(decided) else decided
     if decided.empty:
         ui.no_data("No decisions yet.")

@@ -29,13 +29,14 @@ if not codes:
     st.stop()
 code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
                         format_func=dict(zip(codes, procs["procedure_name"])).get)
-period, problem = ui.period_picker(ctx, bar[2], asked["period"] or "")
+# The deck is blinded for everyone, so even supply and admin present only the offered whole periods.
+period, problem = ui.period_picker(ctx, bar[2], asked["period"] or "", offered_only=True)
 deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
 
 # A different view starts at its first slide; the step is in the link so a slide can be shared.
 view = {"service_line": line, "procedure": code, "period": period.token}
 moved = any(asked[k] and asked[k] != v for k, v in view.items())
-step = 1 if moved or not (asked["step"] or "").isdigit() else min(max(int(asked["step"]), 1), len(deck.slides))
+step = 1 if moved or ui.int_param("step", 1, 999) is None else min(ui.int_param("step", 1, 999), len(deck.slides))
 go = lambda to: st.query_params.update(step=str(to))  # noqa: E731 - runs before the rerun, so the link leads
 bar[3].button("Back", icon=":material/arrow_back:", disabled=step == 1, help="Previous slide", key="back",
               on_click=go, args=(step - 1,))
@@ -47,14 +48,14 @@ ui.log_view("presentation", view)
 slide = deck.slides[step - 1]
 with bar[6].popover("Export", icon=":material/download:"):
     export_ui.deck_button(deck, "presentation", view)
-    st.caption(f"This slide ({slide.title}):")
+    st.caption(f"This slide ({ui.plain(slide.title)}):")
     export_ui.chart_buttons(deck, slide, "presentation", view | {"step": step}, key="slide")
 if deck.your_letter:
     bar[7].popover("My letter", icon=":material/person:").markdown(
         f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell.")
 menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
 if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
+    ui.say("warning", problem, icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
 st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)
@@ -63,7 +64,7 @@ st.markdown(f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · 
 if slide.key == "title":
     st.markdown(f"<div class='deck-title'>{html.escape(slide.title)}</div>", unsafe_allow_html=True)
 else:
-    st.title(slide.title, anchor=False)
+    st.title(ui.plain(slide.title), anchor=False)
 # "$" twice in a line would be read as LaTeX, so it goes in as an HTML entity.
 st.markdown(f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>",
             unsafe_allow_html=True)
@@ -71,13 +72,13 @@ if slide.chart is not None:
     left, right = st.columns([3.3, 1], gap="large")
     left.altair_chart(slide.chart, width="stretch", theme=None)  # the projector type, not the app theme
     for fig in slide.figures:
-        right.metric(fig.label, fig.value, help=fig.note or None)
+        right.metric(ui.plain(fig.label), fig.value, help=ui.plain(fig.note) or None)
 else:
     grid = st.columns(3, gap="large")
     for i, fig in enumerate(slide.figures):
-        grid[i % 3].metric(fig.label, fig.value)
+        grid[i % 3].metric(ui.plain(fig.label), fig.value)
         if fig.note:
-            grid[i % 3].caption(fig.note)
+            grid[i % 3].caption(ui.plain(fig.note))
 st.caption(f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
            "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes.")
 ui.share_box("presentation", view | {"step": step}, "this slide")

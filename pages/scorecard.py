@@ -2,11 +2,14 @@
 
 import streamlit as st
 
-from core import access, scorecard as sc, state, ui
+from core import access, episode, metrics, scorecard as sc, state, ui
+from core.output import exports
+from core.ui import episode as episode_ui
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
 from core.ui import render
 from core.ui import sections
+from core.ui import supply_chain
 
 viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
 
@@ -23,16 +26,17 @@ if access.can(viewer, "choose_physician"):
                                         format_func=names.get)
 period, problem = ui.period_picker(ctx)
 positions = ui.cached(sc.positions, physician_id, period, excluded)
-st.title("My scorecard" if physician_id == viewer.physician_id else f"Scorecard — {ui.cached(sc.physician, physician_id)['physician_name']}")
+st.title("My scorecard" if physician_id == viewer.physician_id
+         else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}")
 if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
+    ui.say("warning", problem, icon=":material/event_busy:")
 if positions.empty:
     ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
     st.stop()
 codes = positions["procedure_code"].tolist()
 asked = ui.param("procedure")
 if asked and asked not in codes:
-    st.warning(f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
+    ui.say("warning", f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
 chosen = st.sidebar.multiselect("Procedures", codes, default=[asked] if asked in codes else codes,
                                 format_func=dict(zip(codes, positions["procedure_name"])).get) or codes
 ui.set_params(procedure=chosen[0] if len(chosen) == 1 else None, period=period.token,
@@ -41,10 +45,11 @@ ui.log_view("scorecard", {"physician": physician_id, "procedures": chosen, "peri
 ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token,
                            "physician": physician_id if viewer.identified else None}, "this scorecard")
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
+supply_chain.scorecard_backorders(physician_id, period, excluded)
 
 # --- render, one tab per procedure -----------------------------------------------------------------
 # Lazy tabs: only the procedure on screen runs and is drawn (README, Performance).
-for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "procedure_name"] for c in chosen],
+for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[c, "procedure_name"]) for c in chosen],
                              on_change="rerun", key="procedure_tab"), chosen):
     if tab.open is False:
         continue
@@ -55,21 +60,26 @@ for tab, code in zip(st.tabs([positions.set_index("procedure_code").at[c, "proce
         st.subheader("Cost position")
         sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
                                ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])
+        supply_chain.scorecard_pharmacy(physician_id, code, period, excluded)
+        if (ep := ui.cached(episode.position, physician_id, code, period, excluded)) is not None:
+            st.subheader("Episode cost: the case and 30 days after")  # only with post-acute data
+            episode_ui.section(ep, ui.cached(episode.peers, viewer, physician_id, code, period, secret, excluded),
+                               pos["procedure_name"])
         st.subheader("Outcomes, risk-adjusted")
         summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
         funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)
                    for o in summary.get("outcome", [])}
         sections.outcomes(summary, funnels)
-        st.subheader("Trend by quarter")
-        render.on_demand("Show the trend by quarter", f"trend_{code}", lambda code=code: sections.trend(
-            ui.cached(sc.cost_trend, physician_id, code, excluded), ui.cached(sc.outcome_trend, physician_id, code, excluded)))
+        st.subheader("Over time")  # a dozen charts: drawn when asked for, in a fragment (README, Performance)
+        render.on_demand("Show cost and outcomes over time", f"over_time_{code}", lambda code=code: sections.trend(
+            ui.cached(sc.cost_trend, physician_id, code, excluded), ui.cached(sc.outcome_vlad, physician_id, code, excluded)))
 
 products_ui.products_section(physician_id, period, excluded)
 
 st.subheader("My cases")
-cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.flags(physician_id=physician_id))
+cases = sections.cases_table(ui.cached(sc.my_cases, physician_id, period), state.latest_flags(physician_id))
 st.dataframe(cases, hide_index=True, width="stretch", column_config=sections.CASE_COLUMNS)
-if st.download_button("Download my cases (CSV)", cases.to_csv(index=False), f"cases-{period.token}.csv", "text/csv"):
+if st.download_button("Download my cases (CSV)", exports.csv_bytes(cases), f"cases-{period.token}.csv", "text/csv"):
     ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})
 if physician_id == viewer.physician_id:
     with st.expander("Flag a case that looks wrong"):
@@ -81,6 +91,6 @@ if physician_id == viewer.physician_id:
                 try:
                     state.flag_case(case_id, physician_id, viewer.email, reason, note)
                     ui.audit("flag", "scorecard", {"case_id": case_id, "reason": reason})
-                    st.success(f"Flag on {case_id} sent. Its status shows in the table above.")
+                    st.success(f"Flag on {ui.plain(case_id)} sent. Its status shows in the table above.")
                 except state.StateWriteError as err:
                     st.error(str(err))

@@ -3,15 +3,16 @@ the manufacturers in use and the trend by quarter, with CSV downloads (supply an
 
 import streamlit as st
 
-from core import products, ui
+from core import products, supply_risk, ui
 from core.ui import products as products_ui
+from core.ui import supply_chain
 
 viewer = ui.require("view_supply", "supply", "The supply view is for supply chain and admin staff.")
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 period = products_ui.period_picker(ctx)
 by = st.sidebar.radio("Rank categories by", list(products.RANKINGS), format_func=products.RANKINGS.get)
-ranking = ui.cached(products.supply_ranking, period, excluded, by)
+ranking = supply_chain.with_preferred_risk(ui.cached(products.supply_ranking, period, excluded, by))
 st.title("Supply categories")
 st.caption(f"{period.label}. Identified view for supply and admin staff. "
            "Figures exclude cases whose flag was accepted.")
@@ -40,8 +41,9 @@ products_ui.csv_download("Download the ranking (CSV)", ranking, f"categories-{pe
                          {"period": period.token})
 
 row = ranking.set_index("category").loc[category]
-st.header(category, anchor=False)
+st.header(ui.plain(category), anchor=False)
 st.markdown(products_ui.category_sentence(category, row))
+supply_chain.opportunity_warning(category, ui.cached(supply_risk.opportunity_risks))
 products_ui.evidence_link(category)
 st.subheader("Items and manufacturers in use")
 items = ui.cached(products.category_items_in_use, category, period, excluded)

@@ -10,7 +10,7 @@ import pytest
 from core.build.pipeline import build
 from fixture_source import write_fixture_source
 
-pytest_plugins = ["browser_support"]
+pytest_plugins = ["browser_support", "pg_support"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -97,6 +97,20 @@ min_peers,3
 }
 
 
+# The formulary and the standardization programme, for the pharmacy and savings tests (issue 14). Kept
+# out of TABLES so the default fixture still has neither; pass SUPPLY_EXTRAS as overrides to add them.
+# Cefazolin ($5) is the preferred antibiotic, so C06's vancomycin line ($50 for 1) could have saved $45;
+# tranexamic acid is preferred with no formulary price (its median paid, $20, stands in). The programme
+# began 2026-04-01: the baseline is 2025-04-01..2026-03-31 (C01-C06, C11), the current cases C07-C10, C12.
+FORMULARY = """drug_name,drug_class,preferred,unit_cost
+Cefazolin,Antibiotic,true,5
+Vancomycin,Antibiotic,false,50
+Tranexamic acid,Antifibrinolytic,true,
+"""
+PROGRAMME_SETTINGS = TABLES["settings"] + "savings_target_usd,1000\nprogram_start_date,2026-04-01\n"
+SUPPLY_EXTRAS = {"drugs.csv": FORMULARY, "settings.csv": PROGRAMME_SETTINGS}
+
+
 def write_fixture_source(folder: Path, overrides: dict[str, str | bytes | None] | None = None) -> Path:
     """Write the fixture's CSV files into `folder`; `overrides` replaces (or, with None, removes) files."""
     folder = Path(folder)

@@ -18,7 +18,8 @@ EMAILS = {"physician": "p01@fixture.org", "champion": "P03@fixture.org", "supply
           "admin": "admin@fixture.org"}
 PAGE_FILES = {"scorecard": "pages/scorecard.py", "products": "pages/products.py", "supply": "pages/supply.py",
               "presentation": "pages/presentation.py", "evidence": "pages/evidence.py", "flags": "pages/flags.py",
-              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py"}
+              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py",
+              "equity": "pages/equity.py"}
 
 
 def app(email: str | None, *, verified: bool = True, auth: bool = True, params: dict | None = None) -> AppTest:
@@ -115,19 +116,38 @@ def test_real_data_without_auth_shows_setup_and_no_data(fixture_db):
     assert "Sign-in is not configured" in body and "$" not in body
 
 
-def test_demo_data_without_auth_offers_personas(tmp_path, fixture_source, monkeypatch):
+def test_demo_data_without_auth_offers_personas(tmp_path, monkeypatch):
     from core.build.pipeline import build
-    from fixture_source import write_fixture_source
+    from core.tools.demo import write_demo_source
 
-    source = write_fixture_source(tmp_path / "demo")
-    (source / "truth.json").write_text(json.dumps({"generator": "scorecard-demo"}))
-    assert build(source, tmp_path / "demo.duckdb").ok
+    # The generated demo itself: the build regenerates it from truth.json's seed and size and it matches.
+    write_demo_source(tmp_path / "demo", cases=1_000, seed=5)
+    assert build(tmp_path / "demo", tmp_path / "demo.duckdb").ok
     monkeypatch.setenv("SCORECARD_DB", str(tmp_path / "demo.duckdb"))
     at = app(None, auth=False).run()
     assert_clean(at)
     assert at.sidebar.selectbox and "Demo mode" in at.sidebar.warning[0].value
-    at.sidebar.selectbox(key="demo_persona").set_value("supply@fixture.org").run()
+    from core import db
+
+    roster = db.fetch("mart_user", path=tmp_path / "demo.duckdb")
+    supply = roster.loc[roster["role"] == "supply", "email"].iloc[0]
+    at.sidebar.selectbox(key="demo_persona").set_value(supply).run()
     assert_clean(at)
+
+
+def test_a_truth_file_claiming_the_demo_does_not_open_demo_mode(tmp_path, monkeypatch):
+    from core.build.pipeline import build
+    from fixture_source import write_fixture_source
+
+    # Finding 4 of issue 12: real data with a truth.json claiming the generator was served without sign-in.
+    source = write_fixture_source(tmp_path / "fake")
+    (source / "truth.json").write_text(json.dumps({"generator": "scorecard-demo", "seed": 42, "cases": 1000,
+                                                   "format": "csv"}))
+    assert build(source, tmp_path / "fake.duckdb").ok
+    monkeypatch.setenv("SCORECARD_DB", str(tmp_path / "fake.duckdb"))
+    at = app(None, auth=False).run()
+    assert_clean(at)
+    assert "Sign-in is not configured" in texts(at) and not at.sidebar.selectbox
 
 
 def test_missing_database_is_explained(tmp_path, monkeypatch):

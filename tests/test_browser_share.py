@@ -97,3 +97,6 @@ def test_a_surgeon_opening_the_meetings_link_sees_their_letter(app_url, page):
     wait_for_app(page)
     body = app_text(page)
     assert "My scorecard" in body and re.search(r"You are Surgeon [A-Z]", body)
+    # The page itself was refused, and that is recorded, though the surgeon lands on their scorecard.
+    refused = state.audit_entries(action="refused", email="p01@fixture.org", path=app_url.state_path)
+    assert (refused["page"] == "presentation").any()

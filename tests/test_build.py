@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from extract_support import CASES_WITH_EQUITY, OPTIONAL, OPTIONAL_FILES, SETTINGS_WITH_PROGRAMME, marts
+from fixture_source import TABLES, write_fixture_source
 
 from core.__main__ import main
 from core.build.pipeline import build
-from fixture_source import TABLES, write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,12 @@ def served_db(tmp_path, fixture_source) -> Path:
     return target
 
 
+def _opt(table: str, old: str, new: str) -> dict[str, str]:
+    text = OPTIONAL[table]
+    assert old in text, old
+    return {f"{table}.csv": text.replace(old, new, 1)}
+
+
 # (files to override, rule, file, row, column, value) — rows count data rows from 1.
 BAD_SOURCES = {
     "missing file": ({"cases.csv": None}, "file.missing", "cases.csv", None, None, None),
@@ -57,20 +64,59 @@ BAD_SOURCES = {
                       "value.negative", "items.csv", 3, "unit_cost", "-10"),
     "negative quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C04,SUT-1,2,2,,0", "C04,SUT-1,2,-2,,0")},
                           "value.negative", "supply_usage.csv", 10, "quantity", "-2"),
-    "wasted more than quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C01,SUT-1,2,4,,1", "C01,SUT-1,2,4,,5")},
+    "wasted more than quantity": ({"supply_usage.csv": _replace_line("supply_usage", "C01,SUT-1,2,4,,1",
+                                                                     "C01,SUT-1,2,4,,5")},
                                   "value.wasted_exceeds_quantity", "supply_usage.csv", 2, "wasted_quantity", "5"),
-    "discharge before surgery": ({"cases.csv": _replace_line("cases", "2026-04-05,2026-04-06", "2026-04-05,2026-04-01")},
+    "discharge before surgery": ({"cases.csv": _replace_line("cases", "2026-04-05,2026-04-06",
+                                                             "2026-04-05,2026-04-01")},
                                  "dates.discharge_before_surgery", "cases.csv", 8, "discharge_date", "2026-04-01"),
     "bad enum": ({"cases.csv": _replace_line("cases", "urgent,Medicare", "walk-in,Medicare")},
                  "value.enum", "cases.csv", 4, "admission_type", "walk-in"),
     "impossible code": ({"cases.csv": _replace_line("cases", "72,M,3,3", "72,M,7,3")},
                         "value.range", "cases.csv", 4, "asa_class", "7"),
-    "non-UTF-8 file": ({"physicians.csv": TABLES["physicians"].replace("Dr. Ed Five", "Dr. Ed F\u00fcnf").encode("latin-1")},
+    "non-UTF-8 file": ({"physicians.csv": TABLES["physicians"].replace("Dr. Ed Five", "Dr. Ed F\u00fcnf")
+                        .encode("latin-1")},
                        "file.encoding", "physicians.csv", 5, None, None),
     "empty file": ({"procedures.csv": ""}, "file.empty", "procedures.csv", None, None, None),
     "header only": ({"cases.csv": TABLES["cases"].splitlines()[0] + "\n"}, "file.empty", "cases.csv", None, None, None),
     "missing required value": ({"physicians.csv": _replace_line("physicians", "P02,Dr. Ben Two", "P02,")},
                                "value.required", "physicians.csv", 2, "name", None),
+    # The optional tables and columns, with the same rigour.
+    "drugs: duplicate drug": ({"drugs.csv": OPTIONAL["drugs"] + "Cefazolin,Antibiotic,false,6\n"},
+                              "key.duplicate", "drugs.csv", 4, "drug_name", "Cefazolin"),
+    "drugs: bad boolean": (_opt("drugs", "Vancomycin,Antibiotic,false", "Vancomycin,Antibiotic,maybe"),
+                           "type.bool", "drugs.csv", 2, "preferred", "maybe"),
+    "drugs: negative cost": (_opt("drugs", "false,50", "false,-50"), "value.negative", "drugs.csv", 2,
+                             "unit_cost", "-50"),
+    "drugs: missing column": ({"drugs.csv": OPTIONAL["drugs"].replace(",preferred,", ",formulary,")},
+                              "column.missing", "drugs.csv", None, "preferred", None),
+    "post_acute: unknown case": (_opt("post_acute", "C06,1,readmission", "C99,1,readmission"),
+                                 "fk.unknown", "post_acute.csv", 3, "case_id", "C99"),
+    "post_acute: bad setting": (_opt("post_acute", "C01,1,snf", "C01,1,hospice"),
+                                "value.enum", "post_acute.csv", 1, "setting", "hospice"),
+    "post_acute: bad date": (_opt("post_acute", "2026-01-25", "25/01/2026"),
+                             "type.date", "post_acute.csv", 2, "service_date", "25/01/2026"),
+    "post_acute: negative cost": (_opt("post_acute", "2026-01-15,3000", "2026-01-15,-3000"),
+                                  "value.negative", "post_acute.csv", 1, "cost", "-3000"),
+    "post_acute: duplicate line": ({"post_acute.csv": OPTIONAL["post_acute"] + "C01,2,snf,2026-01-20,10\n"},
+                                   "key.duplicate", "post_acute.csv", 4, "case_id/line", "C01/2"),
+    "targets: unknown procedure": (_opt("targets", "LCH,9000", "THA,9000"),
+                                   "fk.unknown", "targets.csv", 2, "procedure_code", "THA"),
+    "targets: not a number": (_opt("targets", "TKA,25000", "TKA,25k"),
+                              "type.number", "targets.csv", 1, "episode_target_usd", "25k"),
+    "targets: duplicate": ({"targets.csv": OPTIONAL["targets"] + "TKA,1\n"},
+                           "key.duplicate", "targets.csv", 3, "procedure_code", "TKA"),
+    "cases: dual_eligible not a boolean": (
+        {"cases.csv": CASES_WITH_EQUITY.replace(",Black,true", ",Black,sometimes", 1)},
+        "type.bool", "cases.csv", 3, "dual_eligible", "sometimes"),
+    "settings: savings target not a number": (
+        {"settings.csv": SETTINGS_WITH_PROGRAMME.replace("250000", "a lot")},
+        "settings.number", "settings.csv", 5, "value", "a lot"),
+    "settings: programme start not a date": (
+        {"settings.csv": SETTINGS_WITH_PROGRAMME.replace("2026-01-01", "Jan 2026")},
+        "settings.date", "settings.csv", 6, "value", "Jan 2026"),
+    "drug line without a line number": ({"drug_usage.csv": _replace_line("drug_usage", "C06,1,", "C06,,")},
+                                        "value.required", "drug_usage.csv", 3, "line", None),
 }
 
 
@@ -185,3 +231,65 @@ def test_warnings_are_kept_for_the_admin(tmp_path):
     rows = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
         "select file_name, rule, column_name, rows_count, examples from mart_build_warning").fetchall()
     assert rows == [("items.csv", "item.no_category", "category", 1, "items.csv, row 3, column category")]
+
+
+def test_source_without_line_columns_builds_the_same_figures(tmp_path, fixture_db):
+    def drop_line(text: str) -> str:
+        rows = [line.split(",") for line in text.splitlines()]
+        at = rows[0].index("line")
+        return "\n".join(",".join(r[:at] + r[at + 1:]) for r in rows) + "\n"
+
+    source = write_fixture_source(tmp_path / "noline", {
+        "supply_usage.csv": drop_line(TABLES["supply_usage"]),
+        "drug_usage.csv": drop_line(TABLES["drug_usage"])})
+    target = tmp_path / "noline.duckdb"
+    result = build(source, target)
+    assert result.ok, [g.render() for g in result.problems]
+    assert marts(target) == marts(fixture_db)
+
+
+def test_without_line_a_repeated_item_is_two_lines_not_a_duplicate(tmp_path):
+    """With no line column there is no duplicate-line rule: the same item twice is two lines 1, 2."""
+    import duckdb
+
+    text = "case_id,item_id,quantity\nC01,SUT-1,1\nC02,SUT-1,2\nC01,SUT-1,3\n"
+    source = write_fixture_source(tmp_path / "src", {"supply_usage.csv": text})
+    assert build(source, tmp_path / "db.duckdb").ok
+    rows = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
+        "select case_id, line_number, quantity from stg_supply_usage order by case_id, line_number").fetchall()
+    assert rows == [("C01", 1, 1.0), ("C01", 2, 3.0), ("C02", 1, 2.0)]
+
+
+def test_optional_tables_are_empty_views_when_absent_and_typed_when_given(tmp_path, fixture_db):
+    import duckdb
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    for view in ("stg_drugs", "stg_post_acute", "stg_targets"):
+        assert con.execute(f"select count(*) from {view}").fetchone()[0] == 0
+    assert con.execute("select count(*) from stg_cases where race_ethnicity is not null "
+                       "or dual_eligible_flag is not null").fetchone()[0] == 0
+    source = write_fixture_source(tmp_path / "full", {**OPTIONAL_FILES, "cases.csv": CASES_WITH_EQUITY,
+                                                      "settings.csv": SETTINGS_WITH_PROGRAMME})
+    result = build(source, tmp_path / "full.duckdb")
+    assert result.ok and not result.warnings, [g.render() for g in result.problems]
+    con = duckdb.connect(str(tmp_path / "full.duckdb"), read_only=True)
+    assert con.execute("select drug_name, preferred_flag, drug_unit_cost_usd from stg_drugs "
+                       "order by drug_name").fetchall() == [
+        ("Cefazolin", True, 5.0), ("Tranexamic acid", True, None), ("Vancomycin", False, 50.0)]
+    assert con.execute("select case_id, line_number, post_acute_setting, service_date, post_acute_cost_usd "
+                       "from stg_post_acute order by case_id, line_number").fetchall()[0] == (
+        "C01", 1, "snf", __import__("datetime").date(2026, 1, 15), 3000.0)
+    assert con.execute("select * from stg_targets order by 1").fetchall() == [("LCH", 9000.0), ("TKA", 25000.0)]
+    assert con.execute("select race_ethnicity, dual_eligible_flag from stg_cases where case_id = 'C03'"
+                       ).fetchone() == ("Black", True)
+    assert con.execute("select setting_value from stg_settings where setting_key = 'program_start_date'"
+                       ).fetchone() == ("2026-01-01",)
+
+
+def test_a_drug_off_the_formulary_is_a_warning(tmp_path):
+    drugs = OPTIONAL["drugs"].replace("Vancomycin,Antibiotic,false,50\n", "")
+    result = build(write_fixture_source(tmp_path / "src", {"drugs.csv": drugs}), tmp_path / "db.duckdb")
+    assert result.ok
+    [group] = [g for g in result.warnings if g.rule == "fk.unknown"]
+    assert (group.file, group.column, group.examples[0].row, group.examples[0].value) == (
+        "drug_usage.csv", "drug_name", 3, "Vancomycin")

@@ -23,7 +23,8 @@ CONTRACT = {
     "procedures": {"procedure_code", "name", "service_line"},
     "cases": {"case_id", "physician_id", "procedure_code", "surgery_date", "discharge_date",
               "patient_age", "patient_sex", "asa_class", "comorbidity_index", "admission_type",
-              "payer", "or_minutes", "readmit_30d", "complication", "ssi", "mortality", "facility"},
+              "payer", "or_minutes", "readmit_30d", "complication", "ssi", "mortality", "facility",
+              "race_ethnicity", "dual_eligible"},
     "items": {"item_id", "description", "manufacturer", "category", "unit_cost", "is_implant",
               "preferred", "criticality", "approved_sources", "on_backorder"},
     "supply_usage": {"case_id", "item_id", "line", "quantity", "unit_cost", "wasted_quantity"},
@@ -33,6 +34,9 @@ CONTRACT = {
                  "next_review"},
     "users": {"email", "role", "physician_id", "service_line"},
     "settings": {"key", "value"},
+    "drugs": {"drug_name", "drug_class", "preferred", "unit_cost"},
+    "post_acute": {"case_id", "line", "setting", "service_date", "cost"},
+    "targets": {"procedure_code", "episode_target_usd"},
 }
 SMALL = 3_000
 
@@ -330,7 +334,8 @@ def test_roster_personas_and_settings(small_csv):
                          WHERE email = '{personas["champion"]}'""") == "Dr. Lars Ångström|Orthopaedics"
     settings = dict(con.execute("SELECT key, value::varchar FROM settings").fetchall())
     assert settings == {"or_cost_per_minute": "38", "bed_day_cost": "2400", "min_cases": "10",
-                        "min_peers": "5"}
+                        "min_peers": "5", "program_start_date": truth["savings_programme"]["program_start_date"],
+                        "savings_target_usd": str(truth["savings_programme"]["savings_target_usd"])}
 
 
 def test_truth_shape(small_csv):
@@ -343,7 +348,13 @@ def test_truth_shape(small_csv):
         assert 2 <= len(planted[key]) <= 4 and all(p.startswith("PH") for p in planted[key])
     assert 3 <= len(planted["worse_outcomes"]) <= 4
     assert all(set(w) >= {"physician_id", "procedure_code", "outcomes"} for w in planted["worse_outcomes"])
-    assert len(planted["sicker_patients"]) == 3
+    assert len(planted["sicker_patients"]) == 4
+    # The small department (README "Fair numbers at a department's size"): both planted kinds side by side.
+    small = planted["small_department"]
+    assert small["procedure_code"] == "HYS" and small["service_line"] == "Women's Health"
+    assert {"physician_id": small["sicker_patients"], "procedure_code": "HYS"} in planted["sicker_patients"]
+    assert any(w["physician_id"] == small["worse_outcomes"] and w["procedure_code"] == "HYS"
+               for w in planted["worse_outcomes"])
     assert planted["few_eligible_procedure"] == "TAVR"
     assert 3 <= len(planted["below_min_cases"]) <= 4
     assert set(truth["personas"]) == {"physician", "champion", "supply", "admin"}

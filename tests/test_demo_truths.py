@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from core import db
-from core.tools import report
 from core.build.pipeline import build
+from core.tools import report
 from core.tools.demo import write_demo_source
 
 COMPONENT_OF = {"costly_implants": "implants_usd", "costly_extra_items": "supplies_usd",
@@ -124,3 +125,97 @@ def test_precomputed_dispersion_gives_the_same_flags_as_the_full_funnel(demo, mo
         assert fast[["outcome", "flag"]].equals(full[["outcome", "flag"]]), (pid, code)
         for col in ("observed", "expected", "oe_ratio", "phi", "tau2"):
             assert fast[col].to_numpy() == pytest.approx(full[col].to_numpy(), rel=1e-9, nan_ok=True), (pid, code, col)
+
+
+def test_every_rendered_outcome_sentence_matches_its_interval(demo, monkeypatch):
+    """Every physician and procedure of the demo, default period: flag, words, colour and interval agree."""
+    from test_verdict import _check
+
+    from core import scorecard, stats
+    from core.output import sentences
+
+    path, _ = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    ctx = scorecard.data_context(path)
+    period = ctx.default_period()
+    pairs = db.fetch("mart_cost_position_default", columns=["physician_id", "procedure_code"], path=path)
+    seen = 0
+    for pid, code in pairs.itertuples(index=False):
+        for row in scorecard.outcome_summary(pid, code, period).to_dict("records"):
+            text = sentences.outcome_sentence(row)
+            assert row["verdict"] in text
+            side = "above" if row["ci95_low"] > 1 else "below" if row["ci95_high"] < 1 else "spans"
+            _check(row["flag"], side, row["tone"], row["verdict"])
+            assert row["colour"] == stats.TONE_COLOURS[row["tone"]]
+            seen += 1
+    assert seen > 400
+
+
+def test_small_department_is_fair_and_cabg_mortality_stays_adjusted(demo, monkeypatch):
+    path, truth = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    small = truth["planted"]["small_department"]
+    assert 8 <= small["physicians"] <= 12
+    code = small["procedure_code"]
+    worse = report.report(small["worse_outcomes"], db_path=path)
+    sicker = report.report(small["sicker_patients"], db_path=path)
+    w = next(p for p in worse["procedures"] if p["procedure_code"] == code)["outcomes"]["complication"]
+    s = next(p for p in sicker["procedures"] if p["procedure_code"] == code)["outcomes"]
+    assert w["limits"] == "exact" and w["flag"] in ("high_95", "high_998")
+    assert all(o["flag"] not in ("high_95", "high_998") for o in s.values())
+    # Reliability-adjusted figures sit beside the raw ones, pulled towards the peers.
+    assert 0 < w["reliability"] < 1 and 1 < w["shrunken_oe_ratio"] < w["oe_ratio"]
+    models = db.fetch("mart_risk_model", where={"procedure_code": "CABG", "outcome": "mortality"}, path=path)
+    assert bool(models["adjusted_flag"].iloc[0]), models["model_note"].iloc[0]
+
+
+def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
+    from core import stats
+
+    path, _ = demo
+    rel = db.fetch("mart_outcome_reliability_default", path=path)
+    settings = db.fetch("mart_settings", path=path).iloc[0]
+    for _, group in rel.groupby(["procedure_code", "outcome"]):
+        group = group.reset_index(drop=True)
+        ref = stats.shrink_oe(group["observed_count"], group["expected_count"], group["eligible_flag"])
+        shown = group["adjusted_flag"] & (group["eligible_flag"].sum() >= int(settings["min_peers_count"]))
+        if not shown.any():
+            assert group["shrunken_oe_ratio"].isna().all()
+            continue
+        np.testing.assert_allclose(group.loc[shown, "reliability"], ref.loc[shown, "reliability"],
+                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(group.loc[shown, "shrunken_oe_ratio"], ref.loc[shown, "shrunken_oe_ratio"],
+                                   rtol=1e-9)
+    vlad = db.fetch("mart_outcome_vlad", where={"physician_id": "PH051", "procedure_code": "HYS",
+                                                        "outcome": "complication"}, order_by=["case_number"], path=path)
+    cases = db.fetch("mart_case", where={"physician_id": "PH051", "procedure_code": "HYS"},
+                     order_by=["surgery_date", "case_id"], path=path)
+    o = cases["complication_flag"].astype(float).to_numpy()
+    e = cases["expected_complication_rate"].to_numpy()
+    np.testing.assert_array_equal(vlad["case_number"], np.arange(1, len(cases) + 1))
+    np.testing.assert_allclose(vlad["vlad_count"], np.cumsum(e - o))
+    # The mart's window-sum CUSUM is the recursive one.
+    np.testing.assert_allclose(vlad["cusum_count"], stats.ra_cusum(o, e), atol=1e-9)
+    assert vlad["cusum_signal_flag"].iloc[-1] and (vlad["cusum_limit_count"] == stats.CUSUM_LIMIT).all()
+    # The worse surgeon's chart ends well below 0: more complications than their patients' risk predicts.
+    assert vlad["vlad_count"].iloc[-1] < -5
+
+
+def test_personal_deck_shows_reliability_and_outcomes_over_time(demo, monkeypatch):
+    from core import access, presentation, scorecard
+
+    path, truth = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    small = truth["planted"]["small_department"]
+    users = db.fetch("mart_user", path=path)
+    email = users.loc[users["physician_id"] == small["worse_outcomes"], "email"].iloc[0]
+    viewer = access.Viewer(email=email, role="physician", physician_id=small["worse_outcomes"])
+    period = scorecard.data_context(path).default_period()
+    deck = presentation.scorecard_deck(viewer, small["worse_outcomes"], small["procedure_code"], period, b"secret")
+    slides = {s.key: s for s in deck.slides}
+    assert "shrunken_oe_ratio" in slides["outcomes"].data and "reliability" in slides["outcomes"].data
+    funnel = slides["funnel-complication"]
+    shrunk = next(f for f in funnel.figures if f.label == "Shrunken O/E")
+    assert "reliability" in shrunk.note
+    over = slides["over-time"]
+    assert "more than your patients' risk predicts" in over.headline and "vlad_count" in over.data

@@ -6,6 +6,7 @@ Fixture: P01 has three TKA cases (C01–C03, median $2,724); dropping C02 leaves
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ def test_accepted_flag_removes_the_case_and_the_physician_sees_it(reviewer, fres
     flag_id = _flag()
     at = _page(FLAGS_PAGE, reviewer)
     assert not at.exception
-    page = "\n".join(m.value for m in at.markdown)
+    # Values from the extract are Markdown-escaped (shown as plain text): read them as a person sees them.
+    page = re.sub(r"\\(.)", r"\1", "\n".join(m.value for m in at.markdown))
     assert "C02" in page and "Dr. Ada One" in page and "wrong physician" in page  # identified, for review
     assert [m.value for m in at.metric] == ["1", "0", "0"]
     at.text_input[0].input("Checked the theatre log: moved to the right surgeon at the next refresh.")

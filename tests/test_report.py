@@ -24,7 +24,9 @@ def test_report_shape_and_figures(fixture_db, capsys):
     tka = data["procedures"][0]
     assert set(tka) == {"procedure_code", "cases", "eligible", "median_case_cost_usd", "peer_physicians",
                         "peer_median_case_cost_usd", "cost_percentile", "components_usd", "preferred_use_pct",
-                        "switch_saving_usd", "waste_usd_per_case", "outcomes"}
+                        "switch_saving_usd", "waste_usd_per_case", "outcomes", "pharmacy_by_class_usd",
+                        "drug_switch_saving_usd", "episode"}
+    assert tka["episode"] is None  # the fixture has no post-acute data
     assert tka["procedure_code"] == "TKA" and tka["cases"] == 3 and tka["eligible"]
     assert tka["median_case_cost_usd"] == 2724 and tka["peer_median_case_cost_usd"] == 2429.5
     assert tka["peer_physicians"] == 4 and tka["cost_percentile"] == 100
@@ -33,8 +35,11 @@ def test_report_shape_and_figures(fixture_db, capsys):
     assert tka["switch_saving_usd"] == 906 and tka["waste_usd_per_case"] == 5.33
     assert set(tka["outcomes"]) == {"complication", "readmit_30d", "ssi", "mortality", "los_days"}
     comp = tka["outcomes"]["complication"]
-    assert set(comp) == {"observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag"}
+    assert set(comp) == {"observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag", "limits",
+                         "shrunken_oe_ratio", "reliability"}
     assert comp["flag"] == "unadjusted"  # far too few events in the fixture to fit a model
+    # No reliability-adjusted figure for an unadjusted outcome.
+    assert comp["shrunken_oe_ratio"] is None and comp["reliability"] is None
 
 
 def test_peer_figures_null_below_min_peers(fixture_db, capsys):

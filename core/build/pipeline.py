@@ -12,27 +12,30 @@ step in `core.risk`; they run in dependency order, found from the names each fil
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from core import db
 from core.build import contract
 from core.build import funnels
+from core.build import episodes
+from core.build import provenance
 from core.build import risk
+from core.build import validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
+                 "int_episode_expected": ("int_case_episode",), "int_episode_model": ("int_episode_expected",),
                  "mart_funnel_default": ("mart_outcome_position_default",)}
-DEMO_GENERATOR = "scorecard-demo"
+DEMO_GENERATOR = provenance.DEMO_GENERATOR
 
 
 @dataclass
@@ -109,10 +112,14 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def source_checksum(source: Path) -> str:
-    """SHA-256 over the source's extract files (names and bytes), in name order."""
+    """SHA-256 over the source's extract files and mapping file (names and bytes), in name order."""
+    from core.build.sources import MAPPING_FILE, WORKBOOK_SUFFIXES
+
     digest = hashlib.sha256()
-    for path in sorted(source.iterdir()):
-        if path.suffix in (".csv", ".parquet") and path.is_file():
+    paths = [source] if source.is_file() else sorted(source.iterdir())
+    for path in paths:
+        extract = path.suffix.lower() in (".csv", ".parquet", *WORKBOOK_SUFFIXES) or path.name == MAPPING_FILE
+        if extract and path.is_file():
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 while chunk := fh.read(1 << 22):
@@ -121,24 +128,29 @@ def source_checksum(source: Path) -> str:
 
 
 def source_kind(source: Path) -> str:
-    """'demo' when the source was written by `python -m core demo`, else 'real'."""
-    truth = source / "truth.json"
-    try:
-        return "demo" if json.loads(truth.read_text()).get("generator") == DEMO_GENERATOR else "real"
-    except (OSError, ValueError, AttributeError):
-        return "real"
+    """'demo' only when the build regenerated the demo and it matched the source exactly (core.build.provenance)."""
+    return provenance.source_kind(source)
 
 
 def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
-    """Give every raw table exactly the contract's columns (absent optional ones as nulls)."""
+    """Give every raw table exactly the contract's columns (absent optional ones as nulls).
+
+    A usage table without a `line` column gets one: lines numbered 1, 2, ... in file order within
+    each case (README "Data contract"), so the staging views never see the difference.
+    """
     for table in contract.TABLES.values():
         lt = loaded.get(table.name)
         present = set(lt.columns) if lt else set()
-        cols = ", ".join(
-            (f'"{c}"' if c in present else f'cast(null as varchar) as "{c}"') for c in table.column_names
-        )
+        cols = []
+        for c in table.column_names:
+            if c in present:
+                cols.append(f'"{c}"')
+            elif c == "line" and table.name in contract.LINE_TABLES and lt is not None:
+                cols.append('cast(row_number() over (partition by "case_id" order by rowid) as varchar) as "line"')
+            else:
+                cols.append(f'cast(null as varchar) as "{c}"')
         source = lt.raw_name if lt else "(select 1 where false)"
-        con.execute(f"create or replace table raw_{table.name} as select {cols} from {source}")
+        con.execute(f"create or replace table raw_{table.name} as select {', '.join(cols)} from {source}")
 
 
 def _cleanup_stale(target: Path) -> None:
@@ -164,6 +176,8 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 if delay := os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS"):
                     time.sleep(float(delay))
                 risk.build_expected(con)
+            elif name == "int_episode_expected":
+                episodes.build_episode_expected(con)  # writes int_episode_model too
             elif name == "mart_funnel_default":
                 funnels.build_funnel_defaults(con)
             continue  # int_risk_model is written by the risk step
@@ -191,18 +205,20 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             cast(? as date) as data_end_date,
             ?::integer as physicians_count, ?::integer as procedures_count, ?::integer as cases_count,
             ?::integer as items_count, ?::bigint as supply_usage_count, ?::bigint as drug_usage_count,
-            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count
+            ?::integer as evidence_count, ?::integer as users_count, ?::integer as settings_count,
+            ?::integer as drugs_count, ?::bigint as post_acute_count, ?::integer as targets_count
         """,
         [
             source_kind(source),
-            datetime.now(timezone.utc).replace(tzinfo=None),
+            datetime.now(UTC).replace(tzinfo=None),
             source_checksum(source),
             contract.CONTRACT_VERSION,
             ",".join(sorted({lt.path.suffix.lstrip(".") for lt in loaded.values()})),
             span[0],
             span[1],
             *[counts[t] for t in ("physicians", "procedures", "cases", "items", "supply_usage",
-                                  "drug_usage", "evidence", "users", "settings")],
+                                  "drug_usage", "evidence", "users", "settings", "drugs", "post_acute",
+                                  "targets")],
         ],
     )
     return counts
@@ -224,8 +240,18 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
     con.unregister("warning_frame")
 
 
-def build(source: Path, target: Path, progress: Callable[[str], None] | None = None) -> BuildResult:
-    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build."""
+def build(source: Path, target: Path, progress: Callable[[str], None] | None = None,
+          examples_per_rule: int | None = None) -> BuildResult:
+    """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
+
+    `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
+    them all, up to that bound)."""
+    if examples_per_rule is not None:
+        token = validate.examples_per_rule.set(examples_per_rule)
+        try:
+            return build(source, target, progress)
+        finally:
+            validate.examples_per_rule.reset(token)
     progress = progress or Progress(enabled=False)
     started = time.monotonic()
     source, target = Path(source), Path(target)

@@ -1,10 +1,11 @@
 """The build's risk-model step: expected outcomes per case from models on patient factors only.
 
-For each procedure and outcome (the Definitions page), `core.stats.fit_expected` fits a GLM on age, sex, ASA
-class, comorbidity index and admission type — never the physician, never the payer — and returns
-each case's expected value; a procedure with too few events falls back to its crude rate, flagged
-unadjusted. The results land in two tables: `int_case_expected` (one row per case) and
-`int_risk_model` (one row per procedure × outcome, with what was done and why).
+For each procedure and outcome of the registry (`core.metrics.OUTCOMES`, plus the case-cost model),
+`core.stats.fit_expected` fits a GLM on age, sex, ASA class, comorbidity index and admission type —
+never the physician, never the payer — and returns each case's expected value. A logistic fit that
+separates is refitted with Firth's penalised likelihood; a procedure with too few events falls back
+to its crude rate, flagged unadjusted. The results land in two tables: `int_case_expected` (one row
+per case) and `int_risk_model` (one row per procedure × outcome, with what was done and why).
 """
 
 from __future__ import annotations
@@ -13,10 +14,26 @@ import pandas as pd
 
 from core import metrics, stats
 
-# outcome name -> (column in int_case_cost, GLM family, expected column): every outcome of the registry,
-# and the case cost (modelled for the expected cost of a case mix, not an outcome).
-OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES} | {
-    metrics.CASE_COST_MODEL[0]: metrics.CASE_COST_MODEL[1:]}
+# outcome name -> (column in int_case_cost, GLM family, expected column), registry order.
+OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES}
+OUTCOMES[metrics.CASE_COST_MODEL[0]] = metrics.CASE_COST_MODEL[1:]
+_CASE_COST_WORDS = ("case", "cases", "case cost")
+
+
+def model_words(outcome: str) -> tuple[str, str, str]:
+    """(one event, several events, the outcome) in plain words for a model's reason, from the registry.
+
+    Accepts the registry key or a column name ("mortality", "mortality_flag", "los", "los_days",
+    "case_cost", "case_cost_usd"); anything else gets its own name.
+    """
+    key = outcome.lower()
+    for o in metrics.OUTCOMES:
+        if key in (o.key, o.source_column, o.key.split("_")[0]):
+            label = o.label.split(" (")[0]
+            return o.one, o.many, label[:1].lower() + label[1:]
+    if key.startswith("case_cost"):
+        return _CASE_COST_WORDS
+    return f"{outcome} event", f"{outcome} events", outcome.replace("_", " ")
 
 
 def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -29,13 +46,14 @@ def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             frame = group[list(stats.PATIENT_FACTORS) + [column]]
             if family == "binomial":
                 frame = frame.assign(**{column: group[column].astype(int)})
-            fit = stats.fit_expected(frame, column, family)
+            fit = stats.fit_expected(frame, column, family, words=model_words(outcome))
             part[expected_col] = fit.expected
             notes.append(
                 {
                     "procedure_code": code,
                     "outcome": outcome,
                     "adjusted_flag": bool(fit.adjusted),
+                    "penalised_flag": bool(fit.penalised),
                     "model_note": fit.reason,
                     "events_count": int(fit.events),
                     "case_count": int(len(group)),
@@ -60,12 +78,14 @@ def build_expected(con) -> None:
     con.unregister("expected_frame")
     if notes.empty:
         notes = pd.DataFrame({"procedure_code": pd.Series(dtype="string"), "outcome": pd.Series(dtype="string"),
-                              "adjusted_flag": pd.Series(dtype="bool"), "model_note": pd.Series(dtype="string"),
+                              "adjusted_flag": pd.Series(dtype="bool"), "penalised_flag": pd.Series(dtype="bool"),
+                              "model_note": pd.Series(dtype="string"),
                               "events_count": pd.Series(dtype="int64"), "case_count": pd.Series(dtype="int64")})
     con.register("notes_frame", notes)
     con.execute(
         "create or replace table int_risk_model as select procedure_code::varchar as procedure_code, "
-        "outcome::varchar as outcome, adjusted_flag::boolean as adjusted_flag, model_note::varchar as model_note, "
+        "outcome::varchar as outcome, adjusted_flag::boolean as adjusted_flag, "
+        "penalised_flag::boolean as penalised_flag, model_note::varchar as model_note, "
         "events_count::bigint as events_count, case_count::bigint as case_count from notes_frame"
     )
     con.unregister("notes_frame")

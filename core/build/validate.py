@@ -3,20 +3,36 @@
 Each broken rule becomes a `Problem` naming file, row, column, value and rule. Checks run as SQL
 in DuckDB over the raw (all-text) tables, so a 30-million-line supply file is checked in seconds;
 each check returns its count and the first few examples, which is what a person fixing an extract
-needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so row N is line N + 1).
+needs. Row numbers are data rows counted from 1 (the CSV header is line 1, so row N is line N + 1);
+in a workbook they are the sheet's own rows (core.build.sources). A source may be CSV or Parquet files
+or one workbook, with an optional mapping file: every format is loaded as text columns under the
+contract's names first, so the rules below are the same SQL for all of them.
 """
 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from core.build import contract
 from core.build.contract import BOOL, DATE, FLOAT, INT, Column, Table
+from core.build.sources import (
+    MAPPING_FILE,
+    Mapping,
+    MappingError,
+    find_workbook,
+    load_mapping,
+    read_sheet,
+    workbook_sheets,
+)
 
 EXAMPLES_PER_RULE = 5
+# How many rows each rule lists: a few on a terminal, every one (up to a bound) for the upload page,
+# whose table and CSV are what the admin fixes the extract from. Per thread, so builds never mix.
+examples_per_rule: ContextVar[int] = ContextVar("examples_per_rule", default=EXAMPLES_PER_RULE)
 ERROR, WARNING = "error", "warning"
 
 
@@ -31,6 +47,7 @@ class Problem:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    header: str | None = None  # the hospital's own header, when a mapping file renamed it to `column`
 
     def where(self) -> str:
         """`file, row N, column C, value 'V'` — as much as is known."""
@@ -38,7 +55,7 @@ class Problem:
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
-            parts.append(f"column {self.column}")
+            parts.append(f"column {self.column}" + (f" (header {self.header!r})" if self.header else ""))
         if self.value is not None:
             parts.append(f"value {self.value!r}")
         return ", ".join(parts)
@@ -55,10 +72,13 @@ class ProblemGroup:
     message: str
     count: int
     examples: list[Problem] = field(default_factory=list)
+    header: str | None = None  # the hospital's own header, when a mapping file renamed it to `column`
 
     def render(self) -> str:
         """Human-readable lines for a terminal or a log."""
         col = f", column {self.column}" if self.column else ""
+        if self.header:
+            col += f" (header {self.header!r})"
         head = f"{self.severity.upper()} [{self.rule}] {self.file}{col}: {self.message}"
         if self.count > 1:
             head += f" ({self.count} rows)"
@@ -80,6 +100,13 @@ class LoadedTable:
     raw_name: str
     columns: tuple[str, ...]
     rows: int
+    label: str = ""  # how messages name the file: its name, or [book.xlsx]sheet for a workbook
+    row_expr: str = "rowid + 1"  # a row's number in messages (a workbook keeps the sheet's own rows)
+    headers: dict[str, str] = field(default_factory=dict)  # contract column -> the hospital's header
+    mapped: dict[str, str] = field(default_factory=dict)  # contract column -> header the mapping file expects
+
+    def __post_init__(self):
+        self.label = self.label or self.path.name
 
 
 def _sql_str(value: str) -> str:
@@ -93,17 +120,20 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def find_file(source: Path, table: Table) -> tuple[Path | None, list[Problem]]:
+def find_file(source: Path, table: Table, mapping: Mapping | None = None) -> tuple[Path | None, list[Problem]]:
     """The file that holds `table` in `source` (csv or parquet), or a problem."""
-    found = [source / f"{table.name}.{ext}" for ext in contract.FILE_FORMATS]
+    stem = mapping.stem(table.name) if mapping else table.name
+    found = [source / f"{stem}.{ext}" for ext in contract.FILE_FORMATS]
     found = [p for p in found if p.exists()]
     if len(found) > 1:
         names = " and ".join(p.name for p in found)
         return None, [Problem(ERROR, names, "file.ambiguous", "both a CSV and a Parquet file: keep one")]
     if not found:
+        if not table.required and not table.warn_when_missing:
+            return None, []
         sev = ERROR if table.required else WARNING
         msg = "file is missing" if table.required else "file is missing; the table will be empty"
-        return None, [Problem(sev, f"{table.name}.csv", "file.missing", msg)]
+        return None, [Problem(sev, f"{stem}.csv", "file.missing", msg)]
     return found[0], []
 
 
@@ -164,14 +194,105 @@ def _first_ragged_row(path: Path) -> Problem | None:
     return None
 
 
-def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, list[Problem]]:
+def _mapped(table: Table, mapping: Mapping | None) -> dict[str, str]:
+    """{contract column: the header the mapping file says the hospital uses}."""
+    if mapping is None:
+        return {}
+    return {target: header for header, target in mapping.columns.get(table.name, {}).items()}
+
+
+def _renamed_header(header: list[str], table: Table, mapping: Mapping | None, label: str
+                    ) -> tuple[list[str], dict[str, str], Problem | None]:
+    """The header under the contract's names, {contract column: hospital header}, or why not."""
+    names = [mapping.rename(table.name, h) for h in header] if mapping else list(header)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        return [], {}, Problem(ERROR, label, "file.header",
+                               f"several columns are called (or mapped to) {', '.join(dupes)}",
+                               value=",".join(header)[:120])
+    return names, {n: h for n, h in zip(names, header, strict=True) if n != h}, None
+
+
+def _apply_value_mapping(con, raw: str, table: Table, columns: tuple[str, ...], mapping: Mapping | None) -> None:
+    """Turn the hospital's boolean words and date format into the contract's, leaving other values
+    untouched so that a value that is neither is still reported as the hospital wrote it."""
+    if mapping is None:
+        return
+    for col in table.columns:
+        if col.name not in columns:
+            continue
+        v = _ident(col.name)
+        if col.type == BOOL and (mapping.true_words or mapping.false_words):
+            whens = []
+            if mapping.true_words:
+                whens.append(f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.true_words)}) "
+                             "then 'true'")
+            if mapping.false_words:
+                whens.append(f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.false_words)}) "
+                             "then 'false'")
+            con.execute(f"update {raw} set {v} = case {' '.join(whens)} else {v} end")
+        elif col.type == DATE and mapping.date_format:
+            con.execute(f"update {raw} set {v} = coalesce(strftime(try_strptime(trim({v}), ?), '%Y-%m-%d'), {v})",
+                        [mapping.date_format])
+
+
+def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mapping | None
+                ) -> tuple[LoadedTable | None, list[Problem]]:
+    """Load one sheet of a workbook into `raw_<table>` as text, keeping the sheet's row numbers."""
+    import pyarrow as pa
+
+    name = mapping.stem(table.name) if mapping else table.name
+    match = [s for s in sheets if s == name] or [s for s in sheets if s.strip().lower() == name.lower()]
+    label = f"[{book.name}]{name}"
+    if not match:
+        if not table.required and not table.warn_when_missing:
+            return None, []
+        sev = ERROR if table.required else WARNING
+        msg = "sheet is missing" if table.required else "sheet is missing; the table will be empty"
+        return None, [Problem(sev, label, "file.missing", msg)]
+    label = f"[{book.name}]{match[0]}"
+    try:
+        sheet = read_sheet(book, match[0])
+    except Exception as err:  # the reader raises its own kinds for damaged files
+        return None, [Problem(ERROR, label, "file.unreadable", f"cannot be read: {err}")]
+    if not sheet.header:
+        return None, [Problem(ERROR, label, "file.empty", "sheet is empty (no header, no rows)")]
+    if any(not h for h in sheet.header):
+        return None, [Problem(ERROR, label, "file.header", "header has an empty column name",
+                              value=",".join(sheet.header)[:120])]
+    names, headers, problem = _renamed_header(sheet.header, table, mapping, label)
+    if problem:
+        return None, [problem]
+    arrays = [pa.array([r[i] for r in sheet.rows], type=pa.string()) for i in range(len(names))]
+    arrays.append(pa.array(sheet.row_numbers, type=pa.int64()))
+    frame = pa.Table.from_arrays(arrays, names=[*names, "__sheet_row"])
+    raw = f"raw_{table.name}"
+    con.register("sheet_frame", frame)
+    try:
+        con.execute(f"create or replace table {raw} as select * from sheet_frame")
+    finally:
+        con.unregister("sheet_frame")
+    columns = tuple(names)
+    _apply_value_mapping(con, raw, table, columns, mapping)
+    loaded = LoadedTable(table, book, raw, columns, len(sheet.rows), label=label,
+                         row_expr="__sheet_row", headers=headers, mapped=_mapped(table, mapping))
+    problems = []
+    if not sheet.rows:
+        sev = ERROR if table.must_have_rows else WARNING
+        problems.append(Problem(sev, label, "file.empty", "has a header but no rows"))
+    return loaded, problems
+
+
+def load_table(con, source: Path, table: Table, mapping: Mapping | None = None
+               ) -> tuple[LoadedTable | None, list[Problem]]:
     """Load one extract file into `raw_<table>` as text columns, or say why it cannot be read."""
-    path, problems = find_file(source, table)
+    path, problems = find_file(source, table, mapping)
     if path is None:
         return None, problems
     if path.stat().st_size == 0:
         return None, [Problem(ERROR, path.name, "file.empty", "file is empty (no header, no rows)")]
     raw = f"raw_{table.name}"
+    headers: dict[str, str] = {}
     if path.suffix == ".csv":
         bad = check_utf8(path)
         if bad:
@@ -179,9 +300,12 @@ def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, lis
         header, problem = _csv_header(path)
         if problem:
             return None, [problem]
+        names, headers, problem = _renamed_header(header, table, mapping, path.name)
+        if problem:
+            return None, [problem]
         # The header is ours to read: no type sniffing (every value stays text, types are checked
         # by rule) and a strict parser, so a row with a stray comma fails instead of shifting data.
-        spec = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in header)
+        spec = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in names)
         reader = (
             f"read_csv({_sql_str(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
             "delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)"
@@ -199,10 +323,15 @@ def load_table(con, source: Path, table: Table) -> tuple[LoadedTable | None, lis
     columns = tuple(r[0] for r in con.execute(f"describe {raw}").fetchall())
     if path.suffix == ".parquet":
         # Same checks for both formats: compare as text, as a CSV would arrive.
-        casts = ", ".join(f'cast({_ident(c)} as varchar) as {_ident(c)}' for c in columns)
+        names, headers, problem = _renamed_header(list(columns), table, mapping, path.name)
+        if problem:
+            return None, [problem]
+        casts = ", ".join(f"cast({_ident(c)} as varchar) as {_ident(n)}" for c, n in zip(columns, names, strict=True))
         con.execute(f"create or replace table {raw} as select {casts} from {raw}")
+        columns = tuple(names)
+    _apply_value_mapping(con, raw, table, columns, mapping)
     rows = con.execute(f"select count(*) from {raw}").fetchone()[0]
-    loaded = LoadedTable(table, path, raw, columns, rows)
+    loaded = LoadedTable(table, path, raw, columns, rows, headers=headers, mapped=_mapped(table, mapping))
     if rows == 0:
         sev = ERROR if table.must_have_rows else WARNING
         problems.append(Problem(sev, path.name, "file.empty", "has a header but no rows"))
@@ -225,7 +354,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         checks.append(("item.no_category", "item has no category (left out of category views)", WARNING, blank))
     present = f"not {blank}"
     if col.type == INT:
-        checks.append(("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null"))
+        checks.append(("type.int", "is not a whole number", ERROR,
+                       f"{present} and try_cast(trim({v}) as bigint) is null"))
         num = f"try_cast(trim({v}) as bigint)"
     elif col.type == FLOAT:
         checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
@@ -245,7 +375,8 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         msg = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
         checks.append((rule, msg, ERROR, f"{num} < {col.minimum}"))
     if num is not None and col.maximum is not None:
-        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}"))
+        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR,
+                       f"{num} > {col.maximum}"))
     if col.choices:
         allowed = ", ".join(_sql_str(c) for c in col.choices)
         checks.append(("value.enum", "must be one of " + "/".join(col.choices), ERROR,
@@ -267,7 +398,8 @@ def _cross_checks(table: Table, present: set[str]) -> list[tuple[str, str, str, 
     if table.name == "users" and {"role", "physician_id"} <= present:
         out.append(("users.physician_id_required", "physicians and champions need a physician_id", ERROR,
                     "physician_id",
-                    "lower(trim(role)) in ('physician', 'champion') and (physician_id is null or trim(physician_id) = '')"))
+                    "lower(trim(role)) in ('physician', 'champion') "
+                    "and (physician_id is null or trim(physician_id) = '')"))
     if table.name == "users" and {"role", "service_line"} <= present:
         out.append(("users.service_line_required", "champions need a service_line", ERROR, "service_line",
                     "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')"))
@@ -281,24 +413,29 @@ def _collect(con, loaded: LoadedTable, rule: str, message: str, severity: str, c
     if not count:
         return None
     rows = con.execute(
-        f"select rowid + 1, cast({value_expr} as varchar) from {loaded.raw_name} "
-        f"where {predicate} order by rowid limit {EXAMPLES_PER_RULE}"
+        f"select {loaded.row_expr}, cast({value_expr} as varchar) from {loaded.raw_name} "
+        f"where {predicate} order by rowid limit {int(examples_per_rule.get())}"
     ).fetchall()
-    name = loaded.path.name
-    examples = [Problem(severity, name, rule, message, row=r, column=column, value=v) for r, v in rows]
-    return ProblemGroup(severity, name, rule, column, message, count, examples)
+    name = loaded.label
+    header = loaded.headers.get(column) if column else None
+    examples = [Problem(severity, name, rule, message, row=r, column=column, value=v, header=header)
+                for r, v in rows]
+    return ProblemGroup(severity, name, rule, column, message, count, examples, header=header)
 
 
 def check_table(con, loaded: LoadedTable) -> list[ProblemGroup]:
     """Every single-table rule: columns present, types, ranges, choices, keys, cross-field rules."""
-    table, name = loaded.table, loaded.path.name
+    table, name = loaded.table, loaded.label
     groups: list[ProblemGroup] = []
     present = set(loaded.columns)
     for col in table.columns:
         if col.name not in present and col.required:
-            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name,
-                                       f"required column {col.name!r} is missing", 1,
-                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name)]))
+            expected = loaded.mapped.get(col.name)
+            message = f"required column {col.name!r} is missing" + (
+                f" (mapping.toml expects the header {expected!r})" if expected else "")
+            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name, message, 1,
+                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name,
+                                                header=expected)], header=expected))
     for extra in sorted(present - set(table.column_names)):
         groups.append(ProblemGroup(WARNING, name, "column.extra", extra,
                                    f"extra column {extra!r} is ignored", 1, []))
@@ -337,24 +474,34 @@ def check_foreign_keys(con, loaded: dict[str, LoadedTable]) -> list[ProblemGroup
             continue
         predicate = (f'"{fk.column}" is not null and trim("{fk.column}") <> \'\' and "{fk.column}" not in '
                      f'(select "{fk.ref_column}" from {parent.raw_name} where "{fk.ref_column}" is not null)')
-        message = f"unknown {fk.ref_column}: not in {parent.path.name}"
-        group = _collect(con, child, "fk.unknown", message, ERROR, fk.column, predicate)
+        message = f"unknown {fk.ref_column}: not in {parent.label}"
+        group = _collect(con, child, "fk.unknown", message, fk.severity, fk.column, predicate)
         if group:
             groups.append(group)
     return groups
 
 
 def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
-    """Known numeric settings must be numbers; unknown keys are listed as warnings."""
+    """Known settings must parse (numbers non-negative, dates ISO 8601); unknown keys are warnings."""
     if loaded is None or loaded.rows == 0 or not {"key", "value"} <= set(loaded.columns):
         return []
     groups = []
-    known = ", ".join(_sql_str(k) for k in contract.SETTINGS_DEFAULTS)
+    numeric = [*contract.SETTINGS_DEFAULTS,
+               *(k for k, t in contract.SETTINGS_OPTIONAL.items() if t == FLOAT)]
+    dates = [k for k, t in contract.SETTINGS_OPTIONAL.items() if t == DATE]
+    known = ", ".join(_sql_str(k) for k in [*contract.SETTINGS_DEFAULTS, *contract.SETTINGS_OPTIONAL])
     g = _collect(con, loaded, "settings.number", "setting must be a non-negative number", ERROR, "value",
-                 f"trim(key) in ({known}) and (try_cast(trim(value) as double) is null "
-                 f"or try_cast(trim(value) as double) < 0)")
+                 f"trim(key) in ({', '.join(_sql_str(k) for k in numeric)}) and "
+                 f"(try_cast(trim(value) as double) is null or try_cast(trim(value) as double) < 0)")
     if g:
         groups.append(g)
+    if dates:
+        iso = "regexp_full_match(trim(value), '\\d{4}-\\d{2}-\\d{2}')"
+        g = _collect(con, loaded, "settings.date", "setting must be an ISO 8601 date (YYYY-MM-DD)", ERROR,
+                     "value", f"trim(key) in ({', '.join(_sql_str(k) for k in dates)}) and "
+                     f"(value is null or not {iso} or try_cast(trim(value) as date) is null)")
+        if g:
+            groups.append(g)
     g = _collect(con, loaded, "settings.unknown", "unknown setting is ignored", WARNING, "key",
                  f"trim(key) not in ({known})")
     if g:
@@ -362,24 +509,96 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
     return groups
 
 
+def check_roster_emails(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
+    """Roster e-mails must be unique once normalised (NFKC, trimmed, case-folded: `access.normalise_email`).
+
+    Two rows for one person would let the first decide the role — a stray `Amara.Okafor@…,admin`
+    row or one with a Kelvin sign "\u212a" for a "k" would make a physician an admin — so a duplicate
+    is an error that stops the build; every row after the first of each address is reported.
+    """
+    from core.access import normalise_email  # the rule sign-in matches by, so both agree
+
+    if loaded is None or loaded.rows == 0 or "email" not in loaded.columns:
+        return []
+    first: dict[str, int] = {}
+    examples: list[Problem] = []
+    count = 0
+    message = "duplicate e-mail once case, spacing and Unicode look-alikes are normalised"
+    for rowid, email in con.execute(f'select rowid + 1, "email" from {loaded.raw_name} order by rowid').fetchall():
+        key = normalise_email(email)
+        if not key:
+            continue
+        if key in first:
+            count += 1
+            if len(examples) < EXAMPLES_PER_RULE:
+                examples.append(Problem(ERROR, loaded.path.name, "users.email_duplicate",
+                                        f"{message} (same as row {first[key]})", row=rowid, column="email",
+                                        value=email))
+        else:
+            first[key] = rowid
+    if not count:
+        return []
+    return [ProblemGroup(ERROR, loaded.path.name, "users.email_duplicate", "email", message, count, examples)]
+
+
 def validate_source(con, source: Path, progress: Callable[[str], None] = lambda _m: None
                     ) -> tuple[dict[str, LoadedTable], list[ProblemGroup]]:
-    """Load every table of `source` into raw tables and return them with every problem found."""
-    if not source.is_dir():
-        group = ProblemGroup(ERROR, str(source), "source.missing", None, "source folder does not exist", 1, [])
-        return {}, [group]
+    """Load every table of `source` into raw tables and return them with every problem found.
+
+    `source` is a folder of CSV/Parquet files, a folder holding one workbook, or a workbook; a
+    `mapping.toml` in the folder renames headers and declares boolean words and the date format.
+    """
+    def fail(file: str, rule: str, message: str) -> tuple[dict, list[ProblemGroup]]:
+        return {}, [ProblemGroup(ERROR, file, rule, None, message, 1, [])]
+
+    if not source.exists() or not (source.is_dir() or source.is_file()):
+        return fail(str(source), "source.missing", "source folder does not exist")
+    folder = source if source.is_dir() else source.parent
+    try:
+        book = find_workbook(source)
+        mapping = load_mapping(folder) if source.is_dir() else None
+    except MappingError as err:
+        name = MAPPING_FILE if "workbook" not in str(err) else source.name
+        return fail(name, "source.mapping" if name == MAPPING_FILE else "source.ambiguous", str(err))
+    if source.is_file() and book is None:
+        return fail(source.name, "source.format", "a source is a folder of CSV or Parquet files, or a workbook")
+    sheets: list[str] = []
+    if book is not None:
+        others = sorted(p.name for p in folder.iterdir() if p.suffix in (".csv", ".parquet")) if source.is_dir() else []
+        if others:
+            return fail(book.name, "source.ambiguous",
+                        f"a workbook and extract files ({', '.join(others[:3])}) side by side: keep one kind")
+        try:
+            sheets = workbook_sheets(book)
+        except Exception as err:  # damaged or not really a workbook
+            return fail(book.name, "file.unreadable", f"cannot be read as a workbook: {err}")
     loaded: dict[str, LoadedTable] = {}
     groups: list[ProblemGroup] = []
     for table in contract.TABLES.values():
-        lt, problems = load_table(con, source, table)
+        if book is not None:
+            lt, problems = _load_sheet(con, book, sheets, table, mapping)
+        else:
+            lt, problems = load_table(con, source, table, mapping)
         for p in problems:
             groups.append(ProblemGroup(p.severity, p.file, p.rule, p.column, p.message, 1, [p]))
         if lt is not None:
             loaded[table.name] = lt
-            progress(f"read {lt.path.name}: {lt.rows:,} rows")
+            progress(f"read {lt.label}: {lt.rows:,} rows")
+    if book is not None:
+        expected = {(mapping.stem(t) if mapping else t).lower() for t in contract.TABLES}
+        for extra in (s for s in sheets if s.strip().lower() not in expected):
+            groups.append(ProblemGroup(WARNING, f"[{book.name}]{extra}", "sheet.extra", None,
+                                       "sheet is not a contract table and is ignored", 1, []))
     for lt in loaded.values():
         groups.extend(check_table(con, lt))
     groups.extend(check_foreign_keys(con, loaded))
     groups.extend(check_settings(con, loaded.get("settings")))
+    if mapping is not None and mapping.date_format:
+        for g in groups:
+            if g.rule == "type.date":
+                g.message = f"is not a date in the mapping's format {mapping.date_format} nor ISO 8601"
+                for ex in g.examples:
+                    object.__setattr__(ex, "message", g.message)
+    groups.extend(check_roster_emails(con, loaded.get("users")))
     progress("checked every contract rule")
     return loaded, groups

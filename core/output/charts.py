@@ -151,8 +151,14 @@ def funnel(points: pd.DataFrame, tau2: float, title: str, height: int = 360) -> 
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", size=1).encode(y="y:Q")
     data = points.assign(who=np.where(points["is_you"], "You", "Peer"),
                          display=np.where(points["is_you"], points["label"] + " (you)", points["label"]))
-    tooltip = [alt.Tooltip("display:N", title="Physician"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
-               alt.Tooltip("expected:Q", title="Expected", format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
+    # Blinded peers carry no observed count and sit at their band's expected count (core.scorecard.funnel_data):
+    # the tooltip then says so rather than showing a made-up number.
+    banded = bool(points["observed"].isna().any())
+    tooltip = [alt.Tooltip("display:N", title="Physician")]
+    if not banded:
+        tooltip.append(alt.Tooltip("observed:Q", title="Observed", format=",.1f"))
+    tooltip += [alt.Tooltip("expected:Q", title="Expected (peers: typical of their band)" if banded else "Expected",
+                            format=",.1f"), alt.Tooltip("ratio:Q", title="O/E", format=".2f")]
     dots = alt.Chart(data).mark_point(filled=True, opacity=0.9, clip=True).encode(
         x=alt.X("expected:Q", title="Expected (risk-adjusted)", scale=alt.Scale(zero=False)),
         y=alt.Y("ratio:Q", title="Observed / expected", scale=y_scale),
@@ -185,21 +191,50 @@ def cost_trend(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
     ).properties(title="Median case cost by quarter", height=height, width="container")
 
 
-def oe_trend(frame: pd.DataFrame, height: int = 320) -> alt.Chart:
-    """O/E by quarter per outcome (observed / expected), 1 = as expected."""
-    data = frame[frame["expected_count"] > 0].assign(ratio=lambda d: d["observed_count"] / d["expected_count"])
-    data = data.assign(outcome_label=data["outcome"].map({
-        "complication": "Complications", "readmit_30d": "Readmissions", "ssi": "SSI", "mortality": "Mortality",
-        "los_days": "Length of stay"}))
-    base = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("surgery_quarter:O", title="Quarter", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("ratio:Q", title="Observed / expected"),
-        color=alt.Color("outcome_label:N", title="Outcome",
-                        scale=alt.Scale(range=COMPONENT_COLOURS)),
-        tooltip=[alt.Tooltip("surgery_quarter:O", title="Quarter"), alt.Tooltip("outcome_label:N", title="Outcome"),
-                 alt.Tooltip("observed_count:Q", title="Observed", format=",.1f"),
-                 alt.Tooltip("expected_count:Q", title="Expected", format=",.1f"),
-                 alt.Tooltip("ratio:Q", title="O/E", format=".2f")],
+def vlad(frame: pd.DataFrame, label: str, unit: str = "events", height: int = 260) -> alt.Chart:
+    """One outcome's cumulative risk-adjusted chart (VLAD): running expected − observed, case by case.
+
+    `frame` is mart_outcome_vlad rows for one physician, procedure and outcome (case_number,
+    vlad_count, ...). Above 0: fewer events than the patients' risk predicts ("net avoided"); below
+    0, more. A steady slope matters, not one step: each event is a drop of 1 − expected, and each
+    case without one a rise of its expected value (Definitions page, "Outcomes over time").
+    """
+    data = frame[["case_number", "surgery_date", "observed_count", "expected_count", "cumulative_observed_count",
+                  "cumulative_expected_count", "vlad_count"]].copy()
+    data["surgery_date"] = pd.to_datetime(data["surgery_date"]).dt.strftime("%Y-%m-%d")
+    # A short axis title: a rotated title longer than the plot is high squeezes the plot to nothing.
+    y_title = f"Net {unit} avoided"
+    line = alt.Chart(data).mark_line(color=YOU, strokeWidth=2, interpolate="step-after").encode(
+        x=alt.X("case_number:Q", title="Your cases, in date order", scale=alt.Scale(nice=False)),
+        y=alt.Y("vlad_count:Q", title=y_title),
+        tooltip=[alt.Tooltip("case_number:Q", title="Case"), alt.Tooltip("surgery_date:N", title="Surgery date"),
+                 alt.Tooltip("cumulative_observed_count:Q", title=f"Observed so far ({unit})", format=",.0f"),
+                 alt.Tooltip("cumulative_expected_count:Q", title=f"Expected so far ({unit})", format=",.1f"),
+                 alt.Tooltip("vlad_count:Q", title=f"Net {unit} avoided", format="+,.1f")],
     )
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="black", strokeDash=[4, 4]).encode(y="y:Q")
-    return alt.layer(base, one).properties(title="Outcomes by quarter (O/E)", height=height, width="container")
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="black", strokeDash=[4, 4]).encode(y="y:Q")
+    return alt.layer(zero, line).properties(title=f"{label}: net {unit} avoided over time", height=height,
+                                            width="container")
+
+
+def cusum(frame: pd.DataFrame, label: str, height: int = 200) -> alt.Chart:
+    """One outcome's risk-adjusted CUSUM (Steiner et al. 2000) with its signal threshold ruled.
+
+    `frame` is mart_outcome_vlad rows for one physician, procedure and binary outcome. The chart
+    climbs with events beyond the patients' risk and rests at 0 otherwise; reaching the threshold
+    (h = 4.5 for a doubling of the odds) is a signal worth a look at the cases, not a verdict.
+    """
+    data = frame[["case_number", "surgery_date", "cusum_count"]].copy()
+    data["surgery_date"] = pd.to_datetime(data["surgery_date"]).dt.strftime("%Y-%m-%d")
+    limit = float(frame["cusum_limit_count"].dropna().iloc[0]) if frame["cusum_limit_count"].notna().any() else 4.5
+    y_max = max(limit * 1.15, float(data["cusum_count"].max()) * 1.05)
+    line = alt.Chart(data).mark_line(color=YOU, strokeWidth=2).encode(
+        x=alt.X("case_number:Q", title="Your cases, in date order", scale=alt.Scale(nice=False)),
+        y=alt.Y("cusum_count:Q", title="CUSUM", scale=alt.Scale(domain=[0, y_max])),
+        tooltip=[alt.Tooltip("case_number:Q", title="Case"), alt.Tooltip("surgery_date:N", title="Surgery date"),
+                 alt.Tooltip("cusum_count:Q", title="CUSUM", format=".2f")],
+    )
+    rule = alt.Chart(pd.DataFrame({"y": [limit], "what": [f"signal threshold {limit:g}"]})).mark_rule(
+        color=LIMIT95, strokeDash=[6, 3], size=2).encode(y="y:Q", tooltip=[alt.Tooltip("what:N", title="")])
+    return alt.layer(rule, line).properties(title=f"{label}: CUSUM for doubled odds", height=height,
+                                            width="container")

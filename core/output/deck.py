@@ -160,7 +160,8 @@ def _rate_text(row: dict) -> str:
 
 
 def _callouts(points: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Letters above and below the 99.8% limit (the only ones a funnel calls out), from the points' `flag`."""
+    """Letters above and below the 99.8% limit (the only ones a funnel calls out), from the points' `flag`:
+    the call made on the exact figures (`scorecard.funnel_data`), since a blinded peer's point carries no limits."""
     high = points.loc[points["flag"] == "high_998", "label"].tolist()
     low = points.loc[points["flag"] == "low_998", "label"].tolist()
     return high, low
@@ -213,8 +214,11 @@ def _funnel_chart(points: pd.DataFrame, tau2: float, called: set[str]) -> Any:
         y=y,
         size=alt.Size("called:N", scale=alt.Scale(domain=["Within", "Outside 99.8%"], range=[140, 320]), legend=None),
         color=alt.value("#333333"),
-        tooltip=[alt.Tooltip("label:N", title="Surgeon"), alt.Tooltip("observed:Q", title="Observed", format=",.1f"),
-                 alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+        # Blinded peers carry no observed count and sit at their band's expected count (scorecard.funnel_data).
+        tooltip=[alt.Tooltip("label:N", title="Surgeon"), *([] if points["observed"].isna().any() else
+                 [alt.Tooltip("observed:Q", title="Observed", format=",.1f")]),
+                 alt.Tooltip("expected:Q", title="Expected (typical of their volume band)"
+                             if points["observed"].isna().any() else "Expected", format=",.1f"),
                  alt.Tooltip("ratio:Q", title="O/E", format=".2f")])
     tags = dots.mark_text(align="left", dx=12, dy=-6, color="#333333").encode(
         text="letter:N", size=alt.value(18), color=alt.value("#333333"))
@@ -226,7 +230,8 @@ def funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide
     label = metrics.outcome(outcome).label
     high, low = _callouts(points)
     chart = _funnel_chart(points, float(meta.get("tau2", 0.0) or 0.0), set(high + low))
-    total_o, total_e = points["observed"].sum(), points["expected"].sum()
+    # The group's totals (a blinded peer's observed count is not in the points).
+    total_o, total_e = meta.get("group_observed", points["observed"].sum()), meta.get("group_expected", 0.0)
     if high or low:
         parts = [f"{_letters(side)} {'is' if len(side) == 1 else 'are'} {word}"
                  for side, word in ((high, "above"), (low, "below")) if side]
@@ -237,7 +242,11 @@ def funnel_slide(outcome: str, points: pd.DataFrame, meta: dict, notes) -> Slide
     figures = [Figure("Surgeons above the 99.8% limit", short(high)),
                Figure("Surgeons below the 99.8% limit", short(low)),
                Figure("Group O/E", "–" if not total_e else f"{total_o / total_e:.2f}", "observed ÷ expected"),
-               Figure("Surgeons", str(len(points)))]
+               Figure("Surgeons", str(len(points))),
+               # Which limits, and why (README "Fair numbers at a department's size").
+               Figure("Limits", "widened for overdispersion" if meta.get("limits") == "overdispersed"
+                      else "exact Poisson", "too few surgeons to estimate overdispersion"
+                      if "at least" in str(meta.get("limits_reason", "")) else "")]
     data = points[["label", "observed", "expected", "ratio", "lower95", "upper95", "lower998", "upper998",
                    "volume_band"]]
     return Slide(f"funnel-{outcome}", f"{label}: observed against expected", headline, chart, figures, data,

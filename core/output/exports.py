@@ -90,9 +90,38 @@ def chart_svg(chart: Any, *, width: int = 900, height: int = 460, title: str | N
     return vl_convert.vegalite_to_svg(json.dumps(static_spec(chart, width=width, height=height, title=title)))
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (`=HYPERLINK(…)`, `@SUM(…)`,
+# `+cmd|…`), or, after a tab or carriage return, may still do so: OWASP's CSV injection guidance.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote; else as is.
+
+    Numbers stay numbers (a negative gap is data, not a formula); only text is touched, because text
+    is what a reviewer's reply or an extract's item name arrives as.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The one CSV writer of every download: formulas neutralised in every text cell and header,
+    UTF-8 with a byte-order mark (so spreadsheets read "–" and "×"), CRLF line ends, no index."""
+    out = frame.copy()
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise_cell)
+    # CRLF line ends (RFC 4180): the csv module then also quotes a cell holding a lone carriage return,
+    # which with "\n" ends it would write bare, splitting the row in a spreadsheet.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
 def figures_csv(frame: pd.DataFrame) -> bytes:
-    """The figures behind a chart as CSV (UTF-8 with a byte-order mark, so spreadsheets read "–" and "×")."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    """The figures behind a chart as CSV (`csv_bytes`)."""
+    return csv_bytes(frame)
 
 
 def file_name(deck: Deck, slide: Slide | None, ext: str) -> str:

@@ -1,4 +1,4 @@
-"""Synthetic demo source: `write_demo_source` writes the nine README, *The data contract* tables plus truth.json.
+"""Synthetic demo source: `write_demo_source` writes the tables of README, *The data contract* plus truth.json.
 
 What it builds
 --------------
@@ -30,10 +30,18 @@ of every kind the app must find, and some it must *not* be fooled by (all record
   cases in the default 12 months; each does only ~6% of their procedure's volume, so their excess
   events barely raise everyone else's expected counts in the pooled risk model (O/E about 3.5-5 in
   the default period, 2.5-3.5 over the two years).
-* Sicker patients, ordinary care: three physicians (THA, SPF, CABG) whose patients are older, higher
+* Sicker patients, ordinary care: four physicians (THA, SPF, CABG, HYS) whose patients are older, higher
   ASA, more comorbid and more often non-elective but who get no physician effect: raw rates high,
-  O/E about 1. This is the trap a fair scorecard must not fall into; they sit in procedures without a
+  O/E about 1. This is the trap a fair scorecard must not fall into; three sit in procedures without a
   worse-outcome physician so nothing else moves their expected counts.
+* A small department: Women's Health (ten gynaecologists doing hysterectomies, nine eligible) holds both
+  a truly worse surgeon and a sicker-patients surgeon, at the size where overdispersion cannot be
+  estimated and the funnel limits are exact (truth.json `small_department`).
+* The supply chain's side (issue 14): a preferred guidewire on backorder (its alternative is the other
+  preferred guidewire), a single-source preferred knee system (the biggest standardization win carries
+  a supply risk), a formulary whose preferred drugs the costly-pharmacy surgeon passes over, and a
+  standardization programme that began with the default period: preferred use rose in cardiac stents
+  and hernia mesh (savings achieved) and stayed flat in knee and hip implants (none).
 * A procedure with too few eligible physicians (TAVR: four physicians, one of them below min_cases),
   so no peer figures may be shown; and four (physician, procedure) pairs below min_cases in the last
   12 months with a fixed number of cases at every size.
@@ -81,7 +89,7 @@ CHUNK_CASES = 50_000
 MIN_CASES = 1_000
 VOLUME_GROWTH = 0.3  # relative rise in daily case volume from the first day to the last
 TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_usage", "evidence",
-          "users", "settings")
+          "users", "settings", "drugs", "post_acute", "targets")
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
@@ -232,7 +240,14 @@ WORSE_OUTCOMES = (
 # expected count in that procedure's pooled risk model.
 # Deteriorating from mid-2025: a story the quarterly trend shows, and see WORSE_OUTCOMES.
 WORSE_FROM = date(2025, 7, 1)
-SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"))
+SICKER_PATIENTS = ((_pid("Wiśniewski"), "THA"), (_pid("Chen"), "SPF"), (_pid("Eze"), "CABG"),
+                   (_pid("Farahani"), "HYS"))
+# A department of real size (README "Fair numbers at a department's size"): in the default year Women's
+# Health has ten gynaecologists doing hysterectomies, nine of them eligible, with one truly worse surgeon (Ashford, in
+# WORSE_OUTCOMES) and one with much sicker patients (Farahani, in SICKER_PATIENTS) side by side.
+# Too few surgeons to estimate overdispersion, so its funnels use exact limits: the scorecard must
+# still call out the first and not the second.
+SMALL_DEPARTMENT = ("Women's Health", "HYS", _pid("Ashford"), _pid("Farahani"))
 # (physician, procedure, cases in the last 12 months, cases in the year before): fixed at any size.
 BELOW_MIN_CASES = (
     (_pid("Rahman"), "TKA", 6, 0),     # a new consultant who started in the spring
@@ -950,11 +965,31 @@ EVIDENCE = {
 OVERDUE_REVIEWS = {"Hemostatic agents": date(2025, 6, 12), "Surgical staplers": date(2025, 9, 3)}
 
 
+# ---------------------------------------------------------------------------------------------
+# Supply risk, the formulary and the savings programme (issue 14): planted truths for the supply
+# chain's views. Kept apart from the rest so other plants can change without touching these.
+# ---------------------------------------------------------------------------------------------
+# The formulary's preferred drug in each class where the drugs really are substitutes; classes of
+# unlike drugs (analgesics, anticoagulants) have none, so no switch saving is claimed there.
+FORMULARY_PREFERRED = ("Cefazolin 2 g IV", "Tranexamic acid 1 g IV", "Bupivacaine 0.25% 30 mL",
+                       "Neostigmine 3 mg with glycopyrrolate 0.6 mg", "Clopidogrel 600 mg PO",
+                       "Iohexol 350 mgI/mL 100 mL")
+BACKORDER_PREFERRED_CATEGORY = "Guidewires"        # its first preferred item is on backorder
+SINGLE_SOURCE_PREFERRED_CATEGORY = "Knee implant systems"  # its first preferred item has one source
+# The standardization programme began with the default period, so its first year is the last 12 months
+# and the baseline the 12 months before. After the start, physicians switch this share of their
+# non-preferred use to the preferred items in the categories that "took"; nothing changes in the others.
+PROGRAMME_START = PERIOD_START
+PROGRAMME_UPTAKE = {"Cardiac stents": 0.8, "Hernia mesh": 0.8}
+PROGRAMME_FLAT = ("Knee implant systems", "Hip implant systems")
+PROGRAMME_HOLDOUTS = COSTLY_IMPLANTS  # the planted implant outliers do not switch
+SAVINGS_TARGET_PER_CASE_USD = 30  # the year's target scales with the data set: $600,000 at 20,000 cases
+
 # =============================================================================================
 # Public entry point
 # =============================================================================================
 def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: str = "csv") -> dict:
-    """Write the demo source (nine tables and truth.json) into out_dir and return the truth."""
+    """Write the demo source (every table and truth.json) into out_dir and return the truth."""
     if fmt not in ("csv", "parquet"):
         raise UserError(f"unknown format {fmt!r}: use csv or parquet")
     if not isinstance(cases, (int, np.integer)) or cases < MIN_CASES:
@@ -969,6 +1004,7 @@ def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: st
             (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
 
     world = _World(int(seed))
+    _episode_habits(world)
     case_cols, case_info = _generate_cases(world, int(cases))
     counts = {
         "physicians": len(PHYSICIANS), "procedures": len(PROCEDURES), "cases": int(cases),
@@ -977,12 +1013,20 @@ def write_demo_source(out_dir: Path, cases: int = 20000, seed: int = 42, fmt: st
     }
     for name, table in (("physicians", world.physicians_table()), ("procedures", _procedures_table()),
                         ("items", world.items_table()), ("evidence", world.evidence_table()),
-                        ("users", world.users_table()), ("settings", _settings_table()),
+                        ("users", world.users_table()), ("settings", _settings_table(_programme_settings(cases))),
                         ("cases", _cases_table(case_cols))):
         _write_whole(table, out_dir / f"{name}.{fmt}", fmt)
     counts["supply_usage"], counts["drug_usage"] = _write_lines(world, case_cols, out_dir, fmt)
+    counts["settings"] += len(_programme_settings(cases))
+    counts["drugs"] = _write_formulary(out_dir, fmt)
 
+    # Issue 15: post-acute spending and target prices (optional tables of the contract).
+    post_acute, episode_info = _post_acute_table(world, case_cols)
+    _write_whole(_targets_table(), out_dir / f"targets.{fmt}", fmt)
+    _write_whole(post_acute, out_dir / f"post_acute.{fmt}", fmt)
+    counts["post_acute"], counts["targets"] = post_acute.num_rows, len(EPISODE_TARGETS)
     truth = _truth(world, case_info, int(cases), int(seed), fmt, counts)
+    truth["value_based_care"] = _value_truth(episode_info)
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     return truth
@@ -1002,6 +1046,7 @@ class _World:
         self.proc_index = {code: i for i, code in enumerate(PROC_CODES)}
         self.emails = [_email(p[0]) for p in PHYSICIANS]
         self._build_items(rng)
+        _plant_supply_risk(self)
         self._build_habits(rng)
         self._build_slots()
         self._build_evidence()
@@ -1266,9 +1311,10 @@ def _procedures_table() -> pa.Table:
                      "service_line": [p[2] for p in PROCEDURES]})
 
 
-def _settings_table() -> pa.Table:
+def _settings_table(extra: tuple = ()) -> pa.Table:
     """The settings table (values as text: a key/value table holds mixed kinds)."""
-    return pa.table({"key": [k for k, _ in SETTINGS], "value": [v for _, v in SETTINGS]})
+    rows = SETTINGS + tuple(extra)
+    return pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
 
 
 # =============================================================================================
@@ -1346,6 +1392,7 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
     # Codes: 0 Medicare, 1 Commercial, 2 Medicaid, 3 Self-pay.
     payer = np.where(age >= 65, np.searchsorted([0.86, 0.96, 0.99], u, side="right"),
                      np.searchsorted([0.08, 0.72, 0.94], u, side="right"))
+    groups = _equity_groups(world.seed, age, payer)  # issue 15: race/ethnicity, dual eligibility
     # Facility: mostly the physician's home hospital; uncomplicated elective lap chole and hernia
     # repairs often go to the ambulatory surgery center, which discharges the same day.
     fac = np.where(rng.random(n) < 0.85, world.home[ph], 1 - world.home[ph])
@@ -1367,6 +1414,7 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
             x = x + 0.5 * out["complication"]  # complications bring patients back
         # Intercepts are calibrated so each procedure's overall rate matches its baseline.
         planted = world.log_or[k, ph, pc] * (day >= _day(WORSE_FROM))
+        planted = planted + _equity_log_odds(name, groups)
         eta = _calibrate(x, pc, P["base"][:, k]) + x + planted
         out[name] = rng.random(n) < _expit(eta)
         if name == "ssi":
@@ -1390,6 +1438,7 @@ def _generate_cases(world: _World, n_cases: int) -> tuple[dict, dict]:
         "age": age[order], "female": female[order], "asa": asa[order],
         "comorb": comorb[order].astype(np.int32), "adm": adm[order].astype(np.int8),
         "payer": payer[order].astype(np.int8), "or_min": or_min[order], "fac": fac[order].astype(np.int8),
+        "race": groups["race"][order], "dual": groups["dual"][order],
         **{k: v[order] for k, v in out.items()},
     }
     last_year = cols["day"] >= _day(PERIOD_START)
@@ -1441,6 +1490,8 @@ def _cases_table(c: dict) -> pa.Table:
         "ssi": pa.array(c["ssi"]),
         "mortality": pa.array(c["mortality"]),
         "facility": _labels(FACILITIES, c["fac"]),
+        "race_ethnicity": _labels(RACE_ETHNICITY, c["race"]),
+        "dual_eligible": pa.array(c["dual"]),
     })
 
 
@@ -1468,7 +1519,7 @@ def _write_lines(world: _World, c: dict, out_dir: Path, fmt: str) -> tuple[int, 
             hi = min(lo + CHUNK_CASES, n)
             ph, pc, fac = c["ph"][lo:hi], c["pc"][lo:hi], c["fac"][lo:hi]
             case_id = np.arange(lo + 1, hi + 1, dtype=np.int64)
-            s = _supply_chunk(world, np.random.default_rng([world.seed, 2, k]), ph, pc, fac)
+            s = _supply_chunk(world, np.random.default_rng([world.seed, 2, k]), ph, pc, fac, c["day"][lo:hi])
             supply.write(pa.table({
                 "case_id": pa.array(case_id[s["case"]]), "line": pa.array(s["line"]),
                 "item_id": item_ids.take(pa.array(s["item"])), "quantity": pa.array(s["qty"]),
@@ -1504,7 +1555,7 @@ def _line_numbers(row: np.ndarray, n_rows: int) -> np.ndarray:
 
 
 def _supply_chunk(world: _World, rng: np.random.Generator, ph: np.ndarray, pc: np.ndarray,
-                  fac: np.ndarray) -> dict:
+                  fac: np.ndarray, day: np.ndarray) -> dict:
     """Supply lines for one chunk of cases."""
     n = len(ph)
     row, slot = _expand(world.s_start[pc], world.s_count[pc])
@@ -1519,6 +1570,7 @@ def _supply_chunk(world: _World, rng: np.random.Generator, ph: np.ndarray, pc: n
     qty = (qlo + (rng.random(m) * (qhi - qlo + 1)).astype(np.int64)).astype(np.int32)
     # Item choice: preferred by the physician's propensity, else their favourite brand, else any.
     pi = np.where(world.cat_is_implant[cat], world.pi_imp[rph], world.pi_sup[rph])
+    pi = _programme_uptake(pi, cat, rph, day[row])
     npref = world.cat_npref[cat]
     use_pref = (rng.random(m) < pi) & (npref > 0)
     pref_item = world.pref_items[cat, (rng.random(m) * np.maximum(npref, 1)).astype(np.int64)]
@@ -1599,6 +1651,161 @@ def _write_whole(table: pa.Table, path: Path, fmt: str) -> None:
 
 
 # =============================================================================================
+# Value-based care (issue 15): patient groups for equity, post-acute spending and target prices
+# =============================================================================================
+# Kept apart from the case generator: its own random streams (seed, 15, k), so adding them moves no
+# other table's numbers; the generator calls `_equity_groups` and `_equity_log_odds` once each.
+RACE_ETHNICITY = ("White", "Black or African American", "Hispanic or Latino", "Asian",
+                  "American Indian or Alaska Native", "Other or unknown")
+RACE_SHARES = (0.60, 0.14, 0.15, 0.06, 0.01, 0.04)
+# Dual-eligible (Medicare and Medicaid) patients whose readmission odds are truly higher than their
+# recorded risk factors explain (a well-documented disparity, e.g. in CMS's readmissions programme):
+# the risk model sees age, sex, ASA, comorbidity and admission type only, so their O/E sits above 1.
+WORSE_GROUP = {"dimension": "dual_eligible", "group": "true", "outcomes": {"readmit_30d": 2.2}}
+DUAL_SHARE_OF_MEDICARE = 0.24
+# TEAM-style episode procedures (joint replacement, spinal fusion, CABG) and their target prices.
+EPISODE_TARGETS = {"TKA": 22_000.0, "THA": 22_000.0, "SPF": 39_000.0, "CABG": 46_000.0}
+# Discharge to a skilled nursing facility: baseline probability for a typical patient, per procedure.
+SNF_BASE = {"TKA": 0.08, "THA": 0.09, "SPF": 0.09, "CABG": 0.13}
+# The surgeon whose patients go to skilled nursing far more often for the same case cost.
+SNF_HEAVY = (_pid("Osei"), "TKA")
+SNF_HEAVY_LOG_ODDS = 2.8
+# Setting: (probability for a typical non-SNF patient, cost model). Readmissions follow readmit_30d.
+READMISSION_COST = {"TKA": 16_000.0, "THA": 17_000.0, "SPF": 24_000.0, "CABG": 32_000.0}
+POST_ACUTE_SETTINGS = ("snf", "irf", "home_health", "readmission", "outpatient", "other")
+POST_ACUTE_SCHEMA = pa.schema([("case_id", pa.int64()), ("line", pa.int32()), ("setting", pa.string()),
+                               ("service_date", pa.date32()), ("cost", pa.float64())])
+# Lines dated after the 30-day window (the build must leave them out of the episode).
+LATE_LINE_SHARE = 0.03
+
+
+def _equity_groups(seed: int, age: np.ndarray, payer: np.ndarray) -> dict:
+    """Race/ethnicity and dual eligibility per case, from their own random stream.
+
+    Dual-eligible patients are Medicare patients who also qualify for Medicaid (about a quarter of
+    Medicare patients here); race/ethnicity follows a US-like mix, with one small group so that the
+    equity view's cell-size suppression has something to do.
+    """
+    rng = np.random.default_rng([seed, 15, 0])
+    n = len(age)
+    race = np.searchsorted(np.cumsum(RACE_SHARES)[:-1], rng.random(n), side="right").astype(np.int8)
+    dual = (payer == 0) & (rng.random(n) < DUAL_SHARE_OF_MEDICARE)
+    return {"race": race, "dual": dual}
+
+
+def _equity_log_odds(outcome: str, groups: dict) -> np.ndarray | float:
+    """The planted patient-group effect on one outcome's log odds (0 for every other outcome)."""
+    odds = WORSE_GROUP["outcomes"].get(outcome)
+    return np.log(odds) * groups["dual"] if odds else 0.0
+
+
+def _episode_habits(world: _World) -> None:
+    """The SNF-heavy surgeon gets neutral OR pace and length of stay, so only the episode differs."""
+    i = world.phys_index[SNF_HEAVY[0]]
+    world.or_factor[i] = world.los_factor[i] = 1.0
+
+
+def _targets_table() -> pa.Table:
+    """The targets table: one episode target price per episode procedure."""
+    return pa.table({"procedure_code": list(EPISODE_TARGETS),
+                     "episode_target_usd": pa.array(list(EPISODE_TARGETS.values()), pa.float64())})
+
+
+def _post_acute_table(world: _World, c: dict) -> tuple[pa.Table, dict]:
+    """Post-acute lines for the episode procedures' cases, and the SNF rates planted (for truth.json).
+
+    Discharge to SNF follows patient factors (age, ASA, comorbidity, non-elective admission) plus the
+    planted surgeon's habit; an SNF stay replaces home health and inpatient rehabilitation. Every
+    readmit_30d case has a readmission line; most patients have outpatient therapy or visits; a few
+    lines fall after day 30 and must not count.
+    """
+    rng = np.random.default_rng([world.seed, 15, 1])
+    codes = np.array([world.proc_index[code] for code in EPISODE_TARGETS])
+    rows = np.flatnonzero(np.isin(c["pc"], codes))
+    pc, ph = c["pc"][rows], c["ph"][rows]
+    P = _proc_arrays()
+    age_c = c["age"][rows] - P["age_mean"][pc]
+    cm_c = c["comorb"][rows] - P["cm_mean"][pc]
+    base = np.zeros(len(PROCEDURES))
+    for code, p in SNF_BASE.items():
+        base[world.proc_index[code]] = p
+    x = 0.07 * age_c + 0.5 * (c["asa"][rows] - 2.4) + 0.2 * cm_c + 0.9 * (c["adm"][rows] > 0)
+    heavy = (ph == world.phys_index[SNF_HEAVY[0]]) & (pc == world.proc_index[SNF_HEAVY[1]])
+    snf = rng.random(len(rows)) < _expit(_logit(base[pc]) + x + SNF_HEAVY_LOG_ODDS * heavy)
+    irf = ~snf & (rng.random(len(rows)) < np.where(pc == world.proc_index["CABG"], 0.08, 0.03))
+    home = ~snf & ~irf & (rng.random(len(rows)) < 0.55)
+    outpatient = rng.random(len(rows)) < np.where(snf, 0.5, 0.85)
+    other = rng.random(len(rows)) < 0.3
+    readmit = c["readmit_30d"][rows]
+    readmit_cost = np.zeros(len(PROCEDURES))
+    for code, v in READMISSION_COST.items():
+        readmit_cost[world.proc_index[code]] = v
+    n = len(rows)
+    costs = {
+        "snf": np.round(rng.uniform(560, 720, n) * rng.integers(10, 26, n), 2),
+        "irf": np.round(rng.uniform(1_600, 2_000, n) * rng.integers(8, 15, n), 2),
+        "home_health": np.round(rng.gamma(9.0, 2_600 / 9.0, n), 2),
+        "readmission": np.round(readmit_cost[pc] * rng.lognormal(0, 0.3, n), 2),
+        "outpatient": np.round(rng.integers(4, 16, n) * rng.uniform(110, 160, n), 2),
+        "other": np.round(rng.gamma(2.0, 180.0, n), 2),
+    }
+    used = {"snf": snf, "irf": irf, "home_health": home, "readmission": readmit, "outpatient": outpatient,
+            "other": other}
+    case_parts, setting_parts, cost_parts = [], [], []
+    for k, setting in enumerate(POST_ACUTE_SETTINGS):
+        hit = np.flatnonzero(used[setting])
+        case_parts.append(rows[hit])
+        setting_parts.append(np.full(len(hit), k, dtype=np.int8))
+        cost_parts.append(costs[setting][hit])
+    case_row = np.concatenate(case_parts)
+    setting = np.concatenate(setting_parts)
+    cost = np.concatenate(cost_parts)
+    order = np.lexsort((setting, case_row))
+    case_row, setting, cost = case_row[order], setting[order], cost[order]
+    # Days after discharge: SNF and IRF start at once, the rest spread over the month.
+    offset = np.where(setting <= 1, rng.integers(0, 3, len(case_row)), rng.integers(1, 31, len(case_row)))
+    late = rng.random(len(case_row)) < LATE_LINE_SHARE
+    offset = np.where(late, rng.integers(31, 60, len(case_row)), offset)
+    discharge = c["day"][case_row] + c["los"][case_row]
+    service = np.datetime64(START_DATE.isoformat(), "D") + (discharge + offset).astype("timedelta64[D]")
+    table = pa.table({
+        "case_id": pa.array(case_row.astype(np.int64) + 1),
+        "line": pa.array(_post_acute_lines(case_row), pa.int32()),
+        "setting": _labels(POST_ACUTE_SETTINGS, setting),
+        "service_date": pa.array(service, pa.date32()),
+        "cost": pa.array(cost),
+    }, schema=POST_ACUTE_SCHEMA)
+    last = c["day"][rows] >= _day(PERIOD_START)
+    snf_rates = {}
+    for code in EPISODE_TARGETS:
+        j = world.proc_index[code]
+        mine = last & (pc == j) & heavy
+        rest = last & (pc == j) & ~heavy
+        snf_rates[code] = {"planted_surgeon": float(snf[mine].mean()) if mine.any() else None,
+                           "everyone_else": float(snf[rest].mean())}
+    return table, {"snf_rates_last_12_months": snf_rates, "late_lines": int(late.sum())}
+
+
+def _post_acute_lines(case_row: np.ndarray) -> np.ndarray:
+    """Line numbers 1..k within each case (case_row sorted)."""
+    starts = np.r_[0, np.flatnonzero(np.diff(case_row)) + 1]
+    counts = np.diff(np.r_[starts, len(case_row)])
+    return (np.arange(len(case_row)) - np.repeat(starts, counts) + 1).astype(np.int32)
+
+
+def _value_truth(episode_info: dict) -> dict:
+    """What issue 15 planted, for truth.json."""
+    return {
+        "episode_procedures": list(EPISODE_TARGETS),
+        "episode_targets_usd": dict(EPISODE_TARGETS),
+        "snf_heavy": {"physician_id": SNF_HEAVY[0], "procedure_code": SNF_HEAVY[1],
+                      "extra_snf_log_odds": SNF_HEAVY_LOG_ODDS, **episode_info},
+        "worse_group": WORSE_GROUP,
+        "race_ethnicity_groups": list(RACE_ETHNICITY),
+    }
+
+
+# =============================================================================================
 # truth.json
 # =============================================================================================
 def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts: dict) -> dict:
@@ -1633,6 +1840,12 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
             "sicker_patients": [{"physician_id": pid, "procedure_code": code}
                                 for pid, code in SICKER_PATIENTS],
             "few_eligible_procedure": FEW_ELIGIBLE_PROCEDURE,
+            "small_department": {
+                "service_line": SMALL_DEPARTMENT[0], "procedure_code": SMALL_DEPARTMENT[1],
+                "physicians": int((last[:, world.proc_index[SMALL_DEPARTMENT[1]]] > 0).sum()),
+                "eligible_physicians_last_12_months":
+                    int((last[:, world.proc_index[SMALL_DEPARTMENT[1]]] >= min_cases).sum()),
+                "worse_outcomes": SMALL_DEPARTMENT[2], "sicker_patients": SMALL_DEPARTMENT[3]},
             "below_min_cases": [
                 {"physician_id": pid, "procedure_code": code,
                  "cases_last_12_months": int(last[world.phys_index[pid], world.proc_index[code]]),
@@ -1672,7 +1885,89 @@ def _truth(world: _World, info: dict, n_cases: int, seed: int, fmt: str, counts:
                              if r["next_review"] < REVIEW_TODAY],
         "overdue_as_of": REVIEW_TODAY.isoformat(),
         "backorder_items": [world.item_ids[i] for i in np.flatnonzero(world.item_backorder)],
+        **_supply_truth(world, n_cases),
         "rows": counts,
+    }
+
+
+# =============================================================================================
+# Supply risk, the formulary and the savings programme (issue 14)
+# =============================================================================================
+def _plant_supply_risk(world: _World) -> None:
+    """One single-source preferred item (knee implants: the standardization win carries a supply risk);
+    every other preferred item has at least two approved sources, as a value analysis committee would
+    insist. The backordered preferred guidewire is planted with the other backorders in _build_items."""
+    for c in range(len(CATEGORIES)):
+        for i in world.cat_pref[c]:
+            world.item_sources[i] = max(world.item_sources[i], 2)
+    world.item_sources[world.cat_pref[CAT_INDEX[SINGLE_SOURCE_PREFERRED_CATEGORY]][0]] = 1
+
+
+
+def _programme_uptake(pi: np.ndarray, cat: np.ndarray, rph: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Preferred-use propensity per line after the programme began: in the categories that took, each
+    physician (but the holdouts) switches PROGRAMME_UPTAKE of their non-preferred use. No random draw
+    is added, so every other plant keeps exactly its values."""
+    after = day >= _day(PROGRAMME_START)
+    holdout = np.isin(rph, [PHYSICIAN_IDS.index(pid) for pid in PROGRAMME_HOLDOUTS])
+    for name, share in PROGRAMME_UPTAKE.items():
+        hit = after & (cat == CAT_INDEX[name]) & ~holdout
+        pi = np.where(hit, pi + (1 - pi) * share, pi)
+    return pi
+
+
+def _programme_settings(n_cases: int) -> tuple:
+    """The programme's settings: its start date and the year's savings target (scaled to the data set)."""
+    return (("savings_target_usd", str(int(n_cases) * SAVINGS_TARGET_PER_CASE_USD)),
+            ("program_start_date", PROGRAMME_START.isoformat()))
+
+
+def _write_formulary(out_dir: Path, fmt: str) -> int:
+    """The formulary (drugs): every drug with its class, unit cost and whether it is the class's preferred one."""
+    table = pa.table({"drug_name": [d[0] for d in DRUGS], "drug_class": [d[1] for d in DRUGS],
+                      "preferred": pa.array([d[0] in FORMULARY_PREFERRED for d in DRUGS]),
+                      "unit_cost": pa.array([d[2] for d in DRUGS], pa.float64())})
+    _write_whole(table, out_dir / f"drugs.{fmt}", fmt)
+    return len(DRUGS)
+
+
+def _supply_truth(world: _World, n_cases: int) -> dict:
+    """What the supply-risk, pharmacy and savings views must find (truth.json)."""
+    guide = world.cat_pref[CAT_INDEX[BACKORDER_PREFERRED_CATEGORY]]
+    knee = world.cat_pref[CAT_INDEX[SINGLE_SOURCE_PREFERRED_CATEGORY]]
+    evidence = {r["category"]: r for r in world.evidence_rows}
+    preferred_classes = sorted({d[1] for d in DRUGS if d[0] in FORMULARY_PREFERRED})
+    costly_classes = sorted({DRUGS[costly][1] for code in PROC_CODES
+                             for _cheap, costly, _p, _b in DRUG_SLOTS[code]
+                             if costly is not None and DRUGS[costly][1] in preferred_classes
+                             and code in dict(PHYSICIANS[PHYSICIAN_IDS.index(COSTLY_PHARMACY[0])][4])})
+    return {
+        "supply_risk": {
+            "backorder_preferred_item": {
+                "item_id": world.item_ids[guide[0]], "category": BACKORDER_PREFERRED_CATEGORY,
+                "alternative_item_id": world.item_ids[guide[1]],
+                "evidence_id": evidence[BACKORDER_PREFERRED_CATEGORY]["evidence_id"],
+                "evidence_grade": evidence[BACKORDER_PREFERRED_CATEGORY]["evidence_grade"]},
+            "single_source_preferred_item": {
+                "item_id": world.item_ids[knee[0]], "category": SINGLE_SOURCE_PREFERRED_CATEGORY},
+        },
+        "formulary": {
+            "preferred_drugs": list(FORMULARY_PREFERRED),
+            "classes_with_preferred": preferred_classes,
+            "costly_drug_physician": COSTLY_PHARMACY[0],
+            "costly_drug_procedures": sorted(PHYSICIANS[PHYSICIAN_IDS.index(COSTLY_PHARMACY[0])][4]),
+            "costly_drug_classes": costly_classes,
+        },
+        "savings_programme": {
+            "program_start_date": PROGRAMME_START.isoformat(),
+            "savings_target_usd": int(n_cases) * SAVINGS_TARGET_PER_CASE_USD,
+            "baseline": {"start": _add_months(PROGRAMME_START, -12).isoformat(),
+                         "end": (PROGRAMME_START - timedelta(days=1)).isoformat()},
+            "materialised": sorted(PROGRAMME_UPTAKE),
+            "uptake_share": PROGRAMME_UPTAKE,
+            "not_materialised": list(PROGRAMME_FLAT),
+            "holdouts": list(PROGRAMME_HOLDOUTS),
+        },
     }
 
 

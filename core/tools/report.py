@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import config, metrics, scorecard
+from core import config, db, episode, metrics, pharmacy, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -65,7 +65,9 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
         for r in outcomes.to_dict("records"):
             out[r["outcome"]] = {"observed": _num(r["observed"], 4), "expected": _num(r["expected"], 4),
                                  "oe_ratio": _num(r["oe_ratio"], 4), "ci95_low": _num(r["ci95_low"], 4),
-                                 "ci95_high": _num(r["ci95_high"], 4), "flag": r["flag"]}
+                                 "ci95_high": _num(r["ci95_high"], 4), "flag": r["flag"],
+                                 "shrunken_oe_ratio": _num(r["shrunken_oe_ratio"], 4),
+                                 "reliability": _num(r["reliability"], 4), "limits": r["limits"]}
         entries.append({
             "procedure_code": pos["procedure_code"],
             "cases": int(pos["case_count"]),
@@ -79,6 +81,10 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
             "switch_saving_usd": _num(pos["switch_saving_usd"]),
             "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
             "outcomes": out,
+            # Pharmacy by drug class and the drug switch saving (README, "core report").
+            **pharmacy.report_entry(physician_id, pos["procedure_code"], period, excluded),
+            # 30-day episode cost (README, *Episode cost*); null without post-acute data for the procedure
+            "episode": episode.report_entry(episode.position(physician_id, pos["procedure_code"], period, excluded)),
         })
     return {"physician_id": physician_id, "start": period.start.isoformat(), "end": period.end.isoformat(),
             "procedures": entries}
@@ -99,9 +105,18 @@ def to_csv(result: dict[str, Any]) -> str:
         for key, value in entry.items():
             if key == "components_usd":
                 row.update({f"{c}_usd": v for c, v in value.items()})
+            elif key == "episode":
+                for name, figure in (value or {}).items():
+                    if isinstance(figure, dict):
+                        row.update({f"episode_{name}_{k}": v for k, v in figure.items()})
+                    else:
+                        row[f"episode_{name}"] = figure
             elif key == "outcomes":
                 for outcome, figures in value.items():
                     row.update({f"{outcome}_{k}": v for k, v in figures.items()})
+            elif key == "pharmacy_by_class_usd":
+                for drug_class, figures in value.items():
+                    row.update({f"pharmacy_{drug_class}_{k}_usd": v for k, v in figures.items()})
             else:
                 row[key] = value
         rows.append(row)

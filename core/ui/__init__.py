@@ -3,19 +3,24 @@
 One of the few `core` modules that imports Streamlit. Pages stay thin by calling these helpers:
 the viewer comes from app.py (which resolved it from the signed-in user and the roster), reads are
 cached per database version (so a rebuild is seen at once, README, *Commands*), and every page view, export,
-share and refusal goes to the audit log — a failed audit write is shown, never swallowed.
+share and refusal goes to the audit log. The audit fails closed: when an entry cannot be written the
+run shows an error and stops, so a view nobody recorded is never drawn.
+
+Anything from a link or an extract is shown through `plain` (or `say`), never as Markdown, and link
+parameters are read only through `param` / `int_param`: bounded, printable, never an exception.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from core import access, db, scorecard, state
+from core import access, db, scorecard, state, text
 from core.output.format import money, pct  # noqa: F401 - the pages' formatters: one implementation
 
 _VIEWER_KEY = "_scorecard_viewer"
@@ -23,7 +28,15 @@ _LOGGED_KEY = "_scorecard_logged_views"
 
 # Query parameters a view may carry in a link: filters only, never identity or rights.
 LINK_KEYS = ("procedure", "period", "category", "outcome", "physician", "step", "service_line",
-             "grade", "q", "slide")
+             "grade", "q", "slide", "item", "drug_class", "scope")
+# A link parameter longer than this is ignored whole (a search is the longest honest value).
+MAX_PARAM_LENGTH = 200
+# The element toolbar's own chart download (a PNG made in the browser) would bypass the audit log, so
+# it is hidden on every page; Scorecard's Export buttons make the same files and record them.
+# (`client.disableDataExport` in .streamlit/config.toml already removes the table and chart-data CSVs.)
+TOOLBAR_CSS = ("<style>[data-testid='stElementToolbarButton']:has(button[aria-label^='Download as PNG']),"
+               "[data-testid='stElementToolbarButton']:has(button[aria-label^='Copy Vega-Lite spec'])"
+               "{display:none !important}</style>")
 
 
 def set_viewer(viewer: access.Viewer) -> None:
@@ -82,21 +95,26 @@ def blinding_secret() -> bytes:
 
 
 def audit(action: str, page: str | None = None, params: dict[str, Any] | None = None,
-          detail: str | None = None) -> bool:
-    """Write an audit entry for the current viewer; show an error (not a traceback) if it fails."""
+          detail: str | None = None, *, fail_closed: bool = True) -> bool:
+    """Write an audit entry for the current viewer. When it cannot be written the error is shown (not a
+    traceback) and — unless `fail_closed` is False, for a callback that runs outside the page — the run
+    stops there, so nothing after it (the data) is drawn (SPEC: a view that is not logged is not shown)."""
     v = st.session_state.get(_VIEWER_KEY)
     email = v.email if isinstance(v, access.Viewer) else "anonymous"
     role = v.role if isinstance(v, access.Viewer) else None
     try:
         state.audit(email, role, action, page, params, detail)
         return True
-    except state.StateWriteError as err:
-        st.error(f"The audit log could not be written ({err}). Please tell your Scorecard administrator.")
+    except Exception as err:  # noqa: BLE001 - any failure to record means the view is not shown
+        st.error("The audit log could not be written, so this page is not shown. Please tell your Scorecard "
+                 f"administrator ({plain(type(err).__name__)}: {plain(err)}).", icon=":material/error:")
+        if fail_closed:
+            st.stop()
         return False
 
 
 def log_view(page: str, params: dict[str, Any]) -> None:
-    """Audit a page view once per distinct page and filters in this session."""
+    """Audit a page view once per distinct page and filters in this session; stop if it cannot be."""
     key = json.dumps([page, params], sort_keys=True, default=str)
     seen = st.session_state.setdefault(_LOGGED_KEY, set())
     if key not in seen and audit("view", page, params):
@@ -120,10 +138,16 @@ def refuse(page: str, params: dict[str, Any], reason: str) -> None:
                "instead. The attempt has been recorded.", icon=":material/lock:")
 
 
-def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | None = None) -> tuple[Any, str | None]:
+def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | None = None,
+                  offered_only: bool | None = None) -> tuple[Any, str | None]:
     """(period, problem): the link's period (or the default) offered in a picker (`where`, default the
-    sidebar); `problem` says why a link's period could not be used."""
-    period, problem = ctx.parse_period(token if token is not None else param("period"))
+    sidebar); `problem` says why a link's period could not be used (plain text: show it with `say`).
+
+    Viewers who see peers blinded get only the offered whole periods (`offered_only`, by default
+    everyone but those who may `choose_any_period`): see `core.periods.parse_period`."""
+    if offered_only is None:
+        offered_only = not access.can(globals()["viewer"](), "choose_any_period")
+    period, problem = ctx.parse_period(token if token is not None else param("period"), offered_only=offered_only)
     options = ctx.period_options()
     tokens = [p.token for p in options]
     if period.token not in tokens:
@@ -134,9 +158,41 @@ def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | No
 
 
 def param(name: str) -> str | None:
-    """A query parameter from the link (a filter; never a right)."""
-    value = st.query_params.get(name)
-    return str(value) if value not in (None, "") else None
+    """A query parameter from the link (a filter; never a right): None when absent, empty, longer than
+    MAX_PARAM_LENGTH or holding control characters. A repeated key counts once (its last value)."""
+    try:
+        value = st.query_params.get(name)
+    except Exception:  # noqa: BLE001 - a malformed query string is no parameter at all
+        return None
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value or len(value) > MAX_PARAM_LENGTH or not value.isprintable():
+        return None
+    return value
+
+
+def int_param(name: str, low: int, high: int) -> int | None:
+    """A whole number from the link within [low, high]: ASCII digits only (not "²" or "٣"), at most six."""
+    value = param(name)
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 6:
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def plain(value: Any) -> str:
+    """A value from a link or an extract as Markdown that shows exactly its characters (`core.text.plain`)."""
+    return text.plain(value)
+
+
+def say(kind: str, message: str, icon: str | None = None, where: Any = None) -> None:
+    """A warning, info, error or caption whose whole text is plain (it quotes a link or an extract); its
+    first letter is made a capital (only that one: `str.capitalize` would lower-case the quoted value)."""
+    box = where if where is not None else st
+    show = getattr(box, kind)
+    body = text.plain(message[:1].upper() + message[1:], limit=600)
+    show(body, icon=icon) if icon and kind in ("warning", "info", "error", "success") else show(body)
 
 
 def _link_params(params: dict[str, Any]) -> dict[str, str]:
@@ -169,8 +225,9 @@ def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
 
 
 def md(text: str) -> str:
-    """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths."""
-    return text.replace("$", "\\$")
+    """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths (one already
+    escaped by `plain` stays as it is)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
 def no_data(message: str) -> None:

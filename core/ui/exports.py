@@ -68,5 +68,5 @@ def scorecard_exports(viewer: access.Viewer, physician_id: str, procedure_code: 
         for slide in deck.slides[1:]:
             if slide.chart is None and slide.data.empty:
                 continue
-            st.markdown(f"**{slide.title}**")
+            st.markdown(f"**{ui.plain(slide.title)}**")
             chart_buttons(deck, slide, "scorecard", params, key=f"{procedure_code}_{slide.key}")

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core import access, products, state, ui
-from core.output import charts
+from core.output import charts, exports
 from core.periods import Period
 
 EVIDENCE_PAGE = "pages/evidence.py"
@@ -36,7 +36,7 @@ def period_picker(ctx) -> Period:
     """The period from the link (or the default), offered in the sidebar; warns when the link's was unusable."""
     period, problem = ui.period_picker(ctx)
     if problem:
-        st.warning(problem.capitalize(), icon=":material/event_busy:")
+        ui.say("warning", problem, icon=":material/event_busy:")
     return period
 
 
@@ -286,7 +286,7 @@ def trend_charts(frame: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
 
 def csv_download(label: str, frame: pd.DataFrame, file_name: str, page: str, params: dict[str, Any]) -> None:
     """A CSV download, audited when used."""
-    if st.download_button(label, frame.to_csv(index=False), file_name, "text/csv", key=f"csv_{file_name}",
+    if st.download_button(label, exports.csv_bytes(frame), file_name, "text/csv", key=f"csv_{file_name}",
                           icon=":material/download:"):
         ui.audit("export", page, {"what": file_name, **params})
 
@@ -298,6 +298,7 @@ RANKING_CONFIG = {
     "spend_usd": st.column_config.NumberColumn("Spend", format="dollar"),
     "non_preferred_spend_usd": st.column_config.NumberColumn("Non-preferred spend", format="dollar"),
     "switch_saving_usd": st.column_config.NumberColumn("Switch saving", format="dollar"),
+    "preferred_risk": "Preferred item at risk",  # core.ui.supply_chain.with_preferred_risk
     "preferred_use": "Preferred use (units)",
     "manufacturer_count": st.column_config.NumberColumn("Manufacturers", format="%d"),
     "item_count": st.column_config.NumberColumn("Items", format="%d"),

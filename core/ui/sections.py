@@ -32,7 +32,7 @@ def headline(position: dict[str, Any], procedure_name: str) -> None:
     yearly = position.get("yearly_gap_value_usd")
     cols[3].metric("Yearly value of the gap", ui.money(yearly, signed=True) if not pd.isna(yearly) else "–",
                    help="Gap to the peer median × your cases per year.")
-    st.markdown(f"**{ui.md(sentences.cost_sentence(position, procedure_name))}**")
+    st.markdown(f"**{ui.md(sentences.cost_sentence(position, ui.plain(procedure_name)))}**")
     st.markdown(ui.md(sentences.preferred_sentence(position)))
 
 
@@ -42,7 +42,7 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
     if position.get("peers_shown_flag"):
         you = peers[peers["is_you"]]
         if len(you):
-            st.caption(f"You are **{you.iloc[0]['label']}** in this view. Peers are blinded; their volumes are banded.")
+            st.caption(f"You are **{ui.plain(you.iloc[0]['label'])}** in this view. Peers are blinded; their volumes are banded.")
         render.chart(charts.peer_distribution, peers, procedure_name, position.get("peer_median_case_cost_usd"))
         pctl = position.get("cost_percentile_pct")
         if not pd.isna(pctl):
@@ -62,7 +62,8 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
 
 
 def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]]) -> None:
-    """A funnel per outcome with You marked, and the O/E in words."""
+    """Per outcome: the call as a badge and a sentence, raw O/E beside the reliability-adjusted one,
+    which funnel limits were used and why, and the funnel with You marked."""
     if summary.empty:
         ui.no_data("No outcomes in this period.")
         return
@@ -71,23 +72,59 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                    "and never flagged.")
     cols = st.columns(2)
     for i, row in enumerate(summary.to_dict("records")):
-        with cols[i % 2]:
+        with cols[i % 2], st.container(border=True):
+            st.badge(row["badge"], color=row["badge_colour"])
             st.markdown(ui.md(sentences.outcome_sentence(row)))
+            if row["adjusted"]:
+                # One compact line rather than three metrics: on a phone, columns stack into a long card.
+                st.markdown(ui.md(sentences.figures_line(row)),
+                            help="Raw O/E = observed ÷ expected. Shrunken O/E = the raw one pulled towards the "
+                                 "peer group's by as much as it is noise (empirical Bayes). Reliability 0–1 = how "
+                                 "much of the raw O/E's difference from peers is real rather than chance.")
+                st.caption(ui.md(sentences.reliability_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
                 render.chart(charts.funnel, points, meta.get("tau2", 0.0), row["label"])
+            if row["adjusted"] and row.get("limits_reason"):
+                st.caption(ui.md(row["limits_reason"]))
             elif not row["adjusted"]:
-                st.caption(f"Unadjusted: {row['model_note']}")
+                st.caption(f"Unadjusted: {ui.plain(row['model_note'])}")
 
 
-def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
-    """Median case cost and O/E by quarter."""
+def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
+    """Median case cost by quarter, and each risk-adjusted outcome as a cumulative chart (VLAD).
+
+    Never bare quarterly O/E: a quarter holds a handful of events, and O/E from them swings widely
+    by chance alone (Definitions page, "Outcomes over time").
+    """
     if cost.empty:
         ui.no_data("No cases by quarter yet.")
         return
-    left, right = st.columns(2)
-    render.chart(charts.cost_trend, cost, where=left)
-    render.chart(charts.oe_trend, outcome, where=right)
+    render.chart(charts.cost_trend, cost)
+    adjusted = vlad[vlad["adjusted_flag"]] if len(vlad) else vlad
+    if adjusted.empty:
+        ui.no_data("No risk-adjusted outcome to follow over time.")
+        return
+    st.caption("Each chart runs through all your cases in the data (not only the period above), in date order: "
+               "it rises by the expected risk of every case "
+               "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
+               "your patients' risk predicts; a steady slope matters, not a single step.")
+    shown = [o for o in metrics.OUTCOMES if o.key in set(adjusted["outcome"])]
+    cols = st.columns(2)
+    for i, outcome in enumerate(shown):
+        part = adjusted[adjusted["outcome"] == outcome.key]
+        unit = outcome.unit
+        with cols[i % 2]:
+            render.chart(charts.vlad, part, outcome.label, unit)
+            last = part.iloc[-1]
+            st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
+                                                     float(last["cumulative_observed_count"]),
+                                                     float(last["cumulative_expected_count"]), unit)))
+            if part["cusum_count"].notna().any():
+                st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
+                                                          float(part["cusum_limit_count"].dropna().iloc[0]))))
+                with st.expander("Risk-adjusted CUSUM"):
+                    render.chart(charts.cusum, part, outcome.label)
 
 
 # How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
@@ -102,10 +139,11 @@ CASE_COLUMNS = {
 
 
 def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
-    """The physician's own cases with their flag status beside each (no patient identity)."""
+    """The physician's own cases with their newest flag's status beside each (`state.latest_flags`: one row
+    per flagged case; no patient identity)."""
     table = cases.copy()
     if not flagged.empty:
-        latest = flagged.sort_values("id").groupby("case_id").tail(1)[["case_id", "status", "reply"]]
+        latest = flagged[["case_id", "status", "reply"]]
         table = table.merge(latest.rename(columns={"status": "flag_status", "reply": "flag_reply"}),
                             on="case_id", how="left")
     else:

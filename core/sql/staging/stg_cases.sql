@@ -17,5 +17,7 @@ select
     as_flag(complication) as complication_flag,
     as_flag(ssi) as ssi_flag,
     as_flag(mortality) as mortality_flag,
-    as_text(facility) as facility
+    as_text(facility) as facility,
+    as_text(race_ethnicity) as race_ethnicity,
+    case when as_text(dual_eligible) is null then null else as_flag(dual_eligible) end as dual_eligible_flag
 from raw_cases

@@ -1,0 +1,284 @@
+"""Episode cost and equity (issue 15): the demo's planted truths found through the marts and `core report`,
+the CMS cell-size suppression (including recovery by subtraction), access scopes, and a source without
+post-acute data or the optional equity columns (the fixture) showing no empty sections.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import access, db, episode, equity, scorecard
+from core.build.pipeline import SQL_DIR, build
+from core.tools import report
+from core.tools.demo import write_demo_source
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo15")
+    truth = write_demo_source(folder / "source", cases=20_000, seed=42, fmt="parquet")
+    result = build(folder / "source", folder / "demo.duckdb")
+    assert result.ok and not result.warnings, [g.render() for g in result.problems]
+    return folder / "demo.duckdb", truth, folder / "source"
+
+
+@pytest.fixture()
+def on_demo(demo, monkeypatch):
+    monkeypatch.setenv("SCORECARD_DB", str(demo[0]))
+    return demo
+
+
+# --- episode cost -----------------------------------------------------------------------------
+
+def test_snf_heavy_surgeon_has_ordinary_case_cost_but_the_costliest_episode(on_demo):
+    path, truth, _ = on_demo
+    planted = truth["value_based_care"]["snf_heavy"]
+    pos = db.fetch("mart_episode_position", where={"procedure_code": planted["procedure_code"]}, path=path)
+    pos = pos[pos["eligible_flag"]].set_index("physician_id")
+    me = pos.loc[planted["physician_id"]]
+    assert me["peers_shown_flag"]
+    # Skilled nursing far more often, and it is what makes the episode costly.
+    assert me["snf_discharge_pct"] > 3 * me["peer_snf_discharge_pct"]
+    assert me["snf_usd"] > 3 * me["peer_snf_usd"]
+    assert me["mean_episode_cost_usd"] == pos["mean_episode_cost_usd"].max()
+    assert me["mean_episode_cost_usd"] > me["peer_median_episode_cost_usd"] + 1500
+    assert me["over_target_pct"] > me["peer_over_target_pct"] + 10
+    # Same case cost: within 5% of the peers' median of mean case cost.
+    assert abs(me["mean_case_cost_usd"] / me["peer_mean_case_cost_usd"] - 1) < 0.05
+    # The risk model does not explain it away: the highest episode O/E of the procedure.
+    assert me["episode_oe_ratio"] == pos["episode_oe_ratio"].max() and me["episode_oe_ratio"] > 1.08
+    # Where the difference comes from: skilled nursing first.
+    assert episode.drivers(me.to_dict() | {"physician_id": planted["physician_id"]}).iloc[0]["part"] == "snf"
+
+
+def test_report_carries_the_episode_and_null_without_post_acute(on_demo):
+    path, truth, _ = on_demo
+    planted = truth["value_based_care"]["snf_heavy"]
+    result = report.report(planted["physician_id"], db_path=path)
+    entry = next(p for p in result["procedures"] if p["procedure_code"] == planted["procedure_code"])
+    ep = entry["episode"]
+    assert set(ep) >= {"cases", "mean_episode_cost_usd", "peer_median_episode_cost_usd", "target_usd",
+                       "over_target_pct", "post_acute_by_setting_usd"}
+    assert ep["target_usd"] == truth["value_based_care"]["episode_targets_usd"][planted["procedure_code"]]
+    assert ep["cases"] == entry["cases"]
+    assert set(ep["post_acute_by_setting_usd"]) == set(episode.SETTINGS)
+    assert ep["post_acute_by_setting_usd"]["snf"] == max(ep["post_acute_by_setting_usd"].values())
+    assert ep["mean_episode_cost_usd"] > ep["peer_median_episode_cost_usd"]
+    # A procedure outside the episode programme has no episode.
+    other = report.report(truth["planted"]["worse_outcomes"][1]["physician_id"], db_path=path)  # a general surgeon
+    assert other["procedures"] and all(p["episode"] is None for p in other["procedures"])
+    # CSV flattens it.
+    assert "episode_post_acute_by_setting_usd_snf" in report.to_csv(result).splitlines()[0]
+
+
+def test_peer_median_episode_is_null_below_min_peers(on_demo):
+    path = on_demo[0]
+    # CABG has six surgeons; a week leaves fewer than min_peers of them eligible (min_cases 10).
+    from datetime import date
+
+    from core.periods import Period
+    short = Period(date(2026, 9, 24), date(2026, 9, 30), "2026-09-24..2026-09-30", "a week")
+    pos = db.fetch("mart_episode_position", where={"procedure_code": "CABG"},
+                   variables=scorecard.period_variables(short), path=path)
+    assert len(pos) and not pos["peers_shown_flag"].any()
+    assert pos["peer_median_episode_cost_usd"].isna().all() and pos["peer_snf_usd"].isna().all()
+    pid = pos.iloc[0]["physician_id"]
+    entry = next(p for p in report.report(pid, "2026-09-24", "2026-09-30", db_path=path)["procedures"]
+                 if p["procedure_code"] == "CABG")
+    assert entry["episode"]["peer_median_episode_cost_usd"] is None
+
+
+def test_episode_counts_only_the_30_days_after_discharge(on_demo):
+    path, truth, source = on_demo
+    lines = pd.read_parquet(source / "post_acute.parquet")
+    cases = pd.read_parquet(source / "cases.parquet", columns=["case_id", "discharge_date"])
+    lines = lines.merge(cases, on="case_id")
+    days = (pd.to_datetime(lines["service_date"]) - pd.to_datetime(lines["discharge_date"])).dt.days
+    assert (days > 30).sum() == truth["value_based_care"]["snf_heavy"]["late_lines"] > 0
+    inside = lines[(days >= 0) & (days <= 30)].groupby("case_id")["cost"].sum()
+    con = duckdb.connect(str(path), read_only=True)
+    built = con.execute("select case_id, post_acute_usd from mart_episode_case").df()
+    built["case_id"] = built["case_id"].astype(np.int64)
+    built = built.set_index("case_id")["post_acute_usd"]
+    expected = inside.reindex(built.index).fillna(0.0)
+    assert np.allclose(built.to_numpy(), expected.to_numpy(), atol=0.01)
+
+
+def test_department_slide_is_blinded_and_names_skilled_nursing(on_demo):
+    path = on_demo[0]
+    ctx = scorecard.data_context(path)
+    s = episode.department_slide("TKA", ctx.default_period(), b"k" * 32, [], "Total knee arthroplasty")
+    assert s is not None and "skilled nursing" in s.headline.lower()
+    assert not {"physician_id", "physician_name"} & set(s.data.columns)
+    assert s.data["label"].str.fullmatch(r"Surgeon [A-Z]+").all() and "case_count" not in s.data
+    assert episode.department_slide("LCH", ctx.default_period(), b"k" * 32, [], "Lap chole") is None
+
+
+# --- equity -----------------------------------------------------------------------------------
+
+def test_dual_eligible_patients_have_clearly_worse_readmissions(on_demo):
+    path, truth, _ = on_demo
+    planted = truth["value_based_care"]["worse_group"]
+    period = scorecard.data_context(path).default_period()
+    frame = equity.groups("hospital", "", period)
+    [outcome] = planted["outcomes"]
+    row = frame[(frame["dimension"] == planted["dimension"]) & (frame["group_value"] == "Dual-eligible")
+                & (frame["measure"] == outcome)].iloc[0]
+    assert row["gap_clear"] and row["gap"] > 1.4 and row["gap_low"] > 1.2
+    assert row["oe_ratio"] > 1.3 and row["ci95_low"] > 1.1
+    clear = equity.clear_gaps(frame)
+    assert ((clear["group_value"] == "Dual-eligible") & (clear["measure"] == outcome)).any()
+    # No other outcome is planted for any group: a clear gap elsewhere would be chance beyond 99.8%.
+    others = clear[(clear["measure"] != "cost") & ~((clear["group_value"] == "Dual-eligible")
+                                                   & (clear["measure"] == outcome))]
+    assert len(others) <= 1, others[["dimension", "group_value", "measure", "gap"]]
+
+
+def test_demo_suppression_holds_in_every_scope(on_demo):
+    path, *_ = on_demo
+    frame = db.fetch("mart_equity_group", path=path)
+    assert frame["suppressed_flag"].any()  # the small race/ethnicity group makes sure there is something to do
+    shown = frame[~frame["suppressed_flag"]]
+    assert not shown["case_count"].between(1, 10).any()
+    assert not shown["observed_count"].between(1, 10).any()
+    per = frame.groupby(["scope", "scope_value", "dimension", "measure"])["suppressed_flag"]
+    counts = per.sum()
+    sizes = per.size()
+    # Never exactly one suppressed cell beside shown ones (it would be the total − the rest). A dimension
+    # with a single group is the total itself: small, it is small in every dimension, hidden there too.
+    bad = (counts == 1) & (sizes > 1)
+    assert not bad.any(), counts[bad]
+    # ... and a physician's own patients: the whole dimension or nothing.
+    phys = counts.loc["physician"]
+    assert ((phys == 0) | (phys == sizes.loc["physician"])).all()
+
+
+def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
+    """mart_equity_group's SQL over a hand-made mart_period_case and int_case_equity."""
+    con = duckdb.connect()
+    con.register("cases_frame", cases)
+    con.execute("create table mart_period_case as select case_id, physician_id, service_line, case_cost_usd, "
+                "expected_case_cost_usd, complication_flag, readmit_30d_flag, ssi_flag, mortality_flag, "
+                "expected_complication_rate, expected_readmit_30d_rate, expected_ssi_rate, expected_mortality_rate "
+                "from cases_frame")
+    con.execute("create table int_case_equity as select case_id, payer, patient_sex, age_band, race_ethnicity, "
+                "dual_eligible from cases_frame")
+    con.execute("create table int_equity_dimension as select * from (values ('payer', 'Payer', 1), "
+                "('patient_sex', 'Sex', 2), ('age_band', 'Age band', 3)) as d(dimension, dimension_label, dimension_order)")
+    sql = (SQL_DIR / "marts" / "equity" / "mart_equity_group.sql").read_text()
+    return con.execute(sql).df()
+
+
+def _cases(spec: list[tuple[str, str, str, int, int]]) -> pd.DataFrame:
+    """(physician, payer, sex, cases, complications) blocks; ages all in one band."""
+    rows = []
+    for physician, payer, sex, n, events in spec:
+        for k in range(n):
+            rows.append({"case_id": f"{physician}-{payer}-{sex}-{k}", "physician_id": physician,
+                         "service_line": "Orthopaedics", "case_cost_usd": 1000.0 + k, "expected_case_cost_usd": 1000.0,
+                         "complication_flag": k < events, "readmit_30d_flag": False, "ssi_flag": False,
+                         "mortality_flag": False, "expected_complication_rate": 0.1,
+                         "expected_readmit_30d_rate": 0.05, "expected_ssi_rate": 0.01, "expected_mortality_rate": 0.01,
+                         "payer": payer, "patient_sex": sex, "age_band": "65–74", "race_ethnicity": None,
+                         "dual_eligible": None})
+    return pd.DataFrame(rows)
+
+
+def test_one_small_cell_takes_the_next_smallest_with_it_so_subtraction_recovers_nothing():
+    # Payer: Medicare 40, Commercial 25, Medicaid 12, Self-pay 4 (small). Sex is complete (F 41, M 40), so the
+    # hospital total (81) is public: with only Self-pay hidden, 81 − 40 − 25 − 12 = 4 would give it away.
+    cases = _cases([("P1", "Medicare", "F", 40, 12), ("P2", "Commercial", "M", 25, 0),
+                    ("P2", "Medicaid", "M", 12, 3), ("P2", "Self-pay", "M", 3, 0), ("P1", "Self-pay", "F", 1, 0)])
+    out = _run_equity_sql(cases)
+    hosp = out[(out["scope"] == "hospital")]
+    cost = hosp[(hosp["measure"] == "cost") & (hosp["dimension"] == "payer")].set_index("group_value")
+    assert cost["suppressed_flag"].to_dict() == {"Commercial": False, "Medicaid": True, "Medicare": False,
+                                                 "Self-pay": True}
+    assert cost["case_count"].isna().to_dict() == cost["suppressed_flag"].to_dict()
+    sex = hosp[(hosp["measure"] == "cost") & (hosp["dimension"] == "patient_sex")]
+    total = int(sex["case_count"].sum())  # what anyone can add up
+    hidden = total - int(cost["case_count"].sum())
+    assert hidden == 16  # Medicaid + Self-pay together: which part is Self-pay cannot be told
+    # Every way of splitting the remainder between the two hidden cells is consistent with what is shown.
+    assert len([a for a in range(1, hidden) if 1 <= a <= 10 or a >= 11]) > 1
+    # No figure of a suppressed cell leaks through another column.
+    leak_cols = ["case_count", "observed_count", "expected_count", "mean_case_cost_usd", "cost_index",
+                 "cost_index_var", "ref_case_count", "ref_observed_count", "ref_expected_count"]
+    assert hosp.loc[hosp["suppressed_flag"], leak_cols].isna().all().all()
+    # Events: Medicaid's 3 complications are small (and its cell is hidden anyway); the two hidden cells
+    # are enough, so Medicare (12) and Commercial (0) stay.
+    comp = hosp[(hosp["measure"] == "complication") & (hosp["dimension"] == "payer")].set_index("group_value")
+    assert comp["suppressed_flag"].to_dict() == {"Commercial": False, "Medicaid": True, "Medicare": False,
+                                                 "Self-pay": True}
+    assert comp.loc["Medicare", "observed_count"] == 12 and comp.loc["Commercial", "observed_count"] == 0
+
+
+def test_one_small_event_count_takes_the_next_smallest_with_it():
+    # Cases are all large; complications: F 12, M 4 (small). The total (16) is public through payer, so M's 4
+    # would be 16 − 12: F is suppressed too.
+    cases = _cases([("P1", "Medicare", "F", 30, 12), ("P1", "Medicare", "M", 30, 4)])
+    out = _run_equity_sql(cases)
+    comp = out[(out["scope"] == "hospital") & (out["measure"] == "complication")
+               & (out["dimension"] == "patient_sex")].set_index("group_value")
+    assert comp["suppressed_flag"].all()
+    cost = out[(out["scope"] == "hospital") & (out["measure"] == "cost")
+               & (out["dimension"] == "patient_sex")]
+    assert not cost["suppressed_flag"].any()  # 30 and 30 cases are fine to show
+
+
+def test_two_small_cells_need_no_third_and_a_physician_sees_a_dimension_only_when_every_cell_is_large():
+    cases = _cases([("P1", "Medicare", "F", 40, 0), ("P1", "Medicaid", "F", 5, 0), ("P1", "Self-pay", "F", 3, 0),
+                    ("P1", "Commercial", "M", 20, 0)])
+    out = _run_equity_sql(cases)
+    hosp = out[(out["scope"] == "hospital") & (out["measure"] == "cost") & (out["dimension"] == "payer")]
+    assert sorted(hosp.loc[hosp["suppressed_flag"], "group_value"]) == ["Medicaid", "Self-pay"]
+    phys = out[(out["scope"] == "physician") & (out["measure"] == "cost")]
+    by_dim = phys.groupby("dimension")["suppressed_flag"].agg(["all", "any"])
+    assert by_dim.loc["payer", "all"]  # Medicaid 5, Self-pay 3: the whole payer dimension is hidden
+    assert not by_dim.loc["patient_sex", "any"]  # F 48, M 20: shown
+
+
+def test_rate_ratio_interval_matches_the_exact_conditional_binomial():
+    # Conditional on 45 events, 30 fall in group 1: scipy's exact (Clopper–Pearson) interval for 30/45,
+    # mapped to the ratio p/(1 − p) × e2/e1, must be what rate_ratio_interval gives.
+    from scipy.stats import binomtest
+
+    ci = binomtest(30, 45).proportion_ci(confidence_level=0.95, method="exact")
+    ratio, low, high = equity.rate_ratio_interval([30], [10], [15], [12])
+    assert ratio[0] == pytest.approx(3.0 / 1.25)
+    assert low[0] == pytest.approx(ci.low / (1 - ci.low) * 12 / 10, rel=1e-9)
+    assert high[0] == pytest.approx(ci.high / (1 - ci.high) * 12 / 10, rel=1e-9)
+    _, low0, high0 = equity.rate_ratio_interval([0], [5], [10], [5])
+    assert low0[0] == 0 and np.isfinite(high0[0])
+    _, _, inf = equity.rate_ratio_interval([10], [5], [0], [5])
+    assert np.isinf(inf[0])
+
+
+# --- access -----------------------------------------------------------------------------------
+
+def test_equity_scopes_by_role():
+    lines = ["Cardiovascular", "Orthopaedics"]
+    supply = access.Viewer("s@x", "supply")
+    champion = access.Viewer("c@x", "champion", physician_id="P03", service_line="Orthopaedics")
+    physician = access.Viewer("p@x", "physician", physician_id="P01")
+    assert access.equity_scopes(supply, lines) == [("hospital", ""), ("service_line", "Cardiovascular"),
+                                                   ("service_line", "Orthopaedics")]
+    assert access.equity_scopes(champion, lines) == [("service_line", "Orthopaedics"), ("physician", "P03")]
+    assert access.equity_scopes(physician, lines) == [("physician", "P01")]
+    assert access.equity_scopes(access.Viewer("q@x", "physician"), lines) == []
+    assert all("equity" in access.allowed_pages(v) for v in (supply, champion, physician))
+
+
+# --- a source without post_acute or the optional equity columns ----------------------------------
+
+def test_fixture_without_optional_data_builds_and_has_no_episode_or_extra_dimensions(fixture_db):
+    assert db.fetch("mart_episode_position", path=fixture_db).empty
+    assert db.fetch("mart_episode_case", path=fixture_db).empty
+    frame = db.fetch("mart_equity_group", path=fixture_db)
+    assert set(frame["dimension"]) == {"payer", "patient_sex", "age_band"}
+    result = report.report("P01", db_path=fixture_db)
+    assert result["procedures"] and all(p["episode"] is None for p in result["procedures"])
+    assert "episode" not in report.to_csv(result).splitlines()[0]
