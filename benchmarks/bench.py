@@ -266,12 +266,14 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
     """Accept `n_flags` case flags and time the snapshot refresh and the requests that follow.
 
     The cases are drawn at random from the default period (so they fall on many procedures). The
-    refresh is `core.db.prepare_excluded`, which the review queue calls when a flag is decided: timed
+    refresh is `core.scorecard.prepare_flags` (patched snapshots, then the touched procedures' funnel
+    dispersion), which the review queue runs when a flag is decided: timed
     for the `n_flags` at once, then for single accepts and rejects on top of them. Requests are the
     same pairs with those cases removed; each patched snapshot is checked against its live view.
     """
     from core import db, scorecard
 
+    refresh = scorecard.prepare_flags  # what the review queue runs after a decision
     cur = db.cursor(db_path)
     try:
         ids = [r[0] for r in cur.execute(
@@ -282,14 +284,14 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
     rng = random.Random(seed + 16)
     chosen = rng.sample(ids, min(n_flags + 10, len(ids)))
     accepted, extra = chosen[:n_flags], chosen[n_flags:]
-    _, all_ms = _timed(db.prepare_excluded, accepted, db_path)
+    _, all_ms = _timed(refresh, accepted, db_path)
     single = []
     current = list(accepted)
     for i, case_id in enumerate(extra):
         current = current + [case_id] if i % 2 == 0 else [c for c in current if c != extra[i - 1]]
-        _, ms = _timed(db.prepare_excluded, current, db_path)  # accept one, then reject the one before
+        _, ms = _timed(refresh, current, db_path)  # accept one, then reject the one before
         single.append(ms)
-    db.prepare_excluded(accepted, db_path)  # back to the 100
+    refresh(accepted, db_path)  # back to the 100
     say(f"  {len(accepted)} flags refreshed in {all_ms / 1000:.2f} s; single accept/reject "
         f"p50 {statistics.median(single) / 1000:.2f} s")
     results, times = time_figures(pairs, period, say, accepted)
@@ -374,7 +376,7 @@ def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: C
 def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int = 10, work: Path,
               results: Path | None, page: bool = True, baseline_requests: int | None = None,
               shape: str = "system", flags: int = FLAGS, polars: bool = True, delete: bool = False,
-              say: Callable[[str], None] = print) -> dict[str, Any]:
+              reuse_build: bool = False, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Benchmark one size end to end and return (and, with `results`, write) its JSON record."""
     work, started_at, load_before = Path(work), datetime.now(timezone.utc), _load()
     work.mkdir(parents=True, exist_ok=True)
@@ -394,11 +396,18 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     if cases in BUILD_MEMORY_MB:
         env["SCORECARD_BUILD_MEMORY_MB"] = str(BUILD_MEMORY_MB[cases])
-    build = run_measured(command, env=env, log=work / f"build-{tag}.log")
+    previous = Path(results) / f"bench-{cases}.json" if results is not None else None
+    if reuse_build and db_path.exists() and previous is not None and previous.exists():
+        # Measure again on the database the previous run built (its build record kept, and said so).
+        build = dict(json.loads(previous.read_text())["build"])
+        build["reused_from_run_at"] = json.loads(previous.read_text()).get("started_at")
+        say(f"reusing the database built at {build['reused_from_run_at']} ({build['seconds']} s)")
+    else:
+        build = run_measured(command, env=env, log=work / f"build-{tag}.log")
     if build["returncode"] != 0:
         raise RuntimeError(f"the build failed (exit {build['returncode']}): see {work}/build-{tag}.log")
     say(f"  built in {build['seconds']} s, peak {build['peak_rss_gib']} GiB")
-    build["steps"] = _slow_steps(work / f"build-{tag}.log")
+    build["steps"] = build.get("steps") or _slow_steps(work / f"build-{tag}.log")
     build["duckdb_memory_limit_mb"] = BUILD_MEMORY_MB.get(cases, 2500)
 
     # Point the app's code at the bench database; a fresh state file means no excluded cases.
@@ -579,7 +588,8 @@ def run_bench_cli(args) -> int:
         records.append(run_bench(cases, seed=args.seed, requests=args.requests, personas=args.personas,
                                  work=args.work, results=args.results, page=not args.no_page,
                                  baseline_requests=getattr(args, "baseline_requests", None), shape=args.shape,
-                                 flags=args.flags, polars=not args.no_polars, delete=args.delete, say=say))
+                                 flags=args.flags, polars=not args.no_polars, delete=args.delete,
+                                 reuse_build=args.reuse_build, say=say))
         say(f"wrote {Path(args.results) / f'bench-{cases}.json'}")
     # Every size on record (this run's and earlier ones) so growth with size is visible in one table.
     shown = {r["cases"]: r for r in records}

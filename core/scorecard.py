@@ -311,6 +311,25 @@ def _float(v: Any) -> float:
         return float("nan")
 
 
+def prepare_flags(excluded: list[str], path: Path | None = None) -> None:
+    """After a flag decision (README, *Performance*): patch the default-period snapshots for this excluded set
+    (`db.prepare_excluded`) and compute, once, the funnel dispersion of every procedure a flag touches, so
+    the requests that follow read snapshots and compute only the limits at their own expected count."""
+    if not excluded:
+        return
+    try:
+        db.prepare_excluded(excluded, path)
+    except (db.DatabaseMissing, RuntimeError):  # no database, or one without snapshots: requests read live views
+        return
+    variables = {"excluded_case_ids": list(excluded)}
+    flagged = db.excluded_by_procedure(variables, path) or {}
+    version = db.database_version(path)
+    for code, removed in flagged.items():
+        _flagged_dispersions(version, code, removed,
+                             lambda code=code: db.fetch("mart_outcome_reliability", where={"procedure_code": code},
+                                                        variables=variables, path=path))
+
+
 def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: dict[str, Any],
                   dispersion: dict[tuple[str, str], Any]) -> pd.DataFrame:
     """The rows outcome_summary needs: the subject's own when the peer group's φ and τ² are known for every

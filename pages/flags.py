@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import review, state, ui
+from core import review, scorecard, state, ui
 
 viewer = ui.require("review_flags", "flags", "The review queue is for supply and admin staff. The status of your "
                     "own flags is under *My cases* on your scorecard.")
@@ -27,6 +27,7 @@ def decide(flag_id: int, case_id: str, status: str) -> None:
         st.session_state["_flag_outcome"] = (None, params, str(err), "problem")
     else:
         st.session_state["_flag_outcome"] = ("flag decision", params, reply, f"Flag on {case_id} {status}.")
+        scorecard.prepare_flags(ui.excluded())  # snapshots and funnels refreshed now (README, Performance)
 
 
 if outcome := st.session_state.pop("_flag_outcome", None):
