@@ -533,7 +533,7 @@ def table(records: list[dict[str, Any]]) -> str:
     head = ("cases", "shape", "supply lines", "build s", "peak GiB", "p50 ms", "p95 ms", "flags p95", "page p95",
             "cold p95", "pandas ×", "polars ×", "agree")
     rows = [head]
-    for r in sorted(records, key=lambda r: r["cases"]):
+    for r in sorted((r for r in records if r.get("figures")), key=lambda r: r["cases"]):  # complete runs only
         f, p = r["figures"], r.get("page") or {}
         bases = r.get("baselines") or {"pandas": r.get("baseline") or {}}
         flags = (r.get("flags") or {}).get("figures") or {}
@@ -559,7 +559,7 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
             "with 100 flags p95", "flag refresh (100 / one)", "page warm p50 / p95", "page cold p95",
             "pandas ×", "Polars ×")
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
-    for r in sorted(records, key=lambda r: r["cases"]):
+    for r in sorted((r for r in records if r.get("figures")), key=lambda r: r["cases"]):  # complete runs only
         f, fl, p = r["figures"], r.get("flags") or {}, r.get("page") or {}
         b = r.get("baselines") or {}
         facts = r.get("shape_facts") or {}
