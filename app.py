@@ -144,4 +144,7 @@ if asked in PAGES and asked not in allowed:
 st.sidebar.caption(f"Signed in as **{ui.plain(viewer.name or viewer.email)}** · {viewer.role}"
                    + (" · demo data" if demo else ""))
 st.sidebar.caption(f"Data to {ctx.data_end:%d %b %Y} · built {ctx.build.get('built_at'):%d %b %Y %H:%M} UTC")
+# Fail closed, once for every page: the view is recorded before the page draws anything, and a view whose
+# audit entry cannot be written is not shown (pages add entries with the filters they settle on).
+ui.log_page_view(navigation.url_path or allowed[0])
 navigation.run()

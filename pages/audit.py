@@ -6,7 +6,7 @@ import streamlit as st
 from core import state, ui
 from core.output import exports
 
-ui.viewer()  # first: a page never draws for someone app.py has not let in
+ui.require("read_audit", "audit", "The audit log is for administrators.")
 ui.log_view("audit", {})
 st.title("Audit log")
 st.caption("Every sign-in, page view, export, share and refused access, kept apart from the analytics "

@@ -5,7 +5,7 @@ import streamlit as st
 from core import db, ui
 from core.ui import upload
 
-ui.viewer()  # first: a page never draws for someone app.py has not let in
+ui.require("view_data_status", "data", "Data status is for administrators.")
 ui.log_view("data", {})
 ctx = ui.context()
 b = ctx.build

@@ -5,7 +5,7 @@ import streamlit as st
 from core import ui
 from core.output import definitions, supply_definitions
 
-ui.viewer()  # first: a page never draws for someone app.py has not let in
+ui.require("view_definitions", "definitions", "Definitions are for signed-in users.")
 ctx = ui.context()
 s = ctx.settings
 ui.log_view("definitions", {})

@@ -24,7 +24,7 @@ if ui.param("scope") and asked not in scopes:
               "an equity scope outside the viewer's rights was requested")
 scope = st.sidebar.selectbox("Patients", scopes, index=scopes.index(asked) if asked in scopes else 0,
                              format_func=equity_ui.scope_label)
-period, problem = ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 measures = list(equity.MEASURES)
 measure = st.sidebar.radio("Figure", measures, format_func=equity.MEASURE_LABELS.get,
                            index=measures.index(ui.param("outcome")) if ui.param("outcome") in measures else 0)
@@ -33,8 +33,6 @@ params = {"scope": scope[0], "service_line": scope[1] if scope[0] == "service_li
 ui.set_params(**params)
 ui.log_view("equity", params)
 ui.share_box("equity", params, "this equity view")
-if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
 st.caption(f"{equity_ui.scope_label(scope)} · {period.label}. Outcomes are observed ÷ expected from the risk models "
            "(patient factors only, never payer or group), with exact 95% intervals; cost index = case cost ÷ "
            "expected case cost. Any cell of 1–10 cases or events is suppressed, with a second cell where one "

@@ -8,7 +8,8 @@ import streamlit as st
 from core import access, products, ui
 from core.ui import products as products_ui
 
-viewer, ctx = ui.viewer(), ui.context()
+viewer = ui.require("view_evidence", "evidence", "The evidence library is for signed-in users.")
+ctx = ui.context()
 options = ui.cached(products.evidence_filters)
 st.title("Evidence library")
 products_ui.demo_notice(ctx)

@@ -5,13 +5,12 @@ identified), with CSV downloads."""
 import streamlit as st
 
 from core import pharmacy, ui
-from core.ui import products as products_ui
 from core.ui import supply_chain as view
 
 viewer = ui.require("view_pharmacy", "pharmacy", "The pharmacy view is for supply chain, pharmacy and admin staff.")
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
-period = products_ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 by = st.sidebar.radio("Rank drug classes by", list(pharmacy.RANKINGS), format_func=pharmacy.RANKINGS.get)
 ranking = ui.cached(pharmacy.class_ranking, period, excluded, by)
 st.title("Pharmacy spend")

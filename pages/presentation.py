@@ -30,7 +30,7 @@ if not codes:
 code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
                         format_func=dict(zip(codes, procs["procedure_name"])).get)
 # The deck is blinded for everyone, so even supply and admin present only the offered whole periods.
-period, problem = ui.period_picker(ctx, bar[2], asked["period"] or "", offered_only=True)
+period = ui.period_picker(ctx, bar[2], asked["period"] or "", offered_only=True)
 deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
 
 # A different view starts at its first slide; the step is in the link so a slide can be shared.
@@ -54,8 +54,6 @@ if deck.your_letter:
     bar[7].popover("My letter", icon=":material/person:").markdown(
         f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell.")
 menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
-if problem:
-    ui.say("warning", problem, icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
 st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)

@@ -11,9 +11,7 @@ viewer = ui.require("view_savings", "savings", "Savings achieved is for supply c
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 programme = savings.programme_period(ctx)
-period, problem = ui.period_picker(ctx, token=ui.param("period") or (programme.token if programme else None))
-if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
+period = ui.period_picker(ctx, token=ui.param("period") or (programme.token if programme else None))
 scope = savings.scope_for(viewer, ui.param("service_line"))
 params = {"period": period.token, "service_line": scope}
 ui.set_params(**params)

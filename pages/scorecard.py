@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, episode, metrics, scorecard as sc, state, ui
+from core import access, episode, scorecard as sc, state, ui
 from core.output import exports
 from core.ui import episode as episode_ui
 from core.ui import exports as export_ui
@@ -10,7 +10,8 @@ from core.ui import products as products_ui
 from core.ui import sections
 from core.ui import supply_chain
 
-viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
+viewer = ui.require("view_scorecard", "scorecard", "The scorecard is for physicians and staff on the roster.")
+ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 # --- filters (from the link first, then the widgets; rights come only from the viewer) -------------
 subject = access.scorecard_subject(viewer, ui.param("physician"))
@@ -23,12 +24,10 @@ if access.can(viewer, "choose_physician"):
     names = dict(zip(directory["physician_id"], directory["physician_name"]))
     physician_id = st.sidebar.selectbox("Physician", ids, index=ids.index(physician_id) if physician_id in ids else 0,
                                         format_func=names.get)
-period, problem = ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 positions = ui.cached(sc.positions, physician_id, period, excluded)
 st.title("My scorecard" if physician_id == viewer.physician_id
          else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}")
-if problem:
-    ui.say("warning", problem, icon=":material/event_busy:")
 if positions.empty:
     ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
     st.stop()

@@ -10,7 +10,7 @@ from core.ui import supply_chain
 viewer = ui.require("view_supply", "supply", "The supply view is for supply chain and admin staff.")
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
-period = products_ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 by = st.sidebar.radio("Rank categories by", list(products.RANKINGS), format_func=products.RANKINGS.get)
 ranking = supply_chain.with_preferred_risk(ui.cached(products.supply_ranking, period, excluded, by))
 st.title("Supply categories")

@@ -11,7 +11,7 @@ from core.ui import supply_chain as view
 viewer = ui.require("view_supply_risk", "supply_risk", "Supply risk is for supply chain staff, admins and champions.")
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
-period = products_ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 line = ui.param("service_line")
 if viewer.identified:
     lines = ["All service lines", *ui.cached(supply_risk.service_lines)]
@@ -19,6 +19,7 @@ if viewer.identified:
     line = None if line == "All service lines" else line
 scope = supply_risk.scope_for(viewer, line)
 ranking = view.risk_filter(ui.cached(supply_risk.risk_ranking, viewer, period, excluded, scope))
+ui.log_view("supply_risk", {"period": period.token, "service_line": scope})  # before anything is drawn
 st.title("Supply risk")
 st.caption(f"{period.label} · {scope or 'all service lines'} · "
            + ("identified view for supply and admin staff." if viewer.identified else

@@ -16,10 +16,8 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 EMAILS = {"physician": "p01@fixture.org", "champion": "P03@fixture.org", "supply": "supply@fixture.org",
           "admin": "admin@fixture.org"}
-PAGE_FILES = {"scorecard": "pages/scorecard.py", "products": "pages/products.py", "supply": "pages/supply.py",
-              "presentation": "pages/presentation.py", "evidence": "pages/evidence.py", "flags": "pages/flags.py",
-              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py",
-              "equity": "pages/equity.py"}
+# Every page the app routes (core.access.PAGES), each a file of the same name in pages/.
+PAGE_FILES = {key: f"pages/{key}.py" for key in access.PAGES}
 
 
 def app(email: str | None, *, verified: bool = True, auth: bool = True, params: dict | None = None) -> AppTest:

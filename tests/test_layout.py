@@ -105,3 +105,11 @@ def test_one_registry_of_outcomes():
     offenders = [_rel(p) for p in [*CORE, *PAGES, *sorted((ROOT / "benchmarks").glob("*.py"))]
                  if _rel(p) != "core/metrics.py" and pattern.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_page_starts_with_one_access_call(page):
+    """`ui.require(ACTION, ...)` before anything else: access asked, the view recorded (fail closed)."""
+    calls = [line for line in page.read_text(encoding="utf-8").splitlines()
+             if re.search(r"\bui\.(require|viewer)\(", line)]
+    assert calls and "ui.require(" in calls[0], calls

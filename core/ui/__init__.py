@@ -122,13 +122,21 @@ def log_view(page: str, params: dict[str, Any]) -> None:
 
 
 def require(action: str, page: str, message: str) -> access.Viewer:
-    """The viewer, when they may take `action`; otherwise the refusal is audited, `message` shown, the run ended."""
+    """The viewer, when they may take `action` (the view then recorded before anything is drawn); otherwise the
+    refusal is audited, `message` shown, the run ended. Every page starts with it."""
     viewer = globals()["viewer"]()
     if not access.can(viewer, action):
         audit("refused", page, dict(st.query_params), f"{action} is not allowed for the {viewer.role} role")
         st.warning(message, icon=":material/lock:")
         st.stop()
+    log_page_view(page)  # fail closed: nothing is drawn before the view is recorded
     return viewer
+
+
+def log_page_view(page: str) -> None:
+    """Audit the opening of a page with the link's filters, before the page runs (app.py): the one place
+    that makes every page fail closed, whatever it draws first."""
+    log_view(page, _link_params(dict(st.query_params)))
 
 
 def refuse(page: str, params: dict[str, Any], reason: str) -> None:
@@ -139,9 +147,10 @@ def refuse(page: str, params: dict[str, Any], reason: str) -> None:
 
 
 def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | None = None,
-                  offered_only: bool | None = None) -> tuple[Any, str | None]:
-    """(period, problem): the link's period (or the default) offered in a picker (`where`, default the
-    sidebar); `problem` says why a link's period could not be used (plain text: show it with `say`).
+                  offered_only: bool | None = None) -> Any:
+    """The link's period (or the default) offered in a picker (`where`, default the sidebar). When the link's
+    period cannot be used, a warning says why in plain text (it quotes the link) and the default is shown.
+    The one period picker of every page.
 
     Viewers who see peers blinded get only the offered whole periods (`offered_only`, by default
     everyone but those who may `choose_any_period`): see `core.periods.parse_period`."""
@@ -154,7 +163,9 @@ def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | No
         options, tokens = [period, *options], [period.token, *tokens]
     box = where if where is not None else st.sidebar
     chosen = box.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
-    return chosen, problem
+    if problem:
+        say("warning", problem, icon=":material/event_busy:")
+    return chosen
 
 
 def param(name: str) -> str | None:

@@ -32,14 +32,6 @@ def demo_notice(ctx) -> None:
                 icon=":material/science:")
 
 
-def period_picker(ctx) -> Period:
-    """The period from the link (or the default), offered in the sidebar; warns when the link's was unusable."""
-    period, problem = ui.period_picker(ctx)
-    if problem:
-        ui.say("warning", problem, icon=":material/event_busy:")
-    return period
-
-
 def evidence_url(category: Any) -> str | None:
     """A relative link to the evidence library filtered to one category (opens in a new tab from tables)."""
     return None if products.is_missing(category) else "evidence?" + urlencode({"category": str(category)})
