@@ -2,7 +2,7 @@
 
 Identity comes from OpenID Connect sign-in (`st.login`, configured in .streamlit/secrets.toml) or,
 only for the generated demo data with no [auth] configured, from a clearly marked persona picker
-(SPEC §7). The roster decides the role; `core.access` decides the pages; `st.navigation` is built
+(README, *Sign-in*). The roster decides the role; `core.access` decides the pages; `st.navigation` is built
 from those pages alone, so a page that is not allowed cannot be reached even by editing the URL.
 """
 

@@ -1,7 +1,7 @@
 """The pandas baseline: the same scorecard figures, written the way an analyst would write them.
 
 `core.bench` times this beside `core.figures.request` and checks that both give the same numbers
-(SPEC §9). It is deliberately straightforward, not a straw man: the extract's tables are read from
+(README, *Performance*). It is deliberately straightforward, not a straw man: the extract's tables are read from
 the source Parquet files into DataFrames *once* (`load`), the supply lines are priced against the item
 master once, and then each request filters the period's cases of the procedure and recomputes the
 figures with group-bys — case cost components, each physician's median and mean components, the
@@ -29,18 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import db, stats
+from core import db, metrics, stats
 from core.scorecard import physician_flag
 from core.figures import CATEGORY_FIGURES, OUTCOME_FIGURES, POSITION_FIGURES
 from core.periods import Period
 
-OUTCOME_COLUMNS = {  # outcome -> (observed column, expected column in mart_case)
-    "complication": ("complication", "expected_complication_rate"),
-    "readmit_30d": ("readmit_30d", "expected_readmit_30d_rate"),
-    "ssi": ("ssi", "expected_ssi_rate"),
-    "mortality": ("mortality", "expected_mortality_rate"),
-    "los_days": ("los_days", "expected_los_days"),
-}
+# outcome -> (observed column of the extract, or derived here; expected column in mart_case), from the registry
+OUTCOME_COLUMNS = {o.key: (o.extract_column or o.key, o.expected_column) for o in metrics.OUTCOMES}
 SETTING_DEFAULTS = {"or_cost_per_minute": 38.0, "bed_day_cost": 2400.0, "min_cases": 10, "min_peers": 5}
 
 
@@ -61,7 +56,7 @@ def load(source: Path, db_path: Path) -> Baseline:
     source = Path(source)
     cases = pd.read_parquet(source / "cases.parquet",
                             columns=["case_id", "physician_id", "procedure_code", "surgery_date", "discharge_date",
-                                     "or_minutes", "complication", "readmit_30d", "ssi", "mortality"])
+                                     "or_minutes", *(o.extract_column for o in metrics.OUTCOMES if o.extract_column)])
     cases["surgery_date"] = pd.to_datetime(cases["surgery_date"])
     cases["discharge_date"] = pd.to_datetime(cases["discharge_date"])
     cases["los_days"] = (cases["discharge_date"] - cases["surgery_date"]).dt.days

@@ -1,6 +1,6 @@
 """`python -m benchmarks`: build and query timings at hospital-system scale, against a pandas baseline.
 
-For each size asked for (SPEC §9; `make bench` runs 100,000, 300,000 and 1,000,000 cases) one run:
+For each size asked for (README, *Performance*; `make bench` runs 100,000, 300,000 and 1,000,000 cases) one run:
 
 1. generates the demo source as Parquet (about 30 supply lines per case) into the work folder, or
    reuses it when a source of that size and seed is already there;
@@ -41,7 +41,7 @@ TOLERANCE = 1e-6
 # The pandas baseline takes seconds per request at a million cases: it is timed (and checked) on the
 # first this-many of the sampled requests, and its ratio compares the same requests on both sides.
 BASELINE_REQUESTS = 50
-# SPEC §9 and the issue's targets on a 2-core machine at 1,000,000 cases.
+# README, *Performance* and the issue's targets on a 2-core machine at 1,000,000 cases.
 TARGETS = {"build_seconds": 300.0, "build_peak_gib": 4.0, "figures_p95_ms": 50.0, "page_p95_ms": 1000.0,
            "pandas_ratio": 20.0}
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "b" * 32, "client_id": "scorecard",

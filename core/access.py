@@ -1,4 +1,4 @@
-"""Who may see what (SPEC §6), decided here and nowhere else.
+"""Who may see what (README, *Access*), decided here and nowhere else.
 
 Everything starts from the signed-in user's verified e-mail, matched to the roster; nothing a user
 can type — a widget, a query parameter, a shared link — can widen what they see. Pages and the
@@ -164,6 +164,23 @@ def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
     if viewer.identified:
         return True
     return viewer.role == "champion" and service_line is not None and service_line == viewer.service_line
+
+
+class ScopeRefused(PermissionError):
+    """The viewer asked for a service-line view (or the whole hospital) they may not see."""
+
+
+def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
+    """The service line a supply-risk or savings view covers for this viewer (None: the whole hospital).
+
+    Supply and admin choose freely; a champion always gets their own service line, whatever they ask;
+    anyone else has no such view.
+    """
+    if viewer.identified:
+        return requested or None
+    if viewer.role == "champion" and viewer.service_line:
+        return viewer.service_line
+    raise ScopeRefused("service-line views are for supply, admin and champions")
 
 
 def band_volume(cases: int) -> str:

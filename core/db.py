@@ -12,7 +12,6 @@ requests already running finish on the old one, whose inode stays readable until
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date
 from pathlib import Path
@@ -21,9 +20,8 @@ from typing import Any, Iterable
 import duckdb
 import pandas as pd
 
-from core import schema
+from core import config, schema
 
-DEFAULT_DB = Path("data/scorecard.duckdb")
 _ALIAS = "sc"
 _lock = threading.Lock()
 _connections: dict[tuple, duckdb.DuckDBPyConnection] = {}
@@ -40,8 +38,8 @@ class DatabaseMissing(RuntimeError):
 
 
 def database_path() -> Path:
-    """Where the analytics database lives: $SCORECARD_DB, else data/scorecard.duckdb."""
-    return Path(os.environ.get("SCORECARD_DB", str(DEFAULT_DB)))
+    """Where the analytics database lives (core.config: $SCORECARD_DB, else data/scorecard.duckdb)."""
+    return config.database_path()
 
 
 def database_version(path: Path | None = None) -> str:
@@ -197,7 +195,7 @@ def describe(name: str, path: Path | None = None) -> list[tuple[str, str]]:
 def open_for_build(path: Path) -> duckdb.DuckDBPyConnection:
     """A writable connection to a new database file: only `core.build` uses this, on a temp file."""
     con = duckdb.connect(str(path))
-    # Stay within the 4 GiB the build may use (SPEC §9) and spill to a folder beside the file. DuckDB's
+    # Stay within the 4 GiB the build may use (README, *Performance*) and spill to a folder beside the file. DuckDB's
     # limit covers its buffers only: at 1,000,000 cases a 3 GB limit peaked at 4.16 GiB for the whole
     # build process (Python, pandas and the risk models on top), so DuckDB gets 2.5 GB.
     con.execute("set memory_limit = '2500MB'")

@@ -18,7 +18,7 @@ from typing import Any
 from core import scorecard
 from core.periods import Period
 
-# Figures of the cost position row that both implementations compute (SPEC §5 names).
+# Figures of the cost position row that both implementations compute (the Definitions page names).
 POSITION_FIGURES = ("case_count", "eligible_flag", "median_case_cost_usd", "supplies_usd", "implants_usd",
                     "pharmacy_usd", "or_time_usd", "bed_days_usd", "waste_per_case_usd", "peer_physician_count",
                     "peer_median_case_cost_usd", "best_quartile_case_cost_usd", "cost_percentile_pct",

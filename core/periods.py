@@ -34,7 +34,7 @@ def _quarter_bounds(year: int, q: int) -> tuple[date, date]:
 
 
 def default_period(default_start: date, default_end: date) -> Period:
-    """The 12 months ending at the latest surgery date (SPEC §5)."""
+    """The 12 months ending at the latest surgery date (the Definitions page)."""
     return Period(default_start, default_end, "last12",
                   f"Last 12 months ({default_start:%d %b %Y} – {default_end:%d %b %Y})")
 

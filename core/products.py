@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from core import access, db, state
+from core.output import format as fmt
 from core.periods import Period
 
 GRADES = ("high", "moderate", "low", "very low")
@@ -223,42 +224,22 @@ def my_categories(physician_id: str, period: Period, excluded: list[str] | None 
 
 def my_totals(physician_id: str, period: Period, excluded: list[str] | None = None) -> dict[str, Any]:
     """The physician's overall preferred use (units and spend), switch saving and waste in the period."""
-    # mart_preferred_use (per procedure) rather than mart_category_physician: no peer medians needed here.
-    cats = db.fetch("mart_preferred_use", where={"physician_id": physician_id},
-                    columns=["has_preferred_flag", "units_count", "preferred_units_count", "spend_usd",
-                             "preferred_spend_usd", "switch_saving_usd"], variables=_variables(period, excluded))
-    pos = db.fetch("mart_cost_position", where={"physician_id": physician_id},
-                   columns=["case_count", "waste_per_case_usd"], variables=_variables(period, excluded))
-    return totals(cats, pos)
+    frame = db.fetch("mart_physician_products", where={"physician_id": physician_id},
+                     variables=_variables(period, excluded))
+    if frame.empty:
+        return {"units_count": 0.0, "preferred_units_count": 0.0, "spend_usd": 0.0, "preferred_spend_usd": 0.0,
+                "preferred_use_pct": None, "preferred_spend_pct": None, "switch_saving_usd": 0.0,
+                "waste_usd": 0.0, "case_count": 0}
+    row = frame.iloc[0]
+    plain = lambda v: None if pd.isna(v) else float(v)  # noqa: E731
+    return {"units_count": float(row["units_count"]), "preferred_units_count": float(row["preferred_units_count"]),
+            "spend_usd": float(row["spend_usd"]), "preferred_spend_usd": float(row["preferred_spend_usd"]),
+            "preferred_use_pct": plain(row["preferred_use_pct"]),
+            "preferred_spend_pct": plain(row["preferred_spend_pct"]),
+            "switch_saving_usd": float(row["switch_saving_usd"]), "waste_usd": float(row["waste_usd"]),
+            "case_count": int(row["case_count"])}
 
 
-def totals(categories: pd.DataFrame, positions: pd.DataFrame) -> dict[str, Any]:
-    """SPEC §5 over all of a physician's lines in categories that have a preferred item (none when no such
-    lines), the switch saving, and waste over all their cases."""
-    pref = categories[categories["has_preferred_flag"].astype(bool)] if len(categories) else categories
-    units = float(pref["units_count"].sum()) if len(pref) else 0.0
-    spend = float(pref["spend_usd"].sum()) if len(pref) else 0.0
-    cases = int(positions["case_count"].sum()) if len(positions) else 0
-    waste = float((positions["case_count"] * positions["waste_per_case_usd"]).sum()) if cases else 0.0
-    return {
-        "units_count": units,
-        "preferred_units_count": float(pref["preferred_units_count"].sum()) if len(pref) else 0.0,
-        "spend_usd": spend,
-        "preferred_spend_usd": float(pref["preferred_spend_usd"].sum()) if len(pref) else 0.0,
-        "preferred_use_pct": 100.0 * pref["preferred_units_count"].sum() / units if units > 0 else None,
-        "preferred_spend_pct": 100.0 * pref["preferred_spend_usd"].sum() / spend if spend > 0 else None,
-        "switch_saving_usd": float(categories["switch_saving_usd"].sum()) if len(categories) else 0.0,
-        "waste_usd": waste,
-        "case_count": cases,
-    }
-
-
-def _money(v: float) -> str:
-    return f"${abs(v):,.0f}"
-
-
-def _units(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
 def _peer_phrase(row: dict[str, Any]) -> str:
@@ -277,14 +258,14 @@ def opportunities(categories: pd.DataFrame, n: int = 3) -> list[dict[str, Any]]:
         saving = row.get("switch_saving_usd") or 0.0
         if row.get("has_preferred_flag") and saving >= 1:
             item = plain(row.get("preferred_item")) or "preferred item"
-            text = (f"**{name}**: switching to the preferred {item} would have saved **{_money(saving)}** in this "
-                    f"period. {_units(row['preferred_units_count'])} of your {_units(row['units_count'])} units "
+            text = (f"**{name}**: switching to the preferred {item} would have saved **{fmt.amount(saving)}** in this "
+                    f"period. {fmt.units(row['preferred_units_count'])} of your {fmt.units(row['units_count'])} units "
                     f"{'was' if row['preferred_units_count'] == 1 else 'were'} preferred "
                     f"({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)}).")
             found.append({"category": row["category"], "kind": "switch", "value_usd": float(saving), "text": text})
         waste = row.get("waste_usd") or 0.0
         if waste >= 1:
-            text = (f"**{name}**: {_money(waste)} of items were opened but not used in this period; opening only "
+            text = (f"**{name}**: {fmt.amount(waste)} of items were opened but not used in this period; opening only "
                     "what is needed would save it.")
             found.append({"category": row["category"], "kind": "waste", "value_usd": float(waste), "text": text})
     found.sort(key=lambda o: (-o["value_usd"], o["category"], o["kind"]))
@@ -299,9 +280,9 @@ def totals_sentence(t: dict[str, Any]) -> str:
         text = (f"{t['preferred_use_pct']:.0f}% of your units in categories with a preferred product were the "
                 f"preferred one ({t['preferred_spend_pct']:.0f}% by spend).")
         if t["switch_saving_usd"] >= 1:
-            text += f" Switching the rest would have saved {_money(t['switch_saving_usd'])} in this period."
+            text += f" Switching the rest would have saved {fmt.amount(t['switch_saving_usd'])} in this period."
     if t["case_count"]:
-        text += f" Waste: {_money(t['waste_usd'])} of opened but unused items over {t['case_count']} cases."
+        text += f" Waste: {fmt.amount(t['waste_usd'])} of opened but unused items over {t['case_count']} cases."
     return text
 
 
@@ -319,30 +300,22 @@ def supply_ranking(period: Period, excluded: list[str] | None = None,
     return frame
 
 
-def supply_totals(ranking: pd.DataFrame) -> dict[str, Any]:
-    """Totals over the ranked categories: non-preferred spend, switch saving, waste, categories without a
-    preferred item."""
-    return {"non_preferred_spend_usd": float(ranking["non_preferred_spend_usd"].sum()),
-            "switch_saving_usd": float(ranking["switch_saving_usd"].sum()),
-            "waste_usd": float(ranking["waste_usd"].sum()),
-            "no_preferred_count": int((~ranking["has_preferred_flag"].astype(bool)).sum())}
+def supply_totals(period: Period, excluded: list[str] | None = None) -> dict[str, Any]:
+    """Totals over every category in the period: non-preferred spend, switch saving, waste, and the
+    categories without a preferred item."""
+    row = db.fetch("mart_supply_total", variables=_variables(period, excluded)).iloc[0]
+    return {"non_preferred_spend_usd": float(row["non_preferred_spend_usd"] or 0),
+            "switch_saving_usd": float(row["switch_saving_usd"] or 0), "waste_usd": float(row["waste_usd"] or 0),
+            "no_preferred_count": int(row["no_preferred_count"] or 0)}
 
 
 def category_items_in_use(category: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """Items of one category used in the period: units, spend and its share, price paid, physicians."""
-    use = db.fetch("mart_category_use", where={"category": category}, variables=_variables(period, excluded))
-    if use.empty:
-        return pd.DataFrame(columns=["item_description", "manufacturer", "preferred_flag", "item_unit_cost_usd",
-                                     "units_count", "spend_usd", "spend_share_pct", "min_paid_unit_cost_usd",
-                                     "max_paid_unit_cost_usd", "physician_count", "case_count"])
-    items = use.groupby(["item_id", "item_description", "manufacturer", "preferred_flag", "item_unit_cost_usd"],
-                        as_index=False, dropna=False).agg(
-        units_count=("units_count", "sum"), spend_usd=("spend_usd", "sum"),
-        min_paid_unit_cost_usd=("min_paid_unit_cost_usd", "min"),
-        max_paid_unit_cost_usd=("max_paid_unit_cost_usd", "max"),
-        physician_count=("physician_id", "nunique"), case_count=("case_count", "sum"))
-    items["spend_share_pct"] = 100.0 * items["spend_usd"] / items["spend_usd"].sum()
-    return items.sort_values(["preferred_flag", "spend_usd"], ascending=[False, False]).reset_index(drop=True)
+    return db.fetch("mart_category_item", where={"category": category}, variables=_variables(period, excluded),
+                    columns=["item_id", "item_description", "manufacturer", "preferred_flag", "item_unit_cost_usd",
+                             "units_count", "spend_usd", "min_paid_unit_cost_usd", "max_paid_unit_cost_usd",
+                             "physician_count", "case_count", "spend_share_pct"],
+                    order_by=["preferred_flag desc", "spend_usd desc", "item_id"])
 
 
 def category_physicians(viewer: access.Viewer, category: str, period: Period, secret: bytes,
@@ -354,12 +327,9 @@ def category_physicians(viewer: access.Viewer, category: str, period: Period, se
                      columns=["physician_id", "has_preferred_flag", "case_count", "units_count",
                               "preferred_units_count", "spend_usd",
                               "preferred_use_pct", "preferred_spend_pct", "switch_saving_usd", "waste_usd"])
-    use = db.fetch("mart_category_use", where={"category": category}, variables=variables,
-                   columns=["physician_id", "item_description", "units_count"],
-                   order_by=["physician_id", "units_count desc", "item_description"])
-    mix = use.groupby("physician_id")[["item_description", "units_count"]].apply(
-        lambda g: ", ".join(f"{d} ×{_units(u)}" for d, u in zip(g["item_description"], g["units_count"])))
-    frame["items_used"] = frame["physician_id"].map(mix).fillna("")
+    mix = db.fetch("mart_category_physician_mix", where={"category": category}, variables=variables,
+                   columns=["physician_id", "items_used"])
+    frame = frame.merge(mix, on="physician_id", how="left").fillna({"items_used": ""})
     names = db.fetch("mart_physician", columns=["physician_id", "physician_name", "service_line"])
     frame = frame.merge(names, on="physician_id", how="left")
     min_peers = int(db.scalar_row("mart_settings").get("min_peers_count", 5))

@@ -20,9 +20,8 @@ import pandas as pd
 from core import access, db
 from core.periods import Period
 
-
-class ScopeRefused(PermissionError):
-    """The viewer asked for savings they may not see."""
+# Raised for a viewer with no service-line view (core.access decides).
+ScopeRefused = access.ScopeRefused
 
 
 def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
@@ -55,13 +54,8 @@ def summary(period: Period, excluded: list[str] | None = None) -> dict[str, Any]
 
 
 def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
-    """The service line a savings view covers (None: the whole hospital): supply and admin choose; a champion
-    always gets their own."""
-    if viewer.identified:
-        return service_line or None
-    if viewer.role == "champion" and viewer.service_line:
-        return viewer.service_line
-    raise ScopeRefused("savings achieved is for supply, admin and champions")
+    """The service line the viewer's view covers (None: the whole hospital), as core.access decides."""
+    return access.service_line_scope(viewer, service_line)
 
 
 def by_category(period: Period, excluded: list[str] | None = None) -> pd.DataFrame:

@@ -17,20 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from core import access, db, state, stats
+from core import access, db, metrics, state, stats
 from core.periods import Period, default_period, parse_period, period_options
 
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality", "los_days")
-OUTCOME_LABELS = {
-    "complication": "Complications",
-    "readmit_30d": "30-day readmissions",
-    "ssi": "Surgical site infections",
-    "mortality": "Mortality",
-    "los_days": "Length of stay (days)",
-}
-COMPONENTS = ("supplies", "implants", "pharmacy", "or_time", "bed_days")
-COMPONENT_LABELS = {"supplies": "Supplies", "implants": "Implants", "pharmacy": "Pharmacy",
-                    "or_time": "OR time", "bed_days": "Bed days"}
 BLINDING_SECRET = "peer_letters"
 
 
@@ -161,38 +150,24 @@ def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_c
 
 
 def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
-    """Mean cost per case by component: the physician against the peer median (SPEC §5)."""
+    """Mean cost per case by component: the physician against the peer median (the Definitions page)."""
     rows = []
-    for comp in COMPONENTS:
-        rows.append({"component": COMPONENT_LABELS[comp], "who": "You", "usd": position.get(f"{comp}_usd")})
-        peer = position.get(f"peer_{comp}_usd")
+    for comp in metrics.COMPONENTS:
+        rows.append({"component": comp.label, "who": "You", "usd": position.get(comp.column)})
+        peer = position.get(comp.peer_column)
         if peer is not None and not pd.isna(peer):
-            rows.append({"component": COMPONENT_LABELS[comp], "who": "Peer median", "usd": peer})
+            rows.append({"component": comp.label, "who": "Peer median", "usd": peer})
     return pd.DataFrame(rows)
 
 
 def category_drivers(physician_id: str, procedure_code: str, period: Period,
                      excluded: list[str] | None = None) -> pd.DataFrame:
     """Supply categories by spend per case: the physician against the median eligible peer, largest gap first."""
-    variables = period_variables(period, excluded)
-    cats = db.fetch("mart_preferred_use", where={"procedure_code": procedure_code}, variables=variables)
-    pos = db.fetch("mart_cost_position", columns=["physician_id", "case_count", "eligible_flag", "peers_shown_flag"],
-                   where={"procedure_code": procedure_code}, variables=variables)
-    if cats.empty or pos.empty:
-        return pd.DataFrame(columns=["category", "you_per_case_usd", "peer_per_case_usd", "gap_per_case_usd"])
-    cats = cats.merge(pos[["physician_id", "case_count"]].rename(columns={"case_count": "physician_cases"}),
-                      on="physician_id")
-    cats["per_case_usd"] = cats["spend_usd"] / cats["physician_cases"]
-    # Every eligible physician counts, with 0 for a category they never used.
-    eligible = pos.loc[pos["eligible_flag"], "physician_id"]
-    grid = cats.pivot_table(index="physician_id", columns="category", values="per_case_usd", fill_value=0.0)
-    mine = grid.loc[physician_id] if physician_id in grid.index else pd.Series(0.0, index=grid.columns)
-    shown = bool(pos["peers_shown_flag"].any())
-    peer = grid.reindex(eligible).fillna(0.0).median() if shown else pd.Series(np.nan, index=grid.columns)
-    out = pd.DataFrame({"category": grid.columns, "you_per_case_usd": mine.values, "peer_per_case_usd": peer.values})
-    out["gap_per_case_usd"] = out["you_per_case_usd"] - out["peer_per_case_usd"]
-    out = out[out["you_per_case_usd"] > 0]
-    return out.sort_values("gap_per_case_usd", ascending=False, na_position="last").reset_index(drop=True)
+    return db.fetch("mart_category_driver", columns=["category", "you_per_case_usd", "peer_per_case_usd",
+                                                     "gap_per_case_usd"],
+                    where={"physician_id": physician_id, "procedure_code": procedure_code},
+                    order_by=["gap_per_case_usd desc", "you_per_case_usd desc", "category"],
+                    variables=period_variables(period, excluded))
 
 
 def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,
@@ -221,7 +196,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     """The subject's O/E per outcome with its 95% interval and funnel flag (against eligible peers).
 
     The flag uses the funnel of the subject's peer group, so the limits are widened for
-    overdispersion exactly as the plot shows them (SPEC §5); an unadjusted model is never flagged.
+    overdispersion exactly as the plot shows them (the Definitions page); an unadjusted model is never flagged.
     """
     rows = []
     variables = period_variables(period, excluded)
@@ -231,11 +206,10 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
                           variables=variables)
     # The peer group (eligible physicians, and the subject), split by outcome in one pass.
     everything = everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
-    groups = dict(tuple(everything.groupby("outcome", sort=False)))
-    for outcome in OUTCOMES:
-        if outcome not in groups:
+    for outcome in metrics.OUTCOME_KEYS:
+        frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
+        if frame.empty:
             continue
-        frame = groups[outcome].reset_index(drop=True)
         mine = frame.index[frame["physician_id"].to_numpy() == subject_id]
         if len(mine) == 0:
             continue
@@ -254,7 +228,7 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
         flag = physician_flag(f, adjusted)
-        rows.append({"outcome": outcome, "label": OUTCOME_LABELS[outcome], "cases": int(r["case_count"]),
+        rows.append({"outcome": outcome, "label": metrics.outcome(outcome).label, "cases": int(r["case_count"]),
                      "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
                      "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": flag,
                      "adjusted": adjusted, "model_note": r["model_note"],
@@ -303,9 +277,10 @@ def outcome_trend(physician_id: str, procedure_code: str, excluded: list[str] | 
                     order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
 
 
+# The physician's own case list: no patient identity, every cost component and every binary outcome.
 CASE_COLUMNS = ["surgery_date", "case_id", "procedure_code", "asa_class", "comorbidity_index", "los_days",
-                "case_cost_usd", "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
-                "waste_usd", "complication_flag", "readmit_30d_flag", "ssi_flag", "mortality_flag"]
+                "case_cost_usd", *(c.column for c in metrics.COMPONENTS), "waste_usd",
+                *(o.source_column for o in metrics.OUTCOMES if o.binary)]
 
 
 def my_cases(physician_id: str, period: Period, procedure_code: str | None = None) -> pd.DataFrame:

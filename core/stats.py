@@ -1,6 +1,6 @@
 """Statistics for the scorecard: exact Poisson intervals, O/E ratios, funnel plots, risk models.
 
-SPEC §5 asks for three things and this module is where all three live, free of Streamlit and
+the Definitions page asks for three things and this module is where all three live, free of Streamlit and
 DuckDB so they can be tested on published data sets (tests/test_stats.py, tests/data/SOURCES.md).
 
 1. **Exact intervals for counts.** The Garwood (1936, *Biometrika* 28:437) interval for a Poisson
@@ -33,7 +33,7 @@ DuckDB so they can be tested on published data sets (tests/test_stats.py, tests/
      percentiles (FunnelPlotR ``winsorisation``), limits ``(1 ± z_α · √(1/(4E) + τ²))²``
      (FunnelPlotR ``build_limits_lookup``, method "CQC").
 
-3. **Risk models** (SPEC §5): per procedure, one generalised linear model per outcome on patient
+3. **Risk models** (the Definitions page): per procedure, one generalised linear model per outcome on patient
    factors only (age, sex, ASA class, comorbidity index, admission type; never the physician,
    never the payer), fitted with statsmodels' GLM by iteratively reweighted least squares
    (McCullagh & Nelder 1989, *Generalized Linear Models*, 2nd ed., ch. 2). The expected value of

@@ -1,4 +1,4 @@
-"""Definitions: every metric and method in plain words (SPEC §5), with this data's settings."""
+"""Definitions: every metric and method in plain words (the Definitions page), with this data's settings."""
 
 import streamlit as st
 

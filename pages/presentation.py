@@ -5,7 +5,7 @@ import html
 import streamlit as st
 
 from core import presentation as pr, ui
-from core.ui import exports as export_ui
+from core.ui import css, exports as export_ui
 
 viewer = ui.require("present", "presentation", "Presentation mode is for clinician champions, supply and admin. "
                     "Your scorecard shows the same figures with your own letter marked.")
@@ -57,7 +57,7 @@ if problem:
     st.warning(problem.capitalize(), icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
-st.markdown(pr.SLIDE_CSS + ("" if menu else pr.HIDE_CHROME_CSS), unsafe_allow_html=True)
+st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)
 st.markdown(f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
             unsafe_allow_html=True)
 if slide.key == "title":

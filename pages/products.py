@@ -1,5 +1,5 @@
 """My products: my preferred-product use per category beside my peers' typical share, what switching
-would save, and the evidence behind each preferred item (SPEC §5)."""
+would save, and the evidence behind each preferred item (the Definitions page)."""
 
 import streamlit as st
 

@@ -29,7 +29,7 @@ ui.set_params(category=category, period=period.token)
 ui.log_view("supply", {"category": category, "period": period.token, "by": by})
 ui.share_box("supply", {"category": category, "period": period.token}, "this supply category")
 
-totals, cols = products.supply_totals(ranking), st.columns(4)
+totals, cols = ui.cached(products.supply_totals, period, excluded), st.columns(4)
 cols[0].metric("Non-preferred spend", ui.money(totals["non_preferred_spend_usd"]))
 cols[1].metric("Switch saving", ui.money(totals["switch_saving_usd"]))
 cols[2].metric("Waste", ui.money(totals["waste_usd"]))

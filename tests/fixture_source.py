@@ -1,4 +1,4 @@
-"""A tiny, hand-computable source (SPEC §4) for tests: 12 cases, 6 physicians, 2 procedures.
+"""A tiny, hand-computable source (README, *The data contract*) for tests: 12 cases, 6 physicians, 2 procedures.
 
 Settings are chosen so the arithmetic is easy to follow: OR time $10/min, a bed day $100,
 min_cases 2, min_peers 3. The figures the tests expect are worked out by hand in

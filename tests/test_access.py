@@ -1,4 +1,4 @@
-"""Access rules (SPEC §6): roles, subjects, blinding — pure, without Streamlit."""
+"""Access rules (README, *Access*): roles, subjects, blinding — pure, without Streamlit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AppTest: every page for every role, sign-in states, demo mode, refusals (SPEC §6, §7)."""
+"""AppTest: every page for every role, sign-in states, demo mode, refusals (README, *Access* and *Sign-in*)."""
 
 from __future__ import annotations
 

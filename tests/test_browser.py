@@ -1,5 +1,5 @@
 """Browser tests: real headless Chromium signs in through a real OpenID provider (npm oidc-provider)
-running locally, against the real app serving the fixture database (SPEC §6, §7)."""
+running locally, against the real app serving the fixture database (README, *Access* and *Sign-in*)."""
 
 from __future__ import annotations
 

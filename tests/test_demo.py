@@ -17,7 +17,7 @@ import pytest
 from core.tools.demo import TABLES, write_demo_source
 from core.errors import UserError
 
-# SPEC §4 columns (required and optional), plus the `line` key column of the two usage tables.
+# README, *The data contract* columns (required and optional), plus the `line` key column of the two usage tables.
 CONTRACT = {
     "physicians": {"physician_id", "name", "specialty", "service_line", "email"},
     "procedures": {"procedure_code", "name", "service_line"},

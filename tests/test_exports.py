@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import access, presentation as pr, scorecard as sc, state
 from core.output import exports
+from core.output.deck import Deck
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAMPION = access.Viewer("p03@fixture.org", "champion", "P03", "Orthopaedics", "Dr. Cy Three")
@@ -106,7 +107,7 @@ def test_scorecard_deck_is_blinded_exactly_as_the_scorecard_page(period):
     assert [s.key for s in mine.slides][:4] == ["title", "cost", "breakdown", "drivers"]
     you = sc.peer_distribution(PHYSICIAN, "P01", "TKA", period, secret).query("is_you").iloc[0]["label"]
     assert f"You are {you} in this view." in mine.slides[1].headline
-    blob = exports.deck_pptx(pr.Deck(**{**mine.__dict__, "slides": mine.slides[:2]}))  # two slides: quick
+    blob = exports.deck_pptx(Deck(**{**mine.__dict__, "slides": mine.slides[:2]}))  # two slides: quick
     assert _leaks(blob, tuple(n for n in IDENTIFYING if n not in ("P01", "Dr. Ada One"))) == []
     with pytest.raises(PermissionError):  # a physician cannot export a colleague's scorecard
         pr.scorecard_deck(PHYSICIAN, "P02", "TKA", period, secret)

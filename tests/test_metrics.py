@@ -1,4 +1,4 @@
-"""SPEC §5 definitions held against the hand-computed fixture (tests/fixture_source.py).
+"""the Definitions page definitions held against the hand-computed fixture (tests/fixture_source.py).
 
 Settings there: OR $10/min, bed day $100, min_cases 2, min_peers 3; the latest surgery is
 2026-06-30, so the default period is 2025-07-01 – 2026-06-30 (365 days) and holds every case.

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access, presentation as pr, scorecard as sc, state
+from core.output.deck import funnel_slide
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "presentation.py")
@@ -114,7 +115,7 @@ def test_funnel_slide_calls_out_only_outside_the_998_limit():
                            "expected": [10.0, 10.0, 10.0], "ratio": [3.0, 1.0, 0.9],
                            "lower95": [0.48] * 3, "upper95": [1.84] * 3, "lower998": [0.3] * 3, "upper998": [2.4] * 3,
                            "volume_band": ["25–49"] * 3, "is_you": [False] * 3})
-    slide = pr._funnel_slide("complication", points, {"tau2": 0.0}, notes=lambda key: key)
+    slide = funnel_slide("complication", pr._with_flags(points, True), {"tau2": 0.0}, notes=lambda key: key)
     assert slide.headline.startswith("Surgeon A is above the 99.8% limit")
     assert {f.label: f.value for f in slide.figures}["Surgeons above the 99.8% limit"] == "A"
     assert "is_you" not in slide.data and slide.chart.to_dict()  # a valid chart

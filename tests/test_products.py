@@ -1,5 +1,5 @@
-"""Preferred products and evidence: SPEC §5 figures on the hand-computed fixture, evidence shown inert
-however hostile the extract, and the products, evidence and supply pages per role (SPEC §6).
+"""Preferred products and evidence: the Definitions page figures on the hand-computed fixture, evidence shown inert
+however hostile the extract, and the products, evidence and supply pages per role (README, *Access*).
 
 Fixture arithmetic (tests/fixture_source.py), P01's three TKA cases C01–C03 in the default period:
   Knee implant systems (preferred KNEE-A $1000): C01 KNEE-B 1×$1500, C02 KNEE-B 1×$1400 (price paid),
@@ -105,7 +105,7 @@ def _assert_inert(markdown: str) -> None:
     assert "<script" not in markdown and "<img" not in markdown.lower()
 
 
-# --- figures (SPEC §5) ---------------------------------------------------------------------------
+# --- figures (the Definitions page) ---------------------------------------------------------------------------
 
 def test_totals_match_hand_computation(period):
     t = products.my_totals("P01", period, [])
@@ -174,7 +174,7 @@ def test_supply_ranking_and_category_detail(period):
     assert knee["manufacturer_count"] == 2
     by_saving = products.supply_ranking(period, [], "switch_saving_usd")
     assert by_saving["category"].tolist() == ["Knee implant systems", "Gloves", "Sutures"]
-    assert products.supply_totals(by_spend) == {"non_preferred_spend_usd": 5900 + 190 + 18,
+    assert products.supply_totals(period, []) == {"non_preferred_spend_usd": 5900 + 190 + 18,
                                                 "switch_saving_usd": 1906, "waste_usd": 16, "no_preferred_count": 1}
     items = products.category_items_in_use("Knee implant systems", period, []).set_index("item_id")
     assert items.loc["KNEE-B", "units_count"] == 4 and items.loc["KNEE-B", "spend_usd"] == 5900

@@ -61,7 +61,7 @@ def test_layers_only_read_downwards():
 
 
 def test_sql_defaults_match_the_contract(tmp_path, fixture_source):
-    """int_settings' SQL defaults are SPEC §5's, the same numbers as core.contract.SETTINGS_DEFAULTS."""
+    """int_settings' SQL defaults are the Definitions page's, the same numbers as core.contract.SETTINGS_DEFAULTS."""
     from core.build.pipeline import build
     from fixture_source import write_fixture_source
 

@@ -149,7 +149,8 @@ def test_pharmacy_by_class_against_the_peer_median(extras_db):
 def test_drivers_are_the_drugs_above_the_peer_median(extras_db):
     drivers = pharmacy.drivers("P03", "TKA", PERIOD)
     # Vancomycin: P03 50/2 = 25 a case; eligible peers 0, 0, 0, 25 -> median 0; worth 25 x 2 = 50.
-    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [["Vancomycin", 50.0, 45.0]]
+    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [
+        ["Vancomycin", 50.0, 45.0]]
     assert pharmacy.drivers("P02", "TKA", PERIOD).empty  # no drug above the median
 
 
@@ -251,7 +252,8 @@ def test_no_programme_no_baseline(fixture_db):
 def test_csv_neutralises_formulas():
     import pandas as pd
 
-    frame = pd.DataFrame({"item": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", "\tx"], "n": [1, 2, 3, 4, 5, 6]})
+    frame = pd.DataFrame({"item": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", "\tx"],
+                          "n": [1, 2, 3, 4, 5, 6]})
     rows = list(csv.reader(io.StringIO(supply_exports.safe_csv(frame).decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "plain", "'\tx"]
     assert [r[1] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]  # numbers stay numbers
@@ -271,7 +273,8 @@ def test_cfo_summary_is_one_slide(extras_db):
     assert "Savings achieved" in text and "$502" in text and "Knee implant systems" in text
 
 
-@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position", "mart_pharmacy_drug_position",
+@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position",
+                                  "mart_pharmacy_drug_position",
                                   "mart_physician_backorder", "mart_supply_risk_item", "mart_supply_risk_alternative",
                                   "mart_pharmacy_class_summary", "mart_pharmacy_drug_summary", "mart_savings_physician",
                                   "mart_savings_category", "mart_savings_service_line", "mart_savings_physician_total",

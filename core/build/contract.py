@@ -1,4 +1,4 @@
-"""The extract contract (SPEC §4): which files a hospital hands over, their columns, types and rules.
+"""The extract contract (README, *The data contract*): which files a hospital hands over, their columns, types and rules.
 
 This module is data, not logic: `core.validate` turns it into checks and `core.build` into staging
 tables. Keeping it declarative means the README, the checks and the error messages all come from
@@ -73,7 +73,7 @@ def _line() -> Column:
 
 
 def _money(name: str, *, required: bool = True, nullable: bool = False) -> Column:
-    # Money and quantities are never negative (SPEC §4: "negative cost or quantity").
+    # Money and quantities are never negative (README, *The data contract*: "negative cost or quantity").
     return Column(name, FLOAT, required=required, nullable=nullable, minimum=0)
 
 
@@ -133,7 +133,7 @@ TABLES: dict[str, Table] = {
                 Column("item_id"),
                 Column("description"),
                 Column("manufacturer"),
-                # An uncategorised item is a warning, not an error (SPEC §4).
+                # An uncategorised item is a warning, not an error (README, *The data contract*).
                 Column("category", nullable=True),
                 _money("unit_cost"),
                 Column("is_implant", BOOL),
@@ -265,7 +265,7 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("users", "physician_id", "physicians", "physician_id"),
 )
 
-# Settings the metrics need, with the defaults SPEC §5 gives; numbers, all of them.
+# Settings the metrics need, with the defaults the Definitions page gives; numbers, all of them.
 SETTINGS_DEFAULTS: dict[str, float] = {
     "or_cost_per_minute": 38.0,
     "bed_day_cost": 2400.0,

@@ -1,6 +1,6 @@
 """The build's funnel step: each procedure's overdispersion for the default period, computed once.
 
-A physician's funnel flag depends on the whole peer group through φ and τ² (SPEC §5, SHMI method),
+A physician's funnel flag depends on the whole peer group through φ and τ² (the Definitions page, SHMI method),
 so computing it means running the funnel over every eligible physician of the procedure. For the
 default period with every case counted — nearly every request — the build does that once per
 procedure and outcome and stores φ and τ² in `mart_funnel_default`; a request then only needs the

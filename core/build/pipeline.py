@@ -1,4 +1,4 @@
-"""Validate a source and build the analytics database, atomically (SPEC §4, §8).
+"""Validate a source and build the analytics database, atomically (README, *The data contract*, §8).
 
 The build writes a new file beside the target and swaps it in with `os.replace` only when every
 step succeeded, so the database in service is never touched by a failed or interrupted build: a

@@ -1,6 +1,6 @@
 """The build's risk-model step: expected outcomes per case from models on patient factors only.
 
-For each procedure and outcome (SPEC §5), `core.stats.fit_expected` fits a GLM on age, sex, ASA
+For each procedure and outcome (the Definitions page), `core.stats.fit_expected` fits a GLM on age, sex, ASA
 class, comorbidity index and admission type — never the physician, never the payer — and returns
 each case's expected value; a procedure with too few events falls back to its crude rate, flagged
 unadjusted. The results land in two tables: `int_case_expected` (one row per case) and
@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core import stats
+from core import metrics, stats
 
-# outcome name -> (column in int_case_cost, GLM family, expected column)
-OUTCOMES = {
-    "complication": ("complication_flag", "binomial", "expected_complication_rate"),
-    "readmit_30d": ("readmit_30d_flag", "binomial", "expected_readmit_30d_rate"),
-    "ssi": ("ssi_flag", "binomial", "expected_ssi_rate"),
-    "mortality": ("mortality_flag", "binomial", "expected_mortality_rate"),
-    "los_days": ("los_days", "poisson", "expected_los_days"),
-    "case_cost": ("case_cost_usd", "gamma", "expected_case_cost_usd"),
-}
+# outcome name -> (column in int_case_cost, GLM family, expected column): every outcome of the registry,
+# and the case cost (modelled for the expected cost of a case mix, not an outcome).
+OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES} | {
+    metrics.CASE_COST_MODEL[0]: metrics.CASE_COST_MODEL[1:]}
 
 
 def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

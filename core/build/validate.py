@@ -1,4 +1,4 @@
-"""Load a source folder into raw tables and check every rule of the extract contract (SPEC §4).
+"""Load a source folder into raw tables and check every rule of the extract contract (README, *The data contract*).
 
 Each broken rule becomes a `Problem` naming file, row, column, value and rule. Checks run as SQL
 in DuckDB over the raw (all-text) tables, so a 30-million-line supply file is checked in seconds;

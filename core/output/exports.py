@@ -22,7 +22,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
-from core.presentation import Deck, Figure, Slide
+from core.output.deck import Deck, Figure, Slide
 
 # 16:9 at PowerPoint's default widescreen size.
 SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.output import format as fmt
+
 FLAG_WORDS = {
     "high_998": "clearly higher than expected given your patients' risk (outside the 99.8% limit)",
     "high_95": "somewhat higher than expected given your patients' risk (outside the 95% limit, within 99.8%)",
@@ -15,9 +17,6 @@ FLAG_WORDS = {
     "unadjusted": "shown unadjusted: too few events to fit a fair risk model, so no comparison is made",
 }
 
-
-def _money(v: float) -> str:
-    return f"${abs(v):,.0f}"
 
 
 def _missing(v: Any) -> bool:
@@ -34,18 +33,18 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
     if not position.get("eligible_flag"):
         return (f"You have {int(position['case_count'])} {name} case(s) in this period; at least "
                 f"{int(position['min_cases_count'])} are needed for a fair comparison with peers. "
-                f"Your median case cost is {_money(median)}.")
+                f"Your median case cost is {fmt.amount(median)}.")
     if not position.get("peers_shown_flag"):
-        return (f"Your median {name} costs {_money(median)}. Fewer than {int(position['min_peers_count'])} "
+        return (f"Your median {name} costs {fmt.amount(median)}. Fewer than {int(position['min_peers_count'])} "
                 f"physicians are eligible for this procedure, so no peer comparison is shown.")
     gap = float(position["gap_to_peer_median_usd"])
     if abs(gap) < 1:
-        return f"Your median {name} costs the same as your peers' median ({_money(median)})."
+        return f"Your median {name} costs the same as your peers' median ({fmt.amount(median)})."
     direction = "more" if gap > 0 else "less"
-    text = f"Your median {name} costs {_money(gap)} {direction} than your peers' median."
+    text = f"Your median {name} costs {fmt.amount(gap)} {direction} than your peers' median."
     yearly = position.get("yearly_gap_value_usd")
     if gap > 0 and not _missing(yearly):
-        text += f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is {_money(yearly)} a year."
+        text += f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is {fmt.amount(yearly)} a year."
     return text
 
 
@@ -73,5 +72,5 @@ def preferred_sentence(position: dict[str, Any]) -> str:
         text += f" ({spend:.0f}% by spend)"
     saving = position.get("switch_saving_usd") or 0
     if saving >= 1:
-        text += f"; switching the rest would have saved {_money(saving)} in this period"
+        text += f"; switching the rest would have saved {fmt.amount(saving)} in this period"
     return text + "."

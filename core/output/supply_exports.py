@@ -118,7 +118,8 @@ def cfo_summary_pptx(summary: dict[str, Any], categories: pd.DataFrame, service_
     _box(slide, Inches(8.5), Inches(3.25), Inches(4.3), Inches(0.4), [("By service line", 14, True, INK)])
     line_rows = [[str(r["service_line"]), _money(r["achieved_saving_usd"]), _money(r["remaining_opportunity_usd"])]
                  for r in service_lines.to_dict("records")]
-    _table(slide, Inches(8.5), Inches(3.65), Inches(4.3), ["Service line", "Achieved", "Still to switch"], line_rows, 11)
+    _table(slide, Inches(8.5), Inches(3.65), Inches(4.3), ["Service line", "Achieved", "Still to switch"],
+           line_rows, 11)
     _box(slide, Inches(0.5), Inches(7.0), Inches(12.3), Inches(0.35),
          [(f"{data_as_of} · figures from Scorecard's savings views; definitions in the notes", 10, False, GREY)])
     slide.notes_slide.notes_text_frame.text = NOTES

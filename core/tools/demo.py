@@ -1,4 +1,4 @@
-"""Synthetic demo source: `write_demo_source` writes the nine SPEC §4 tables plus truth.json.
+"""Synthetic demo source: `write_demo_source` writes the nine README, *The data contract* tables plus truth.json.
 
 What it builds
 --------------
@@ -70,6 +70,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from core import metrics
 from core.errors import UserError
 
 START_DATE = date(2024, 10, 1)
@@ -89,7 +90,8 @@ TABLES = ("physicians", "procedures", "cases", "items", "supply_usage", "drug_us
 SETTINGS = (("or_cost_per_minute", "38"), ("bed_day_cost", "2400"), ("min_cases", "10"),
             ("min_peers", "5"))
 FACILITIES = ("Main Campus", "North Campus", "Riverside Surgery Center")
-OUTCOMES = ("complication", "readmit_30d", "ssi", "mortality")
+# The binary outcomes the extract carries (core/metrics.py); each needs a row of OUTCOME_COEF below.
+OUTCOMES = tuple(o.extract_column for o in metrics.OUTCOMES if o.binary)
 
 # ---------------------------------------------------------------------------------------------
 # Procedures
@@ -1446,7 +1448,7 @@ def _proc_arrays() -> dict:
 
 
 def _cases_table(c: dict) -> pa.Table:
-    """The cases table in SPEC column order."""
+    """The cases table in the data contract's column order (README, *The data contract*)."""
     n = len(c["ph"])
     start = np.datetime64(START_DATE.isoformat(), "D")
     surgery = start + c["day"].astype("timedelta64[D]")

@@ -1,4 +1,4 @@
-"""`python -m core report`: one physician's scorecard figures for mail-outs and integrations (SPEC §8).
+"""`python -m core report`: one physician's scorecard figures for mail-outs and integrations (README, *Commands*).
 
 One entry per procedure the physician did in the period, with the same figures the scorecard page
 shows (computed by `core.scorecard`). Peer figures are null when fewer than `min_peers` physicians
@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import db, pharmacy, scorecard
+from core import config, metrics, pharmacy, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -74,7 +74,7 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
             "peer_physicians": None if pd_isna(pos["peer_physician_count"]) else int(pos["peer_physician_count"]),
             "peer_median_case_cost_usd": _num(pos["peer_median_case_cost_usd"]),
             "cost_percentile": _num(pos["cost_percentile_pct"], 1),
-            "components_usd": {c: _num(pos[f"{c}_usd"]) for c in scorecard.COMPONENTS},
+            "components_usd": {c.key: _num(pos[c.column]) for c in metrics.COMPONENTS},
             "preferred_use_pct": _num(pos["preferred_use_pct"], 1),
             "switch_saving_usd": _num(pos["switch_saving_usd"]),
             "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
@@ -122,9 +122,8 @@ def run_report_cli(db_path: Path, physician_id: str, start: str | None, end: str
     """Print the report as JSON or CSV; exit 2 for an unknown physician or an empty period."""
     if not Path(db_path).exists():
         raise UserError(f"no database at {db_path}: run `python -m core build` first")
-    import os
 
-    os.environ["SCORECARD_DB"] = str(db_path)
+    config.use_database(db_path)
     result = report(physician_id, start, end, db_path=Path(db_path))
     sys.stdout.write(json.dumps(result, indent=2) + "\n" if fmt == "json" else to_csv(result))
     return 0

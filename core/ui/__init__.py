@@ -2,7 +2,7 @@
 
 One of the few `core` modules that imports Streamlit. Pages stay thin by calling these helpers:
 the viewer comes from app.py (which resolved it from the signed-in user and the roster), reads are
-cached per database version (so a rebuild is seen at once, SPEC §8), and every page view, export,
+cached per database version (so a rebuild is seen at once, README, *Commands*), and every page view, export,
 share and refusal goes to the audit log — a failed audit write is shown, never swallowed.
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
 from core import access, db, scorecard, state
+from core.output.format import money, pct  # noqa: F401 - the pages' formatters: one implementation
 
 _VIEWER_KEY = "_scorecard_viewer"
 _LOGGED_KEY = "_scorecard_logged_views"
@@ -172,24 +171,6 @@ def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
 def md(text: str) -> str:
     """Plain text made safe for st.markdown: dollar signs would otherwise start LaTeX maths."""
     return text.replace("$", "\\$")
-
-
-def money(value: Any, signed: bool = False) -> str:
-    """$1,234 (or +$1,234 / −$1,234 when `signed`); an en dash for missing values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return "–"
-    v = float(value)
-    text = f"${abs(v):,.0f}"
-    if signed:
-        return ("+" if v > 0 else "−" if v < 0 else "") + text
-    return ("−" if v < 0 else "") + text
-
-
-def pct(value: Any, digits: int = 0) -> str:
-    """12% ; an en dash for missing values."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):.{digits}f}%"
 
 
 def no_data(message: str) -> None:

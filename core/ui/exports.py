@@ -15,7 +15,7 @@ import streamlit as st
 from core import access, presentation, ui
 from core.output import exports
 from core.periods import Period
-from core.presentation import Deck, Slide
+from core.output.deck import Deck, Slide
 
 
 def _record(page: str, params: dict[str, Any], what: str) -> None:

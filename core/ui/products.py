@@ -84,7 +84,7 @@ def categories_table(frame: pd.DataFrame) -> pd.DataFrame:
 def products_section(physician_id: str, period: Period, excluded: list[str] | None = None,
                      heading: bool = True) -> None:
     """Preferred-product use per category with the peers' typical share, the three largest savings first,
-    and links to each category's evidence (SPEC §5). For the scorecard and the My products page."""
+    and links to each category's evidence (the Definitions page). For the scorecard and the My products page."""
     cats = ui.cached(products.my_categories, physician_id, period, excluded)
     if heading:
         st.subheader("Preferred products")

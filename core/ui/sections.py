@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import scorecard, ui
+from core import metrics, scorecard, ui
 from core.output import charts
 from core.output import sentences
 
@@ -90,16 +90,14 @@ def trend(cost: pd.DataFrame, outcome: pd.DataFrame) -> None:
     right.altair_chart(charts.oe_trend(outcome), width="stretch")
 
 
+# How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
 CASE_COLUMNS = {
     "surgery_date": st.column_config.DateColumn("Surgery date", format="YYYY-MM-DD"),
     "case_id": "Case", "procedure_code": "Procedure", "asa_class": "ASA", "comorbidity_index": "Comorbidity",
-    "los_days": "LOS (days)",
+    **{o.source_column: o.case_label for o in metrics.OUTCOMES},
     **{c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
-        ("case_cost_usd", "Case cost"), ("supplies_usd", "Supplies"), ("implants_usd", "Implants"),
-        ("pharmacy_usd", "Pharmacy"), ("or_time_usd", "OR time"), ("bed_days_usd", "Bed days"),
-        ("waste_usd", "Waste"))},
-    "complication_flag": "Complication", "readmit_30d_flag": "Readmitted", "ssi_flag": "SSI",
-    "mortality_flag": "Died", "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
+        ("case_cost_usd", "Case cost"), *((c.column, c.label) for c in metrics.COMPONENTS), ("waste_usd", "Waste"))},
+    "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
 }
 
 

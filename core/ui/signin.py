@@ -34,7 +34,7 @@ How app.py calls this module
     FILTER_KEYS = {"procedure", "period", ...}          # query parameters the pages understand
     pages = [st.Page("pages/home.py", default=True), st.Page("pages/scorecard.py"), ...]
 
-    if signin.auth_configured():                        # [auth] in secrets: OIDC (SPEC §7)
+    if signin.auth_configured():                        # [auth] in secrets: OIDC (README, *Sign-in*)
         ident = signin.signed_in_identity()             # Identity(email, email_verified, name)|None
         pg = st.navigation(pages, position="sidebar" if ident else "hidden")
         if ident is None:
@@ -45,7 +45,7 @@ How app.py calls this module
         signin.restore_deep_link({p.url_path: p for p in pages}, FILTER_KEYS)
         signin.sign_out_button()                        # sidebar "Sign out" -> st.logout()
         user = roster.lookup(ident.email) if ident.email_verified else None  # case-insensitive
-        ...                                             # no user -> "no access" page (SPEC §6)
+        ...                                             # no user -> "no access" page (README, *Access*)
     else:
         ...                                             # demo persona picker / setup instructions
     pg.run()

@@ -1,5 +1,5 @@
 -- materialized: table
--- One row per case with every cost component of SPEC §5, never only the sum.
+-- One row per case with every cost component of the Definitions page, never only the sum.
 with supply as (
     select
         case_id,
@@ -37,10 +37,8 @@ costed as (
         datediff('day', c.surgery_date, c.discharge_date) * st.bed_day_cost_usd as bed_days_usd,
         coalesce(s.waste_usd, 0) as waste_usd,
         coalesce(s.supply_line_count, 0) as supply_line_count,
-        c.complication_flag,
-        c.readmit_30d_flag,
-        c.ssi_flag,
-        c.mortality_flag
+        -- every outcome flag of stg_cases (core/metrics.py), so a new outcome needs no edit here
+        c.* like '%\_flag' escape '\'
     from stg_cases as c
     cross join int_settings as st
     left join supply as s on s.case_id = c.case_id

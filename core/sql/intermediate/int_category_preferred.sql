@@ -1,6 +1,6 @@
 -- materialized: table
 -- Categories that have at least one preferred item, and the cheapest preferred price: the
--- benchmark a switch saving is measured against (SPEC §5).
+-- benchmark a switch saving is measured against (the Definitions page).
 select
     category,
     count(*) as preferred_item_count,

@@ -1,5 +1,5 @@
 -- materialized: table
--- The data's date span and the default period: the 12 months ending at the latest surgery (SPEC §5).
+-- The data's date span and the default period: the 12 months ending at the latest surgery (the Definitions page).
 with span as (
     select min(surgery_date) as data_start_date, max(surgery_date) as data_end_date
     from stg_cases

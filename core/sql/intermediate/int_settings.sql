@@ -1,5 +1,5 @@
 -- materialized: table
--- One row of the numeric settings the metrics need. Defaults are SPEC §5's and match
+-- One row of the numeric settings the metrics need. Defaults are the Definitions page's and match
 -- core.contract.SETTINGS_DEFAULTS (a test holds them together).
 with provided as (
     select setting_key, try_cast(setting_value as double) as setting_number

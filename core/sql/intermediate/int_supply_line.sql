@@ -1,5 +1,5 @@
 -- materialized: table
--- Supply lines priced: price paid is the line's unit_cost, else the item master's (SPEC §5).
+-- Supply lines priced: price paid is the line's unit_cost, else the item master's (the Definitions page).
 select
     u.case_id,
     u.item_id,

@@ -1,5 +1,5 @@
 -- materialized: table
--- Drug lines, typed; cost is the line's total cost (SPEC §4), not a unit price.
+-- Drug lines, typed; cost is the line's total cost (README, *The data contract*), not a unit price.
 select
     as_text(case_id) as case_id,
     cast(trim(line) as integer) as line_number,

@@ -26,16 +26,10 @@ select
     c.case_cost_usd,
     c.waste_usd,
     c.supply_line_count,
-    c.complication_flag,
-    c.readmit_30d_flag,
-    c.ssi_flag,
-    c.mortality_flag,
-    e.expected_complication_rate,
-    e.expected_readmit_30d_rate,
-    e.expected_ssi_rate,
-    e.expected_mortality_rate,
-    e.expected_los_days,
-    e.expected_case_cost_usd
+    -- every outcome flag and every expected value of the risk step (core/metrics.py), so a new outcome
+    -- needs no edit here
+    c.* like '%\_flag' escape '\',
+    e.* exclude (case_id)
 from int_case_cost as c
 join stg_physicians as ph on ph.physician_id = c.physician_id
 join stg_procedures as pr on pr.procedure_code = c.procedure_code

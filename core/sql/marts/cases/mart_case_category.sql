@@ -1,6 +1,6 @@
 -- materialized: table
 -- One row per case and supply category: units, spend, preferred share, switch saving and waste,
--- additive so any period or group sums them. Switch saving (SPEC §5) counts only non-preferred
+-- additive so any period or group sums them. Switch saving (the Definitions page) counts only non-preferred
 -- lines in categories that have a preferred item, priced against the cheapest preferred item.
 select
     l.case_id,

@@ -1,8 +1,8 @@
 -- materialized: view
 -- Physician × supply category for the period, over all their procedures: preferred use by units
--- and by spend, switch saving and waste (SPEC §5), beside the peers' typical share. "Peers" are the
+-- and by spend, switch saving and waste (the Definitions page), beside the peers' typical share. "Peers" are the
 -- physicians with at least min_cases cases using the category; their median share is given only
--- when there are at least min_peers of them, so it can never single anyone out (SPEC §6).
+-- when there are at least min_peers of them, so it can never single anyone out (README, *Access*).
 with per_physician as (
     select
         cc.physician_id,

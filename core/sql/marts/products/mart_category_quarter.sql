@@ -1,5 +1,5 @@
 -- materialized: view
--- Supply category × quarter over all the data (the trend, SPEC §5): spend, preferred use, switch
+-- Supply category × quarter over all the data (the trend, the Definitions page): spend, preferred use, switch
 -- saving, waste and manufacturers in use. Not period-scoped (a trend shows every quarter), but cases
 -- removed by accepted flags (session variable excluded_case_ids) do not count here either.
 with cases as (

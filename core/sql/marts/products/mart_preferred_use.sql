@@ -1,6 +1,6 @@
 -- materialized: view
 -- Physician × procedure × supply category for the period: preferred use by units and by spend,
--- switch saving and waste (SPEC §5). Categories without a preferred item keep null shares, never 0%.
+-- switch saving and waste (the Definitions page). Categories without a preferred item keep null shares, never 0%.
 select
     cc.physician_id,
     cc.procedure_code,

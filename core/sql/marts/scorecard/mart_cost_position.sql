@@ -1,5 +1,5 @@
 -- materialized: view
--- Physician × procedure cost position for the period (SPEC §5): own median case cost, mean
+-- Physician × procedure cost position for the period (the Definitions page): own median case cost, mean
 -- components, eligibility (min_cases), the peer group of eligible physicians, and peer figures only
 -- when the group has at least min_peers members. Also preferred-product use and waste per case.
 with per_physician as (
@@ -70,7 +70,7 @@ ranked as (
     select
         physician_id,
         procedure_code,
-        -- percent_rank is 100 × (rank − 1)/(n − 1), ties sharing the lower rank (SPEC §5)
+        -- percent_rank is 100 × (rank − 1)/(n − 1), ties sharing the lower rank (the Definitions page)
         100 * percent_rank() over (partition by procedure_code order by median_case_cost_usd) as cost_percentile_pct
     from flagged
     where eligible_flag

@@ -1,6 +1,6 @@
 -- materialized: view
 -- Physician × procedure × outcome for the period, in long form: observed and expected (sum of the
--- risk model's predictions over the physician's cases, SPEC §5) and whether the model was adjusted.
+-- risk model's predictions over the physician's cases, the Definitions page) and whether the model was adjusted.
 -- Length of stay counts days: observed and expected bed days.
 with outcomes as (
     select physician_id, procedure_code, 'complication' as outcome,

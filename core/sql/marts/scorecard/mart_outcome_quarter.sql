@@ -1,6 +1,6 @@
 -- materialized: view
 -- Physician × procedure × quarter × outcome: observed and expected counts, additive so any run of
--- quarters sums to a period's O/E (SPEC §5 trend). Cases whose flag was accepted no longer count.
+-- quarters sums to a period's O/E (the Definitions page trend). Cases whose flag was accepted no longer count.
 with outcomes as (
     select physician_id, procedure_code, surgery_quarter, 'complication' as outcome,
            cast(complication_flag as integer) as observed, expected_complication_rate as expected

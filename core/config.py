@@ -1,0 +1,33 @@
+"""Every setting Scorecard takes from its environment, in one place (README, *Configuration*).
+
+Nothing else reads `os.environ`. Values are read when asked for, not cached at import, so the
+command line (`python -m core report --db FILE`) and the tests can point a process at another file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path("data/scorecard.duckdb")
+DEFAULT_STATE = "data/state.sqlite"
+
+
+def database_path() -> Path:
+    """The analytics database in service: $SCORECARD_DB, else data/scorecard.duckdb."""
+    return Path(os.environ.get("SCORECARD_DB", str(DEFAULT_DB)))
+
+
+def use_database(path: Path) -> None:
+    """Point this process (and the children it starts) at another analytics database."""
+    os.environ["SCORECARD_DB"] = str(path)
+
+
+def state_location() -> str:
+    """App state: $SCORECARD_STATE, a SQLite file path (default data/state.sqlite) or a postgresql:// URL."""
+    return os.environ.get("SCORECARD_STATE", DEFAULT_STATE)
+
+
+def slow_build_seconds() -> float:
+    """Tests only: a pause between build steps, so a test can kill a build half-way ($SCORECARD_SLOW_BUILD_FOR_TESTS)."""
+    return float(os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS") or 0)
