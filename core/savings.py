@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from core import access, db
+from core.output import format as fmt
 from core.periods import Period
 
 # Raised for a viewer with no service-line view (core.access decides).
@@ -113,15 +114,16 @@ def headline(s: dict[str, Any]) -> str:
                 "program_start_date (and savings_target_usd) to the extract's settings.")
     start = pd.Timestamp(s["current_start_date"]).date()
     end = pd.Timestamp(s["current_end_date"]).date()
+    moved = ("fell enough to save {} against" if s["achieved_saving_usd"] >= 0 else "rose, costing {} more than")
     text = (f"From {start:%d %b %Y} to {end:%d %b %Y}, spend per case on preferred-item categories and "
-            f"formulary drug classes fell enough to save ${s['achieved_saving_usd']:,.0f} against the baseline "
+            f"formulary drug classes {moved.format(fmt.amount(s['achieved_saving_usd']))} the baseline "
             f"({_d(s['baseline_start_date']):%d %b %Y} – {_d(s['baseline_end_date']):%d %b %Y}) at today's volume")
     target = s.get("savings_target_usd")
     if target is not None and not pd.isna(target):
-        text += (f": {s['achieved_pct_of_target']:.0f}% of this year's ${target:,.0f} target "
-                 f"(run rate ${s['annualised_saving_usd']:,.0f} a year)")
+        text += (f": {s['achieved_pct_of_target']:.0f}% of this year's {fmt.amount(target)} target "
+                 f"(run rate {fmt.money(s['annualised_saving_usd'])} a year)")
     text += (f". {int(s['saving_category_count'])} of {int(s['category_count'])} categories saved. Switching the "
-             f"remaining non-preferred use would save a further ${s['remaining_opportunity_usd']:,.0f}.")
+             f"remaining non-preferred use would save a further {fmt.amount(s['remaining_opportunity_usd'])}.")
     return text
 
 

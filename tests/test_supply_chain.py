@@ -240,6 +240,14 @@ def test_savings_by_service_line_and_physician(extras_db):
     assert savings.by_service_line(CHAMPION, PERIOD)["service_line"].tolist() == ["Orthopaedics"]
 
 
+def test_headline_says_when_spend_rose():
+    s = {"program_start_date": "2026-04-01", "current_start_date": "2026-04-01", "current_end_date": "2026-06-30",
+         "baseline_start_date": "2025-04-01", "baseline_end_date": "2026-03-31", "achieved_saving_usd": -250.0,
+         "savings_target_usd": None, "saving_category_count": 0, "category_count": 2, "remaining_opportunity_usd": 80}
+    text = savings.headline(s)
+    assert "rose, costing $250 more than the baseline" in text and "further $80" in text and "target" not in text
+
+
 def test_no_programme_no_baseline(fixture_db):
     s = db.fetch("mart_savings_summary", path=fixture_db).iloc[0].to_dict()
     assert s["program_start_date"] is None or str(s["program_start_date"]) in ("NaT", "None")

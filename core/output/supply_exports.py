@@ -10,13 +10,14 @@ editable text, the definitions in the speaker notes.
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import pandas as pd
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Inches, Pt
+
+from core.output import format as fmt
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INK, GREY, ACCENT, GOOD, BAD = (RGBColor(0x1F, 0x1F, 0x1F), RGBColor(0x5F, 0x5F, 0x5F), RGBColor(0x00, 0x72, 0xB2),
@@ -48,13 +49,7 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 
 
 def _money(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(v):
-        return "–"
-    return ("−" if v < 0 else "") + f"${abs(v):,.0f}"
+    return fmt.money(value)
 
 
 def _box(slide, left, top, width, height, runs: list[tuple[str, int, bool, RGBColor]]) -> None:
