@@ -195,6 +195,7 @@ def pharmacy_section(position: dict[str, Any], classes: pd.DataFrame, drivers: p
         st.caption("Too few eligible physicians do this procedure to show a peer median (it could identify them).")
     else:
         st.altair_chart(class_chart(classes), width="stretch")
+        st.caption("Bars: your drug spend per case on each class. Ticks: the peer median.")
     if drivers.empty:
         st.markdown("No drug sits above the peer median for you in this period.")
     else:
@@ -221,7 +222,7 @@ def class_chart(classes: pd.DataFrame) -> alt.Chart:
         color=alt.Color("you:N", title=None, scale=colour, legend=alt.Legend(orient="top")), tooltip=tooltip)
     ticks = alt.Chart(data).mark_tick(thickness=3, size=30).encode(
         y=y, x="peer_median_per_case_usd:Q", color=alt.Color("peer:N", scale=colour), tooltip=tooltip)
-    return (bars + ticks).properties(title="Pharmacy per case by drug class: you (bar) and the peer median (tick)",
+    return (bars + ticks).properties(title="Pharmacy per case by drug class",
                                      width="container", height=max(240, 130 + 50 * len(classes)))
 
 
