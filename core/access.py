@@ -199,17 +199,6 @@ def scorecard_subject(viewer: Viewer, requested_physician_id: str | None) -> Sub
     return SubjectDecision(viewer.physician_id, refused=False)
 
 
-def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
-    """The service line a hospital-wide view (supply risk, savings) covers for this viewer; None is the
-    whole hospital. Supply and admin choose freely; a champion always gets their own service line, whatever
-    they ask; anyone else gets a PermissionError."""
-    if viewer.identified:
-        return requested or None
-    if viewer.role == "champion" and viewer.service_line:
-        return viewer.service_line
-    raise PermissionError(f"{viewer.role} may not see a service line's or the hospital's view")
-
-
 def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
     """Champions see their own service line (blinded); supply and admin any; physicians none."""
     if viewer.identified:
@@ -232,6 +221,21 @@ def equity_scopes(viewer: Viewer, service_lines: list[str]) -> list[tuple[str, s
     if can(viewer, "view_equity_own_patients") and viewer.physician_id:
         scopes.append(("physician", viewer.physician_id))
     return scopes
+class ScopeRefused(PermissionError):
+    """The viewer asked for a service-line view (or the whole hospital) they may not see."""
+
+
+def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
+    """The service line a supply-risk or savings view covers for this viewer (None: the whole hospital).
+
+    Supply and admin choose freely; a champion always gets their own service line, whatever they ask;
+    anyone else has no such view.
+    """
+    if viewer.identified:
+        return requested or None
+    if viewer.role == "champion" and viewer.service_line:
+        return viewer.service_line
+    raise ScopeRefused("service-line views are for supply, admin and champions")
 
 
 def band_volume(cases: int) -> str:

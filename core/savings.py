@@ -18,11 +18,11 @@ from typing import Any
 import pandas as pd
 
 from core import access, db
+from core.output import format as fmt
 from core.periods import Period
 
-
-class ScopeRefused(PermissionError):
-    """The viewer asked for savings they may not see."""
+# Raised for a viewer with no service-line view (core.access decides).
+ScopeRefused = access.ScopeRefused
 
 
 def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
@@ -55,12 +55,8 @@ def summary(period: Period, excluded: list[str] | None = None) -> dict[str, Any]
 
 
 def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
-    """The service line a savings view covers (None: the whole hospital): supply and admin choose; a champion
-    always gets their own."""
-    try:
-        return access.service_line_scope(viewer, service_line)
-    except PermissionError as err:
-        raise ScopeRefused("savings achieved is for supply, admin and champions") from err
+    """The service line the viewer's view covers (None: the whole hospital), as core.access decides."""
+    return access.service_line_scope(viewer, service_line)
 
 
 def by_category(period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
@@ -118,15 +114,16 @@ def headline(s: dict[str, Any]) -> str:
                 "program_start_date (and savings_target_usd) to the extract's settings.")
     start = pd.Timestamp(s["current_start_date"]).date()
     end = pd.Timestamp(s["current_end_date"]).date()
+    moved = ("fell enough to save {} against" if s["achieved_saving_usd"] >= 0 else "rose, costing {} more than")
     text = (f"From {start:%d %b %Y} to {end:%d %b %Y}, spend per case on preferred-item categories and "
-            f"formulary drug classes fell enough to save ${s['achieved_saving_usd']:,.0f} against the baseline "
+            f"formulary drug classes {moved.format(fmt.amount(s['achieved_saving_usd']))} the baseline "
             f"({_d(s['baseline_start_date']):%d %b %Y} – {_d(s['baseline_end_date']):%d %b %Y}) at today's volume")
     target = s.get("savings_target_usd")
     if target is not None and not pd.isna(target):
-        text += (f": {s['achieved_pct_of_target']:.0f}% of this year's ${target:,.0f} target "
-                 f"(run rate ${s['annualised_saving_usd']:,.0f} a year)")
+        text += (f": {s['achieved_pct_of_target']:.0f}% of this year's {fmt.amount(target)} target "
+                 f"(run rate {fmt.money(s['annualised_saving_usd'])} a year)")
     text += (f". {int(s['saving_category_count'])} of {int(s['category_count'])} categories saved. Switching the "
-             f"remaining non-preferred use would save a further ${s['remaining_opportunity_usd']:,.0f}.")
+             f"remaining non-preferred use would save a further {fmt.amount(s['remaining_opportunity_usd'])}.")
     return text
 
 

@@ -27,8 +27,8 @@ _VOLUMES = ("units_count", "spend_usd", "recent_units_count", "projected_units_n
             "projected_spend_next_quarter_usd")
 
 
-class ScopeRefused(PermissionError):
-    """The viewer asked for a service line (or the whole hospital) they may not see."""
+# Raised for a viewer with no service-line view (core.access decides).
+ScopeRefused = access.ScopeRefused
 
 
 def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
@@ -36,14 +36,8 @@ def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
 
 
 def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
-    """The service line the viewer's risk view covers (None: the whole hospital).
-
-    Supply and admin choose freely; a champion always gets their own service line, whatever they ask.
-    """
-    try:
-        return access.service_line_scope(viewer, service_line)
-    except PermissionError as err:
-        raise ScopeRefused("the supply-risk view is for supply, admin and champions") from err
+    """The service line the viewer's view covers (None: the whole hospital), as core.access decides."""
+    return access.service_line_scope(viewer, service_line)
 
 
 def reasons(row: dict[str, Any]) -> str:
@@ -116,7 +110,8 @@ def opportunity_warning(row: dict[str, Any]) -> str | None:
     if not row or not bool(row.get("preferred_at_risk_flag")):
         return None
     parts = []
-    for key, label in (("backorder_preferred_items", "on backorder"), ("single_source_preferred_items", "single-source")):
+    for key, label in (("backorder_preferred_items", "on backorder"),
+                       ("single_source_preferred_items", "single-source")):
         items = [] if row.get(key) is None else list(row[key])
         if items:
             parts.append(f"{label}: " + ", ".join(map(str, items)))

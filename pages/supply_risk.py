@@ -33,7 +33,7 @@ view.csv_download("Download the risk ranking (CSV)", ranking, f"supply-risk-{per
                   {"period": period.token, "service_line": scope})
 
 ids = ranking["item_id"].tolist()
-labels = dict(zip(ids, ranking["item_description"]))
+labels = dict(zip(ids, ranking["item_description"], strict=True))
 asked = ui.param("item")
 if asked and asked not in ids:
     st.warning("That item is not among the risks shown for this period; showing the most exposed one.",

@@ -149,7 +149,8 @@ def test_pharmacy_by_class_against_the_peer_median(extras_db):
 def test_drivers_are_the_drugs_above_the_peer_median(extras_db):
     drivers = pharmacy.drivers("P03", "TKA", PERIOD)
     # Vancomycin: P03 50/2 = 25 a case; eligible peers 0, 0, 0, 25 -> median 0; worth 25 x 2 = 50.
-    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [["Vancomycin", 50.0, 45.0]]
+    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [
+        ["Vancomycin", 50.0, 45.0]]
     assert pharmacy.drivers("P02", "TKA", PERIOD).empty  # no drug above the median
 
 
@@ -239,6 +240,14 @@ def test_savings_by_service_line_and_physician(extras_db):
     assert savings.by_service_line(CHAMPION, PERIOD)["service_line"].tolist() == ["Orthopaedics"]
 
 
+def test_headline_says_when_spend_rose():
+    s = {"program_start_date": "2026-04-01", "current_start_date": "2026-04-01", "current_end_date": "2026-06-30",
+         "baseline_start_date": "2025-04-01", "baseline_end_date": "2026-03-31", "achieved_saving_usd": -250.0,
+         "savings_target_usd": None, "saving_category_count": 0, "category_count": 2, "remaining_opportunity_usd": 80}
+    text = savings.headline(s)
+    assert "rose, costing $250 more than the baseline" in text and "further $80" in text and "target" not in text
+
+
 def test_no_programme_no_baseline(fixture_db):
     s = db.fetch("mart_savings_summary", path=fixture_db).iloc[0].to_dict()
     assert s["program_start_date"] is None or str(s["program_start_date"]) in ("NaT", "None")
@@ -251,7 +260,8 @@ def test_no_programme_no_baseline(fixture_db):
 def test_csv_neutralises_formulas():
     import pandas as pd
 
-    frame = pd.DataFrame({"item": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", "\tx"], "n": [1, 2, 3, 4, 5, 6]})
+    frame = pd.DataFrame({"item": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", "\tx"],
+                          "n": [1, 2, 3, 4, 5, 6]})
     rows = list(csv.reader(io.StringIO(supply_exports.safe_csv(frame).decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "plain", "'\tx"]
     assert [r[1] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]  # numbers stay numbers
@@ -271,7 +281,8 @@ def test_cfo_summary_is_one_slide(extras_db):
     assert "Savings achieved" in text and "$502" in text and "Knee implant systems" in text
 
 
-@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position", "mart_pharmacy_drug_position",
+@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position",
+                                  "mart_pharmacy_drug_position",
                                   "mart_physician_backorder", "mart_supply_risk_item", "mart_supply_risk_alternative",
                                   "mart_pharmacy_class_summary", "mart_pharmacy_drug_summary", "mart_savings_physician",
                                   "mart_savings_category", "mart_savings_service_line", "mart_savings_physician_total",

@@ -10,13 +10,14 @@ editable text, the definitions in the speaker notes.
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import pandas as pd
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.util import Inches, Pt
+
+from core.output import format as fmt
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 INK, GREY, ACCENT, GOOD, BAD = (RGBColor(0x1F, 0x1F, 0x1F), RGBColor(0x5F, 0x5F, 0x5F), RGBColor(0x00, 0x72, 0xB2),
@@ -48,13 +49,7 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 
 
 def _money(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(v):
-        return "–"
-    return ("−" if v < 0 else "") + f"${abs(v):,.0f}"
+    return fmt.money(value)
 
 
 def _box(slide, left, top, width, height, runs: list[tuple[str, int, bool, RGBColor]]) -> None:
@@ -118,7 +113,8 @@ def cfo_summary_pptx(summary: dict[str, Any], categories: pd.DataFrame, service_
     _box(slide, Inches(8.5), Inches(3.25), Inches(4.3), Inches(0.4), [("By service line", 14, True, INK)])
     line_rows = [[str(r["service_line"]), _money(r["achieved_saving_usd"]), _money(r["remaining_opportunity_usd"])]
                  for r in service_lines.to_dict("records")]
-    _table(slide, Inches(8.5), Inches(3.65), Inches(4.3), ["Service line", "Achieved", "Still to switch"], line_rows, 11)
+    _table(slide, Inches(8.5), Inches(3.65), Inches(4.3), ["Service line", "Achieved", "Still to switch"],
+           line_rows, 11)
     _box(slide, Inches(0.5), Inches(7.0), Inches(12.3), Inches(0.35),
          [(f"{data_as_of} · figures from Scorecard's savings views; definitions in the notes", 10, False, GREY)])
     slide.notes_slide.notes_text_frame.text = NOTES

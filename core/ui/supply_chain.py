@@ -108,7 +108,8 @@ def alternatives_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["grade"] = out["evidence_grade"].map(grade)
     out["risk"] = ["single-source" if s else ("critical" if c == "high" else "")
-                   for s, c in zip(out["alternative_single_source_flag"], out["alternative_criticality"])]
+                   for s, c in zip(out["alternative_single_source_flag"], out["alternative_criticality"],
+                               strict=True)]
     return out[[c for c in ALTERNATIVE_CONFIG if c in out]]
 
 
@@ -126,7 +127,8 @@ def users_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"Physician": frame["label"], "Service line": frame["service_line"]})
     if "volume_band" in frame:
         out["Cases"] = [str(int(c)) if you and not pd.isna(c) else band
-                        for c, band, you in zip(frame["case_count"], frame["volume_band"], frame["is_you"])]
+                        for c, band, you in zip(frame["case_count"], frame["volume_band"], frame["is_you"],
+                                                strict=True)]
     else:
         out["Cases"], out["Units"], out["Spend"] = frame["case_count"], frame["units_count"], frame["spend_usd"]
     return out
@@ -147,7 +149,8 @@ def opportunity_warning(category: str, risks: pd.DataFrame) -> None:
     match = risks[risks["category"] == category]
     text = supply_risk.opportunity_warning(match.iloc[0].to_dict()) if len(match) else None
     if text:
-        st.warning(products.plain(text) + " Standardizing on it concentrates the supply risk; check the alternatives on the "
+        st.warning(products.plain(text) + " Standardizing on it concentrates the supply risk; check the "
+                   "alternatives on the "
                    "*Supply risk* page.", icon=":material/warning:")
 
 
@@ -163,7 +166,8 @@ def backorder_notice(notices: pd.DataFrame) -> None:
             text += " There is no approved alternative in its category that is not also on backorder."
         else:
             kind = "preferred alternative" if row.get("alternative_preferred_flag") else "alternative"
-            text += (f" The {kind} is **{products.plain(alt_name)}** ({products.plain(row['alternative_manufacturer'])}, "
+            text += (f" The {kind} is **{products.plain(alt_name)}** "
+                     f"({products.plain(row['alternative_manufacturer'])}, "
                      f"{ui.md(ui.money(row['alternative_unit_cost_usd']))} a unit); evidence: "
                      f"{grade(row.get('evidence_grade'))}.")
         st.warning(text, icon=":material/inventory:")
@@ -191,6 +195,7 @@ def pharmacy_section(position: dict[str, Any], classes: pd.DataFrame, drivers: p
         st.caption("Too few eligible physicians do this procedure to show a peer median (it could identify them).")
     else:
         st.altair_chart(class_chart(classes), width="stretch")
+        st.caption("Bars: your drug spend per case on each class. Ticks: the peer median.")
     if drivers.empty:
         st.markdown("No drug sits above the peer median for you in this period.")
     else:
@@ -217,7 +222,7 @@ def class_chart(classes: pd.DataFrame) -> alt.Chart:
         color=alt.Color("you:N", title=None, scale=colour, legend=alt.Legend(orient="top")), tooltip=tooltip)
     ticks = alt.Chart(data).mark_tick(thickness=3, size=30).encode(
         y=y, x="peer_median_per_case_usd:Q", color=alt.Color("peer:N", scale=colour), tooltip=tooltip)
-    return (bars + ticks).properties(title="Pharmacy per case by drug class: you (bar) and the peer median (tick)",
+    return (bars + ticks).properties(title="Pharmacy per case by drug class",
                                      width="container", height=max(240, 130 + 50 * len(classes)))
 
 
@@ -329,7 +334,8 @@ def cfo_button(summary: dict[str, Any], categories: pd.DataFrame, lines: pd.Data
                data_as_of: str, period: Period) -> None:
     """The one-slide CFO summary (PowerPoint), audited when downloaded."""
     data = supply_exports.cfo_summary_pptx(summary, categories, lines, headline, data_as_of)
-    if st.download_button("CFO summary (one slide, PowerPoint)", data, f"savings-{period.token.replace('..', '_')}.pptx",
+    name = f"savings-{period.token.replace('..', '_')}.pptx"
+    if st.download_button("CFO summary (one slide, PowerPoint)", data, name,
                           "application/vnd.openxmlformats-officedocument.presentationml.presentation",
                           icon=":material/slideshow:", key="cfo_summary"):
         ui.audit("export", "savings", {"what": "cfo summary pptx", "period": period.token})
