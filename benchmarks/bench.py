@@ -31,9 +31,10 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -42,10 +43,20 @@ TOLERANCE = 1e-6
 # first this-many of the sampled requests, and its ratio compares the same requests on both sides.
 BASELINE_REQUESTS = 50
 # README, *Performance* and the issue's targets on a 2-core machine at 1,000,000 cases.
-TARGETS = {"build_seconds": 300.0, "build_peak_gib": 4.0, "figures_p95_ms": 50.0, "page_p95_ms": 1000.0,
-           "pandas_ratio": 20.0}
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "b" * 32, "client_id": "scorecard",
-        "client_secret": "bench", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+TARGETS = {
+    "build_seconds": 300.0,
+    "build_peak_gib": 4.0,
+    "figures_p95_ms": 50.0,
+    "page_p95_ms": 1000.0,
+    "pandas_ratio": 20.0,
+}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "b" * 32,
+    "client_id": "scorecard",
+    "client_secret": "bench",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,8 +68,13 @@ def percentiles(samples_ms: list[float]) -> dict[str, float | int | None]:
         return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None, "mean_ms": None}
     ordered = sorted(samples_ms)
     p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(ordered[-1], 1), "mean_ms": round(statistics.fmean(ordered), 1)}
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "mean_ms": round(statistics.fmean(ordered), 1),
+    }
 
 
 def _tree_rss_bytes(root_pid: int) -> int:
@@ -74,7 +90,7 @@ def _tree_rss_bytes(root_pid: int) -> int:
                 stat = fh.read().decode(errors="replace")
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * page
@@ -86,8 +102,9 @@ def _tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None, log: Path | None = None,
-                 interval: float = 0.1) -> dict[str, Any]:
+def run_measured(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None, interval: float = 0.1
+) -> dict[str, Any]:
     """Run a command, returning its exit code, wall seconds and peak RSS of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = open(log, "wb") if log else subprocess.DEVNULL
@@ -103,10 +120,14 @@ def run_measured(command: list[str], env: dict[str, str] | None = None, log: Pat
         if log:
             out.close()
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"returncode": proc.returncode, "seconds": round(seconds, 1), "peak_rss_gib": round(peak / 2**30, 3),
-            # ru_maxrss is the largest single child process ever waited for (KiB), not the tree's sum,
-            # and only moves when this child beats every earlier one: a lower bound, kept as a check.
-            "ru_maxrss_gib": round(max(before, after) / 2**20, 3) if after > before else None}
+    return {
+        "returncode": proc.returncode,
+        "seconds": round(seconds, 1),
+        "peak_rss_gib": round(peak / 2**30, 3),
+        # ru_maxrss is the largest single child process ever waited for (KiB), not the tree's sum,
+        # and only moves when this child beats every earlier one: a lower bound, kept as a check.
+        "ru_maxrss_gib": round(max(before, after) / 2**20, 3) if after > before else None,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -119,17 +140,32 @@ def machine() -> dict[str, Any]:
 
     mem_kib, model = None, platform.processor()
     try:
-        mem_kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
-                           if l.startswith("MemTotal")).split()[1])
-        model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                      if l.startswith("model name")), model)
+        mem_kib = int(
+            next(row for row in Path("/proc/meminfo").read_text().splitlines() if row.startswith("MemTotal")).split()[1]
+        )
+        model = next(
+            (
+                row.split(":", 1)[1].strip()
+                for row in Path("/proc/cpuinfo").read_text().splitlines()
+                if row.startswith("model name")
+            ),
+            model,
+        )
     except (OSError, StopIteration):
         pass
-    return {"cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None, "cpu": model,
-            "platform": platform.platform(), "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "pandas": pandas.__version__, "numpy": numpy.__version__, "pyarrow": pyarrow.__version__,
-            "streamlit": streamlit.__version__,
-            "build_env": {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
+        "cpu": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "streamlit": streamlit.__version__,
+        "build_env": {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")},
+    }
 
 
 def _load() -> list[float]:
@@ -148,7 +184,7 @@ def _slow_steps(log: Path, at_least: float = 1.0) -> list[str]:
     lines = [m.group(0) for m in re.finditer(r"^\[\s*[\d.]+s\] .*$", text, re.M)]
     slow, last = [], 0.0
     for line in lines:
-        at = float(line[1:line.index("s]")])
+        at = float(line[1 : line.index("s]")])
         if at - last >= at_least:
             slow.append(f"{line} [+{at - last:.1f}s]")
         last = at
@@ -169,8 +205,11 @@ def ensure_source(folder: Path, cases: int, seed: int, say: Callable[[str], None
     truth_path = folder / "truth.json"
     try:
         truth = json.loads(truth_path.read_text())
-        if (truth.get("cases") == cases and truth.get("seed") == seed
-                and all((folder / f"{t}.parquet").exists() for t in ("cases", "supply_usage", "drug_usage"))):
+        if (
+            truth.get("cases") == cases
+            and truth.get("seed") == seed
+            and all((folder / f"{t}.parquet").exists() for t in ("cases", "supply_usage", "drug_usage"))
+        ):
             say(f"reusing the source in {folder}")
             return {"reused": True, "seconds": None, "counts": truth.get("rows")}
     except (OSError, ValueError):
@@ -182,8 +221,9 @@ def ensure_source(folder: Path, cases: int, seed: int, say: Callable[[str], None
     return {"reused": False, "seconds": round(ms / 1000, 1), "counts": truth.get("rows")}
 
 
-def time_figures(pairs: list[tuple[str, str]], period, say: Callable[[str], None]
-                 ) -> tuple[list[dict | None], list[float]]:
+def time_figures(
+    pairs: list[tuple[str, str]], period, say: Callable[[str], None]
+) -> tuple[list[dict | None], list[float]]:
     """(figures, milliseconds) of `core.figures.request` for each pair, after one untimed warm-up."""
     from core import figures
 
@@ -198,14 +238,20 @@ def time_figures(pairs: list[tuple[str, str]], period, say: Callable[[str], None
     return results, times
 
 
-def time_baseline(source: Path, db_path: Path, pairs: list[tuple[str, str]], period, expected: list[dict | None],
-                  say: Callable[[str], None]) -> dict[str, Any]:
+def time_baseline(
+    source: Path,
+    db_path: Path,
+    pairs: list[tuple[str, str]],
+    period,
+    expected: list[dict | None],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     """Load the pandas baseline once, time it on the pairs and compare with the scorecard's figures."""
     from benchmarks import baseline as bench_baseline
 
     data, load_ms = _timed(bench_baseline.load, source, db_path)
     times, mismatches = [], []
-    for i, ((physician_id, code), mine) in enumerate(zip(pairs, expected)):
+    for i, ((physician_id, code), mine) in enumerate(zip(pairs, expected, strict=False)):
         theirs, ms = _timed(bench_baseline.request, data, physician_id, code, period, [])
         times.append(ms)
         for problem in bench_baseline.compare(mine, theirs, TOLERANCE):
@@ -215,8 +261,7 @@ def time_baseline(source: Path, db_path: Path, pairs: list[tuple[str, str]], per
     return {"load_seconds": round(load_ms / 1000, 1), "times_ms": times, "mismatches": mismatches}
 
 
-def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: Callable[[str], None]
-               ) -> dict[str, Any]:
+def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: Callable[[str], None]) -> dict[str, Any]:
     """Cold and warm AppTest renders of the scorecard page for a sample of physician personas."""
     from streamlit.testing.v1 import AppTest
 
@@ -241,11 +286,20 @@ def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: C
     return {"personas": len(chosen), "cold": percentiles(cold), "warm": percentiles(warm), "problems": problems}
 
 
-def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int = 10, work: Path,
-              results: Path | None, page: bool = True, baseline_requests: int | None = None,
-              say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_bench(
+    cases: int,
+    *,
+    seed: int = 42,
+    requests: int = 200,
+    personas: int = 10,
+    work: Path,
+    results: Path | None,
+    page: bool = True,
+    baseline_requests: int | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Benchmark one size end to end and return (and, with `results`, write) its JSON record."""
-    work, started_at, load_before = Path(work), datetime.now(timezone.utc), _load()
+    work, started_at, load_before = Path(work), datetime.now(UTC), _load()
     work.mkdir(parents=True, exist_ok=True)
     source = work / f"source-{cases}-s{seed}"
     db_path = work / f"bench-{cases}-s{seed}.duckdb"
@@ -254,8 +308,16 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
 
     say(f"building {cases:,} cases (python -m core build)")
     # `python -m core build` itself, with its per-step progress lines switched on for the log.
-    command = [sys.executable, "-c", "import sys; sys.stderr.isatty = lambda: True; from core.__main__ import main; "
-               "sys.exit(main(sys.argv[1:]))", "build", "--source", str(source), "--db", str(db_path)]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; sys.stderr.isatty = lambda: True; from core.__main__ import main; sys.exit(main(sys.argv[1:]))",
+        "build",
+        "--source",
+        str(source),
+        "--db",
+        str(db_path),
+    ]
     # One BLAS thread: the risk models' small least-squares steps run several times slower with
     # OpenBLAS threads competing for two cores (see benchmarks/README.md).
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
@@ -268,7 +330,7 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
     # Point the app's code at the bench database; a fresh state file means no excluded cases.
     os.environ["SCORECARD_DB"] = str(db_path)
     os.environ["SCORECARD_STATE"] = str(state_path)
-    from core import db, figures, scorecard
+    from core import figures, scorecard
 
     ctx = scorecard.data_context(db_path)
     period = ctx.default_period()
@@ -295,26 +357,38 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
     size = db_path.stat().st_size
     counts = generated.get("counts") or {}
     record = {
-        "cases": cases, "seed": seed, "supply_lines": counts.get("supply_usage"), "drug_lines": counts.get("drug_usage"),
-        "started_at": started_at.isoformat(timespec="seconds"), "seconds_total": None,
+        "cases": cases,
+        "seed": seed,
+        "supply_lines": counts.get("supply_usage"),
+        "drug_lines": counts.get("drug_usage"),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "seconds_total": None,
         "source": {"format": "parquet", **generated},
         "build": {**build, "database_gib": round(size / 2**30, 3)},
-        "figures": {"unit": "one physician × procedure, default period: cost position, peer figures, "
-                            "preferred use per category, switch saving, waste, five outcomes' O/E and funnel flag",
-                    "pairs_available": len(available), "period": [period.start.isoformat(), period.end.isoformat()],
-                    **figures_stats},
-        "baseline": {"what": "pandas: source Parquet loaded once; per request, group-bys over the period's cases "
-                             "of the procedure; expected values from the built database; funnel maths from core.stats",
-                     "load_seconds": base["load_seconds"], **base_stats,
-                     "scorecard_same_requests": same,
-                     "ratio_mean": round(ratio_mean, 1) if ratio_mean else None,
-                     "ratio_p50": round(ratio_p50, 1) if ratio_p50 else None,
-                     "tolerance": TOLERANCE, "agree": not base["mismatches"],
-                     "mismatch_count": len(base["mismatches"]), "mismatches": base["mismatches"][:20]},
+        "figures": {
+            "unit": "one physician × procedure, default period: cost position, peer figures, "
+            "preferred use per category, switch saving, waste, five outcomes' O/E and funnel flag",
+            "pairs_available": len(available),
+            "period": [period.start.isoformat(), period.end.isoformat()],
+            **figures_stats,
+        },
+        "baseline": {
+            "what": "pandas: source Parquet loaded once; per request, group-bys over the period's cases "
+            "of the procedure; expected values from the built database; funnel maths from core.stats",
+            "load_seconds": base["load_seconds"],
+            **base_stats,
+            "scorecard_same_requests": same,
+            "ratio_mean": round(ratio_mean, 1) if ratio_mean else None,
+            "ratio_p50": round(ratio_p50, 1) if ratio_p50 else None,
+            "tolerance": TOLERANCE,
+            "agree": not base["mismatches"],
+            "mismatch_count": len(base["mismatches"]),
+            "mismatches": base["mismatches"][:20],
+        },
         "page": pages,
         "machine": {**machine(), "load_before": load_before, "load_after": _load()},
     }
-    record["seconds_total"] = round((datetime.now(timezone.utc) - started_at).total_seconds(), 1)
+    record["seconds_total"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
     record["targets"] = _targets(record)
     if results is not None:
         results = Path(results)
@@ -326,9 +400,13 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
 def _targets(record: dict[str, Any]) -> dict[str, Any]:
     """Each target with the measured value and whether it holds (meant for the 1,000,000-case run)."""
     page = (record.get("page") or {}).get("warm") or {}
-    measured = {"build_seconds": record["build"]["seconds"], "build_peak_gib": record["build"]["peak_rss_gib"],
-                "figures_p95_ms": record["figures"]["p95_ms"], "page_p95_ms": page.get("p95_ms"),
-                "pandas_ratio": record["baseline"]["ratio_mean"]}
+    measured = {
+        "build_seconds": record["build"]["seconds"],
+        "build_peak_gib": record["build"]["peak_rss_gib"],
+        "figures_p95_ms": record["figures"]["p95_ms"],
+        "page_p95_ms": page.get("p95_ms"),
+        "pandas_ratio": record["baseline"]["ratio_mean"],
+    }
     out = {}
     for name, limit in TARGETS.items():
         value = measured[name]
@@ -342,17 +420,41 @@ def _targets(record: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 def table(records: list[dict[str, Any]]) -> str:
     """A plain-text table of records, one row per size."""
-    head = ("cases", "supply lines", "build s", "peak GiB", "p50 ms", "p95 ms", "max ms", "page p50", "page p95",
-            "pandas p50", "ratio", "agree")
+    head = (
+        "cases",
+        "supply lines",
+        "build s",
+        "peak GiB",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "page p50",
+        "page p95",
+        "pandas p50",
+        "ratio",
+        "agree",
+    )
     rows = [head]
     for r in sorted(records, key=lambda r: r["cases"]):
         f, b, p = r["figures"], r["baseline"], (r.get("page") or {}).get("warm") or {}
-        rows.append((f"{r['cases']:,}", f"{r['supply_lines']:,}" if r.get("supply_lines") else "",
-                     f"{r['build']['seconds']:.0f}", f"{r['build']['peak_rss_gib']:.2f}", f"{f['p50_ms']}",
-                     f"{f['p95_ms']}", f"{f['max_ms']}", f"{p.get('p50_ms', '')}", f"{p.get('p95_ms', '')}",
-                     f"{b['p50_ms']}", f"{b['ratio_mean']}×", "yes" if b["agree"] else "NO"))
+        rows.append(
+            (
+                f"{r['cases']:,}",
+                f"{r['supply_lines']:,}" if r.get("supply_lines") else "",
+                f"{r['build']['seconds']:.0f}",
+                f"{r['build']['peak_rss_gib']:.2f}",
+                f"{f['p50_ms']}",
+                f"{f['p95_ms']}",
+                f"{f['max_ms']}",
+                f"{p.get('p50_ms', '')}",
+                f"{p.get('p95_ms', '')}",
+                f"{b['p50_ms']}",
+                f"{b['ratio_mean']}×",
+                "yes" if b["agree"] else "NO",
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
-    return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(row, widths)) for row in rows)
+    return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=False)) for row in rows)
 
 
 def run_bench_cli(args) -> int:
@@ -361,9 +463,19 @@ def run_bench_cli(args) -> int:
     records = []
     for cases in args.cases:
         say(f"=== {cases:,} cases")
-        records.append(run_bench(cases, seed=args.seed, requests=args.requests, personas=args.personas,
-                                 work=args.work, results=args.results, page=not args.no_page,
-                                 baseline_requests=getattr(args, "baseline_requests", None), say=say))
+        records.append(
+            run_bench(
+                cases,
+                seed=args.seed,
+                requests=args.requests,
+                personas=args.personas,
+                work=args.work,
+                results=args.results,
+                page=not args.no_page,
+                baseline_requests=getattr(args, "baseline_requests", None),
+                say=say,
+            )
+        )
         say(f"wrote {Path(args.results) / f'bench-{cases}.json'}")
     # Every size on record (this run's and earlier ones) so growth with size is visible in one table.
     shown = {r["cases"]: r for r in records}

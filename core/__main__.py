@@ -31,8 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
 
     build = sub.add_parser("build", help="validate a source and build the analytics database")
-    build.add_argument("--source", required=True, type=Path,
-                       help="folder of extract files (CSV, Parquet, or one workbook; optional mapping.toml), or a workbook")
+    build.add_argument(
+        "--source",
+        required=True,
+        type=Path,
+        help="folder of extract files (CSV, Parquet, or one workbook; optional mapping.toml), or a workbook",
+    )
     build.add_argument("--db", required=True, type=Path, help="database file to (re)place")
 
     report = sub.add_parser("report", help="print one physician's scorecard figures")

@@ -13,9 +13,10 @@ requests already running finish on the old one, whose inode stays readable until
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -80,8 +81,11 @@ def _default_period(con: duckdb.DuckDBPyConnection) -> tuple[date, date, frozens
     """(start, end, snapshot tables) of the file's default period, read once per file version."""
     try:
         row = con.execute("select default_start_date, default_end_date from int_period").fetchone()
-        tables = con.execute("select table_name from duckdb_tables() where database_name = ? "
-                             "and table_name like '%\\_default' escape '\\'", [_ALIAS]).fetchall()
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = ? "
+            "and table_name like '%\\_default' escape '\\'",
+            [_ALIAS],
+        ).fetchall()
     except duckdb.Error:
         return None  # a file from before snapshots, or not built by us: every request computes the view
     return (row[0], row[1], frozenset(t[0] for t in tables)) if row else None

@@ -11,8 +11,11 @@ ctx, excluded = ui.context(), ui.excluded()
 if not viewer.is_physician:
     # Supply and admin read every physician's products on the supply view; this page is one's own.
     ui.audit("refused", "products", {}, "no physician of one's own on the roster")
-    st.warning("*My products* shows a physician's own products. Supply staff see every physician on the "
-               "*Supply categories* page.", icon=":material/lock:")
+    st.warning(
+        "*My products* shows a physician's own products. Supply staff see every physician on the "
+        "*Supply categories* page.",
+        icon=":material/lock:",
+    )
     st.stop()
 if ui.param("physician") and ui.param("physician") != viewer.physician_id:
     ui.refuse("products", {"physician": ui.param("physician")}, "another physician's products were requested")

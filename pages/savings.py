@@ -17,9 +17,14 @@ params = {"period": period.token, "service_line": scope}
 ui.set_params(**params)
 ui.log_view("savings", params)
 st.title("Savings achieved")
-st.caption(f"{period.label}, from the programme's start · " + (
-    "identified view for supply and admin staff." if viewer.identified else
-    f"{scope}: physicians blinded, nothing shown for fewer than {ctx.min_peers}."))
+st.caption(
+    f"{period.label}, from the programme's start · "
+    + (
+        "identified view for supply and admin staff."
+        if viewer.identified
+        else f"{scope}: physicians blinded, nothing shown for fewer than {ctx.min_peers}."
+    )
+)
 summary = ui.cached(savings.summary, period, excluded)
 headline = savings.headline(summary)
 st.markdown(ui.md(headline))
@@ -45,5 +50,7 @@ if who.empty:
 else:
     view.table(who, view.SAVINGS_CONFIG)
     view.csv_download("Download physicians (CSV)", who, f"savings-physicians-{period.token}.csv", "savings", params)
-st.caption("Achieved = (baseline spend per case − current spend per case) × current cases, per procedure and "
-           "category; the baseline is the 12 months before the programme began. See *Definitions*.")
+st.caption(
+    "Achieved = (baseline spend per case − current spend per case) × current cases, per procedure and "
+    "category; the baseline is the 12 months before the programme began. See *Definitions*."
+)

@@ -12,8 +12,8 @@ import os
 import pandas as pd
 import pytest
 
-from core import db, scorecard
 from benchmarks import bench
+from core import db, scorecard
 
 CASES = 3000
 
@@ -24,8 +24,7 @@ def record(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("SCORECARD_DB", "SCORECARD_STATE")}
     work, results = tmp_path_factory.mktemp("bench-work"), tmp_path_factory.mktemp("bench-results")
     try:
-        rec = bench.run_bench(CASES, seed=7, requests=30, personas=1, work=work, results=results,
-                              say=lambda _m: None)
+        rec = bench.run_bench(CASES, seed=7, requests=30, personas=1, work=work, results=results, say=lambda _m: None)
         yield rec, work, results
     finally:
         for k, v in saved.items():
@@ -61,9 +60,14 @@ def test_a_second_run_reuses_the_source(record):
     assert bench.ensure_source(work / f"source-{CASES}-s7", CASES, 7, lambda _m: None)["reused"]
 
 
-@pytest.mark.parametrize("view, key", [("mart_cost_position", ["physician_id", "procedure_code"]),
-                                       ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
-                                       ("mart_preferred_use", ["physician_id", "procedure_code", "category"])])
+@pytest.mark.parametrize(
+    "view, key",
+    [
+        ("mart_cost_position", ["physician_id", "procedure_code"]),
+        ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
+        ("mart_preferred_use", ["physician_id", "procedure_code", "category"]),
+    ],
+)
 def test_default_period_snapshots_equal_the_live_views(record, view, key):
     rec, work, _ = record
     path = work / f"bench-{CASES}-s7.duckdb"
@@ -76,5 +80,9 @@ def test_default_period_snapshots_equal_the_live_views(record, view, key):
     finally:
         cur.close()
     assert len(snapshot) > 0
-    pd.testing.assert_frame_equal(snapshot.sort_values(key).reset_index(drop=True),
-                                  live.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        snapshot.sort_values(key).reset_index(drop=True),
+        live.sort_values(key).reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+    )

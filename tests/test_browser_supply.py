@@ -81,8 +81,9 @@ def test_supply_analyst_goes_from_the_risk_ranking_to_an_items_alternatives_and_
 
     # The orthopaedic champion opens the link: the same item, their service line, peers blinded.
     ctx = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]})
-    ctx.route("**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url)
-              else r.abort())
+    ctx.route(
+        "**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url) else r.abort()
+    )
     champion = ctx.new_page()
     champion.goto(link)
     wait_for_app(champion)
