@@ -9,7 +9,7 @@ DB := data/scorecard.duckdb
 DEMO_CASES ?= 20000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-slow install demo browser-deps pg-deps nginx-deps cluster test-load bench bench-10m clean
+.PHONY: run test test-slow lint install demo browser-deps pg-deps nginx-deps cluster test-load bench bench-10m clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,13 @@ nginx-deps:
 cluster: $(DB) pg-deps nginx-deps
 	$(PY) -m deploy.local --replicas 2 --port 8500 --db $(DB)
 
-test: $(STAMP) browser-deps pg-deps
+# The layout's tooling (README, *Architecture*): ruff (lint and format) and the import-linter layer contract.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) lint browser-deps pg-deps
 	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q -m "not slow"
 
 # 20 browser sessions on two replicas for 4 minutes through two rebuilds (README, "Load test"); writes deploy/load-result.json.

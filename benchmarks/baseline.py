@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from core import db, metrics, stats
-from core.scorecard import physician_flag
 from core.figures import CATEGORY_FIGURES, OUTCOME_FIGURES, POSITION_FIGURES
 from core.periods import Period
+from core.scorecard import physician_flag
 
 # outcome -> (observed column of the extract, or derived here; expected column in mart_case), from the registry
 OUTCOME_COLUMNS = {o.key: (o.extract_column or o.key, o.expected_column) for o in metrics.OUTCOMES}
@@ -54,9 +54,18 @@ class Baseline:
 def load(source: Path, db_path: Path) -> Baseline:
     """Read the source Parquet files once (and the risk models' expected values from the database)."""
     source = Path(source)
-    cases = pd.read_parquet(source / "cases.parquet",
-                            columns=["case_id", "physician_id", "procedure_code", "surgery_date", "discharge_date",
-                                     "or_minutes", *(o.extract_column for o in metrics.OUTCOMES if o.extract_column)])
+    cases = pd.read_parquet(
+        source / "cases.parquet",
+        columns=[
+            "case_id",
+            "physician_id",
+            "procedure_code",
+            "surgery_date",
+            "discharge_date",
+            "or_minutes",
+            *(o.extract_column for o in metrics.OUTCOMES if o.extract_column),
+        ],
+    )
     cases["surgery_date"] = pd.to_datetime(cases["surgery_date"])
     cases["discharge_date"] = pd.to_datetime(cases["discharge_date"])
     cases["los_days"] = (cases["discharge_date"] - cases["surgery_date"]).dt.days
@@ -64,10 +73,12 @@ def load(source: Path, db_path: Path) -> Baseline:
     expected = db.fetch("mart_case", columns=["case_id", *[e for _, e in OUTCOME_COLUMNS.values()]], path=db_path)
     cases = cases.merge(expected.rename(columns={"case_id": "case_key"}), on="case_key", how="left")
 
-    items = pd.read_parquet(source / "items.parquet",
-                            columns=["item_id", "category", "unit_cost", "is_implant", "preferred"])
-    lines = pd.read_parquet(source / "supply_usage.parquet",
-                            columns=["case_id", "item_id", "quantity", "unit_cost", "wasted_quantity"])
+    items = pd.read_parquet(
+        source / "items.parquet", columns=["item_id", "category", "unit_cost", "is_implant", "preferred"]
+    )
+    lines = pd.read_parquet(
+        source / "supply_usage.parquet", columns=["case_id", "item_id", "quantity", "unit_cost", "wasted_quantity"]
+    )
     lines = lines.merge(items.rename(columns={"unit_cost": "item_unit_cost"}), on="item_id", how="inner")
     lines["price"] = lines["unit_cost"].fillna(lines["item_unit_cost"])
     lines["wasted_quantity"] = lines["wasted_quantity"].fillna(0)
@@ -78,15 +89,17 @@ def load(source: Path, db_path: Path) -> Baseline:
     lowest = items[items["preferred"].astype(bool) & items["category"].notna()].groupby("category")["unit_cost"].min()
 
     raw = pd.read_parquet(source / "settings.parquet")
-    given = dict(zip(raw["key"].astype(str).str.strip(), pd.to_numeric(raw["value"], errors="coerce")))
-    settings = {k: float(given[k]) if k in given and pd.notna(given[k]) else float(v)
-                for k, v in SETTING_DEFAULTS.items()}
+    given = dict(zip(raw["key"].astype(str).str.strip(), pd.to_numeric(raw["value"], errors="coerce"), strict=False))
+    settings = {
+        k: float(given[k]) if k in given and pd.notna(given[k]) else float(v) for k, v in SETTING_DEFAULTS.items()
+    }
     models = db.fetch("mart_risk_model", columns=["procedure_code", "outcome", "adjusted_flag"], path=db_path)
     return Baseline(cases, lines, drugs, lowest, settings, models.set_index(["procedure_code", "outcome"]))
 
 
-def request(data: Baseline, physician_id: str, procedure_code: str, period: Period,
-            excluded: list[str] | None = None) -> dict[str, Any] | None:
+def request(
+    data: Baseline, physician_id: str, procedure_code: str, period: Period, excluded: list[str] | None = None
+) -> dict[str, Any] | None:
     """The same figures as `core.figures.request`, recomputed from the DataFrames with group-bys."""
     s = data.settings
     c = data.cases
@@ -100,29 +113,59 @@ def request(data: Baseline, physician_id: str, procedure_code: str, period: Peri
 
     # Case cost components: supply lines and drug lines of these cases, summed per case.
     lines = data.lines[data.lines["case_id"].isin(cases["case_id"])]
-    per_case = lines.assign(supplies=np.where(lines["is_implant"], 0.0, lines["line_cost"]),
-                            implants=np.where(lines["is_implant"], lines["line_cost"], 0.0)
-                            ).groupby("case_id")[["supplies", "implants", "waste"]].sum()
+    per_case = (
+        lines.assign(
+            supplies=np.where(lines["is_implant"], 0.0, lines["line_cost"]),
+            implants=np.where(lines["is_implant"], lines["line_cost"], 0.0),
+        )
+        .groupby("case_id")[["supplies", "implants", "waste"]]
+        .sum()
+    )
     pharmacy = data.drugs[data.drugs["case_id"].isin(cases["case_id"])].groupby("case_id")["cost"].sum()
     cases = cases.join(per_case, on="case_id").join(pharmacy.rename("pharmacy"), on="case_id")
-    cases[["supplies", "implants", "waste", "pharmacy"]] = cases[["supplies", "implants", "waste", "pharmacy"]].fillna(0.0)
+    cases[["supplies", "implants", "waste", "pharmacy"]] = cases[["supplies", "implants", "waste", "pharmacy"]].fillna(
+        0.0
+    )
     cases["or_time"] = cases["or_minutes"] * s["or_cost_per_minute"]
     cases["bed_days"] = cases["los_days"] * s["bed_day_cost"]
     cases["cost"] = cases[["supplies", "implants", "pharmacy", "or_time", "bed_days"]].sum(axis=1)
 
     # Each physician's median case cost and mean components; eligibility; the peer group.
     per_phys = cases.groupby("physician_id").agg(
-        case_count=("cost", "size"), median_case_cost_usd=("cost", "median"), supplies_usd=("supplies", "mean"),
-        implants_usd=("implants", "mean"), pharmacy_usd=("pharmacy", "mean"), or_time_usd=("or_time", "mean"),
-        bed_days_usd=("bed_days", "mean"), waste_per_case_usd=("waste", "mean"))
+        case_count=("cost", "size"),
+        median_case_cost_usd=("cost", "median"),
+        supplies_usd=("supplies", "mean"),
+        implants_usd=("implants", "mean"),
+        pharmacy_usd=("pharmacy", "mean"),
+        or_time_usd=("or_time", "mean"),
+        bed_days_usd=("bed_days", "mean"),
+        waste_per_case_usd=("waste", "mean"),
+    )
     per_phys["eligible_flag"] = per_phys["case_count"] >= s["min_cases"]
     peers = per_phys[per_phys["eligible_flag"]]
     shown = len(peers) >= s["min_peers"]
     me = per_phys.loc[physician_id]
-    out: dict[str, Any] = {"physician_id": physician_id, "procedure_code": procedure_code,
-                           "start": period.start.isoformat(), "end": period.end.isoformat()}
-    out.update({k: me[k] for k in ("case_count", "median_case_cost_usd", "supplies_usd", "implants_usd", "pharmacy_usd",
-                                   "or_time_usd", "bed_days_usd", "waste_per_case_usd")})
+    out: dict[str, Any] = {
+        "physician_id": physician_id,
+        "procedure_code": procedure_code,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+    }
+    out.update(
+        {
+            k: me[k]
+            for k in (
+                "case_count",
+                "median_case_cost_usd",
+                "supplies_usd",
+                "implants_usd",
+                "pharmacy_usd",
+                "or_time_usd",
+                "bed_days_usd",
+                "waste_per_case_usd",
+            )
+        }
+    )
     out["case_count"] = int(out["case_count"])
     out["eligible_flag"] = bool(me["eligible_flag"])
     out["peer_physician_count"] = len(peers) if shown else None
@@ -144,15 +187,26 @@ def request(data: Baseline, physician_id: str, procedure_code: str, period: Peri
         has_pref=has_pref,
         pref_units=np.where(my_lines["preferred"], my_lines["quantity"], 0),
         pref_spend=np.where(my_lines["preferred"], my_lines["line_cost"], 0.0),
-        saving=np.where(~my_lines["preferred"] & has_pref,
-                        np.maximum(0.0, (my_lines["price"] - lowest.fillna(0.0)) * my_lines["quantity"]), 0.0))
+        saving=np.where(
+            ~my_lines["preferred"] & has_pref,
+            np.maximum(0.0, (my_lines["price"] - lowest.fillna(0.0)) * my_lines["quantity"]),
+            0.0,
+        ),
+    )
     cats = my_lines.groupby("category").agg(
-        units_count=("quantity", "sum"), preferred_units_count=("pref_units", "sum"), spend_usd=("line_cost", "sum"),
-        preferred_spend=("pref_spend", "sum"), switch_saving_usd=("saving", "sum"), waste_usd=("waste", "sum"),
-        has_pref=("has_pref", "any"))
-    cats["preferred_use_pct"] = np.where(cats["has_pref"] & (cats["units_count"] > 0),
-                                         100.0 * cats["preferred_units_count"] / cats["units_count"].where(cats["units_count"] > 0),
-                                         np.nan)
+        units_count=("quantity", "sum"),
+        preferred_units_count=("pref_units", "sum"),
+        spend_usd=("line_cost", "sum"),
+        preferred_spend=("pref_spend", "sum"),
+        switch_saving_usd=("saving", "sum"),
+        waste_usd=("waste", "sum"),
+        has_pref=("has_pref", "any"),
+    )
+    cats["preferred_use_pct"] = np.where(
+        cats["has_pref"] & (cats["units_count"] > 0),
+        100.0 * cats["preferred_units_count"] / cats["units_count"].where(cats["units_count"] > 0),
+        np.nan,
+    )
     pref = cats[cats["has_pref"]]
     units, spend = pref["units_count"].sum(), pref["spend_usd"].sum()
     out["preferred_use_pct"] = 100.0 * pref["preferred_units_count"].sum() / units if units > 0 else None
@@ -164,8 +218,13 @@ def request(data: Baseline, physician_id: str, procedure_code: str, period: Peri
     out["outcomes"] = {}
     group = cases.groupby("physician_id")
     for outcome, (observed_col, expected_col) in OUTCOME_COLUMNS.items():
-        per = pd.DataFrame({"case_count": group.size(), "observed": group[observed_col].sum().astype(float),
-                            "expected": group[expected_col].sum()})
+        per = pd.DataFrame(
+            {
+                "case_count": group.size(),
+                "observed": group[observed_col].sum().astype(float),
+                "expected": group[expected_col].sum(),
+            }
+        )
         per = per[(per["case_count"] >= s["min_cases"]) | (per.index == physician_id)]
         fun = stats.funnel(per["observed"].tolist(), per["expected"].tolist())
         i = list(per.index).index(physician_id)
@@ -174,9 +233,15 @@ def request(data: Baseline, physician_id: str, procedure_code: str, period: Peri
         key = (procedure_code, outcome)
         adjusted = bool(data.models.loc[key, "adjusted_flag"]) if key in data.models.index else False
         flag = physician_flag(f, adjusted)
-        out["outcomes"][outcome] = {"cases": int(r["case_count"]), "observed": float(r["observed"]),
-                                    "expected": float(r["expected"]), "oe_ratio": ratio, "ci95_low": low,
-                                    "ci95_high": high, "flag": flag}
+        out["outcomes"][outcome] = {
+            "cases": int(r["case_count"]),
+            "observed": float(r["observed"]),
+            "expected": float(r["expected"]),
+            "oe_ratio": ratio,
+            "ci95_low": low,
+            "ci95_high": high,
+            "flag": flag,
+        }
     return out
 
 
@@ -209,13 +274,17 @@ def compare(scorecard: dict[str, Any] | None, baseline: dict[str, Any] | None, r
     for name in POSITION_FIGURES:
         if not _same(scorecard.get(name), baseline.get(name), rel):
             problems.append(f"{name}: scorecard {scorecard.get(name)!r} vs pandas {baseline.get(name)!r}")
-    for label, section, names in (("category", "categories", CATEGORY_FIGURES), ("outcome", "outcomes", OUTCOME_FIGURES)):
+    for label, section, names in (
+        ("category", "categories", CATEGORY_FIGURES),
+        ("outcome", "outcomes", OUTCOME_FIGURES),
+    ):
         mine, theirs = scorecard.get(section, {}), baseline.get(section, {})
         if set(mine) != set(theirs):
             problems.append(f"{section}: scorecard {sorted(mine)} vs pandas {sorted(theirs)}")
         for key in set(mine) & set(theirs):
             for name in names:
                 if not _same(mine[key].get(name), theirs[key].get(name), rel):
-                    problems.append(f"{label} {key} {name}: scorecard {mine[key].get(name)!r} "
-                                    f"vs pandas {theirs[key].get(name)!r}")
+                    problems.append(
+                        f"{label} {key} {name}: scorecard {mine[key].get(name)!r} vs pandas {theirs[key].get(name)!r}"
+                    )
     return problems

@@ -40,9 +40,10 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -52,11 +53,24 @@ TOLERANCE = 1e-6
 BASELINE_REQUESTS = 50
 # README, *Performance*: the targets on a 2-core machine, per size (none below a million cases).
 TARGETS_BY_SIZE = {
-    1_000_000: {"build_seconds": 180.0, "build_peak_gib": 4.0, "figures_p95_ms": 20.0, "page_p95_ms": 500.0,
-                "page_cold_p95_ms": 1000.0, "pandas_ratio": 50.0, "flags_figures_p95_ms": 20.0,
-                "flag_refresh_max_s": 10.0},
-    10_000_000: {"build_seconds": 1200.0, "build_peak_gib": 8.0, "figures_p95_ms": 50.0, "page_p95_ms": 1000.0,
-                 "flags_figures_p95_ms": 50.0, "flag_refresh_max_s": 10.0},
+    1_000_000: {
+        "build_seconds": 180.0,
+        "build_peak_gib": 4.0,
+        "figures_p95_ms": 20.0,
+        "page_p95_ms": 500.0,
+        "page_cold_p95_ms": 1000.0,
+        "pandas_ratio": 50.0,
+        "flags_figures_p95_ms": 20.0,
+        "flag_refresh_max_s": 10.0,
+    },
+    10_000_000: {
+        "build_seconds": 1200.0,
+        "build_peak_gib": 8.0,
+        "figures_p95_ms": 50.0,
+        "page_p95_ms": 1000.0,
+        "flags_figures_p95_ms": 50.0,
+        "flag_refresh_max_s": 10.0,
+    },
 }
 TARGETS = TARGETS_BY_SIZE[1_000_000]
 # DuckDB's memory limit for the build at each size (core.config.build_memory_mb): 4 GiB budget, 8 GiB at 10M.
@@ -65,8 +79,13 @@ BUILD_MEMORY_MB = {10_000_000: 5000}
 # above this the pandas baseline is skipped and the Polars one scans the Parquet files per request.
 IN_MEMORY_BASELINE_MAX_CASES = 2_000_000
 FLAGS = 100
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "b" * 32, "client_id": "scorecard",
-        "client_secret": "bench", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "b" * 32,
+    "client_id": "scorecard",
+    "client_secret": "bench",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,8 +97,13 @@ def percentiles(samples_ms: list[float]) -> dict[str, float | int | None]:
         return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None, "mean_ms": None}
     ordered = sorted(samples_ms)
     p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(ordered[-1], 1), "mean_ms": round(statistics.fmean(ordered), 1)}
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "mean_ms": round(statistics.fmean(ordered), 1),
+    }
 
 
 def _tree_rss_bytes(root_pid: int) -> int:
@@ -95,7 +119,7 @@ def _tree_rss_bytes(root_pid: int) -> int:
                 stat = fh.read().decode(errors="replace")
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * page
@@ -107,8 +131,9 @@ def _tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None, log: Path | None = None,
-                 interval: float = 0.1) -> dict[str, Any]:
+def run_measured(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None, interval: float = 0.1
+) -> dict[str, Any]:
     """Run a command, returning its exit code, wall seconds and peak RSS of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = open(log, "wb") if log else subprocess.DEVNULL
@@ -124,10 +149,14 @@ def run_measured(command: list[str], env: dict[str, str] | None = None, log: Pat
         if log:
             out.close()
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"returncode": proc.returncode, "seconds": round(seconds, 1), "peak_rss_gib": round(peak / 2**30, 3),
-            # ru_maxrss is the largest single child process ever waited for (KiB), not the tree's sum,
-            # and only moves when this child beats every earlier one: a lower bound, kept as a check.
-            "ru_maxrss_gib": round(max(before, after) / 2**20, 3) if after > before else None}
+    return {
+        "returncode": proc.returncode,
+        "seconds": round(seconds, 1),
+        "peak_rss_gib": round(peak / 2**30, 3),
+        # ru_maxrss is the largest single child process ever waited for (KiB), not the tree's sum,
+        # and only moves when this child beats every earlier one: a lower bound, kept as a check.
+        "ru_maxrss_gib": round(max(before, after) / 2**20, 3) if after > before else None,
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -140,17 +169,32 @@ def machine() -> dict[str, Any]:
 
     mem_kib, model = None, platform.processor()
     try:
-        mem_kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
-                           if l.startswith("MemTotal")).split()[1])
-        model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                      if l.startswith("model name")), model)
+        mem_kib = int(
+            next(row for row in Path("/proc/meminfo").read_text().splitlines() if row.startswith("MemTotal")).split()[1]
+        )
+        model = next(
+            (
+                row.split(":", 1)[1].strip()
+                for row in Path("/proc/cpuinfo").read_text().splitlines()
+                if row.startswith("model name")
+            ),
+            model,
+        )
     except (OSError, StopIteration):
         pass
-    return {"cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None, "cpu": model,
-            "platform": platform.platform(), "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "pandas": pandas.__version__, "numpy": numpy.__version__, "pyarrow": pyarrow.__version__,
-            "streamlit": streamlit.__version__,
-            "build_env": {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
+        "cpu": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "streamlit": streamlit.__version__,
+        "build_env": {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")},
+    }
 
 
 def _load() -> list[float]:
@@ -169,7 +213,7 @@ def _slow_steps(log: Path, at_least: float = 1.0) -> list[str]:
     lines = [m.group(0) for m in re.finditer(r"^\[\s*[\d.]+s\] .*$", text, re.M)]
     slow, last = [], 0.0
     for line in lines:
-        at = float(line[1:line.index("s]")])
+        at = float(line[1 : line.index("s]")])
         if at - last >= at_least:
             slow.append(f"{line} [+{at - last:.1f}s]")
         last = at
@@ -185,14 +229,19 @@ def _timed(func: Callable, *args) -> tuple[Any, float]:
 # ---------------------------------------------------------------------------------------------
 # The steps
 # ---------------------------------------------------------------------------------------------
-def ensure_source(folder: Path, cases: int, seed: int, say: Callable[[str], None], shape: str = "system"
-                  ) -> dict[str, Any]:
+def ensure_source(
+    folder: Path, cases: int, seed: int, say: Callable[[str], None], shape: str = "system"
+) -> dict[str, Any]:
     """The source at this size, shape and seed as Parquet, generated unless already there."""
     truth_path = folder / "truth.json"
     try:
         truth = json.loads(truth_path.read_text())
-        if (truth.get("cases") == cases and truth.get("seed") == seed and truth.get("shape", "demo") == shape
-                and all((folder / f"{t}.parquet").exists() for t in ("cases", "supply_usage", "drug_usage"))):
+        if (
+            truth.get("cases") == cases
+            and truth.get("seed") == seed
+            and truth.get("shape", "demo") == shape
+            and all((folder / f"{t}.parquet").exists() for t in ("cases", "supply_usage", "drug_usage"))
+        ):
             say(f"reusing the source in {folder}")
             return {"reused": True, "seconds": None, "counts": truth.get("rows"), "truth": truth}
     except (OSError, ValueError):
@@ -209,8 +258,9 @@ def ensure_source(folder: Path, cases: int, seed: int, say: Callable[[str], None
     return {"reused": False, "seconds": round(ms / 1000, 1), "counts": truth.get("rows"), "truth": truth}
 
 
-def time_figures(pairs: list[tuple[str, str]], period, say: Callable[[str], None], excluded: list[str] | None = None
-                 ) -> tuple[list[dict | None], list[float]]:
+def time_figures(
+    pairs: list[tuple[str, str]], period, say: Callable[[str], None], excluded: list[str] | None = None
+) -> tuple[list[dict | None], list[float]]:
     """(figures, milliseconds) of `core.figures.request` for each pair, after one untimed warm-up."""
     from core import figures
 
@@ -225,16 +275,26 @@ def time_figures(pairs: list[tuple[str, str]], period, say: Callable[[str], None
     return results, times
 
 
-def time_baseline(module, source: Path, db_path: Path, pairs: list[tuple[str, str]], period,
-                  expected: list[dict | None], say: Callable[[str], None], *, excluded: list[str] | None = None,
-                  flagged: list[tuple[tuple[str, str], dict | None]] = (), **load_options) -> dict[str, Any]:
+def time_baseline(
+    module,
+    source: Path,
+    db_path: Path,
+    pairs: list[tuple[str, str]],
+    period,
+    expected: list[dict | None],
+    say: Callable[[str], None],
+    *,
+    excluded: list[str] | None = None,
+    flagged: list[tuple[tuple[str, str], dict | None]] = (),
+    **load_options,
+) -> dict[str, Any]:
     """Load a baseline once, time it on the pairs and compare with the scorecard's figures (and on the
     flagged requests, with the accepted flags' cases removed)."""
     from benchmarks import baseline as pandas_baseline
 
     data, load_ms = _timed(lambda: module.load(source, db_path, **load_options))
     times, mismatches = [], []
-    for i, ((physician_id, code), mine) in enumerate(zip(pairs, expected)):
+    for i, ((physician_id, code), mine) in enumerate(zip(pairs, expected, strict=False)):
         theirs, ms = _timed(module.request, data, physician_id, code, period, [])
         times.append(ms)
         for problem in pandas_baseline.compare(mine, theirs, TOLERANCE):
@@ -246,23 +306,36 @@ def time_baseline(module, source: Path, db_path: Path, pairs: list[tuple[str, st
         for problem in pandas_baseline.compare(mine, theirs, TOLERANCE):
             mismatches.append(f"{physician_id} × {code} with {len(excluded or [])} flags: {problem}")
     del data
-    return {"load_seconds": round(load_ms / 1000, 1), "times_ms": times, "mismatches": mismatches,
-            "flagged_checked": len(flagged)}
+    return {
+        "load_seconds": round(load_ms / 1000, 1),
+        "times_ms": times,
+        "mismatches": mismatches,
+        "flagged_checked": len(flagged),
+    }
 
 
 def _baseline_record(what: str, base: dict[str, Any], same: dict[str, Any]) -> dict[str, Any]:
     stats_ = percentiles(base["times_ms"])
     ratio_mean = stats_["mean_ms"] / same["mean_ms"] if same["mean_ms"] and stats_["mean_ms"] else None
     ratio_p50 = stats_["p50_ms"] / same["p50_ms"] if same["p50_ms"] and stats_["p50_ms"] else None
-    return {"what": what, "load_seconds": base["load_seconds"], **stats_, "scorecard_same_requests": same,
-            "ratio_mean": round(ratio_mean, 1) if ratio_mean else None,
-            "ratio_p50": round(ratio_p50, 1) if ratio_p50 else None, "tolerance": TOLERANCE,
-            "agree": not base["mismatches"], "mismatch_count": len(base["mismatches"]),
-            "mismatches": base["mismatches"][:20], "flagged_requests_checked": base["flagged_checked"]}
+    return {
+        "what": what,
+        "load_seconds": base["load_seconds"],
+        **stats_,
+        "scorecard_same_requests": same,
+        "ratio_mean": round(ratio_mean, 1) if ratio_mean else None,
+        "ratio_p50": round(ratio_p50, 1) if ratio_p50 else None,
+        "tolerance": TOLERANCE,
+        "agree": not base["mismatches"],
+        "mismatch_count": len(base["mismatches"]),
+        "mismatches": base["mismatches"][:20],
+        "flagged_requests_checked": base["flagged_checked"],
+    }
 
 
-def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int, seed: int,
-               say: Callable[[str], None]) -> dict[str, Any]:
+def time_flags(
+    db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int, seed: int, say: Callable[[str], None]
+) -> dict[str, Any]:
     """Accept `n_flags` case flags and time the snapshot refresh and the requests that follow.
 
     The cases are drawn at random from the default period (so they fall on many procedures). The
@@ -276,9 +349,13 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
     refresh = scorecard.prepare_flags  # what the review queue runs after a decision
     cur = db.cursor(db_path)
     try:
-        ids = [r[0] for r in cur.execute(
-            "select case_id::varchar from mart_case where surgery_date between ? and ? order by case_id",
-            [period.start, period.end]).fetchall()]
+        ids = [
+            r[0]
+            for r in cur.execute(
+                "select case_id::varchar from mart_case where surgery_date between ? and ? order by case_id",
+                [period.start, period.end],
+            ).fetchall()
+        ]
     finally:
         cur.close()
     rng = random.Random(seed + 16)
@@ -292,8 +369,10 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
         _, ms = _timed(refresh, current, db_path)  # accept one, then reject the one before
         single.append(ms)
     refresh(accepted, db_path)  # back to the 100
-    say(f"  {len(accepted)} flags refreshed in {all_ms / 1000:.2f} s; single accept/reject "
-        f"p50 {statistics.median(single) / 1000:.2f} s")
+    say(
+        f"  {len(accepted)} flags refreshed in {all_ms / 1000:.2f} s; single accept/reject "
+        f"p50 {statistics.median(single) / 1000:.2f} s"
+    )
     results, times = time_figures(pairs, period, say, accepted)
     # Each patched snapshot equals its live view for the same excluded set.
     variables = scorecard.period_variables(period, accepted)
@@ -309,10 +388,18 @@ def time_flags(db_path: Path, period, pairs: list[tuple[str, str]], n_flags: int
         problems += _frame_differences(view, patched, live)
     live_default = db.is_default_request(variables, db_path)
     touched = db.excluded_by_procedure(variables, db_path) or {}
-    return {"flags": len(accepted), "procedures_touched": len(touched), "refresh_all_ms": round(all_ms, 1),
-            "refresh_single": percentiles(single), "figures": percentiles(times),
-            "snapshot_equals_live_view": not problems, "problems": problems[:20],
-            "reads_build_snapshot": live_default, "accepted": accepted, "results": results}
+    return {
+        "flags": len(accepted),
+        "procedures_touched": len(touched),
+        "refresh_all_ms": round(all_ms, 1),
+        "refresh_single": percentiles(single),
+        "figures": percentiles(times),
+        "snapshot_equals_live_view": not problems,
+        "problems": problems[:20],
+        "reads_build_snapshot": live_default,
+        "accepted": accepted,
+        "results": results,
+    }
 
 
 def _frame_differences(view: str, a, b) -> list[str]:
@@ -331,8 +418,9 @@ def _frame_differences(view: str, a, b) -> list[str]:
     return []
 
 
-def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: Callable[[str], None],
-               first: str | None = None) -> dict[str, Any]:
+def time_pages(
+    db_path: Path, state_path: Path, personas: int, seed: int, say: Callable[[str], None], first: str | None = None
+) -> dict[str, Any]:
     """Cold and warm AppTest renders of the scorecard page for a sample of physician personas."""
     from streamlit.testing.v1 import AppTest
 
@@ -368,17 +456,35 @@ def time_pages(db_path: Path, state_path: Path, personas: int, seed: int, say: C
             elif not any("scorecard" in str(t.value).lower() for t in at.title):
                 problems.append(f"{email}: the scorecard page did not render")
         say(f"  {email}: cold {cold[-1]:.0f} ms, warm {warm[-1]:.0f} ms")
-    return {"personas": len(chosen), "first_persona": chosen[0] if chosen else None,
-            "component_scan_shared": components is not None, "cold": percentiles(cold),
-            "warm": percentiles(warm), "problems": problems}
+    return {
+        "personas": len(chosen),
+        "first_persona": chosen[0] if chosen else None,
+        "component_scan_shared": components is not None,
+        "cold": percentiles(cold),
+        "warm": percentiles(warm),
+        "problems": problems,
+    }
 
 
-def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int = 10, work: Path,
-              results: Path | None, page: bool = True, baseline_requests: int | None = None,
-              shape: str = "system", flags: int = FLAGS, polars: bool = True, delete: bool = False,
-              reuse_build: bool = False, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_bench(
+    cases: int,
+    *,
+    seed: int = 42,
+    requests: int = 200,
+    personas: int = 10,
+    work: Path,
+    results: Path | None,
+    page: bool = True,
+    baseline_requests: int | None = None,
+    shape: str = "system",
+    flags: int = FLAGS,
+    polars: bool = True,
+    delete: bool = False,
+    reuse_build: bool = False,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Benchmark one size end to end and return (and, with `results`, write) its JSON record."""
-    work, started_at, load_before = Path(work), datetime.now(timezone.utc), _load()
+    work, started_at, load_before = Path(work), datetime.now(UTC), _load()
     work.mkdir(parents=True, exist_ok=True)
     tag = f"{shape}-{cases}-s{seed}"
     source = work / f"source-{tag}"
@@ -389,8 +495,16 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
 
     say(f"building {cases:,} cases (python -m core build)")
     # `python -m core build` itself, with its per-step progress lines switched on for the log.
-    command = [sys.executable, "-c", "import sys; sys.stderr.isatty = lambda: True; from core.__main__ import main; "
-               "sys.exit(main(sys.argv[1:]))", "build", "--source", str(source), "--db", str(db_path)]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; sys.stderr.isatty = lambda: True; from core.__main__ import main; sys.exit(main(sys.argv[1:]))",
+        "build",
+        "--source",
+        str(source),
+        "--db",
+        str(db_path),
+    ]
     # One BLAS thread: the risk models' small least-squares steps run several times slower with
     # OpenBLAS threads competing for two cores (see benchmarks/README.md).
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
@@ -435,58 +549,96 @@ def run_bench(cases: int, *, seed: int = 42, requests: int = 200, personas: int 
     default_n = BASELINE_REQUESTS if in_memory else 10
     n_base = min(default_n if baseline_requests is None else baseline_requests, len(sample))
     n_flagged = min(5, n_base) if flag_record else 0
-    flagged = list(zip(sample[:n_flagged], flagged_results[:n_flagged]))
+    flagged = list(zip(sample[:n_flagged], flagged_results[:n_flagged], strict=False))
     same = percentiles(times[:n_base])
     baselines: dict[str, Any] = {}
     if in_memory:
         from benchmarks import baseline as pandas_baseline
 
         say(f"timing the pandas baseline on {n_base} of the same requests")
-        base = time_baseline(pandas_baseline, source, db_path, sample[:n_base], period, mine[:n_base], say,
-                             excluded=accepted, flagged=flagged)
+        base = time_baseline(
+            pandas_baseline,
+            source,
+            db_path,
+            sample[:n_base],
+            period,
+            mine[:n_base],
+            say,
+            excluded=accepted,
+            flagged=flagged,
+        )
         baselines["pandas"] = _baseline_record(
             "pandas: source Parquet loaded once; per request, group-bys over the period's cases of the procedure; "
-            "expected values from the built database; funnel maths from core.stats", base, same)
+            "expected values from the built database; funnel maths from core.stats",
+            base,
+            same,
+        )
     else:
-        baselines["pandas"] = {"skipped": f"above {IN_MEMORY_BASELINE_MAX_CASES:,} cases the supply lines do not fit "
-                                          "in memory as pandas frames on this machine", "agree": None,
-                               "ratio_mean": None, "p50_ms": None}
+        baselines["pandas"] = {
+            "skipped": f"above {IN_MEMORY_BASELINE_MAX_CASES:,} cases the supply lines do not fit "
+            "in memory as pandas frames on this machine",
+            "agree": None,
+            "ratio_mean": None,
+            "p50_ms": None,
+        }
     if polars:
         from benchmarks import baseline_polars
 
         mode = "in memory" if in_memory else "scanning the Parquet files per request (too large for memory)"
         say(f"timing the Polars baseline ({mode}) on {n_base} of the same requests")
-        base = time_baseline(baseline_polars, source, db_path, sample[:n_base], period, mine[:n_base], say,
-                             excluded=accepted, flagged=flagged, in_memory=in_memory)
+        base = time_baseline(
+            baseline_polars,
+            source,
+            db_path,
+            sample[:n_base],
+            period,
+            mine[:n_base],
+            say,
+            excluded=accepted,
+            flagged=flagged,
+            in_memory=in_memory,
+        )
         baselines["polars"] = _baseline_record(
             f"Polars lazy, {mode}: per request, lazy plans over the period's cases of the procedure; expected "
-            "values from the built database; funnel maths from core.stats", base, same)
+            "values from the built database; funnel maths from core.stats",
+            base,
+            same,
+        )
 
     pages = None
     if page:
         say(f"rendering the scorecard page for {personas} personas (AppTest)")
-        pages = time_pages(db_path, state_path, personas, seed, say, first=(truth.get("personas") or {}).get("physician"))
+        pages = time_pages(
+            db_path, state_path, personas, seed, say, first=(truth.get("personas") or {}).get("physician")
+        )
 
     size = db_path.stat().st_size
     counts = generated.get("counts") or {}
     record = {
-        "cases": cases, "seed": seed, "shape": shape, "supply_lines": counts.get("supply_usage"),
-        "drug_lines": counts.get("drug_usage"), "started_at": started_at.isoformat(timespec="seconds"),
-        "seconds_total": None, "source": {"format": "parquet", **generated,
-                                          "bytes": sum(f.stat().st_size for f in source.iterdir())},
+        "cases": cases,
+        "seed": seed,
+        "shape": shape,
+        "supply_lines": counts.get("supply_usage"),
+        "drug_lines": counts.get("drug_usage"),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "seconds_total": None,
+        "source": {"format": "parquet", **generated, "bytes": sum(f.stat().st_size for f in source.iterdir())},
         "shape_facts": truth.get("shape_facts"),
         "build": {**build, "database_gib": round(size / 2**30, 3)},
-        "figures": {"unit": "one physician × procedure, default period: cost position, peer figures, "
-                            "preferred use per category, switch saving, waste, outcomes' O/E and funnel flag",
-                    "pairs_available": len(available), "period": [period.start.isoformat(), period.end.isoformat()],
-                    **figures_stats},
+        "figures": {
+            "unit": "one physician × procedure, default period: cost position, peer figures, "
+            "preferred use per category, switch saving, waste, outcomes' O/E and funnel flag",
+            "pairs_available": len(available),
+            "period": [period.start.isoformat(), period.end.isoformat()],
+            **figures_stats,
+        },
         "flags": flag_record,
         "baseline": baselines.get("pandas"),
         "baselines": baselines,
         "page": pages,
         "machine": {**machine(), "load_before": load_before, "load_after": _load()},
     }
-    record["seconds_total"] = round((datetime.now(timezone.utc) - started_at).total_seconds(), 1)
+    record["seconds_total"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
     record["targets"] = _targets(record)
     if results is not None:
         results = Path(results)
@@ -510,13 +662,20 @@ def _targets(record: dict[str, Any]) -> dict[str, Any]:
     page = record.get("page") or {}
     flags = record.get("flags") or {}
     pandas_ = (record.get("baselines") or {}).get("pandas") or {}
-    measured = {"build_seconds": record["build"]["seconds"], "build_peak_gib": record["build"]["peak_rss_gib"],
-                "figures_p95_ms": record["figures"]["p95_ms"], "page_p95_ms": (page.get("warm") or {}).get("p95_ms"),
-                "page_cold_p95_ms": (page.get("cold") or {}).get("p95_ms"),
-                "pandas_ratio": pandas_.get("ratio_mean"),
-                "flags_figures_p95_ms": (flags.get("figures") or {}).get("p95_ms"),
-                "flag_refresh_max_s": round(max([(flags.get("refresh_single") or {}).get("max_ms") or 0,
-                                                 flags.get("refresh_all_ms") or 0]) / 1000, 2) if flags else None}
+    measured = {
+        "build_seconds": record["build"]["seconds"],
+        "build_peak_gib": record["build"]["peak_rss_gib"],
+        "figures_p95_ms": record["figures"]["p95_ms"],
+        "page_p95_ms": (page.get("warm") or {}).get("p95_ms"),
+        "page_cold_p95_ms": (page.get("cold") or {}).get("p95_ms"),
+        "pandas_ratio": pandas_.get("ratio_mean"),
+        "flags_figures_p95_ms": (flags.get("figures") or {}).get("p95_ms"),
+        "flag_refresh_max_s": round(
+            max([(flags.get("refresh_single") or {}).get("max_ms") or 0, flags.get("refresh_all_ms") or 0]) / 1000, 2
+        )
+        if flags
+        else None,
+    }
     out = {}
     for name, limit in limits.items():
         value = measured[name]
@@ -530,48 +689,98 @@ def _targets(record: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 def table(records: list[dict[str, Any]]) -> str:
     """A plain-text table of records, one row per size."""
-    head = ("cases", "shape", "supply lines", "build s", "peak GiB", "p50 ms", "p95 ms", "flags p95", "page p95",
-            "cold p95", "pandas ×", "polars ×", "agree")
+    head = (
+        "cases",
+        "shape",
+        "supply lines",
+        "build s",
+        "peak GiB",
+        "p50 ms",
+        "p95 ms",
+        "flags p95",
+        "page p95",
+        "cold p95",
+        "pandas ×",
+        "polars ×",
+        "agree",
+    )
     rows = [head]
     for r in sorted((r for r in records if r.get("figures")), key=lambda r: r["cases"]):  # complete runs only
         f, p = r["figures"], r.get("page") or {}
         bases = r.get("baselines") or {"pandas": r.get("baseline") or {}}
         flags = (r.get("flags") or {}).get("figures") or {}
         agree = [b.get("agree") for b in bases.values() if b.get("agree") is not None]
-        rows.append((f"{r['cases']:,}", r.get("shape", "demo"), f"{r['supply_lines']:,}" if r.get("supply_lines") else "",
-                     f"{r['build']['seconds']:.0f}", f"{r['build']['peak_rss_gib']:.2f}", f"{f['p50_ms']}",
-                     f"{f['p95_ms']}", f"{flags.get('p95_ms', '')}", f"{(p.get('warm') or {}).get('p95_ms', '')}",
-                     f"{(p.get('cold') or {}).get('p95_ms', '')}",
-                     f"{(bases.get('pandas') or {}).get('ratio_mean') or '-'}",
-                     f"{(bases.get('polars') or {}).get('ratio_mean') or '-'}",
-                     "yes" if agree and all(agree) else ("NO" if agree else "-")))
+        rows.append(
+            (
+                f"{r['cases']:,}",
+                r.get("shape", "demo"),
+                f"{r['supply_lines']:,}" if r.get("supply_lines") else "",
+                f"{r['build']['seconds']:.0f}",
+                f"{r['build']['peak_rss_gib']:.2f}",
+                f"{f['p50_ms']}",
+                f"{f['p95_ms']}",
+                f"{flags.get('p95_ms', '')}",
+                f"{(p.get('warm') or {}).get('p95_ms', '')}",
+                f"{(p.get('cold') or {}).get('p95_ms', '')}",
+                f"{(bases.get('pandas') or {}).get('ratio_mean') or '-'}",
+                f"{(bases.get('polars') or {}).get('ratio_mean') or '-'}",
+                "yes" if agree and all(agree) else ("NO" if agree else "-"),
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
-    return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(row, widths)) for row in rows)
+    return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=False)) for row in rows)
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:
     """The README's table (README, *Performance*): one row per size, from the JSON records."""
+
     def ms(d: dict | None, key: str) -> str:
         v = (d or {}).get(key)
         return "–" if v is None else (f"{v / 1000:.2f} s" if v >= 1000 else f"{v:.0f} ms")
 
-    head = ("cases", "physicians", "pairs", "supply lines", "build", "build peak", "figures p50 / p95",
-            "with 100 flags p95", "flag refresh (100 / one)", "page warm p50 / p95", "page cold p95",
-            "pandas ×", "Polars ×")
+    head = (
+        "cases",
+        "physicians",
+        "pairs",
+        "supply lines",
+        "build",
+        "build peak",
+        "figures p50 / p95",
+        "with 100 flags p95",
+        "flag refresh (100 / one)",
+        "page warm p50 / p95",
+        "page cold p95",
+        "pandas ×",
+        "Polars ×",
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in sorted((r for r in records if r.get("figures")), key=lambda r: r["cases"]):  # complete runs only
         f, fl, p = r["figures"], r.get("flags") or {}, r.get("page") or {}
         b = r.get("baselines") or {}
         facts = r.get("shape_facts") or {}
-        lines.append("| " + " | ".join([
-            f"{r['cases']:,}", f"{facts.get('physicians', '–'):,}" if facts else "–", f"{f['pairs_available']:,}",
-            f"{r['supply_lines']:,}" if r.get("supply_lines") else "–", f"{r['build']['seconds']:.0f} s",
-            f"{r['build']['peak_rss_gib']:.2f} GiB", f"{ms(f, 'p50_ms')} / {ms(f, 'p95_ms')}",
-            ms(fl.get("figures"), "p95_ms"),
-            f"{(fl.get('refresh_all_ms') or 0) / 1000:.1f} s / {ms(fl.get('refresh_single'), 'p50_ms')}" if fl else "–",
-            f"{ms(p.get('warm'), 'p50_ms')} / {ms(p.get('warm'), 'p95_ms')}", ms(p.get("cold"), "p95_ms"),
-            f"{(b.get('pandas') or {}).get('ratio_mean') or '–'}", f"{(b.get('polars') or {}).get('ratio_mean') or '–'}",
-        ]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{r['cases']:,}",
+                    f"{facts.get('physicians', '–'):,}" if facts else "–",
+                    f"{f['pairs_available']:,}",
+                    f"{r['supply_lines']:,}" if r.get("supply_lines") else "–",
+                    f"{r['build']['seconds']:.0f} s",
+                    f"{r['build']['peak_rss_gib']:.2f} GiB",
+                    f"{ms(f, 'p50_ms')} / {ms(f, 'p95_ms')}",
+                    ms(fl.get("figures"), "p95_ms"),
+                    f"{(fl.get('refresh_all_ms') or 0) / 1000:.1f} s / {ms(fl.get('refresh_single'), 'p50_ms')}"
+                    if fl
+                    else "–",
+                    f"{ms(p.get('warm'), 'p50_ms')} / {ms(p.get('warm'), 'p95_ms')}",
+                    ms(p.get("cold"), "p95_ms"),
+                    f"{(b.get('pandas') or {}).get('ratio_mean') or '–'}",
+                    f"{(b.get('polars') or {}).get('ratio_mean') or '–'}",
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -585,11 +794,24 @@ def run_bench_cli(args) -> int:
     records = []
     for cases in args.cases:
         say(f"=== {cases:,} cases")
-        records.append(run_bench(cases, seed=args.seed, requests=args.requests, personas=args.personas,
-                                 work=args.work, results=args.results, page=not args.no_page,
-                                 baseline_requests=getattr(args, "baseline_requests", None), shape=args.shape,
-                                 flags=args.flags, polars=not args.no_polars, delete=args.delete,
-                                 reuse_build=args.reuse_build, say=say))
+        records.append(
+            run_bench(
+                cases,
+                seed=args.seed,
+                requests=args.requests,
+                personas=args.personas,
+                work=args.work,
+                results=args.results,
+                page=not args.no_page,
+                baseline_requests=getattr(args, "baseline_requests", None),
+                shape=args.shape,
+                flags=args.flags,
+                polars=not args.no_polars,
+                delete=args.delete,
+                reuse_build=args.reuse_build,
+                say=say,
+            )
+        )
         say(f"wrote {Path(args.results) / f'bench-{cases}.json'}")
     # Every size on record (this run's and earlier ones) so growth with size is visible in one table.
     shown = {r["cases"]: r for r in records}

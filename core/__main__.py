@@ -29,13 +29,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cases", type=int, default=20_000, help="number of cases (default 20000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    demo.add_argument("--shape", choices=["demo", "system"], default="demo",
-                      help="demo: the planted 60-physician hospital; system: a health system's real shape "
-                           "(one physician per 250 cases a year, 102 procedures; README, Performance)")
+    demo.add_argument(
+        "--shape",
+        choices=["demo", "system"],
+        default="demo",
+        help="demo: the planted 60-physician hospital; system: a health system's real shape "
+        "(one physician per 250 cases a year, 102 procedures; README, Performance)",
+    )
 
     build = sub.add_parser("build", help="validate a source and build the analytics database")
-    build.add_argument("--source", required=True, type=Path,
-                       help="folder of extract files (CSV, Parquet, or one workbook; optional mapping.toml), or a workbook")
+    build.add_argument(
+        "--source",
+        required=True,
+        type=Path,
+        help="folder of extract files (CSV, Parquet, or one workbook; optional mapping.toml), or a workbook",
+    )
     build.add_argument("--db", required=True, type=Path, help="database file to (re)place")
 
     report = sub.add_parser("report", help="print one physician's scorecard figures")
@@ -56,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             from core.tools.demo_system import write_system_source
 
             truth = write_system_source(args.out, cases=args.cases, seed=args.seed, fmt=args.format)
-            print(f"system-shape source written to {args.out} ({truth['cases']} cases, "
-                  f"{truth['shape_facts']['physicians']} physicians, seed {args.seed})")
+            print(
+                f"system-shape source written to {args.out} ({truth['cases']} cases, "
+                f"{truth['shape_facts']['physicians']} physicians, seed {args.seed})"
+            )
             return 0
         if args.command == "demo":
             from core.tools.demo import write_demo_source

@@ -39,20 +39,20 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "review_flags": ("supply", "admin"),
     "read_audit": ("admin",),
     "view_data_status": ("admin",),
-    "publish_data": ("admin",),                     # upload an extract, publish it, roll back
+    "publish_data": ("admin",),  # upload an extract, publish it, roll back
     "view_definitions": ("physician", "champion", "supply", "admin"),
     # the supply chain's views (issue 14): champions see their own service line, blinded
     "view_supply_risk": ("champion", "supply", "admin"),
     "view_pharmacy": ("supply", "admin"),
     "view_savings": ("champion", "supply", "admin"),
     # things done on a page
-    "choose_physician": ("supply", "admin"),       # open any physician's scorecard, identified
+    "choose_physician": ("supply", "admin"),  # open any physician's scorecard, identified
     "flag_own_case": ("physician", "champion"),
-    "send_feedback": ("physician", "champion"),     # comment on an evidence summary, ask for a review
-    "manage_feedback": ("supply", "admin"),         # read every comment and set its status
+    "send_feedback": ("physician", "champion"),  # comment on an evidence summary, ask for a review
+    "manage_feedback": ("supply", "admin"),  # read every comment and set its status
     "share": ("physician", "champion", "supply", "admin"),
     "export": ("physician", "champion", "supply", "admin"),
-    "choose_any_period": ("supply", "admin"),       # a custom date range (blinded viewers: offered periods only)
+    "choose_any_period": ("supply", "admin"),  # a custom date range (blinded viewers: offered periods only)
     # equity (README, *Equity*): the page, and which scopes of patients each role may compare
     "view_equity": ("physician", "champion", "supply", "admin"),
     "view_equity_hospital": ("supply", "admin"),
@@ -86,8 +86,14 @@ _NEEDS_OWN_SCORECARD = {"view_scorecard", "view_products", "flag_own_case", "vie
 _AUDIENCE_ROLE = "physician"
 
 
-VOLUME_BANDS = ((0, 9, "under 10"), (10, 24, "10–24"), (25, 49, "25–49"), (50, 99, "50–99"),
-                (100, 199, "100–199"), (200, 10**9, "200 or more"))
+VOLUME_BANDS = (
+    (0, 9, "under 10"),
+    (10, 24, "10–24"),
+    (25, 49, "25–49"),
+    (50, 99, "50–99"),
+    (100, 199, "100–199"),
+    (200, 10**9, "200 or more"),
+)
 # The one case count that stands for a whole band where a number must be drawn (a blinded peer's
 # funnel point): about the middle of the band, so the point says nothing the band does not.
 BAND_TYPICAL = {"under 10": 5, "10–24": 17, "25–49": 37, "50–99": 75, "100–199": 150, "200 or more": 250}
@@ -151,8 +157,13 @@ def viewer_from_roster(email: str | None, roster: pd.DataFrame) -> Viewer | None
     if role not in ROLES:
         return None
     clean = lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v)
-    return Viewer(email=normalise_email(email), role=role, physician_id=clean(row.get("physician_id")),
-                  service_line=clean(row.get("service_line")), name=clean(row.get("physician_name")))
+    return Viewer(
+        email=normalise_email(email),
+        role=role,
+        physician_id=clean(row.get("physician_id")),
+        service_line=clean(row.get("service_line")),
+        name=clean(row.get("physician_name")),
+    )
 
 
 def can(viewer: Viewer | None, action: str) -> bool:
@@ -194,20 +205,10 @@ def scorecard_subject(viewer: Viewer, requested_physician_id: str | None) -> Sub
     if viewer.identified:
         return SubjectDecision(requested, refused=False)
     if requested and requested != viewer.physician_id:
-        return SubjectDecision(viewer.physician_id, refused=True,
-                               reason="a scorecard of another physician was requested")
+        return SubjectDecision(
+            viewer.physician_id, refused=True, reason="a scorecard of another physician was requested"
+        )
     return SubjectDecision(viewer.physician_id, refused=False)
-
-
-def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
-    """The service line a hospital-wide view (supply risk, savings) covers for this viewer; None is the
-    whole hospital. Supply and admin choose freely; a champion always gets their own service line, whatever
-    they ask; anyone else gets a PermissionError."""
-    if viewer.identified:
-        return requested or None
-    if viewer.role == "champion" and viewer.service_line:
-        return viewer.service_line
-    raise PermissionError(f"{viewer.role} may not see a service line's or the hospital's view")
 
 
 def may_view_service_line(viewer: Viewer, service_line: str | None) -> bool:
@@ -232,6 +233,23 @@ def equity_scopes(viewer: Viewer, service_lines: list[str]) -> list[tuple[str, s
     if can(viewer, "view_equity_own_patients") and viewer.physician_id:
         scopes.append(("physician", viewer.physician_id))
     return scopes
+
+
+class ScopeRefused(PermissionError):
+    """The viewer asked for a service-line view (or the whole hospital) they may not see."""
+
+
+def service_line_scope(viewer: Viewer, requested: str | None) -> str | None:
+    """The service line a supply-risk or savings view covers for this viewer (None: the whole hospital).
+
+    Supply and admin choose freely; a champion always gets their own service line, whatever they ask;
+    anyone else has no such view.
+    """
+    if viewer.identified:
+        return requested or None
+    if viewer.role == "champion" and viewer.service_line:
+        return viewer.service_line
+    raise ScopeRefused("service-line views are for supply, admin and champions")
 
 
 def band_volume(cases: int) -> str:

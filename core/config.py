@@ -46,4 +46,3 @@ def build_memory_mb() -> int:
     larger budget (10,000,000 cases within 8 GiB) spills less with a higher limit.
     """
     return int(os.environ.get("SCORECARD_BUILD_MEMORY_MB") or 2500)
-

@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -48,9 +49,17 @@ PATCHES_KEPT = 4
 # Snapshot views whose rows for a procedure depend only on that procedure's cases (a peer group is one
 # procedure's physicians): the ones prepare_excluded patches per procedure. Any other `<view>_default`
 # (totals over procedures, supply-chain views) is read live once a flag is accepted, as before.
-PER_PROCEDURE_SNAPSHOTS = frozenset({
-    "mart_cost_position", "mart_outcome_position", "mart_preferred_use", "mart_category_driver",
-    "mart_cost_quarter", "mart_outcome_quarter", "mart_outcome_reliability"})
+PER_PROCEDURE_SNAPSHOTS = frozenset(
+    {
+        "mart_cost_position",
+        "mart_outcome_position",
+        "mart_preferred_use",
+        "mart_category_driver",
+        "mart_cost_quarter",
+        "mart_outcome_quarter",
+        "mart_outcome_reliability",
+    }
+)
 
 # Session variables the views understand (see mart_period_case.sql).
 VARIABLES = {"start_date": date, "end_date": date, "excluded_case_ids": list, "procedure_codes": list}
@@ -105,8 +114,11 @@ def _default_period(con: duckdb.DuckDBPyConnection) -> tuple[date, date, frozens
     """(start, end, snapshot tables) of the file's default period, read once per file version."""
     try:
         row = con.execute("select default_start_date, default_end_date from int_period").fetchone()
-        tables = con.execute("select table_name from duckdb_tables() where database_name = ? "
-                             "and table_name like '%\\_default' escape '\\'", [_ALIAS]).fetchall()
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = ? "
+            "and table_name like '%\\_default' escape '\\'",
+            [_ALIAS],
+        ).fetchall()
     except duckdb.Error:
         return None  # a file from before snapshots, or not built by us: every request computes the view
     return (row[0], row[1], frozenset(t[0] for t in tables)) if row else None
@@ -169,29 +181,43 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
         try:
             cur.execute(f"use {_ALIAS}")
             if unknown:
-                found = dict(cur.execute("select case_id::varchar, procedure_code from mart_case "
-                                         "where case_id::varchar in (select unnest(?::varchar[]))", [unknown]).fetchall())
+                found = dict(
+                    cur.execute(
+                        "select case_id::varchar, procedure_code from mart_case "
+                        "where case_id::varchar in (select unnest(?::varchar[]))",
+                        [unknown],
+                    ).fetchall()
+                )
                 procedure_of.update({i: found.get(i) for i in unknown})
             by_procedure: dict[str, set[str]] = {}
             for i in ids:
                 if procedure_of.get(i) is not None:
                     by_procedure.setdefault(procedure_of[i], set()).add(i)
             now = {p: frozenset(v) for p, v in by_procedure.items()}
-            base_digest, base = (next(reversed(patches.items())) if patches else (None, {}))
+            base_digest, base = next(reversed(patches.items())) if patches else (None, {})
             changed = sorted(p for p in set(now) | set(base) if now.get(p) != base.get(p))
             # procedure_codes restricts every scan of the period views to the changed procedures (a
             # constant folded at plan time, so it filters where the rows are read).
-            _set_variables(cur, {"start_date": start, "end_date": end, "excluded_case_ids": sorted(ids),
-                                 "procedure_codes": changed or ["\x00none"]})
+            _set_variables(
+                cur,
+                {
+                    "start_date": start,
+                    "end_date": end,
+                    "excluded_case_ids": sorted(ids),
+                    "procedure_codes": changed or ["\x00none"],
+                },
+            )
             for snapshot in sorted(_patchable(tables)):
                 view = snapshot.removesuffix("_default")
                 source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
-                cur.execute(f"create or replace table memory.main.{view}__x{digest} as "
-                            f"select * from {source} where procedure_code not in (select unnest(?::varchar[])) "
-                            f"union all by name "
-                            f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[])) "
-                            f"order by procedure_code, physician_id",
-                            [changed, changed])
+                cur.execute(
+                    f"create or replace table memory.main.{view}__x{digest} as "
+                    f"select * from {source} where procedure_code not in (select unnest(?::varchar[])) "
+                    f"union all by name "
+                    f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[])) "
+                    f"order by procedure_code, physician_id",
+                    [changed, changed],
+                )
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
                 old, _ = patches.popitem(last=False)
@@ -202,8 +228,9 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     return digest
 
 
-def excluded_by_procedure(variables: dict[str, Any] | None, path: Path | None = None
-                          ) -> dict[str, frozenset[str]] | None:
+def excluded_by_procedure(
+    variables: dict[str, Any] | None, path: Path | None = None
+) -> dict[str, frozenset[str]] | None:
     """For a default-period request with excluded cases: those cases per procedure (the procedures whose
     snapshot rows were patched); None for any other request. Lets callers reuse build-time results
     (e.g. the funnels' φ and τ²) for every procedure an accepted flag did not touch."""

@@ -60,9 +60,12 @@ def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | N
     group's, exact conditional interval; cost: difference of cost index, Welch interval) and
     `gap_clear` (the 99.8% interval of the gap excludes no difference: see CLEAR_LEVEL).
     """
-    frame = db.fetch("mart_equity_group", where={"scope": scope, "scope_value": scope_value},
-                     variables=scorecard.period_variables(period, excluded),
-                     order_by=["dimension_order", "measure", "group_value"])
+    frame = db.fetch(
+        "mart_equity_group",
+        where={"scope": scope, "scope_value": scope_value},
+        variables=scorecard.period_variables(period, excluded),
+        order_by=["dimension_order", "measure", "group_value"],
+    )
     if frame.empty:
         return frame.assign(oe_ratio=[], ci95_low=[], ci95_high=[], gap=[], gap_low=[], gap_high=[], gap_clear=[])
     cost = (frame["measure"] == "cost").to_numpy()
@@ -76,19 +79,22 @@ def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | N
     frame["oe_ratio"] = np.where(shown, np.where(cost, index, ratio), np.nan)
     frame["ci95_low"] = np.where(shown, np.where(cost, index - _Z95 * se, low), np.nan)
     frame["ci95_high"] = np.where(shown, np.where(cost, index + _Z95 * se, high), np.nan)
-    rr, rr_low, rr_high = rate_ratio_interval(obs, exp, frame["ref_observed_count"].astype(float),
-                                              frame["ref_expected_count"].astype(float))
-    ref_se = np.sqrt(frame["ref_cost_index_var"].astype(float).to_numpy()
-                     / frame["ref_case_count"].astype(float).to_numpy())
+    rr, rr_low, rr_high = rate_ratio_interval(
+        obs, exp, frame["ref_observed_count"].astype(float), frame["ref_expected_count"].astype(float)
+    )
+    ref_se = np.sqrt(
+        frame["ref_cost_index_var"].astype(float).to_numpy() / frame["ref_case_count"].astype(float).to_numpy()
+    )
     diff = index - frame["ref_cost_index"].astype(float).to_numpy()
-    diff_se = np.sqrt(se ** 2 + ref_se ** 2)
+    diff_se = np.sqrt(se**2 + ref_se**2)
     is_ref = frame["reference_flag"].fillna(False).to_numpy(dtype=bool)
     keep = shown & ~is_ref
     frame["gap"] = np.where(keep, np.where(cost, diff, rr), np.nan)
     frame["gap_low"] = np.where(keep, np.where(cost, diff - _Z95 * diff_se, rr_low), np.nan)
     frame["gap_high"] = np.where(keep, np.where(cost, diff + _Z95 * diff_se, rr_high), np.nan)
-    _, c_low, c_high = rate_ratio_interval(obs, exp, frame["ref_observed_count"].astype(float),
-                                           frame["ref_expected_count"].astype(float), CLEAR_LEVEL)
+    _, c_low, c_high = rate_ratio_interval(
+        obs, exp, frame["ref_observed_count"].astype(float), frame["ref_expected_count"].astype(float), CLEAR_LEVEL
+    )
     c_low = np.where(cost, diff - _Z_CLEAR * diff_se, c_low)
     c_high = np.where(cost, diff + _Z_CLEAR * diff_se, c_high)
     no_gap = np.where(cost, 0.0, 1.0)
@@ -109,8 +115,12 @@ def clear_gaps(frame: pd.DataFrame) -> pd.DataFrame:
 def gap_sentence(row: dict) -> str:
     """'Dual-eligible patients: 30-day readmissions 1.77 times the reference group's O/E (95% CI 1.45–2.15).'"""
     if row["measure"] == "cost":
-        return (f"{row['group_value']} — {row['dimension_label']}: cost index {row['gap']:+.2f} against "
-                f"{row['reference_group']} (95% CI {row['gap_low']:+.2f} to {row['gap_high']:+.2f}).")
+        return (
+            f"{row['group_value']} — {row['dimension_label']}: cost index {row['gap']:+.2f} against "
+            f"{row['reference_group']} (95% CI {row['gap_low']:+.2f} to {row['gap_high']:+.2f})."
+        )
     high = "∞" if not math.isfinite(row["gap_high"]) else f"{row['gap_high']:.2f}"
-    return (f"{row['group_value']} — {row['dimension_label']}: {row['measure_label'].lower()} "
-            f"{row['gap']:.2f} times the O/E of {row['reference_group']} (95% CI {row['gap_low']:.2f}–{high}).")
+    return (
+        f"{row['group_value']} — {row['dimension_label']}: {row['measure_label'].lower()} "
+        f"{row['gap']:.2f} times the O/E of {row['reference_group']} (95% CI {row['gap_low']:.2f}–{high})."
+    )

@@ -19,13 +19,33 @@ from core import scorecard
 from core.periods import Period
 
 # Figures of the cost position row that both implementations compute (the Definitions page names).
-POSITION_FIGURES = ("case_count", "eligible_flag", "median_case_cost_usd", "supplies_usd", "implants_usd",
-                    "pharmacy_usd", "or_time_usd", "bed_days_usd", "waste_per_case_usd", "peer_physician_count",
-                    "peer_median_case_cost_usd", "best_quartile_case_cost_usd", "cost_percentile_pct",
-                    "preferred_use_pct", "preferred_spend_pct", "switch_saving_usd")
+POSITION_FIGURES = (
+    "case_count",
+    "eligible_flag",
+    "median_case_cost_usd",
+    "supplies_usd",
+    "implants_usd",
+    "pharmacy_usd",
+    "or_time_usd",
+    "bed_days_usd",
+    "waste_per_case_usd",
+    "peer_physician_count",
+    "peer_median_case_cost_usd",
+    "best_quartile_case_cost_usd",
+    "cost_percentile_pct",
+    "preferred_use_pct",
+    "preferred_spend_pct",
+    "switch_saving_usd",
+)
 OUTCOME_FIGURES = ("cases", "observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "flag")
-CATEGORY_FIGURES = ("units_count", "preferred_units_count", "spend_usd", "preferred_use_pct", "switch_saving_usd",
-                    "waste_usd")
+CATEGORY_FIGURES = (
+    "units_count",
+    "preferred_units_count",
+    "spend_usd",
+    "preferred_use_pct",
+    "switch_saving_usd",
+    "waste_usd",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -46,33 +66,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def request(physician_id: str, procedure_code: str, period: Period,
-            excluded: list[str] | None = None) -> dict[str, Any] | None:
+def request(
+    physician_id: str, procedure_code: str, period: Period, excluded: list[str] | None = None
+) -> dict[str, Any] | None:
     """The scorecard figures for one physician × procedure in `period`; None when they have no such cases."""
     positions = scorecard.positions(physician_id, period, excluded)
     rows = positions[positions["procedure_code"] == procedure_code]
     if rows.empty:
         return None
     pos = rows.iloc[0]
-    figures: dict[str, Any] = {"physician_id": physician_id, "procedure_code": procedure_code,
-                               "start": period.start.isoformat(), "end": period.end.isoformat()}
+    figures: dict[str, Any] = {
+        "physician_id": physician_id,
+        "procedure_code": procedure_code,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+    }
     figures.update({name: _plain(pos[name]) for name in POSITION_FIGURES})
     categories = scorecard.preferred_use(physician_id, procedure_code, period, excluded)
     figures["categories"] = {
-        row["category"]: {name: _plain(row[name]) for name in CATEGORY_FIGURES}
-        for row in categories.to_dict("records")
+        row["category"]: {name: _plain(row[name]) for name in CATEGORY_FIGURES} for row in categories.to_dict("records")
     }
     outcomes = scorecard.outcome_summary(physician_id, procedure_code, period, excluded)
     figures["outcomes"] = {
-        row["outcome"]: {name: _plain(row[name]) for name in OUTCOME_FIGURES}
-        for row in outcomes.to_dict("records")
+        row["outcome"]: {name: _plain(row[name]) for name in OUTCOME_FIGURES} for row in outcomes.to_dict("records")
     }
     return figures
 
 
 def pairs(period: Period, excluded: list[str] | None = None) -> list[tuple[str, str]]:
     """Every (physician, procedure) pair with cases in `period`: what the benchmark samples from."""
-    frame = scorecard.db.fetch("mart_cost_position", columns=["physician_id", "procedure_code"],
-                               variables=scorecard.period_variables(period, excluded),
-                               order_by=["physician_id", "procedure_code"])
-    return list(zip(frame["physician_id"], frame["procedure_code"]))
+    frame = scorecard.db.fetch(
+        "mart_cost_position",
+        columns=["physician_id", "procedure_code"],
+        variables=scorecard.period_variables(period, excluded),
+        order_by=["physician_id", "procedure_code"],
+    )
+    return list(zip(frame["physician_id"], frame["procedure_code"], strict=False))

@@ -36,8 +36,9 @@ def _quarter_bounds(year: int, q: int) -> tuple[date, date]:
 
 def default_period(default_start: date, default_end: date) -> Period:
     """The 12 months ending at the latest surgery date (the Definitions page)."""
-    return Period(default_start, default_end, "last12",
-                  f"Last 12 months ({default_start:%d %b %Y} – {default_end:%d %b %Y})")
+    return Period(
+        default_start, default_end, "last12", f"Last 12 months ({default_start:%d %b %Y} – {default_end:%d %b %Y})"
+    )
 
 
 def period_options(data_start: date, data_end: date, default_start: date) -> list[Period]:
@@ -65,8 +66,9 @@ def _shown(token: str) -> str:
     return repr(token if len(token) <= MAX_TOKEN_LENGTH else token[:MAX_TOKEN_LENGTH] + "…")
 
 
-def parse_period(token: str | None, data_start: date, data_end: date, default_start: date, *,
-                 offered_only: bool = False) -> tuple[Period, str | None]:
+def parse_period(
+    token: str | None, data_start: date, data_end: date, default_start: date, *, offered_only: bool = False
+) -> tuple[Period, str | None]:
     """(period, problem) for a token from a link; the default period and a message when it is unusable.
 
     Never raises. Only ASCII digits count as digits (a link's `２０２６` or `²` is not a year), years
@@ -82,8 +84,10 @@ def parse_period(token: str | None, data_start: date, data_end: date, default_st
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return default, "the period in the link is not understood; showing the last 12 months"
     years = range(data_start.year, data_end.year + 1)
-    out_of_range = (f"the period {_shown(token)} has no data (data run from {data_start:%d %b %Y} "
-                    f"to {data_end:%d %b %Y}); showing the last 12 months")
+    out_of_range = (
+        f"the period {_shown(token)} has no data (data run from {data_start:%d %b %Y} "
+        f"to {data_end:%d %b %Y}); showing the last 12 months"
+    )
     period: Period | None = None
     if m := _QUARTER.fullmatch(token):
         if int(m[1]) not in years:
@@ -96,9 +100,11 @@ def parse_period(token: str | None, data_start: date, data_end: date, default_st
         period = Period(date(int(token), 1, 1), date(int(token), 12, 31), token, f"Year {token}")
     elif m := _RANGE.fullmatch(token):
         if offered_only:
-            return default, ("custom date ranges are not offered where peers are blinded (views a day apart "
-                             "could be compared to recognise a colleague); pick a year or a quarter; "
-                             "showing the last 12 months")
+            return default, (
+                "custom date ranges are not offered where peers are blinded (views a day apart "
+                "could be compared to recognise a colleague); pick a year or a quarter; "
+                "showing the last 12 months"
+            )
         if int(m[1]) not in years or int(m[4]) not in years:
             return default, out_of_range
         try:

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from core import access, db, state
-from core.output import format as fmt
 from core import text as _text
+from core.output import format as fmt
 from core.periods import Period
 
 GRADES = ("high", "moderate", "low", "very low")
@@ -31,12 +31,12 @@ GRADES = ("high", "moderate", "low", "very low")
 GRADE_SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
 GRADE_MEANINGS = {
     "high": "We are very confident that the true effect lies close to the estimate; further research is "
-            "very unlikely to change it.",
+    "very unlikely to change it.",
     "moderate": "We are moderately confident: the true effect is likely close to the estimate, but it may "
-                "be substantially different.",
+    "be substantially different.",
     "low": "Our confidence is limited: the true effect may be substantially different from the estimate.",
     "very low": "We have very little confidence: the true effect is likely to be substantially different "
-                "from the estimate (often expert opinion or small, uncontrolled studies).",
+    "from the estimate (often expert opinion or small, uncontrolled studies).",
 }
 RANKINGS = {"non_preferred_spend_usd": "Non-preferred spend", "switch_saving_usd": "Switch saving"}
 NO_PREFERRED = "No preferred item"
@@ -49,6 +49,7 @@ _URL = re.compile(r"https?://[^\s<>\"'\]\[)(;]+")
 
 
 # --- text made safe to show ------------------------------------------------------------------
+
 
 def is_missing(value: Any) -> bool:
     """None, NA, NaT or NaN."""
@@ -133,17 +134,26 @@ def is_overdue(next_review: Any, today: date | None = None) -> bool:
 
 # --- the evidence library --------------------------------------------------------------------
 
+
 def evidence_filters() -> dict[str, list[str]]:
     """The categories, service lines and grades the library can be filtered by."""
     frame = db.fetch("mart_evidence", columns=["category", "evidence_grade", "service_lines"])
     lines = sorted({sl for xs in frame["service_lines"] for sl in list(xs)})
     present = set(frame["evidence_grade"].dropna())
-    return {"categories": sorted(frame["category"].dropna().unique().tolist()), "service_lines": lines,
-            "grades": [g for g in GRADES if g in present]}
+    return {
+        "categories": sorted(frame["category"].dropna().unique().tolist()),
+        "service_lines": lines,
+        "grades": [g for g in GRADES if g in present],
+    }
 
 
-def evidence_library(category: str | None = None, service_line: str | None = None, grade: str | None = None,
-                     query: str | None = None, today: date | None = None) -> pd.DataFrame:
+def evidence_library(
+    category: str | None = None,
+    service_line: str | None = None,
+    grade: str | None = None,
+    query: str | None = None,
+    today: date | None = None,
+) -> pd.DataFrame:
     """Evidence summaries matching the filters, with `grade_label` and `overdue_flag`, by category."""
     where: dict[str, Any] = {}
     if category:
@@ -155,8 +165,15 @@ def evidence_library(category: str | None = None, service_line: str | None = Non
         frame = frame[frame["service_lines"].map(lambda xs: service_line in list(xs))]
     if query and query.strip() and len(frame):  # an empty frame's row-wise join is a frame, not text
         needle = query.strip().lower()
-        text = frame[["category", "title", "summary_md", "outcomes", "preferred_item_description",
-                      "preferred_manufacturer"]].fillna("").astype(str).agg(" ".join, axis=1).str.lower()
+        text = (
+            frame[
+                ["category", "title", "summary_md", "outcomes", "preferred_item_description", "preferred_manufacturer"]
+            ]
+            .fillna("")
+            .astype(str)
+            .agg(" ".join, axis=1)
+            .str.lower()
+        )
         frame = frame[text.str.contains(needle, regex=False)]
     frame = frame.reset_index(drop=True)
     frame["grade_label"] = frame["evidence_grade"].map(grade_label)
@@ -164,8 +181,18 @@ def evidence_library(category: str | None = None, service_line: str | None = Non
     return frame
 
 
-ITEM_COLUMNS = ["category", "item_id", "item_description", "manufacturer", "preferred_flag", "item_unit_cost_usd",
-                "units_count", "min_paid_unit_cost_usd", "median_paid_unit_cost_usd", "max_paid_unit_cost_usd"]
+ITEM_COLUMNS = [
+    "category",
+    "item_id",
+    "item_description",
+    "manufacturer",
+    "preferred_flag",
+    "item_unit_cost_usd",
+    "units_count",
+    "min_paid_unit_cost_usd",
+    "median_paid_unit_cost_usd",
+    "max_paid_unit_cost_usd",
+]
 
 
 def library_items(viewer: access.Viewer, categories: list[str]) -> pd.DataFrame:
@@ -178,8 +205,9 @@ def library_items(viewer: access.Viewer, categories: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=ITEM_COLUMNS)
     frame = db.fetch("mart_item", columns=ITEM_COLUMNS, where={"category": list(categories)})
     frame = frame[frame["preferred_flag"] | (frame["units_count"] > 0)]
-    frame = frame.sort_values(["category", "preferred_flag", "units_count", "item_unit_cost_usd"],
-                              ascending=[True, False, False, True])
+    frame = frame.sort_values(
+        ["category", "preferred_flag", "units_count", "item_unit_cost_usd"], ascending=[True, False, False, True]
+    )
     if not viewer.identified:
         frame = frame.drop(columns=["units_count"])
     return frame.reset_index(drop=True)
@@ -187,56 +215,83 @@ def library_items(viewer: access.Viewer, categories: list[str]) -> pd.DataFrame:
 
 # --- where a physician stands ----------------------------------------------------------------
 
+
 def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
     return {"start_date": period.start, "end_date": period.end, "excluded_case_ids": list(excluded or [])}
 
 
 def preferred_items() -> pd.DataFrame:
     """Per category, the cheapest preferred item (the benchmark a switch saving is priced against)."""
-    frame = db.fetch("mart_item", columns=["category", "item_description", "manufacturer", "item_unit_cost_usd"],
-                     where={"preferred_flag": True}, order_by=["category", "item_unit_cost_usd", "item_id"])
+    frame = db.fetch(
+        "mart_item",
+        columns=["category", "item_description", "manufacturer", "item_unit_cost_usd"],
+        where={"preferred_flag": True},
+        order_by=["category", "item_unit_cost_usd", "item_id"],
+    )
     frame = frame.drop_duplicates("category")
-    return frame.rename(columns={"item_description": "preferred_item", "manufacturer": "preferred_manufacturer",
-                                 "item_unit_cost_usd": "preferred_unit_cost_usd"})
+    return frame.rename(
+        columns={
+            "item_description": "preferred_item",
+            "manufacturer": "preferred_manufacturer",
+            "item_unit_cost_usd": "preferred_unit_cost_usd",
+        }
+    )
 
 
 def evidence_index() -> pd.DataFrame:
     """Per category, its first evidence summary's id and grade (for links)."""
-    frame = db.fetch("mart_evidence", columns=["category", "evidence_id", "evidence_grade", "next_review_date"],
-                     order_by=["category", "evidence_id"])
+    frame = db.fetch(
+        "mart_evidence",
+        columns=["category", "evidence_id", "evidence_grade", "next_review_date"],
+        order_by=["category", "evidence_id"],
+    )
     return frame.drop_duplicates("category")
 
 
 def my_categories(physician_id: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """The physician's supply categories in the period: preferred use (units, spend), switch saving,
     waste, the peers' typical share (a median, null under min_peers) and the category's evidence."""
-    frame = db.fetch("mart_category_physician", where={"physician_id": physician_id},
-                     variables=_variables(period, excluded))
+    frame = db.fetch(
+        "mart_category_physician", where={"physician_id": physician_id}, variables=_variables(period, excluded)
+    )
     frame = frame.merge(preferred_items(), on="category", how="left")
     frame = frame.merge(evidence_index(), on="category", how="left")
     frame["has_evidence_flag"] = frame["evidence_id"].notna()
-    return frame.sort_values(["has_preferred_flag", "switch_saving_usd", "spend_usd"],
-                             ascending=[False, False, False]).reset_index(drop=True)
+    return frame.sort_values(
+        ["has_preferred_flag", "switch_saving_usd", "spend_usd"], ascending=[False, False, False]
+    ).reset_index(drop=True)
 
 
 def my_totals(physician_id: str, period: Period, excluded: list[str] | None = None) -> dict[str, Any]:
     """The physician's overall preferred use (units and spend), switch saving and waste in the period."""
-    frame = db.fetch("mart_physician_products", where={"physician_id": physician_id},
-                     variables=_variables(period, excluded))
+    frame = db.fetch(
+        "mart_physician_products", where={"physician_id": physician_id}, variables=_variables(period, excluded)
+    )
     if frame.empty:
-        return {"units_count": 0.0, "preferred_units_count": 0.0, "spend_usd": 0.0, "preferred_spend_usd": 0.0,
-                "preferred_use_pct": None, "preferred_spend_pct": None, "switch_saving_usd": 0.0,
-                "waste_usd": 0.0, "case_count": 0}
+        return {
+            "units_count": 0.0,
+            "preferred_units_count": 0.0,
+            "spend_usd": 0.0,
+            "preferred_spend_usd": 0.0,
+            "preferred_use_pct": None,
+            "preferred_spend_pct": None,
+            "switch_saving_usd": 0.0,
+            "waste_usd": 0.0,
+            "case_count": 0,
+        }
     row = frame.iloc[0]
     plain = lambda v: None if pd.isna(v) else float(v)  # noqa: E731
-    return {"units_count": float(row["units_count"]), "preferred_units_count": float(row["preferred_units_count"]),
-            "spend_usd": float(row["spend_usd"]), "preferred_spend_usd": float(row["preferred_spend_usd"]),
-            "preferred_use_pct": plain(row["preferred_use_pct"]),
-            "preferred_spend_pct": plain(row["preferred_spend_pct"]),
-            "switch_saving_usd": float(row["switch_saving_usd"]), "waste_usd": float(row["waste_usd"]),
-            "case_count": int(row["case_count"])}
-
-
+    return {
+        "units_count": float(row["units_count"]),
+        "preferred_units_count": float(row["preferred_units_count"]),
+        "spend_usd": float(row["spend_usd"]),
+        "preferred_spend_usd": float(row["preferred_spend_usd"]),
+        "preferred_use_pct": plain(row["preferred_use_pct"]),
+        "preferred_spend_pct": plain(row["preferred_spend_pct"]),
+        "switch_saving_usd": float(row["switch_saving_usd"]),
+        "waste_usd": float(row["waste_usd"]),
+        "case_count": int(row["case_count"]),
+    }
 
 
 def _peer_phrase(row: dict[str, Any]) -> str:
@@ -255,15 +310,19 @@ def opportunities(categories: pd.DataFrame, n: int = 3) -> list[dict[str, Any]]:
         saving = row.get("switch_saving_usd") or 0.0
         if row.get("has_preferred_flag") and saving >= 1:
             item = plain(row.get("preferred_item")) or "preferred item"
-            text = (f"**{name}**: switching to the preferred {item} would have saved **{fmt.amount(saving)}** in this "
-                    f"period. {fmt.units(row['preferred_units_count'])} of your {fmt.units(row['units_count'])} units "
-                    f"{'was' if row['preferred_units_count'] == 1 else 'were'} preferred "
-                    f"({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)}).")
+            text = (
+                f"**{name}**: switching to the preferred {item} would have saved **{fmt.amount(saving)}** in this "
+                f"period. {fmt.units(row['preferred_units_count'])} of your {fmt.units(row['units_count'])} units "
+                f"{'was' if row['preferred_units_count'] == 1 else 'were'} preferred "
+                f"({row['preferred_use_pct']:.0f}%; {_peer_phrase(row)})."
+            )
             found.append({"category": row["category"], "kind": "switch", "value_usd": float(saving), "text": text})
         waste = row.get("waste_usd") or 0.0
         if waste >= 1:
-            text = (f"**{name}**: {fmt.amount(waste)} of items were opened but not used in this period; opening only "
-                    "what is needed would save it.")
+            text = (
+                f"**{name}**: {fmt.amount(waste)} of items were opened but not used in this period; opening only "
+                "what is needed would save it."
+            )
             found.append({"category": row["category"], "kind": "waste", "value_usd": float(waste), "text": text})
     found.sort(key=lambda o: (-o["value_usd"], o["category"], o["kind"]))
     return found[:n]
@@ -274,8 +333,10 @@ def totals_sentence(t: dict[str, Any]) -> str:
     if t["preferred_use_pct"] is None:
         text = "None of your supplies in this period are in categories with a preferred product."
     else:
-        text = (f"{t['preferred_use_pct']:.0f}% of your units in categories with a preferred product were the "
-                f"preferred one ({t['preferred_spend_pct']:.0f}% by spend).")
+        text = (
+            f"{t['preferred_use_pct']:.0f}% of your units in categories with a preferred product were the "
+            f"preferred one ({t['preferred_spend_pct']:.0f}% by spend)."
+        )
         if t["switch_saving_usd"] >= 1:
             text += f" Switching the rest would have saved {fmt.amount(t['switch_saving_usd'])} in this period."
     if t["case_count"]:
@@ -285,14 +346,19 @@ def totals_sentence(t: dict[str, Any]) -> str:
 
 # --- the supply view (identified) ------------------------------------------------------------
 
-def supply_ranking(period: Period, excluded: list[str] | None = None,
-                   by: str = "non_preferred_spend_usd") -> pd.DataFrame:
+
+def supply_ranking(
+    period: Period, excluded: list[str] | None = None, by: str = "non_preferred_spend_usd"
+) -> pd.DataFrame:
     """Supply categories in the period ranked by non-preferred spend or by switch saving."""
     if by not in RANKINGS:
         raise ValueError(f"rank by one of {', '.join(RANKINGS)}")
     other = "switch_saving_usd" if by == "non_preferred_spend_usd" else "non_preferred_spend_usd"
-    frame = db.fetch("mart_category_summary", variables=_variables(period, excluded),
-                     order_by=[f"{by} desc", f"{other} desc", "category"])
+    frame = db.fetch(
+        "mart_category_summary",
+        variables=_variables(period, excluded),
+        order_by=[f"{by} desc", f"{other} desc", "category"],
+    )
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
 
@@ -301,47 +367,94 @@ def supply_totals(period: Period, excluded: list[str] | None = None) -> dict[str
     """Totals over every category in the period: non-preferred spend, switch saving, waste, and the
     categories without a preferred item."""
     row = db.fetch("mart_supply_total", variables=_variables(period, excluded)).iloc[0]
-    return {"non_preferred_spend_usd": float(row["non_preferred_spend_usd"] or 0),
-            "switch_saving_usd": float(row["switch_saving_usd"] or 0), "waste_usd": float(row["waste_usd"] or 0),
-            "no_preferred_count": int(row["no_preferred_count"] or 0)}
+    return {
+        "non_preferred_spend_usd": float(row["non_preferred_spend_usd"] or 0),
+        "switch_saving_usd": float(row["switch_saving_usd"] or 0),
+        "waste_usd": float(row["waste_usd"] or 0),
+        "no_preferred_count": int(row["no_preferred_count"] or 0),
+    }
 
 
 def category_items_in_use(category: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """Items of one category used in the period: units, spend and its share, price paid, physicians."""
-    return db.fetch("mart_category_item", where={"category": category}, variables=_variables(period, excluded),
-                    columns=["item_id", "item_description", "manufacturer", "preferred_flag", "item_unit_cost_usd",
-                             "units_count", "spend_usd", "min_paid_unit_cost_usd", "max_paid_unit_cost_usd",
-                             "physician_count", "case_count", "spend_share_pct"],
-                    order_by=["preferred_flag desc", "spend_usd desc", "item_id"])
+    return db.fetch(
+        "mart_category_item",
+        where={"category": category},
+        variables=_variables(period, excluded),
+        columns=[
+            "item_id",
+            "item_description",
+            "manufacturer",
+            "preferred_flag",
+            "item_unit_cost_usd",
+            "units_count",
+            "spend_usd",
+            "min_paid_unit_cost_usd",
+            "max_paid_unit_cost_usd",
+            "physician_count",
+            "case_count",
+            "spend_share_pct",
+        ],
+        order_by=["preferred_flag desc", "spend_usd desc", "item_id"],
+    )
 
 
-def category_physicians(viewer: access.Viewer, category: str, period: Period, secret: bytes,
-                        excluded: list[str] | None = None) -> pd.DataFrame:
+def category_physicians(
+    viewer: access.Viewer, category: str, period: Period, secret: bytes, excluded: list[str] | None = None
+) -> pd.DataFrame:
     """Each physician's preferred use in one category and the items they used, presented for the viewer
     (identified for supply and admin; blinded, and nothing under min_peers, for anyone else)."""
     variables = _variables(period, excluded)
-    frame = db.fetch("mart_category_physician", where={"category": category}, variables=variables,
-                     columns=["physician_id", "has_preferred_flag", "case_count", "units_count",
-                              "preferred_units_count", "spend_usd",
-                              "preferred_use_pct", "preferred_spend_pct", "switch_saving_usd", "waste_usd"])
-    mix = db.fetch("mart_category_physician_mix", where={"category": category}, variables=variables,
-                   columns=["physician_id", "items_used"])
+    frame = db.fetch(
+        "mart_category_physician",
+        where={"category": category},
+        variables=variables,
+        columns=[
+            "physician_id",
+            "has_preferred_flag",
+            "case_count",
+            "units_count",
+            "preferred_units_count",
+            "spend_usd",
+            "preferred_use_pct",
+            "preferred_spend_pct",
+            "switch_saving_usd",
+            "waste_usd",
+        ],
+    )
+    mix = db.fetch(
+        "mart_category_physician_mix",
+        where={"category": category},
+        variables=variables,
+        columns=["physician_id", "items_used"],
+    )
     frame = frame.merge(mix, on="physician_id", how="left").fillna({"items_used": ""})
     names = db.fetch("mart_physician", columns=["physician_id", "physician_name", "service_line"])
     frame = frame.merge(names, on="physician_id", how="left")
     min_peers = int(db.scalar_row("mart_settings").get("min_peers_count", 5))
-    out = access.present_peers(frame, viewer, view_key=f"category|{category}|{period.token}", secret=secret,
-                               min_peers=min_peers, you_id=viewer.physician_id)
+    out = access.present_peers(
+        frame,
+        viewer,
+        view_key=f"category|{category}|{period.token}",
+        secret=secret,
+        min_peers=min_peers,
+        you_id=viewer.physician_id,
+    )
     return out.sort_values(["switch_saving_usd", "spend_usd"], ascending=[False, False]).reset_index(drop=True)
 
 
 def category_trend(category: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """One category by quarter over all the data: spend, preferred use, switch saving, manufacturers."""
-    return db.fetch("mart_category_quarter", where={"category": category},
-                    variables={"excluded_case_ids": list(excluded or [])}, order_by=["surgery_quarter"])
+    return db.fetch(
+        "mart_category_quarter",
+        where={"category": category},
+        variables={"excluded_case_ids": list(excluded or [])},
+        order_by=["surgery_quarter"],
+    )
 
 
 # --- feedback on evidence --------------------------------------------------------------------
+
 
 def own_feedback(viewer: access.Viewer) -> pd.DataFrame:
     """What this viewer has sent, newest first."""

@@ -14,9 +14,23 @@ import pandas as pd
 
 from core import access, db, state
 
-CASE_DETAIL_COLUMNS = ["case_id", "physician_id", "physician_name", "procedure_code", "procedure_name",
-                       "surgery_date", "discharge_date", "asa_class", "admission_type", "or_minutes", "los_days",
-                       "case_cost_usd", "implants_usd", "supplies_usd", "supply_line_count"]
+CASE_DETAIL_COLUMNS = [
+    "case_id",
+    "physician_id",
+    "physician_name",
+    "procedure_code",
+    "procedure_name",
+    "surgery_date",
+    "discharge_date",
+    "asa_class",
+    "admission_type",
+    "or_minutes",
+    "los_days",
+    "case_cost_usd",
+    "implants_usd",
+    "supplies_usd",
+    "supply_line_count",
+]
 
 
 def _require(viewer: access.Viewer) -> None:

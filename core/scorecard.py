@@ -8,8 +8,8 @@ pass them through `core.access.present_peers`, which blinds them for anyone but 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,20 +69,23 @@ class DataContext:
 
 
 def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") and not isinstance(value, date) else (
-        value if isinstance(value, date) and not hasattr(value, "hour") else pd.Timestamp(value).date())
+    return (
+        value.date()
+        if hasattr(value, "date") and not isinstance(value, date)
+        else (value if isinstance(value, date) and not hasattr(value, "hour") else pd.Timestamp(value).date())
+    )
 
 
 def data_context(path: Path | None = None) -> DataContext:
     """Settings, build metadata and version of the database in service."""
-    return DataContext(db.scalar_row("mart_settings", path), db.scalar_row("mart_build_info", path),
-                       db.database_version(path))
+    return DataContext(
+        db.scalar_row("mart_settings", path), db.scalar_row("mart_build_info", path), db.database_version(path)
+    )
 
 
 def period_variables(period: Period, excluded_case_ids: list[str] | None = None) -> dict[str, Any]:
     """The session variables that scope the period views to `period` less excluded cases."""
-    return {"start_date": period.start, "end_date": period.end,
-            "excluded_case_ids": list(excluded_case_ids or [])}
+    return {"start_date": period.start, "end_date": period.end, "excluded_case_ids": list(excluded_case_ids or [])}
 
 
 def excluded_cases(state_path: Path | None = None) -> list[str]:
@@ -122,30 +125,61 @@ def physicians() -> pd.DataFrame:
 
 def positions(physician_id: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """The physician's cost position for every procedure they did in the period."""
-    frame = db.fetch("mart_cost_position", where={"physician_id": physician_id},
-                     variables=period_variables(period, excluded))
+    frame = db.fetch(
+        "mart_cost_position", where={"physician_id": physician_id}, variables=period_variables(period, excluded)
+    )
     names = procedures()[["procedure_code", "procedure_name", "service_line"]]
     return frame.merge(names, on="procedure_code", how="left").sort_values("case_count", ascending=False)
 
 
-def peer_distribution(viewer: access.Viewer, subject_id: str | None, procedure_code: str, period: Period,
-                      secret: bytes, excluded: list[str] | None = None) -> pd.DataFrame:
+def peer_distribution(
+    viewer: access.Viewer,
+    subject_id: str | None,
+    procedure_code: str,
+    period: Period,
+    secret: bytes,
+    excluded: list[str] | None = None,
+) -> pd.DataFrame:
     """Each eligible physician's median case cost for the procedure, presented for this viewer."""
-    frame = db.fetch("mart_cost_position",
-                     columns=["physician_id", "case_count", "eligible_flag", "median_case_cost_usd",
-                              "supplies_usd", "implants_usd", "pharmacy_usd", "or_time_usd", "bed_days_usd",
-                              "preferred_use_pct", "waste_per_case_usd", "peers_shown_flag", "min_peers_count"],
-                     where={"procedure_code": procedure_code}, variables=period_variables(period, excluded))
+    frame = db.fetch(
+        "mart_cost_position",
+        columns=[
+            "physician_id",
+            "case_count",
+            "eligible_flag",
+            "median_case_cost_usd",
+            "supplies_usd",
+            "implants_usd",
+            "pharmacy_usd",
+            "or_time_usd",
+            "bed_days_usd",
+            "preferred_use_pct",
+            "waste_per_case_usd",
+            "peers_shown_flag",
+            "min_peers_count",
+        ],
+        where={"procedure_code": procedure_code},
+        variables=period_variables(period, excluded),
+    )
     frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)]
     if not frame["peers_shown_flag"].any():
         frame = frame[frame["physician_id"] == subject_id]
     frame = frame.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     eligible = frame.loc[frame["eligible_flag"], "physician_id"].astype(str).tolist()
     min_peers = int(frame["min_peers_count"].max()) if len(frame) else 0
-    return access.present_peers(frame.drop(columns=["min_peers_count"]), viewer,
-                                view_key=f"{procedure_code}|{period.token}", secret=secret, min_peers=min_peers,
-                                you_id=subject_id, letter_ids=eligible
-                                ).sort_values("median_case_cost_usd").reset_index(drop=True)
+    return (
+        access.present_peers(
+            frame.drop(columns=["min_peers_count"]),
+            viewer,
+            view_key=f"{procedure_code}|{period.token}",
+            secret=secret,
+            min_peers=min_peers,
+            you_id=subject_id,
+            letter_ids=eligible,
+        )
+        .sort_values("median_case_cost_usd")
+        .reset_index(drop=True)
+    )
 
 
 def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
@@ -159,30 +193,48 @@ def component_comparison(position: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def category_drivers(physician_id: str, procedure_code: str, period: Period,
-                     excluded: list[str] | None = None) -> pd.DataFrame:
+def category_drivers(
+    physician_id: str, procedure_code: str, period: Period, excluded: list[str] | None = None
+) -> pd.DataFrame:
     """Supply categories by spend per case: the physician against the median eligible peer, largest gap first."""
-    return db.fetch("mart_category_driver", columns=["category", "you_per_case_usd", "peer_per_case_usd",
-                                                     "gap_per_case_usd"],
-                    where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["gap_per_case_usd desc", "you_per_case_usd desc", "category"],
-                    variables=period_variables(period, excluded))
+    return db.fetch(
+        "mart_category_driver",
+        columns=["category", "you_per_case_usd", "peer_per_case_usd", "gap_per_case_usd"],
+        where={"physician_id": physician_id, "procedure_code": procedure_code},
+        order_by=["gap_per_case_usd desc", "you_per_case_usd desc", "category"],
+        variables=period_variables(period, excluded),
+    )
 
 
-def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: str, outcome: str, period: Period,
-                secret: bytes, min_peers: int, excluded: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
+def funnel_data(
+    viewer: access.Viewer,
+    subject_id: str | None,
+    procedure_code: str,
+    outcome: str,
+    period: Period,
+    secret: bytes,
+    min_peers: int,
+    excluded: list[str] | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment.
 
     Each point carries `flag`, the scorecard's call (`physician_flag`) made on the exact figures. For a
     blinded viewer the peers' points are then made to say no more than their volume band
     (`_blind_funnel_peers`); meta's `group_observed` / `group_expected` give the group's O/E.
     """
-    frame = db.fetch("mart_outcome_position", where={"procedure_code": procedure_code, "outcome": outcome},
-                     variables=period_variables(period, excluded))
+    frame = db.fetch(
+        "mart_outcome_position",
+        where={"procedure_code": procedure_code, "outcome": outcome},
+        variables=period_variables(period, excluded),
+    )
     frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
-    meta = {"adjusted": bool(frame["adjusted_flag"].all()) if len(frame) else False,
-            "model_note": frame["model_note"].iloc[0] if len(frame) else "", "phi": np.nan, "tau2": 0.0,
-            "peers": int(frame["eligible_flag"].sum())}
+    meta = {
+        "adjusted": bool(frame["adjusted_flag"].all()) if len(frame) else False,
+        "model_note": frame["model_note"].iloc[0] if len(frame) else "",
+        "phi": np.nan,
+        "tau2": 0.0,
+        "peers": int(frame["eligible_flag"].sum()),
+    }
     if frame.empty:
         return frame, meta
     fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
@@ -197,8 +249,15 @@ def funnel_data(viewer: access.Viewer, subject_id: str | None, procedure_code: s
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
     cases = float(frame.loc[group, "case_count"].sum())
-    presented = access.present_peers(points, viewer, view_key=f"{procedure_code}|{period.token}", secret=secret,
-                                     min_peers=min_peers, you_id=subject_id, letter_ids=eligible)
+    presented = access.present_peers(
+        points,
+        viewer,
+        view_key=f"{procedure_code}|{period.token}",
+        secret=secret,
+        min_peers=min_peers,
+        you_id=subject_id,
+        letter_ids=eligible,
+    )
     if not viewer.identified:
         per_case = meta["group_expected"] / cases if cases else np.nan
         presented = _blind_funnel_peers(presented, per_case)
@@ -234,8 +293,9 @@ def _blind_funnel_peers(points: pd.DataFrame, expected_per_case: float) -> pd.Da
     return out
 
 
-def outcome_summary(subject_id: str, procedure_code: str, period: Period,
-                    excluded: list[str] | None = None) -> pd.DataFrame:
+def outcome_summary(
+    subject_id: str, procedure_code: str, period: Period, excluded: list[str] | None = None
+) -> pd.DataFrame:
     """The subject's O/E per outcome with its 95% interval, funnel flag and reliability-adjusted estimate.
 
     The flag uses the funnel of the subject's peer group, so the limits are exactly the ones the
@@ -251,9 +311,12 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
     if flagged is not None:  # accepted flags, default period: the build's φ, τ² hold where no case was removed
         dispersion = _dispersions(db.database_version()) if procedure_code not in flagged else None
     if dispersion is None:  # a procedure with accepted flags: its φ, τ² once per excluded set (README, Performance)
-        dispersion = _flagged_dispersions(db.database_version(), procedure_code, flagged[procedure_code],
-                                          lambda: db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code},
-                                                           variables=variables))
+        dispersion = _flagged_dispersions(
+            db.database_version(),
+            procedure_code,
+            flagged[procedure_code],
+            lambda: db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code}, variables=variables),
+        )
     # mart_outcome_reliability is mart_outcome_position with the shrunken O/E and reliability beside it.
     everything = _outcome_rows("mart_outcome_reliability", subject_id, procedure_code, variables, dispersion)
     for outcome in metrics.OUTCOME_KEYS:
@@ -273,23 +336,40 @@ def outcome_summary(subject_id: str, procedure_code: str, period: Period,
             kind, reason = stats.limits_rule(units, tau2_estimate)
             attrs = {"phi": phi, "tau2": tau2, "limits": kind, "limits_reason": reason}
         else:
-            fun = stats.funnel(frame["observed_count"].astype(float).tolist(),
-                               frame["expected_count"].astype(float).tolist())
+            fun = stats.funnel(
+                frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist()
+            )
             f, attrs = fun.loc[mine[0]], fun.attrs
         ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
         adjusted = bool(r["adjusted_flag"])
         limits = attrs.get("limits", "exact")
         call = stats.verdict(float(r["observed_count"]), float(r["expected_count"]), f, adjusted, limits)
-        rows.append({"outcome": outcome, "label": metrics.outcome(outcome).label, "cases": int(r["case_count"]),
-                     "observed": float(r["observed_count"]), "expected": float(r["expected_count"]),
-                     "oe_ratio": ratio, "ci95_low": low, "ci95_high": high, "flag": call.flag,
-                     "verdict": call.words, "tone": call.tone, "colour": call.colour,
-                     "badge_colour": call.badge[0], "badge": call.badge[1],
-                     "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
-                     "reliability": _float(r["reliability"]),
-                     "adjusted": adjusted, "model_note": r["model_note"],
-                     "phi": attrs.get("phi"), "tau2": attrs.get("tau2"),
-                     "limits": limits, "limits_reason": attrs.get("limits_reason", "")})
+        rows.append(
+            {
+                "outcome": outcome,
+                "label": metrics.outcome(outcome).label,
+                "cases": int(r["case_count"]),
+                "observed": float(r["observed_count"]),
+                "expected": float(r["expected_count"]),
+                "oe_ratio": ratio,
+                "ci95_low": low,
+                "ci95_high": high,
+                "flag": call.flag,
+                "verdict": call.words,
+                "tone": call.tone,
+                "colour": call.colour,
+                "badge_colour": call.badge[0],
+                "badge": call.badge[1],
+                "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
+                "reliability": _float(r["reliability"]),
+                "adjusted": adjusted,
+                "model_note": r["model_note"],
+                "phi": attrs.get("phi"),
+                "tau2": attrs.get("tau2"),
+                "limits": limits,
+                "limits_reason": attrs.get("limits_reason", ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -300,8 +380,10 @@ def _dispersions(version: str) -> dict[tuple[str, str], tuple[float, float]]:
         frame = db.fetch("mart_funnel_default")
     except KeyError:  # pragma: no cover - a database built before the funnel step
         return {}
-    return {(r.procedure_code, r.outcome): (float(r.phi), float(r.tau2), int(r.dispersion_count),
-                                            float(r.tau2_estimate)) for r in frame.itertuples()}
+    return {
+        (r.procedure_code, r.outcome): (float(r.phi), float(r.tau2), int(r.dispersion_count), float(r.tau2_estimate))
+        for r in frame.itertuples()
+    }
 
 
 def _float(v: Any) -> float:
@@ -325,19 +407,29 @@ def prepare_flags(excluded: list[str], path: Path | None = None) -> None:
     flagged = db.excluded_by_procedure(variables, path) or {}
     version = db.database_version(path)
     for code, removed in flagged.items():
-        _flagged_dispersions(version, code, removed,
-                             lambda code=code: db.fetch("mart_outcome_reliability", where={"procedure_code": code},
-                                                        variables=variables, path=path))
+        _flagged_dispersions(
+            version,
+            code,
+            removed,
+            lambda code=code: db.fetch(
+                "mart_outcome_reliability", where={"procedure_code": code}, variables=variables, path=path
+            ),
+        )
 
 
-def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: dict[str, Any],
-                  dispersion: dict[tuple[str, str], Any]) -> pd.DataFrame:
+def _outcome_rows(
+    view: str, subject_id: str, procedure_code: str, variables: dict[str, Any], dispersion: dict[tuple[str, str], Any]
+) -> pd.DataFrame:
     """The rows outcome_summary needs: the subject's own when the peer group's φ and τ² are known for every
     outcome (only the limits at the subject's expected count remain to compute: 5 rows rather than every
     peer's, README *Performance*), else the whole peer group (eligible physicians, and the subject)."""
     if dispersion:
         mine = db.fetch(view, where={"procedure_code": procedure_code, "physician_id": subject_id}, variables=variables)
-        if len(mine) and mine["eligible_flag"].all() and all((procedure_code, o) in dispersion for o in mine["outcome"]):
+        if (
+            len(mine)
+            and mine["eligible_flag"].all()
+            and all((procedure_code, o) in dispersion for o in mine["outcome"])
+        ):
             return mine
     everything = db.fetch(view, where={"procedure_code": procedure_code}, variables=variables)
     return everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
@@ -346,8 +438,9 @@ def _outcome_rows(view: str, subject_id: str, procedure_code: str, variables: di
 _FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float, int, float]]] = {}
 
 
-def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[str], rows: Any
-                         ) -> dict[tuple[str, str], tuple[float, float, int, float]]:
+def _flagged_dispersions(
+    version: str, procedure_code: str, removed: frozenset[str], rows: Any
+) -> dict[tuple[str, str], tuple[float, float, int, float]]:
     """φ and τ² per outcome of one procedure with accepted flags' cases removed, computed once per
     (database version, procedure, removed cases) from its eligible physicians (as the build does);
     `rows` reads the procedure's outcome positions, called only when not yet computed."""
@@ -361,11 +454,16 @@ def _flagged_dispersions(version: str, procedure_code: str, removed: frozenset[s
         for outcome in metrics.OUTCOME_KEYS:
             group = eligible[eligible["outcome"].to_numpy() == outcome]
             if len(group):
-                fun = stats.funnel(group["observed_count"].astype(float).tolist(),
-                                   group["expected_count"].astype(float).tolist())
+                fun = stats.funnel(
+                    group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist()
+                )
                 # as the build's funnel step (core/build/funnels.py) stores them in mart_funnel_default
-                out[(procedure_code, outcome)] = (float(fun.attrs["phi"]), float(fun.attrs["tau2"]),
-                                                  int(fun.attrs["n_dispersion"]), float(fun.attrs["tau2_estimate"]))
+                out[(procedure_code, outcome)] = (
+                    float(fun.attrs["phi"]),
+                    float(fun.attrs["tau2"]),
+                    int(fun.attrs["n_dispersion"]),
+                    float(fun.attrs["tau2_estimate"]),
+                )
         _FLAGGED_DISPERSIONS[key] = out
     return _FLAGGED_DISPERSIONS[key]
 
@@ -383,24 +481,51 @@ def physician_flag(limits: Any, adjusted: bool) -> str:
 
 def cost_trend(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """Median case cost by quarter: the physician and the peer median."""
-    return db.fetch("mart_cost_quarter", where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["surgery_quarter"], variables={"excluded_case_ids": list(excluded or [])})
+    return db.fetch(
+        "mart_cost_quarter",
+        where={"physician_id": physician_id, "procedure_code": procedure_code},
+        order_by=["surgery_quarter"],
+        variables={"excluded_case_ids": list(excluded or [])},
+    )
 
 
 def outcome_vlad(physician_id: str, procedure_code: str, excluded: list[str] | None = None) -> pd.DataFrame:
     """The physician's cumulative risk-adjusted chart per outcome (VLAD), case by case in date order."""
-    return db.fetch("mart_outcome_vlad", columns=["outcome", "case_number", "surgery_date", "observed_count",
-                                                  "expected_count", "cumulative_observed_count",
-                                                  "cumulative_expected_count", "vlad_count", "cusum_count",
-                                                  "cusum_limit_count", "cusum_signal_flag", "adjusted_flag"],
-                    where={"physician_id": physician_id, "procedure_code": procedure_code},
-                    order_by=["outcome", "case_number"], variables={"excluded_case_ids": list(excluded or [])})
+    return db.fetch(
+        "mart_outcome_vlad",
+        columns=[
+            "outcome",
+            "case_number",
+            "surgery_date",
+            "observed_count",
+            "expected_count",
+            "cumulative_observed_count",
+            "cumulative_expected_count",
+            "vlad_count",
+            "cusum_count",
+            "cusum_limit_count",
+            "cusum_signal_flag",
+            "adjusted_flag",
+        ],
+        where={"physician_id": physician_id, "procedure_code": procedure_code},
+        order_by=["outcome", "case_number"],
+        variables={"excluded_case_ids": list(excluded or [])},
+    )
 
 
 # The physician's own case list: no patient identity, every cost component and every binary outcome.
-CASE_COLUMNS = ["surgery_date", "case_id", "procedure_code", "asa_class", "comorbidity_index", "los_days",
-                "case_cost_usd", *(c.column for c in metrics.COMPONENTS), "waste_usd",
-                *(o.source_column for o in metrics.OUTCOMES if o.binary)]
+CASE_COLUMNS = [
+    "surgery_date",
+    "case_id",
+    "procedure_code",
+    "asa_class",
+    "comorbidity_index",
+    "los_days",
+    "case_cost_usd",
+    *(c.column for c in metrics.COMPONENTS),
+    "waste_usd",
+    *(o.source_column for o in metrics.OUTCOMES if o.binary),
+]
 
 
 def my_cases(physician_id: str, period: Period, procedure_code: str | None = None) -> pd.DataFrame:
@@ -412,15 +537,25 @@ def my_cases(physician_id: str, period: Period, procedure_code: str | None = Non
     where: dict[str, Any] = {"physician_id": physician_id}
     if procedure_code:
         where["procedure_code"] = procedure_code
-    return db.fetch("mart_period_case", columns=CASE_COLUMNS, where=where,
-                    variables=period_variables(period), order_by=["surgery_date desc", "case_id"])
+    return db.fetch(
+        "mart_period_case",
+        columns=CASE_COLUMNS,
+        where=where,
+        variables=period_variables(period),
+        order_by=["surgery_date desc", "case_id"],
+    )
 
 
-def preferred_use(physician_id: str, procedure_code: str | None, period: Period,
-                  excluded: list[str] | None = None) -> pd.DataFrame:
+def preferred_use(
+    physician_id: str, procedure_code: str | None, period: Period, excluded: list[str] | None = None
+) -> pd.DataFrame:
     """The physician's preferred-product use per category (and procedure)."""
     where: dict[str, Any] = {"physician_id": physician_id}
     if procedure_code:
         where["procedure_code"] = procedure_code
-    return db.fetch("mart_preferred_use", where=where, variables=period_variables(period, excluded),
-                    order_by=["switch_saving_usd desc", "spend_usd desc"])
+    return db.fetch(
+        "mart_preferred_use",
+        where=where,
+        variables=period_variables(period, excluded),
+        order_by=["switch_saving_usd desc", "spend_usd desc"],
+    )

@@ -323,8 +323,14 @@ def _dispersion(z: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 MIN_DISPERSION_UNITS = 20
 
 
-def limits_rule(units: int, tau2: float, *, method: str = "shmi", min_units: int = MIN_DISPERSION_UNITS,
-                unit_words: tuple[str, str] = ("surgeon", "surgeons")) -> tuple[str, str]:
+def limits_rule(
+    units: int,
+    tau2: float,
+    *,
+    method: str = "shmi",
+    min_units: int = MIN_DISPERSION_UNITS,
+    unit_words: tuple[str, str] = ("surgeon", "surgeons"),
+) -> tuple[str, str]:
     """Which funnel limits to use and why, in plain words: ("overdispersed" | "exact", reason).
 
     ``units`` is how many units entered the dispersion estimate (after trimming), ``tau2`` what
@@ -336,16 +342,21 @@ def limits_rule(units: int, tau2: float, *, method: str = "shmi", min_units: int
     if method == "none":
         return "exact", "Exact Poisson limits (no overdispersion adjustment asked for)."
     if n < int(min_units):
-        return "exact", (f"Exact Poisson limits: overdispersion is estimated only from at least {int(min_units)} "
-                         f"{many} after trimming the extremes, and this peer group leaves {counted} — too few to "
-                         "estimate the usual spread between them, so the limits allow for chance alone.")
+        return "exact", (
+            f"Exact Poisson limits: overdispersion is estimated only from at least {int(min_units)} "
+            f"{many} after trimming the extremes, and this peer group leaves {counted} — too few to "
+            "estimate the usual spread between them, so the limits allow for chance alone."
+        )
     if not (math.isfinite(tau2) and tau2 > 0):
-        return "exact", (f"Exact Poisson limits: the {counted} who set the spread vary no more than chance "
-                         "alone would make them (no overdispersion).")
-    return "overdispersed", (f"Limits widened for overdispersion (the SHMI method, τ² = {tau2:.3g}, estimated from "
-                             f"{counted} after trimming the extremes): {many} differ by more than chance, so only a "
-                             "larger difference is called out.")
-
+        return "exact", (
+            f"Exact Poisson limits: the {counted} who set the spread vary no more than chance "
+            "alone would make them (no overdispersion)."
+        )
+    return "overdispersed", (
+        f"Limits widened for overdispersion (the SHMI method, τ² = {tau2:.3g}, estimated from "
+        f"{counted} after trimming the extremes): {many} differ by more than chance, so only a "
+        "larger difference is called out."
+    )
 
 
 def funnel(
@@ -529,7 +540,7 @@ _FLAG_WORDS = {
 }
 # Diverging red–blue (ColorBrewer RdBu), readable with red–green colour blindness; grey when nothing is said.
 TONE_COLOURS = {
-    "high": "#b2182b",        # outside a high limit: called out
+    "high": "#b2182b",  # outside a high limit: called out
     "watch_high": "#e08214",  # its own interval lies above 1 but the funnel does not call it out
     "as_expected": "#4d4d4d",
     "watch_low": "#67a9cf",
@@ -539,19 +550,24 @@ TONE_COLOURS = {
 
 
 # A named colour for badges (Streamlit's palette) and a short label, per tone.
-TONE_BADGES = {"high": ("red", "Higher than expected"), "watch_high": ("orange", "Above 1, not called out"),
-               "as_expected": ("gray", "As expected"), "watch_low": ("blue", "Below 1, not called out"),
-               "low": ("blue", "Lower than expected"), "unadjusted": ("gray", "Unadjusted")}
+TONE_BADGES = {
+    "high": ("red", "Higher than expected"),
+    "watch_high": ("orange", "Above 1, not called out"),
+    "as_expected": ("gray", "As expected"),
+    "watch_low": ("blue", "Below 1, not called out"),
+    "low": ("blue", "Lower than expected"),
+    "unadjusted": ("gray", "Unadjusted"),
+}
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One physician's outcome call: the flag, the words that go with it, and their colour."""
 
-    flag: str       # one of FLAGS
-    tone: str       # a key of TONE_COLOURS
-    words: str      # the clause after "O/E … (95% CI …) —"
-    colour: str     # hex
+    flag: str  # one of FLAGS
+    tone: str  # a key of TONE_COLOURS
+    words: str  # the clause after "O/E … (95% CI …) —"
+    colour: str  # hex
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -589,13 +605,20 @@ def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
             words += ", although its own 95% interval still reaches 1"
         return "low", words
     if side == "above":
-        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
-               if widened else "it is just inside the funnel's 95% limit, so it is not called out — worth watching")
-        return "watch_high", (f"higher than expected given your patients' risk (the 95% interval lies above 1), "
-                              f"but {why}")
+        why = (
+            "the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+            if widened
+            else "it is just inside the funnel's 95% limit, so it is not called out — worth watching"
+        )
+        return "watch_high", (
+            f"higher than expected given your patients' risk (the 95% interval lies above 1), but {why}"
+        )
     if side == "below":
-        why = ("the funnel's limits, widened for the usual variation between surgeons, do not call it out"
-               if widened else "with so few events it is not called out")
+        why = (
+            "the funnel's limits, widened for the usual variation between surgeons, do not call it out"
+            if widened
+            else "with so few events it is not called out"
+        )
         return "watch_low", f"lower than expected given your patients' risk (the 95% interval lies below 1), but {why}"
     return "as_expected", _FLAG_WORDS["within"]
 
@@ -612,6 +635,7 @@ def verdict(observed: float, expected: float, limits: Any, adjusted: bool, limit
     2.5% for 95%) — nobody is praised, or blamed, for small numbers. The words then describe the
     flag *and* the exact 95% interval of O/E (`oe_ratio`), so they can never contradict it.
     """
+
     def num(v) -> float:
         try:
             return float(v)
@@ -675,13 +699,19 @@ def shrink_oe(observed, expected, in_prior=None) -> pd.DataFrame:
         w = e[k_mask] / m
         r = o[k_mask] / e[k_mask]
         q = float(np.sum(w * (r - m) ** 2))
-        denom = float(w.sum() - np.sum(w ** 2) / w.sum())
+        denom = float(w.sum() - np.sum(w**2) / w.sum())
         tau2 = max(0.0, (q - (k - 1)) / denom) if denom > 0 else 0.0
     safe_e = np.where(ok, e, 1.0)
     rel = np.where(ok, tau2 / (tau2 + m / safe_e) if m > 0 and tau2 > 0 else 0.0, np.nan)
     shrunk = np.where(ok, m + rel * (o / safe_e - m), np.nan)
-    return pd.DataFrame({"pooled_ratio": np.full(o.shape, m), "tau2": np.full(o.shape, tau2),
-                         "reliability": rel, "shrunken_oe_ratio": shrunk})
+    return pd.DataFrame(
+        {
+            "pooled_ratio": np.full(o.shape, m),
+            "tau2": np.full(o.shape, tau2),
+            "reliability": rel,
+            "shrunken_oe_ratio": shrunk,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -849,8 +879,9 @@ def _pool_levels(
     return remap[codes], [names[i] for i in kept], notes
 
 
-def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray,
-            binary: bool) -> tuple[np.ndarray, list[str], list[str]]:
+def _design(
+    frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray, binary: bool
+) -> tuple[np.ndarray, list[str], list[str]]:
     """Design matrix (intercept first) from the patient factors; returns (X, column names, notes)."""
     n = len(frame)
     cols = [np.ones(n)]
@@ -895,8 +926,14 @@ def _design(frame: pd.DataFrame, y: np.ndarray, has_y: np.ndarray,
 MIN_EVENTS = 20
 
 
-def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: int = MIN_EVENTS,
-                 words: tuple[str, str, str] | None = None) -> RiskFit:
+def fit_expected(
+    frame: pd.DataFrame,
+    outcome: str,
+    family: str,
+    *,
+    min_events: int = MIN_EVENTS,
+    words: tuple[str, str, str] | None = None,
+) -> RiskFit:
     """Expected value per case for one outcome of one procedure, from a GLM on patient factors only.
 
     family: "binomial" (logit link; complication, readmit_30d, ssi, mortality), "poisson" (log
@@ -932,8 +969,18 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         y = raw.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     elif binary and not pd.api.types.is_numeric_dtype(raw):
         # Booleans that came through as text ("true"/"false") from an extract.
-        words = {"true": 1.0, "t": 1.0, "yes": 1.0, "y": 1.0, "1": 1.0,
-                 "false": 0.0, "f": 0.0, "no": 0.0, "n": 0.0, "0": 0.0}
+        words = {
+            "true": 1.0,
+            "t": 1.0,
+            "yes": 1.0,
+            "y": 1.0,
+            "1": 1.0,
+            "false": 0.0,
+            "f": 0.0,
+            "no": 0.0,
+            "n": 0.0,
+            "0": 0.0,
+        }
         y = raw.astype("string").str.strip().str.lower().map(words).to_numpy(dtype=float, na_value=np.nan)
     else:
         y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -949,19 +996,31 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
         events = int(y[has_y].sum())
         non_events = n_y - events
         if events < min_events:
-            return _fallback(n, crude, f"only {_plural(events, one, many)}: too few to fit a risk model "
-                             f"(at least {min_events} are needed)", events)
+            return _fallback(
+                n,
+                crude,
+                f"only {_plural(events, one, many)}: too few to fit a risk model (at least {min_events} are needed)",
+                events,
+            )
         if non_events < min_events:
             return _fallback(
-                n, crude, f"only {_plural(non_events, 'case', 'cases')} without a {one}: too few to fit a risk model "
-                f"(at least {min_events} are needed)", events
+                n,
+                crude,
+                f"only {_plural(non_events, 'case', 'cases')} without a {one}: too few to fit a risk model "
+                f"(at least {min_events} are needed)",
+                events,
             )
     else:
         events = n_y
         if n_y < min_events:
-            return _fallback(n, crude, f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk "
-                             "model "
-                             f"(at least {min_events} are needed)", n_y)
+            return _fallback(
+                n,
+                crude,
+                f"only {_plural(n_y, 'case', 'cases')} with a {label}: too few to fit a risk "
+                "model "
+                f"(at least {min_events} are needed)",
+                n_y,
+            )
         if family == "poisson":
             if np.any(y[has_y] < 0):
                 raise ValueError(f"fit_expected: {outcome} must be >= 0 for the poisson family")
@@ -971,8 +1030,10 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
             bad = int(np.sum(y[has_y] <= 0))
             if bad:
                 return _fallback(
-                    n, crude,
-                    f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model", n_y
+                    n,
+                    crude,
+                    f"{_plural(bad, 'case has', 'cases have')} a {label} of zero or less: cannot fit a gamma model",
+                    n_y,
                 )
 
     X, names, notes = _design(frame, y, has_y, binary)
@@ -1010,9 +1071,12 @@ def fit_expected(frame: pd.DataFrame, outcome: str, family: str, *, min_events: 
     what = f"{kind} model of {label} on patient factors ({_plural(n_y, 'case', 'cases')}"
     what += f", {_plural(events, one, many)})" if binary else ")"
     if penalised:
-        notes.insert(0, "the plain model has no finite fit (separation: some patient factor predicts the outcome "
-                        "perfectly), so "
-                        "the likelihood is penalised (Firth 1993) and the intercept recalibrated (FLIC)")
+        notes.insert(
+            0,
+            "the plain model has no finite fit (separation: some patient factor predicts the outcome "
+            "perfectly), so "
+            "the likelihood is penalised (Firth 1993) and the intercept recalibrated (FLIC)",
+        )
     if notes:
         what += "; " + "; ".join(notes)
     return RiskFit(expected=mu, adjusted=True, reason="risk-adjusted: " + what, events=events, penalised=penalised)
@@ -1116,8 +1180,9 @@ def _firth_parts(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
     return p, w, info, pen
 
 
-def firth_logistic(X, y, *, max_iter: int = 100, max_step: float = 5.0, max_halfstep: int = 25,
-                   tol: float = 1e-8) -> FirthFit:
+def firth_logistic(
+    X, y, *, max_iter: int = 100, max_step: float = 5.0, max_halfstep: int = 25, tol: float = 1e-8
+) -> FirthFit:
     """Logistic regression with Firth's (1993, *Biometrika* 80:27) bias-reducing penalty.
 
     Maximises the log-likelihood penalised by the Jeffreys prior, ℓ*(β) = ℓ(β) + ½·log|I(β)|,

@@ -23,12 +23,17 @@ from core.periods import Period
 
 REASONS = {"backorder_flag": "on backorder", "single_source_flag": "single-source", "critical_flag": "critical"}
 # Exact volumes a blinded viewer does not get for an item (they can narrow a peer's volume).
-_VOLUMES = ("units_count", "spend_usd", "recent_units_count", "projected_units_next_quarter_count",
-            "projected_spend_next_quarter_usd")
+_VOLUMES = (
+    "units_count",
+    "spend_usd",
+    "recent_units_count",
+    "projected_units_next_quarter_count",
+    "projected_spend_next_quarter_usd",
+)
 
 
-class ScopeRefused(PermissionError):
-    """The viewer asked for a service line (or the whole hospital) they may not see."""
+# Raised for a viewer with no service-line view (core.access decides).
+ScopeRefused = access.ScopeRefused
 
 
 def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
@@ -36,14 +41,8 @@ def _variables(period: Period, excluded: list[str] | None) -> dict[str, Any]:
 
 
 def scope_for(viewer: access.Viewer, service_line: str | None) -> str | None:
-    """The service line the viewer's risk view covers (None: the whole hospital).
-
-    Supply and admin choose freely; a champion always gets their own service line, whatever they ask.
-    """
-    try:
-        return access.service_line_scope(viewer, service_line)
-    except PermissionError as err:
-        raise ScopeRefused("the supply-risk view is for supply, admin and champions") from err
+    """The service line the viewer's view covers (None: the whole hospital), as core.access decides."""
+    return access.service_line_scope(viewer, service_line)
 
 
 def reasons(row: dict[str, Any]) -> str:
@@ -59,12 +58,17 @@ def _blind_volumes(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def risk_ranking(viewer: access.Viewer, period: Period, excluded: list[str] | None = None,
-                 service_line: str | None = None) -> pd.DataFrame:
+def risk_ranking(
+    viewer: access.Viewer, period: Period, excluded: list[str] | None = None, service_line: str | None = None
+) -> pd.DataFrame:
     """Supply-risk items in use in the period, most exposed first, with `reasons` in words."""
     scope = scope_for(viewer, service_line)
-    frame = db.fetch("mart_supply_risk_item", where={"service_line": scope}, order_by=["exposure_rank"],
-                     variables=_variables(period, excluded))
+    frame = db.fetch(
+        "mart_supply_risk_item",
+        where={"service_line": scope},
+        order_by=["exposure_rank"],
+        variables=_variables(period, excluded),
+    )
     frame["reasons"] = [reasons(r) for r in frame.to_dict("records")]
     return frame if viewer.identified else _blind_volumes(frame)
 
@@ -74,33 +78,48 @@ def risk_totals(ranking: pd.DataFrame) -> dict[str, int]:
     return {"items": len(ranking), **{flag: int(ranking[flag].astype(bool).sum()) for flag in REASONS}}
 
 
-def alternatives(viewer: access.Viewer, item_id: str, period: Period,
-                 excluded: list[str] | None = None) -> pd.DataFrame:
+def alternatives(
+    viewer: access.Viewer, item_id: str, period: Period, excluded: list[str] | None = None
+) -> pd.DataFrame:
     """The approved alternatives to one risk item: preferred first, then cheapest; who already uses them
     (names for identified viewers, a count otherwise) and their evidence."""
-    frame = db.fetch("mart_supply_risk_alternative", where={"item_id": item_id},
-                     order_by=["alternative_preferred_flag desc", "alternative_unit_cost_usd", "alternative_item_id"],
-                     variables=_variables(period, excluded))
+    frame = db.fetch(
+        "mart_supply_risk_alternative",
+        where={"item_id": item_id},
+        order_by=["alternative_preferred_flag desc", "alternative_unit_cost_usd", "alternative_item_id"],
+        variables=_variables(period, excluded),
+    )
     if viewer.identified:
         frame["used_by"] = [", ".join(list(names)) for names in frame["physician_names"]]
         return frame.drop(columns=["physician_names"])
     return frame.drop(columns=["physician_names", "case_count", "units_count"])
 
 
-def item_users(viewer: access.Viewer, item_id: str, period: Period, secret: bytes,
-               excluded: list[str] | None = None, service_line: str | None = None) -> pd.DataFrame:
+def item_users(
+    viewer: access.Viewer,
+    item_id: str,
+    period: Period,
+    secret: bytes,
+    excluded: list[str] | None = None,
+    service_line: str | None = None,
+) -> pd.DataFrame:
     """The physicians who used one item in the period (identified, or blinded with nothing under min_peers)."""
     scope = scope_for(viewer, service_line)
-    frame = db.fetch("mart_category_use", where={"item_id": item_id}, variables=_variables(period, excluded),
-                     columns=["physician_id", "case_count", "units_count", "spend_usd"],
-                     order_by=["case_count desc", "physician_id"])
+    frame = db.fetch(
+        "mart_category_use",
+        where={"item_id": item_id},
+        variables=_variables(period, excluded),
+        columns=["physician_id", "case_count", "units_count", "spend_usd"],
+        order_by=["case_count desc", "physician_id"],
+    )
     names = db.fetch("mart_physician", columns=["physician_id", "physician_name", "service_line"])
     frame = frame.merge(names, on="physician_id", how="left")
     if scope is not None:
         frame = frame[frame["service_line"] == scope]
     min_peers = int(db.scalar_row("mart_settings").get("min_peers_count", 5))
-    out = access.present_peers(frame, viewer, view_key=f"risk-item|{item_id}|{period.token}", secret=secret,
-                               min_peers=min_peers)
+    out = access.present_peers(
+        frame, viewer, view_key=f"risk-item|{item_id}|{period.token}", secret=secret, min_peers=min_peers
+    )
     if not viewer.identified:
         out = out.drop(columns=[c for c in ("units_count", "spend_usd") if c in out])
     return out.reset_index(drop=True)
@@ -116,7 +135,10 @@ def opportunity_warning(row: dict[str, Any]) -> str | None:
     if not row or not bool(row.get("preferred_at_risk_flag")):
         return None
     parts = []
-    for key, label in (("backorder_preferred_items", "on backorder"), ("single_source_preferred_items", "single-source")):
+    for key, label in (
+        ("backorder_preferred_items", "on backorder"),
+        ("single_source_preferred_items", "single-source"),
+    ):
         items = [] if row.get(key) is None else list(row[key])
         if items:
             parts.append(f"{label}: " + ", ".join(map(str, items)))
@@ -125,8 +147,12 @@ def opportunity_warning(row: dict[str, Any]) -> str | None:
 
 def backorder_notices(physician_id: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """The physician's own items on backorder in the period, with the preferred alternative and its evidence."""
-    return db.fetch("mart_physician_backorder", where={"physician_id": physician_id},
-                    order_by=["case_count desc", "item_id"], variables=_variables(period, excluded))
+    return db.fetch(
+        "mart_physician_backorder",
+        where={"physician_id": physician_id},
+        order_by=["case_count desc", "item_id"],
+        variables=_variables(period, excluded),
+    )
 
 
 def service_lines() -> list[str]:

@@ -74,6 +74,7 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 
+
 def postgres_bin() -> Path | None:
     """The newest Debian PostgreSQL server binaries here ($SCORECARD_PG_BIN overrides), if any."""
     if os.environ.get("SCORECARD_PG_BIN"):
@@ -107,9 +108,19 @@ class PostgresServer:
         return done
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "-t", "60",
-                  "-o", f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off -c max_connections=200",
-                  "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -k {self.folder} -h 127.0.0.1 -c fsync=off -c max_connections=200",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -143,6 +154,7 @@ class PostgresServer:
 
 # --- nginx -------------------------------------------------------------------------------------
 
+
 def nginx_conf(listen: str, replicas: Mapping[str, str], folder: Path | None = None) -> str:
     """nginx.conf for `replicas` ({name: "host:port"}) behind `listen`, sticky by the replica cookie.
 
@@ -157,10 +169,12 @@ def nginx_conf(listen: str, replicas: Mapping[str, str], folder: Path | None = N
     if folder is None:
         head, paths = "error_log /dev/stderr warn;\n", "    access_log /dev/stdout;\n"
     else:
-        head = (("user root root;\n" if os.geteuid() == 0 else "")
-                + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n")
+        head = (
+            "user root root;\n" if os.geteuid() == 0 else ""
+        ) + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
         paths = f"    access_log {folder}/access.log;\n" + "".join(
-            f"    {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+            f"    {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
     return f"""# written by deploy/local.py (nginx_conf): edit that function, not this output
 {head}worker_processes 1;
 events {{ worker_connections 1024; }}
@@ -208,30 +222,64 @@ def start_nginx(port: int, replicas: Mapping[str, int], folder: Path) -> subproc
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "nginx.conf"
     conf.write_text(nginx_conf(f"127.0.0.1:{port}", {n: f"127.0.0.1:{p}" for n, p in replicas.items()}, folder))
-    check = subprocess.run([str(NGINX), "-t", "-q", "-p", str(folder), "-c", str(conf)],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [str(NGINX), "-t", "-q", "-p", str(folder), "-c", str(conf)], capture_output=True, text=True, check=False
+    )
     if check.returncode:
         raise RuntimeError(f"nginx rejected {conf}: {check.stderr}")
-    proc = subprocess.Popen([str(NGINX), "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=open(folder / "stderr.log", "w"), start_new_session=True)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(NGINX), "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "stderr.log", "w"),
+        start_new_session=True,
+    )  # noqa: SIM115
     return proc
 
 
 # --- the replicas ------------------------------------------------------------------------------
 
-def start_replica(port: int, db: Path, state: str, log: Path, *, secrets_file: Path | None = None,
-                  extra_env: Mapping[str, str] | None = None) -> subprocess.Popen:
+
+def start_replica(
+    port: int,
+    db: Path,
+    state: str,
+    log: Path,
+    *,
+    secrets_file: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.Popen:
     """One `streamlit run app.py` on 127.0.0.1:`port` reading `db` and keeping state at `state`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
     env.update(SCORECARD_DB=str(db), SCORECARD_STATE=state, PYTHONUNBUFFERED="1", **dict(extra_env or {}))
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     if secrets_file is not None:
         cmd += ["--secrets.files", str(secrets_file)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=open(log, "w"),  # noqa: SIM115
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=open(log, "w"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return proc
 
 
@@ -240,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--port", type=int, default=8500, help="nginx listens on 127.0.0.1:PORT")
     parser.add_argument("--db", type=Path, default=Path(os.environ.get("SCORECARD_DB", "data/scorecard.duckdb")))
-    parser.add_argument("--write-nginx-conf", type=Path, metavar="FILE",
-                        help="write the compose file's nginx.conf to FILE and exit")
+    parser.add_argument(
+        "--write-nginx-conf", type=Path, metavar="FILE", help="write the compose file's nginx.conf to FILE and exit"
+    )
     args = parser.parse_args(argv)
     if args.write_nginx_conf:
         args.write_nginx_conf.write_text(compose_nginx_conf())

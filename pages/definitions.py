@@ -5,14 +5,16 @@ import streamlit as st
 from core import ui
 from core.output import definitions, supply_definitions
 
-ui.viewer()  # first: a page never draws for someone app.py has not let in
+ui.require("view_definitions", "definitions", "Definitions are for signed-in users.")
 ctx = ui.context()
 s = ctx.settings
 ui.log_view("definitions", {})
 st.title("Definitions")
-st.caption(f"Settings in force: OR time ${s['or_cost_per_minute_usd']:,.2f} a minute · a bed day "
-           f"${s['bed_day_cost_usd']:,.0f} · eligible from {ctx.min_cases} cases · peer figures from "
-           f"{ctx.min_peers} eligible physicians.")
+st.caption(
+    f"Settings in force: OR time ${s['or_cost_per_minute_usd']:,.2f} a minute · a bed day "
+    f"${s['bed_day_cost_usd']:,.0f} · eligible from {ctx.min_cases} cases · peer figures from "
+    f"{ctx.min_peers} eligible physicians."
+)
 
 st.markdown(definitions.markdown(ctx))
 st.markdown(supply_definitions.markdown(ctx.min_peers))

@@ -20,25 +20,37 @@ asked = (ui.param("scope"), ui.param("service_line") or "")
 if ui.param("scope") == "physician":
     asked = ("physician", viewer.physician_id or "")
 if ui.param("scope") and asked not in scopes:
-    ui.refuse("equity", {"scope": ui.param("scope"), "service_line": ui.param("service_line")},
-              "an equity scope outside the viewer's rights was requested")
-scope = st.sidebar.selectbox("Patients", scopes, index=scopes.index(asked) if asked in scopes else 0,
-                             format_func=equity_ui.scope_label)
-period, problem = ui.period_picker(ctx)
+    ui.refuse(
+        "equity",
+        {"scope": ui.param("scope"), "service_line": ui.param("service_line")},
+        "an equity scope outside the viewer's rights was requested",
+    )
+scope = st.sidebar.selectbox(
+    "Patients", scopes, index=scopes.index(asked) if asked in scopes else 0, format_func=equity_ui.scope_label
+)
+period = ui.period_picker(ctx)
 measures = list(equity.MEASURES)
-measure = st.sidebar.radio("Figure", measures, format_func=equity.MEASURE_LABELS.get,
-                           index=measures.index(ui.param("outcome")) if ui.param("outcome") in measures else 0)
-params = {"scope": scope[0], "service_line": scope[1] if scope[0] == "service_line" else None,
-          "period": period.token, "outcome": measure}
+measure = st.sidebar.radio(
+    "Figure",
+    measures,
+    format_func=equity.MEASURE_LABELS.get,
+    index=measures.index(ui.param("outcome")) if ui.param("outcome") in measures else 0,
+)
+params = {
+    "scope": scope[0],
+    "service_line": scope[1] if scope[0] == "service_line" else None,
+    "period": period.token,
+    "outcome": measure,
+}
 ui.set_params(**params)
 ui.log_view("equity", params)
 ui.share_box("equity", params, "this equity view")
-if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
-st.caption(f"{equity_ui.scope_label(scope)} · {period.label}. Outcomes are observed ÷ expected from the risk models "
-           "(patient factors only, never payer or group), with exact 95% intervals; cost index = case cost ÷ "
-           "expected case cost. Any cell of 1–10 cases or events is suppressed, with a second cell where one "
-           "could otherwise be worked out from the others; no totals are shown. See *Definitions*.")
+st.caption(
+    f"{equity_ui.scope_label(scope)} · {period.label}. Outcomes are observed ÷ expected from the risk models "
+    "(patient factors only, never payer or group), with exact 95% intervals; cost index = case cost ÷ "
+    "expected case cost. Any cell of 1–10 cases or events is suppressed, with a second cell where one "
+    "could otherwise be worked out from the others; no totals are shown. See *Definitions*."
+)
 frame = ui.cached(equity.groups, scope[0], scope[1], period, excluded)
 if frame.empty:
     ui.no_data(f"No cases in {period.label}.")
@@ -50,5 +62,7 @@ rows = frame[frame["measure"] == measure]
 for key in rows["dimension"].drop_duplicates():
     equity_ui.dimension(rows[rows["dimension"] == key].reset_index(drop=True), measure)
 if scope[0] == "physician":
-    st.caption("Your own patients are shown by a dimension only when every group has at least 11 cases "
-               "(and events), so that no small group of patients can be recognised.")
+    st.caption(
+        "Your own patients are shown by a dimension only when every group has at least 11 cases "
+        "(and events), so that no small group of patients can be recognised."
+    )

@@ -5,12 +5,18 @@ import streamlit as st
 
 from core import review, scorecard, state, ui
 
-viewer = ui.require("review_flags", "flags", "The review queue is for supply and admin staff. The status of your "
-                    "own flags is under *My cases* on your scorecard.")
+viewer = ui.require(
+    "review_flags",
+    "flags",
+    "The review queue is for supply and admin staff. The status of your "
+    "own flags is under *My cases* on your scorecard.",
+)
 ui.log_view("flags", {})
 st.title("Review queue")
-st.caption("Physicians flag cases they believe are wrong. Accepting a flag removes the case from every figure at "
-           "once; the physician sees your decision and reply beside the case on their scorecard.")
+st.caption(
+    "Physicians flag cases they believe are wrong. Accepting a flag removes the case from every figure at "
+    "once; the physician sees your decision and reply beside the case on their scorecard."
+)
 
 
 def decide(flag_id: int, case_id: str, status: str) -> None:
@@ -43,8 +49,10 @@ if outcome := st.session_state.pop("_flag_outcome", None):
 try:
     counts, flags, decided = review.counts(viewer), review.queue(viewer, "open"), review.queue(viewer)
 except state.StateError as err:  # say so and show no queue, rather than an empty one that looks real
-    st.error(f"The review queue cannot be read right now ({err}). Nothing is shown until app state is back.",
-             icon=":material/error:")
+    st.error(
+        f"The review queue cannot be read right now ({err}). Nothing is shown until app state is back.",
+        icon=":material/error:",
+    )
     st.stop()
 for col, (status, n) in zip(st.columns(3), counts.items(), strict=True):
     col.metric(status.capitalize(), n)
@@ -56,31 +64,59 @@ with open_tab:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**Case {ui.plain(f['case_id'])}** · flagged **{ui.plain(f['reason'])}** by "
-                        f"{ui.plain(f['email'])} on {ui.plain(f['created_at'][:10])}")
+            st.markdown(
+                f"**Case {ui.plain(f['case_id'])}** · flagged **{ui.plain(f['reason'])}** by "
+                f"{ui.plain(f['email'])} on {ui.plain(f['created_at'][:10])}"
+            )
             if f["note"]:
                 st.text(f["note"])
             if f["in_data_flag"]:
-                st.markdown(f"{ui.plain(f['procedure_name'])} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · "
-                            f"attributed to **{ui.plain(f['physician_name'])}** ({ui.plain(f['physician_id'])}) · case cost "
-                            f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
-                            f"ASA {ui.plain(f['asa_class'])} · {ui.plain(f['admission_type'])} · "
-                            f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
-                            f"{f['supply_line_count']} supply lines")
+                st.markdown(
+                    f"{ui.plain(f['procedure_name'])} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · "
+                    f"attributed to **{ui.plain(f['physician_name'])}** ({ui.plain(f['physician_id'])}) · case cost "
+                    f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
+                    f"ASA {ui.plain(f['asa_class'])} · {ui.plain(f['admission_type'])} · "
+                    f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
+                    f"{f['supply_line_count']} supply lines"
+                )
             else:
                 st.caption("This case is no longer in the data in service.")
             with st.form(f"decide_{f['id']}"):
-                st.text_input("Reply to the physician", placeholder="What you checked and what happens next",
-                              key=f"reply_{f['id']}")
+                st.text_input(
+                    "Reply to the physician",
+                    placeholder="What you checked and what happens next",
+                    key=f"reply_{f['id']}",
+                )
                 left, right, _ = st.columns([2, 1, 3])
-                left.form_submit_button("Accept: remove from the figures", type="primary", on_click=decide,
-                                        args=(f["id"], f["case_id"], "accepted"))
+                left.form_submit_button(
+                    "Accept: remove from the figures",
+                    type="primary",
+                    on_click=decide,
+                    args=(f["id"], f["case_id"], "accepted"),
+                )
                 right.form_submit_button("Reject", on_click=decide, args=(f["id"], f["case_id"], "rejected"))
 with decided_tab:
     decided = decided[decided["status"] != "open"] if len(decided) else decided
     if decided.empty:
         ui.no_data("No decisions yet.")
     else:
-        st.dataframe(decided[["case_id", "status", "reason", "note", "email", "created_at", "reply", "decided_by",
-                              "decided_at", "physician_name", "procedure_name", "in_data_flag"]],
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            decided[
+                [
+                    "case_id",
+                    "status",
+                    "reason",
+                    "note",
+                    "email",
+                    "created_at",
+                    "reply",
+                    "decided_by",
+                    "decided_at",
+                    "physician_name",
+                    "procedure_name",
+                    "in_data_flag",
+                ]
+            ],
+            hide_index=True,
+            width="stretch",
+        )

@@ -4,11 +4,17 @@ import html
 
 import streamlit as st
 
-from core import presentation as pr, ui
-from core.ui import css, exports as export_ui
+from core import presentation as pr
+from core import ui
+from core.ui import css
+from core.ui import exports as export_ui
 
-viewer = ui.require("present", "presentation", "Presentation mode is for clinician champions, supply and admin. "
-                    "Your scorecard shows the same figures with your own letter marked.")
+viewer = ui.require(
+    "present",
+    "presentation",
+    "Presentation mode is for clinician champions, supply and admin. "
+    "Your scorecard shows the same figures with your own letter marked.",
+)
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 lines = pr.service_lines(viewer)
 if not lines:
@@ -20,17 +26,25 @@ asked = {k: ui.param(k) for k in ("service_line", "procedure", "period", "step")
 if asked["service_line"] and asked["service_line"] not in lines:
     ui.refuse("presentation", {"service_line": asked["service_line"]}, "a service line this viewer may not present")
 bar = st.columns([1.3, 1.6, 1.6, 0.55, 0.55, 0.55, 0.9, 0.9, 0.7], vertical_alignment="bottom")
-line = bar[0].selectbox("Service line", lines, index=lines.index(asked["service_line"])
-                        if asked["service_line"] in lines else 0, disabled=len(lines) == 1)
+line = bar[0].selectbox(
+    "Service line",
+    lines,
+    index=lines.index(asked["service_line"]) if asked["service_line"] in lines else 0,
+    disabled=len(lines) == 1,
+)
 procs = pr.procedures_for(line)
 codes = procs["procedure_code"].tolist()
 if not codes:
     ui.no_data(f"{line} has no procedures in the data yet.")
     st.stop()
-code = bar[1].selectbox("Procedure", codes, index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
-                        format_func=dict(zip(codes, procs["procedure_name"])).get)
+code = bar[1].selectbox(
+    "Procedure",
+    codes,
+    index=codes.index(asked["procedure"]) if asked["procedure"] in codes else 0,
+    format_func=dict(zip(codes, procs["procedure_name"], strict=False)).get,
+)
 # The deck is blinded for everyone, so even supply and admin present only the offered whole periods.
-period, problem = ui.period_picker(ctx, bar[2], asked["period"] or "", offered_only=True)
+period = ui.period_picker(ctx, bar[2], asked["period"] or "", offered_only=True)
 deck = ui.cached(pr.build_deck, viewer, line, code, period, secret, excluded)
 
 # A different view starts at its first slide; the step is in the link so a slide can be shared.
@@ -38,10 +52,25 @@ view = {"service_line": line, "procedure": code, "period": period.token}
 moved = any(asked[k] and asked[k] != v for k, v in view.items())
 step = 1 if moved or ui.int_param("step", 1, 999) is None else min(ui.int_param("step", 1, 999), len(deck.slides))
 go = lambda to: st.query_params.update(step=str(to))  # noqa: E731 - runs before the rerun, so the link leads
-bar[3].button("Back", icon=":material/arrow_back:", disabled=step == 1, help="Previous slide", key="back",
-              on_click=go, args=(step - 1,))
-bar[5].button("Next", icon=":material/arrow_forward:", disabled=step == len(deck.slides), help="Next slide",
-              key="next", type="primary", on_click=go, args=(step + 1,))
+bar[3].button(
+    "Back",
+    icon=":material/arrow_back:",
+    disabled=step == 1,
+    help="Previous slide",
+    key="back",
+    on_click=go,
+    args=(step - 1,),
+)
+bar[5].button(
+    "Next",
+    icon=":material/arrow_forward:",
+    disabled=step == len(deck.slides),
+    help="Next slide",
+    key="next",
+    type="primary",
+    on_click=go,
+    args=(step + 1,),
+)
 bar[4].markdown(f"<div class='slide-count'>{step} / {len(deck.slides)}</div>", unsafe_allow_html=True)
 ui.set_params(**view, step=step)
 ui.log_view("presentation", view)
@@ -52,22 +81,24 @@ with bar[6].popover("Export", icon=":material/download:"):
     export_ui.chart_buttons(deck, slide, "presentation", view | {"step": step}, key="slide")
 if deck.your_letter:
     bar[7].popover("My letter", icon=":material/person:").markdown(
-        f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell.")
+        f"You are **{deck.your_letter}** in this view. It is not marked on the slides, so the room cannot tell."
+    )
 menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
-if problem:
-    ui.say("warning", problem, icon=":material/event_busy:")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
 st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)
-st.markdown(f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
-            unsafe_allow_html=True)
+st.markdown(
+    f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
+    unsafe_allow_html=True,
+)
 if slide.key == "title":
     st.markdown(f"<div class='deck-title'>{html.escape(slide.title)}</div>", unsafe_allow_html=True)
 else:
     st.title(ui.plain(slide.title), anchor=False)
 # "$" twice in a line would be read as LaTeX, so it goes in as an HTML entity.
-st.markdown(f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>",
-            unsafe_allow_html=True)
+st.markdown(
+    f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>", unsafe_allow_html=True
+)
 if slide.chart is not None:
     left, right = st.columns([3.3, 1], gap="large")
     left.altair_chart(slide.chart, width="stretch", theme=None)  # the projector type, not the app theme
@@ -79,6 +110,8 @@ else:
         grid[i % 3].metric(ui.plain(fig.label), fig.value)
         if fig.note:
             grid[i % 3].caption(ui.plain(fig.note))
-st.caption(f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
-           "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes.")
+st.caption(
+    f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
+    "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes."
+)
 ui.share_box("presentation", view | {"step": step}, "this slide")

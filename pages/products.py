@@ -6,17 +6,21 @@ import streamlit as st
 from core import ui
 from core.ui import products as products_ui
 
-viewer, ctx, excluded = ui.viewer(), ui.context(), ui.excluded()
+viewer = ui.require("view_products", "products", "My products is for physicians with a scorecard.")
+ctx, excluded = ui.context(), ui.excluded()
 if not viewer.is_physician:
     # Supply and admin read every physician's products on the supply view; this page is one's own.
     ui.audit("refused", "products", {}, "no physician of one's own on the roster")
-    st.warning("*My products* shows a physician's own products. Supply staff see every physician on the "
-               "*Supply categories* page.", icon=":material/lock:")
+    st.warning(
+        "*My products* shows a physician's own products. Supply staff see every physician on the "
+        "*Supply categories* page.",
+        icon=":material/lock:",
+    )
     st.stop()
 if ui.param("physician") and ui.param("physician") != viewer.physician_id:
     ui.refuse("products", {"physician": ui.param("physician")}, "another physician's products were requested")
 
-period = products_ui.period_picker(ctx)
+period = ui.period_picker(ctx)
 ui.set_params(period=period.token)
 ui.log_view("products", {"physician": viewer.physician_id, "period": period.token})
 st.title("My products")

@@ -6,7 +6,6 @@ import streamlit as st
 from core import ui
 from core.ui import upload
 
-ui.viewer()  # first: a page never draws for someone app.py has not let in
 ui.require("publish_data", "publish", "Only administrators can publish data.")
 ui.log_view("publish", {})
 st.title("Publish data")

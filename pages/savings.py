@@ -11,17 +11,20 @@ viewer = ui.require("view_savings", "savings", "Savings achieved is for supply c
 ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 programme = savings.programme_period(ctx)
-period, problem = ui.period_picker(ctx, token=ui.param("period") or (programme.token if programme else None))
-if problem:
-    st.warning(problem.capitalize(), icon=":material/event_busy:")
+period = ui.period_picker(ctx, token=ui.param("period") or (programme.token if programme else None))
 scope = savings.scope_for(viewer, ui.param("service_line"))
 params = {"period": period.token, "service_line": scope}
 ui.set_params(**params)
 ui.log_view("savings", params)
 st.title("Savings achieved")
-st.caption(f"{period.label}, from the programme's start · " + (
-    "identified view for supply and admin staff." if viewer.identified else
-    f"{scope}: physicians blinded, nothing shown for fewer than {ctx.min_peers}."))
+st.caption(
+    f"{period.label}, from the programme's start · "
+    + (
+        "identified view for supply and admin staff."
+        if viewer.identified
+        else f"{scope}: physicians blinded, nothing shown for fewer than {ctx.min_peers}."
+    )
+)
 summary = ui.cached(savings.summary, period, excluded)
 headline = savings.headline(summary)
 st.markdown(ui.md(headline))
@@ -47,5 +50,7 @@ if who.empty:
 else:
     view.table(who, view.SAVINGS_CONFIG)
     view.csv_download("Download physicians (CSV)", who, f"savings-physicians-{period.token}.csv", "savings", params)
-st.caption("Achieved = (baseline spend per case − current spend per case) × current cases, per procedure and "
-           "category; the baseline is the 12 months before the programme began. See *Definitions*.")
+st.caption(
+    "Achieved = (baseline spend per case − current spend per case) × current cases, per procedure and "
+    "category; the baseline is the 12 months before the programme began. See *Definitions*."
+)

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from core import access, episode, metrics, scorecard as sc, state, ui
+from core import access, episode, state, ui
+from core import scorecard as sc
 from core.output import exports
 from core.ui import episode as episode_ui
 from core.ui import exports as export_ui
 from core.ui import products as products_ui
-from core.ui import render
-from core.ui import sections
-from core.ui import supply_chain
+from core.ui import render, sections, supply_chain
 
-viewer, ctx, excluded, secret = ui.viewer(), ui.context(), ui.excluded(), ui.blinding_secret()
+viewer = ui.require("view_scorecard", "scorecard", "The scorecard is for physicians and staff on the roster.")
+ctx, excluded, secret = ui.context(), ui.excluded(), ui.blinding_secret()
 
 # --- filters (from the link first, then the widgets; rights come only from the viewer) -------------
 subject = access.scorecard_subject(viewer, ui.param("physician"))
@@ -21,15 +21,17 @@ physician_id = subject.physician_id
 if access.can(viewer, "choose_physician"):
     directory = ui.cached(sc.physicians)
     ids = directory["physician_id"].tolist()
-    names = dict(zip(directory["physician_id"], directory["physician_name"]))
-    physician_id = st.sidebar.selectbox("Physician", ids, index=ids.index(physician_id) if physician_id in ids else 0,
-                                        format_func=names.get)
-period, problem = ui.period_picker(ctx)
+    names = dict(zip(directory["physician_id"], directory["physician_name"], strict=False))
+    physician_id = st.sidebar.selectbox(
+        "Physician", ids, index=ids.index(physician_id) if physician_id in ids else 0, format_func=names.get
+    )
+period = ui.period_picker(ctx)
 positions = ui.cached(sc.positions, physician_id, period, excluded)
-st.title("My scorecard" if physician_id == viewer.physician_id
-         else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}")
-if problem:
-    ui.say("warning", problem, icon=":material/event_busy:")
+st.title(
+    "My scorecard"
+    if physician_id == viewer.physician_id
+    else f"Scorecard — {ui.plain(ui.cached(sc.physician, physician_id)['physician_name'])}"
+)
 if positions.empty:
     ui.no_data(f"No cases in {period.label}. Pick another period in the sidebar.")
     st.stop()
@@ -37,20 +39,43 @@ codes = positions["procedure_code"].tolist()
 asked = ui.param("procedure")
 if asked and asked not in codes:
     ui.say("warning", f"No {asked} cases in this period; showing every procedure you did.", icon=":material/info:")
-chosen = st.sidebar.multiselect("Procedures", codes, default=[asked] if asked in codes else codes,
-                                format_func=dict(zip(codes, positions["procedure_name"])).get) or codes
-ui.set_params(procedure=chosen[0] if len(chosen) == 1 else None, period=period.token,
-              physician=physician_id if viewer.identified else None)
+chosen = (
+    st.sidebar.multiselect(
+        "Procedures",
+        codes,
+        default=[asked] if asked in codes else codes,
+        format_func=dict(zip(codes, positions["procedure_name"], strict=False)).get,
+    )
+    or codes
+)
+ui.set_params(
+    procedure=chosen[0] if len(chosen) == 1 else None,
+    period=period.token,
+    physician=physician_id if viewer.identified else None,
+)
 ui.log_view("scorecard", {"physician": physician_id, "procedures": chosen, "period": period.token})
-ui.share_box("scorecard", {"procedure": chosen[0] if len(chosen) == 1 else None, "period": period.token,
-                           "physician": physician_id if viewer.identified else None}, "this scorecard")
+ui.share_box(
+    "scorecard",
+    {
+        "procedure": chosen[0] if len(chosen) == 1 else None,
+        "period": period.token,
+        "physician": physician_id if viewer.identified else None,
+    },
+    "this scorecard",
+)
 st.caption(f"{period.label}. Figures exclude cases whose flag was accepted. See *Definitions* for every metric.")
 supply_chain.scorecard_backorders(physician_id, period, excluded)
 
-# --- render, one tab per procedure -----------------------------------------------------------------
-# Lazy tabs: only the procedure on screen runs and is drawn (README, Performance).
-for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[c, "procedure_name"]) for c in chosen],
-                             on_change="rerun", key="procedure_tab"), chosen):
+# --- render, one tab per procedure: lazy, only the one on screen runs (README, Performance) -----------
+for tab, code in zip(
+    st.tabs(
+        [ui.plain(positions.set_index("procedure_code").at[c, "procedure_name"]) for c in chosen],
+        on_change="rerun",
+        key="procedure_tab",
+    ),
+    chosen,
+    strict=False,
+):
     if tab.open is False:
         continue
     with tab:
@@ -58,21 +83,36 @@ for tab, code in zip(st.tabs([ui.plain(positions.set_index("procedure_code").at[
         sections.headline(pos, pos["procedure_name"])
         export_ui.scorecard_exports(viewer, physician_id, code, period, secret, excluded)
         st.subheader("Cost position")
-        sections.cost_position(ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded), pos,
-                               ui.cached(sc.category_drivers, physician_id, code, period, excluded), pos["procedure_name"])
+        sections.cost_position(
+            ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded),
+            pos,
+            ui.cached(sc.category_drivers, physician_id, code, period, excluded),
+            pos["procedure_name"],
+        )
         supply_chain.scorecard_pharmacy(physician_id, code, period, excluded)
         if (ep := ui.cached(episode.position, physician_id, code, period, excluded)) is not None:
             st.subheader("Episode cost: the case and 30 days after")  # only with post-acute data
-            episode_ui.section(ep, ui.cached(episode.peers, viewer, physician_id, code, period, secret, excluded),
-                               pos["procedure_name"])
+            episode_ui.section(
+                ep,
+                ui.cached(episode.peers, viewer, physician_id, code, period, secret, excluded),
+                pos["procedure_name"],
+            )
         st.subheader("Outcomes, risk-adjusted")
         summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
-        funnels = {o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)
-                   for o in summary.get("outcome", [])}
+        funnels = {
+            o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, ctx.min_peers, excluded)
+            for o in summary.get("outcome", [])
+        }
         sections.outcomes(summary, funnels)
         st.subheader("Over time")  # a dozen charts: drawn when asked for, in a fragment (README, Performance)
-        render.on_demand("Show cost and outcomes over time", f"over_time_{code}", lambda code=code: sections.trend(
-            ui.cached(sc.cost_trend, physician_id, code, excluded), ui.cached(sc.outcome_vlad, physician_id, code, excluded)))
+        render.on_demand(
+            "Show cost and outcomes over time",
+            f"over_time_{code}",
+            lambda code=code: sections.trend(
+                ui.cached(sc.cost_trend, physician_id, code, excluded),
+                ui.cached(sc.outcome_vlad, physician_id, code, excluded),
+            ),
+        )
 
 products_ui.products_section(physician_id, period, excluded)
 

@@ -283,9 +283,7 @@ def run_oidc_provider(
         deadline = time.monotonic() + PROVIDER_START_TIMEOUT_S
         while not ready:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "the OpenID provider did not start:\n" + "\n".join(stderr_lines[-30:])
-                )
+                raise RuntimeError("the OpenID provider did not start:\n" + "\n".join(stderr_lines[-30:]))
             time.sleep(0.02)
         yield OIDCProvider(ready[0], client_id, client_secret, proc)
     finally:
@@ -331,9 +329,7 @@ def _wait_healthy(port: int, proc: subprocess.Popen, log_path: Path) -> None:
     url = f"http://127.0.0.1:{port}/_stcore/health"
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}"
-            )
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=1) as resp:
                 if resp.status == 200:
@@ -341,8 +337,7 @@ def _wait_healthy(port: int, proc: subprocess.Popen, log_path: Path) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit not healthy after {APP_START_TIMEOUT_S}s:\n"
-                               + log_path.read_text()[-4000:])
+            raise RuntimeError(f"streamlit not healthy after {APP_START_TIMEOUT_S}s:\n" + log_path.read_text()[-4000:])
         time.sleep(0.05)
 
 
@@ -378,16 +373,22 @@ class AppLauncher:
         """
         for attempt in range(3):  # a free port can be taken between probing and binding
             try:
-                return self._start_once(db_path, state_path, auth=auth, extra_env=extra_env,
-                                        app=app, secrets=secrets, auth_overrides=auth_overrides,
-                                        config=config)
+                return self._start_once(
+                    db_path,
+                    state_path,
+                    auth=auth,
+                    extra_env=extra_env,
+                    app=app,
+                    secrets=secrets,
+                    auth_overrides=auth_overrides,
+                    config=config,
+                )
             except _PortTaken:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _start_once(self, db_path, state_path, *, auth, extra_env, app, secrets, auth_overrides,
-                    config) -> AppURL:
+    def _start_once(self, db_path, state_path, *, auth, extra_env, app, secrets, auth_overrides, config) -> AppURL:
         port = free_port()
         run_dir = Path(tempfile.mkdtemp(prefix=f"app{port}-", dir=self._workdir))
         sections: dict[str, Mapping[str, Any]] = dict(secrets or {})
@@ -598,8 +599,15 @@ def app_text(page) -> str:
     return page.locator('[data-testid="stApp"]').inner_text()
 
 
-def sign_in(page, base_url: str, email: str, password: str = "test", *, goto: str | None = None,
-            timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+def sign_in(
+    page,
+    base_url: str,
+    email: str,
+    password: str = "test",
+    *,
+    goto: str | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> None:
     """Sign in through the app's "Sign in" button and the provider's login form.
 
     Starts from the current page if it shows the app's sign-in button, else opens ``goto`` (or
@@ -615,8 +623,7 @@ def sign_in(page, base_url: str, email: str, password: str = "test", *, goto: st
     page.fill('input[name="login"]', email)
     page.fill('input[name="password"]', password)
     page.get_by_role("button", name="Sign-in").click()
-    page.wait_for_url(lambda u: u.startswith(base_url) and "/oauth2callback" not in u,
-                      timeout=timeout_ms)
+    page.wait_for_url(lambda u: u.startswith(base_url) and "/oauth2callback" not in u, timeout=timeout_ms)
     wait_for_app(page, timeout_ms)
     if button.count():  # still on the sign-in screen: the round trip failed
         raise AssertionError(f"sign-in as {email!r} did not complete (url {page.url})")
@@ -643,14 +650,12 @@ def sign_out(page, base_url: str | None = None, *, timeout_ms: int = DEFAULT_TIM
     confirm.or_(signin_button).first.wait_for(timeout=timeout_ms)
     if confirm.count():
         confirm.click()
-        page.wait_for_url(lambda u: u.startswith(base) and "/oauth2callback" not in u,
-                          timeout=timeout_ms)
+        page.wait_for_url(lambda u: u.startswith(base) and "/oauth2callback" not in u, timeout=timeout_ms)
         signin_button.wait_for(timeout=timeout_ms)
     wait_for_app(page, timeout_ms)
 
 
-def screenshot(page, path: os.PathLike | str, width: int = 1280, height: int = 900,
-               *, full_page: bool = False) -> Path:
+def screenshot(page, path: os.PathLike | str, width: int = 1280, height: int = 900, *, full_page: bool = False) -> Path:
     """Resize the viewport, let the app re-layout, and save a PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,10 @@ def run_cluster(launcher, db: Path, state_url: str, folder: Path, replicas: int 
             pytest.fail(reason)
         pytest.skip(reason)
     proxy = free_port()
-    shared = {"redirect_uri": f"http://localhost:{proxy}/oauth2callback",  # the proxy's address, on every replica
-              "cookie_secret": "cluster-" + secrets.token_hex(16)}
+    shared = {
+        "redirect_uri": f"http://localhost:{proxy}/oauth2callback",  # the proxy's address, on every replica
+        "cookie_secret": "cluster-" + secrets.token_hex(16),
+    }
     apps = {f"r{i + 1}": launcher(db, state_url, auth_overrides=shared) for i in range(replicas)}
     proc = start_nginx(proxy, {name: url.port for name, url in apps.items()}, folder)
     try:

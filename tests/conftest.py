@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from fixture_source import write_fixture_source
 
 from core.build.pipeline import build
-from fixture_source import write_fixture_source
 
 pytest_plugins = ["browser_support", "pg_support"]
 

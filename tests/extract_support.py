@@ -32,11 +32,14 @@ LCH,9000
 """,
 }
 OPTIONAL_FILES = {f"{name}.csv": text for name, text in OPTIONAL.items()}
-CASES_WITH_EQUITY = "\n".join(
-    line + (",race_ethnicity,dual_eligible" if i == 0 else (",Black,true" if i % 3 == 0 else ",White,false"))
-    for i, line in enumerate(TABLES["cases"].splitlines())) + "\n"
+CASES_WITH_EQUITY = (
+    "\n".join(
+        line + (",race_ethnicity,dual_eligible" if i == 0 else (",Black,true" if i % 3 == 0 else ",White,false"))
+        for i, line in enumerate(TABLES["cases"].splitlines())
+    )
+    + "\n"
+)
 SETTINGS_WITH_PROGRAMME = TABLES["settings"] + "savings_target_usd,250000\nprogram_start_date,2026-01-01\n"
-
 
 
 # A hospital's own headers for every contract column: "Case Id" style, never the contract's names.
@@ -67,8 +70,10 @@ def write_parquet(csv_source: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     for path in sorted(csv_source.glob("*.csv")):
-        con.execute(f"copy (select * from read_csv('{path}', all_varchar=true)) "
-                    f"to '{out / (path.stem + '.parquet')}' (format parquet)")
+        con.execute(
+            f"copy (select * from read_csv('{path}', all_varchar=true)) "
+            f"to '{out / (path.stem + '.parquet')}' (format parquet)"
+        )
     con.close()
     return out
 
@@ -97,8 +102,9 @@ def write_workbook(csv_source: Path, book: Path, *, hospital: bool = False) -> P
         ws.write_row(0, 0, [hospital_header(table, h) if hospital else h for h in header])
         for r, row in enumerate(rows[1:], start=1):
             for c, value in enumerate(row):
-                _write_cell(ws, r, c, value, _cell_kind(table, header[c] if c < len(header) else ""),
-                            date_cell, hospital)
+                _write_cell(
+                    ws, r, c, value, _cell_kind(table, header[c] if c < len(header) else ""), date_cell, hospital
+                )
     wb.close()
     if hospital:
         write_mapping(csv_source, book.parent)
@@ -174,9 +180,13 @@ def marts(db_path: Path) -> dict[str, list]:
     import duckdb
 
     con = duckdb.connect(str(db_path), read_only=True)
-    names = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_name like 'mart_%' "
-        "and table_name <> 'mart_build_info' order by 1").fetchall()]
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_name like 'mart_%' "
+            "and table_name <> 'mart_build_info' order by 1"
+        ).fetchall()
+    ]
     out = {n: sorted((rounded(r) for r in con.execute(f"select * from {n}").fetchall()), key=repr) for n in names}
     con.close()
     return out

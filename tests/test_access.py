@@ -10,13 +10,15 @@ import pytest
 from core import access
 from core.access import Viewer
 
-ROSTER = pd.DataFrame({
-    "email": ["p01@fixture.org", "p03@fixture.org", "supply@fixture.org", "admin@fixture.org", "odd@fixture.org"],
-    "role": ["physician", "champion", "supply", "admin", "janitor"],
-    "physician_id": ["P01", "P03", None, None, None],
-    "service_line": [None, "Orthopaedics", None, None, None],
-    "physician_name": ["Dr. Ada One", "Dr. Cy Three", None, None, None],
-})
+ROSTER = pd.DataFrame(
+    {
+        "email": ["p01@fixture.org", "p03@fixture.org", "supply@fixture.org", "admin@fixture.org", "odd@fixture.org"],
+        "role": ["physician", "champion", "supply", "admin", "janitor"],
+        "physician_id": ["P01", "P03", None, None, None],
+        "service_line": [None, "Orthopaedics", None, None, None],
+        "physician_name": ["Dr. Ada One", "Dr. Cy Three", None, None, None],
+    }
+)
 VIEWERS = {
     "physician": Viewer("p01@fixture.org", "physician", "P01", None, "Dr. Ada One"),
     "champion": Viewer("p03@fixture.org", "champion", "P03", "Orthopaedics", "Dr. Cy Three"),
@@ -75,8 +77,14 @@ def test_letters_beyond_z():
     assert access.letter_for(0) == "A" and access.letter_for(25) == "Z" and access.letter_for(26) == "AA"
 
 
-FRAME = pd.DataFrame({"physician_id": ["P01", "P02", "P03", "P05"], "physician_name": ["A", "B", "C", "E"],
-                      "case_count": [3, 27, 120, 2], "median_case_cost_usd": [2724, 1962, 2445, 2414]})
+FRAME = pd.DataFrame(
+    {
+        "physician_id": ["P01", "P02", "P03", "P05"],
+        "physician_name": ["A", "B", "C", "E"],
+        "case_count": [3, 27, 120, 2],
+        "median_case_cost_usd": [2724, 1962, 2445, 2414],
+    }
+)
 
 
 def test_blinded_peers_have_no_names_ids_or_exact_volumes():
@@ -101,18 +109,37 @@ def test_identified_roles_see_names():
 
 # --- issue 12: a determined insider ----------------------------------------------------------------
 
+
 def test_roster_emails_are_normalised_and_an_ambiguous_match_is_refused():
     # Finding 3: case, spacing and Unicode look-alikes (the Kelvin sign "\u212a" folds to "k").
-    roster = pd.DataFrame({"email": ["amara.okafor@x.org", "k.lee@x.org"], "role": ["physician", "physician"],
-                           "physician_id": ["P1", "P2"], "service_line": [None, None],
-                           "physician_name": ["A", "K"]})
+    roster = pd.DataFrame(
+        {
+            "email": ["amara.okafor@x.org", "k.lee@x.org"],
+            "role": ["physician", "physician"],
+            "physician_id": ["P1", "P2"],
+            "service_line": [None, None],
+            "physician_name": ["A", "K"],
+        }
+    )
     assert access.viewer_from_roster("  AMARA.Okafor@X.ORG\t", roster).physician_id == "P1"
     assert access.viewer_from_roster("\u212a.Lee@x.org", roster).physician_id == "P2"
     assert access.normalise_email("\uff21mara.okafor@x.org") == "amara.okafor@x.org"  # fullwidth A
     # A stray row that differs only in case must not decide the role: sign-in is refused outright.
-    stray = pd.concat([roster, pd.DataFrame({"email": ["Amara.Okafor@x.org "], "role": ["admin"],
-                                             "physician_id": [None], "service_line": [None],
-                                             "physician_name": [None]})], ignore_index=True)
+    stray = pd.concat(
+        [
+            roster,
+            pd.DataFrame(
+                {
+                    "email": ["Amara.Okafor@x.org "],
+                    "role": ["admin"],
+                    "physician_id": [None],
+                    "service_line": [None],
+                    "physician_name": [None],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     assert access.viewer_from_roster("amara.okafor@x.org", stray) is None
     assert access.roster_refusal("amara.okafor@x.org", stray) == "matches 2 roster entries"
     assert access.roster_refusal("nobody@x.org", stray) == "not on the roster"
@@ -179,10 +206,25 @@ def test_the_demo_check_is_fast_enough_at_the_demo_size(tmp_path):
     assert time.monotonic() - started < 20  # about 2 s on the development machine
 
 
-HOSTILE_TEXT = ["[Reset your password](https://evil.example/login)", "ask ZZ@evil.example", "HTTP://EVIL.EXAMPLE", "![x](https://tracker.example/p.gif)",
-                "<img src=x onerror=alert(1)>", "**bold** _it_ `code` ~~s~~", ":red[alarm] :material/lock:",
-                "$x^2$ and $$y$$", "# Heading", "> quote", "1. list", "https://evil.example/raw",
-                "www.evil.example", "a\u202egnp.exe", "line\nbreak\r\n- item", "&lt;b&gt; &amp;", "=HYPERLINK(\"x\")"]
+HOSTILE_TEXT = [
+    "[Reset your password](https://evil.example/login)",
+    "ask ZZ@evil.example",
+    "HTTP://EVIL.EXAMPLE",
+    "![x](https://tracker.example/p.gif)",
+    "<img src=x onerror=alert(1)>",
+    "**bold** _it_ `code` ~~s~~",
+    ":red[alarm] :material/lock:",
+    "$x^2$ and $$y$$",
+    "# Heading",
+    "> quote",
+    "1. list",
+    "https://evil.example/raw",
+    "www.evil.example",
+    "a\u202egnp.exe",
+    "line\nbreak\r\n- item",
+    "&lt;b&gt; &amp;",
+    '=HYPERLINK("x")',
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE_TEXT)
@@ -203,10 +245,13 @@ def test_plain_text_is_inert_markdown(value):
 def test_one_csv_writer_neutralises_formulas():
     from core.output import exports
 
-    frame = pd.DataFrame({"reply": ["=HYPERLINK(\"https://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
-                                    "fine", None],
-                          "gap_usd": [-12.5, 3.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-                          "=cmd": ["a", "b", "c", "d", "e", "f", "g", "h"]})
+    frame = pd.DataFrame(
+        {
+            "reply": ['=HYPERLINK("https://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "fine", None],
+            "gap_usd": [-12.5, 3.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "=cmd": ["a", "b", "c", "d", "e", "f", "g", "h"],
+        }
+    )
     out = exports.csv_bytes(frame).decode("utf-8-sig")
     import csv
     import io
@@ -218,10 +263,31 @@ def test_one_csv_writer_neutralises_formulas():
     assert rows[0][1] == "-12.5"  # numbers stay numbers
 
 
-@pytest.mark.parametrize("token", ["0000", "0000Q1", "9999Q4", "9999", "²", "２０２６", "2026Q٣", "2026Q5",
-                                   "2026-02-30..2026-03-01", "0000-01-01..9999-12-31", "9" * 5000,
-                                   "2026-01-01..2025-01-01", "last12 ", " 2026Q1", "2026q1", "' OR 1=1 --",
-                                   "[x](http://e)", "\x00", "2026-1-1..2026-2-2", "\u0662\u0660\u0662\u0666"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "0000",
+        "0000Q1",
+        "9999Q4",
+        "9999",
+        "²",
+        "２０２６",
+        "2026Q٣",
+        "2026Q5",
+        "2026-02-30..2026-03-01",
+        "0000-01-01..9999-12-31",
+        "9" * 5000,
+        "2026-01-01..2025-01-01",
+        "last12 ",
+        " 2026Q1",
+        "2026q1",
+        "' OR 1=1 --",
+        "[x](http://e)",
+        "\x00",
+        "2026-1-1..2026-2-2",
+        "\u0662\u0660\u0662\u0666",
+    ],
+)
 @pytest.mark.parametrize("offered_only", [True, False])
 def test_period_tokens_never_raise_and_stay_within_the_data(token, offered_only):
     from datetime import date

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,30 +11,43 @@ from streamlit.testing.v1 import AppTest
 from core import access, state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "scorecard",
-        "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
-EMAILS = {"physician": "p01@fixture.org", "champion": "P03@fixture.org", "supply": "supply@fixture.org",
-          "admin": "admin@fixture.org"}
-PAGE_FILES = {"scorecard": "pages/scorecard.py", "products": "pages/products.py", "supply": "pages/supply.py",
-              "presentation": "pages/presentation.py", "evidence": "pages/evidence.py", "flags": "pages/flags.py",
-              "audit": "pages/audit.py", "data": "pages/data.py", "definitions": "pages/definitions.py",
-              "equity": "pages/equity.py"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "scorecard",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+EMAILS = {
+    "physician": "p01@fixture.org",
+    "champion": "P03@fixture.org",
+    "supply": "supply@fixture.org",
+    "admin": "admin@fixture.org",
+}
+# Every page the app routes (core.access.PAGES), each a file of the same name in pages/.
+PAGE_FILES = {key: f"pages/{key}.py" for key in access.PAGES}
 
 
 def app(email: str | None, *, verified: bool = True, auth: bool = True, params: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if auth:
         at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": email is not None, **({"email": email, "email_verified": verified, "name": "N"}
-                                                      if email else {})}
+    at.user = {
+        "is_logged_in": email is not None,
+        **({"email": email, "email_verified": verified, "name": "N"} if email else {}),
+    }
     for k, v in (params or {}).items():
         at.query_params[k] = v
     return at
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "metric")
-             for e in getattr(at, kind) if isinstance(getattr(e, "value", None), str)]
+    parts = [
+        e.value
+        for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "metric")
+        for e in getattr(at, kind)
+        if isinstance(getattr(e, "value", None), str)
+    ]
     parts += [str(e.label) for e in at.metric]
     parts += [df.value.to_csv() for df in at.dataframe]
     return "\n".join(parts)
@@ -136,13 +148,15 @@ def test_demo_data_without_auth_offers_personas(tmp_path, monkeypatch):
 
 
 def test_a_truth_file_claiming_the_demo_does_not_open_demo_mode(tmp_path, monkeypatch):
-    from core.build.pipeline import build
     from fixture_source import write_fixture_source
+
+    from core.build.pipeline import build
 
     # Finding 4 of issue 12: real data with a truth.json claiming the generator was served without sign-in.
     source = write_fixture_source(tmp_path / "fake")
-    (source / "truth.json").write_text(json.dumps({"generator": "scorecard-demo", "seed": 42, "cases": 1000,
-                                                   "format": "csv"}))
+    (source / "truth.json").write_text(
+        json.dumps({"generator": "scorecard-demo", "seed": 42, "cases": 1000, "format": "csv"})
+    )
     assert build(source, tmp_path / "fake.duckdb").ok
     monkeypatch.setenv("SCORECARD_DB", str(tmp_path / "fake.duckdb"))
     at = app(None, auth=False).run()
@@ -183,16 +197,19 @@ def test_sign_in_is_audited_once_per_session(fixture_db):
     assert len(state.audit_entries(action="sign-in", email="p05@fixture.org")) == before + 1
 
 
-@pytest.mark.parametrize("email,params,expected", [
-    # P04 has a single knee replacement: below min_cases (2), so no comparison.
-    ("supply@fixture.org", {"physician": "P04"}, "at least 2 are needed for a fair comparison"),
-    # P06 is the only cholecystectomy surgeon: below min_peers (3), so no peer figures at all.
-    ("p06@fixture.org", {}, "no peer comparison is shown"),
-    # Far too few events in the fixture to fit any risk model: unadjusted, labelled as such.
-    ("p01@fixture.org", {}, "shown unadjusted"),
-    # P01 operated only in the first quarter: an honest empty state for the second.
-    ("p01@fixture.org", {"period": "2026Q2"}, "No cases in 2026 Q2"),
-])
+@pytest.mark.parametrize(
+    "email,params,expected",
+    [
+        # P04 has a single knee replacement: below min_cases (2), so no comparison.
+        ("supply@fixture.org", {"physician": "P04"}, "at least 2 are needed for a fair comparison"),
+        # P06 is the only cholecystectomy surgeon: below min_peers (3), so no peer figures at all.
+        ("p06@fixture.org", {}, "no peer comparison is shown"),
+        # Far too few events in the fixture to fit any risk model: unadjusted, labelled as such.
+        ("p01@fixture.org", {}, "shown unadjusted"),
+        # P01 operated only in the first quarter: an honest empty state for the second.
+        ("p01@fixture.org", {"period": "2026Q2"}, "No cases in 2026 Q2"),
+    ],
+)
 def test_honest_states(fixture_db, email, params, expected):
     at = app(email, params=params).run()
     if email.startswith("supply"):  # staff land on the category view: open the scorecard from there

@@ -14,8 +14,8 @@ import os
 import pandas as pd
 import pytest
 
-from core import db, scorecard
 from benchmarks import bench
+from core import db, scorecard
 
 CASES = 3000
 
@@ -26,8 +26,17 @@ def record(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("SCORECARD_DB", "SCORECARD_STATE")}
     work, results = tmp_path_factory.mktemp("bench-work"), tmp_path_factory.mktemp("bench-results")
     try:
-        rec = bench.run_bench(CASES, seed=7, requests=30, personas=1, work=work, results=results,
-                              shape="demo", flags=20, say=lambda _m: None)
+        rec = bench.run_bench(
+            CASES,
+            seed=7,
+            requests=30,
+            personas=1,
+            work=work,
+            results=results,
+            shape="demo",
+            flags=20,
+            say=lambda _m: None,
+        )
         yield rec, work, results
     finally:
         for k, v in saved.items():
@@ -81,9 +90,14 @@ def test_a_second_run_reuses_the_source(record):
     assert bench.ensure_source(work / f"source-demo-{CASES}-s7", CASES, 7, lambda _m: None, "demo")["reused"]
 
 
-@pytest.mark.parametrize("view, key", [("mart_cost_position", ["physician_id", "procedure_code"]),
-                                       ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
-                                       ("mart_preferred_use", ["physician_id", "procedure_code", "category"])])
+@pytest.mark.parametrize(
+    "view, key",
+    [
+        ("mart_cost_position", ["physician_id", "procedure_code"]),
+        ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
+        ("mart_preferred_use", ["physician_id", "procedure_code", "category"]),
+    ],
+)
 def test_default_period_snapshots_equal_the_live_views(record, view, key):
     rec, work, _ = record
     path = work / f"bench-demo-{CASES}-s7.duckdb"
@@ -96,17 +110,25 @@ def test_default_period_snapshots_equal_the_live_views(record, view, key):
     finally:
         cur.close()
     assert len(snapshot) > 0
-    pd.testing.assert_frame_equal(snapshot.sort_values(key).reset_index(drop=True),
-                                  live.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        snapshot.sort_values(key).reset_index(drop=True),
+        live.sort_values(key).reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+    )
 
 
-@pytest.mark.parametrize("view, key", [("mart_cost_position", ["physician_id", "procedure_code"]),
-                                       ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
-                                       ("mart_preferred_use", ["physician_id", "procedure_code", "category"]),
-                                       ("mart_category_driver", ["physician_id", "procedure_code", "category"]),
-                                       ("mart_cost_quarter", ["physician_id", "procedure_code", "surgery_quarter"]),
-                                       ("mart_outcome_quarter",
-                                        ["physician_id", "procedure_code", "surgery_quarter", "outcome"])])
+@pytest.mark.parametrize(
+    "view, key",
+    [
+        ("mart_cost_position", ["physician_id", "procedure_code"]),
+        ("mart_outcome_position", ["physician_id", "procedure_code", "outcome"]),
+        ("mart_preferred_use", ["physician_id", "procedure_code", "category"]),
+        ("mart_category_driver", ["physician_id", "procedure_code", "category"]),
+        ("mart_cost_quarter", ["physician_id", "procedure_code", "surgery_quarter"]),
+        ("mart_outcome_quarter", ["physician_id", "procedure_code", "surgery_quarter", "outcome"]),
+    ],
+)
 def test_snapshots_patched_for_accepted_flags_equal_the_live_views(record, view, key):
     """Accepting flags one after another, and rejecting one, keeps every patched snapshot equal to its view."""
     rec, work, _ = record
@@ -114,8 +136,10 @@ def test_snapshots_patched_for_accepted_flags_equal_the_live_views(record, view,
     period = scorecard.data_context(path).default_period()
     cur = db.cursor(path)
     try:
-        cases = cur.execute("select case_id::varchar, procedure_code from mart_case where surgery_date >= ? "
-                            "order by case_id", [period.start]).fetchall()
+        cases = cur.execute(
+            "select case_id::varchar, procedure_code from mart_case where surgery_date >= ? order by case_id",
+            [period.start],
+        ).fetchall()
     finally:
         cur.close()
     first, second = cases[::97][:6], cases[::89][:4]
@@ -131,9 +155,13 @@ def test_snapshots_patched_for_accepted_flags_equal_the_live_views(record, view,
         finally:
             live_cur.close()
         assert len(patched) > 0
-        pd.testing.assert_frame_equal(patched.sort_values(key).reset_index(drop=True),
-                                      live[list(patched.columns)].sort_values(key).reset_index(drop=True),
-                                      check_exact=False, rtol=1e-9, check_dtype=False)
+        pd.testing.assert_frame_equal(
+            patched.sort_values(key).reset_index(drop=True),
+            live[list(patched.columns)].sort_values(key).reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-9,
+            check_dtype=False,
+        )
 
 
 @pytest.mark.slow
@@ -141,8 +169,16 @@ def test_the_real_shape_benchmark_at_100000_cases(tmp_path):
     """`make test-slow`: the real shape end to end (a few minutes): both baselines and the flags agree."""
     saved = {k: os.environ.get(k) for k in ("SCORECARD_DB", "SCORECARD_STATE")}
     try:
-        rec = bench.run_bench(100_000, seed=11, requests=40, personas=2, work=tmp_path / "work",
-                              results=tmp_path / "results", flags=100, say=lambda _m: None)
+        rec = bench.run_bench(
+            100_000,
+            seed=11,
+            requests=40,
+            personas=2,
+            work=tmp_path / "work",
+            results=tmp_path / "results",
+            flags=100,
+            say=lambda _m: None,
+        )
     finally:
         for k, v in saved.items():
             if v is None:

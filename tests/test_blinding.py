@@ -73,11 +73,11 @@ def _with_truth(monkeypatch):
 
 # --- finding 1: views a day apart -----------------------------------------------------------------
 
+
 def test_day_by_day_periods_are_one_view_for_a_blinded_physician(demo):
     ctx, _ = demo
     end = ctx.data_end
-    asked = [f"{ctx.default_start - timedelta(days=0):%Y-%m-%d}..{end - timedelta(days=d):%Y-%m-%d}"
-             for d in range(29)]
+    asked = [f"{ctx.default_start - timedelta(days=0):%Y-%m-%d}..{end - timedelta(days=d):%Y-%m-%d}" for d in range(29)]
     resolved = {ctx.parse_period(t, offered_only=True)[0].token for t in asked}
     # All 29 fall back to the one default view: nothing to difference, no operating day to recover.
     assert resolved == {"last12"}
@@ -109,11 +109,11 @@ def test_letters_across_every_view_a_physician_can_ask_for_link_no_better_than_c
             peers = peers[~peers["is_you"]]
             assert "physician_id" not in peers and "physician_name" not in peers
             if len(peers) >= 2:
-                letters_by_view.append(dict(zip(peers["label"], peers["truth"])))
+                letters_by_view.append(dict(zip(peers["label"], peers["truth"], strict=False)))
                 views += 1
         # The attacker's rule: "the same letter is the same surgeon". Count how often it is right.
         for i, a in enumerate(letters_by_view):
-            for b in letters_by_view[i + 1:]:
+            for b in letters_by_view[i + 1 :]:
                 common = set(a) & set(b)
                 for letter in common:
                     trials += 1
@@ -130,14 +130,16 @@ def test_letters_across_every_view_a_physician_can_ask_for_link_no_better_than_c
 
 # --- finding 2: volume from the funnel ------------------------------------------------------------
 
+
 def _funnels(ctx, viewer, period):
     """Every funnel of every procedure the physician did in the period: (code, outcome, points)."""
     out = []
     for code in scorecard.positions(viewer.physician_id, period)["procedure_code"]:
         summary = scorecard.outcome_summary(viewer.physician_id, code, period)
         for outcome in summary.get("outcome", []):
-            points, meta = scorecard.funnel_data(viewer, viewer.physician_id, code, outcome, period, SECRET,
-                                                 ctx.min_peers)
+            points, meta = scorecard.funnel_data(
+                viewer, viewer.physician_id, code, outcome, period, SECRET, ctx.min_peers
+            )
             if len(points) > 1 and points["is_you"].any():
                 out.append((code, outcome, points, meta))
     return out
@@ -147,8 +149,11 @@ def test_volume_estimate_from_the_funnel_does_no_better_than_the_band(demo, monk
     ctx, viewer = demo
     _with_truth(monkeypatch)
     period = ctx.default_period()
-    truth = db.fetch("mart_cost_position", columns=["physician_id", "procedure_code", "case_count"],
-                     variables=scorecard.period_variables(period))
+    truth = db.fetch(
+        "mart_cost_position",
+        columns=["physician_id", "procedure_code", "case_count"],
+        variables=scorecard.period_variables(period),
+    )
     truth = truth.set_index(["physician_id", "procedure_code"])["case_count"]
     attack, band_only, widths = [], [], []
     for code, _outcome, points, _meta in _funnels(ctx, viewer, period):
@@ -163,8 +168,10 @@ def test_volume_estimate_from_the_funnel_does_no_better_than_the_band(demo, monk
             assert pd.isna(peer["observed"]) and pd.isna(peer["case_count"])  # no count that scales with volume
     assert len(attack) >= 100
     # Before the fix the attack's mean error was 1.9 cases against bands 15–100 wide.
-    print(f"volume attack: mean error {np.mean(attack):.1f} cases, band-only guess {np.mean(band_only):.1f}, "
-          f"{len(attack)} peer points")
+    print(
+        f"volume attack: mean error {np.mean(attack):.1f} cases, band-only guess {np.mean(band_only):.1f}, "
+        f"{len(attack)} peer points"
+    )
     assert np.mean(attack) >= 0.9 * np.mean(band_only), (np.mean(attack), np.mean(band_only))
     assert np.mean(attack) >= 0.15 * np.mean(widths)
 
@@ -194,8 +201,9 @@ def _forms(value: float) -> set[str]:
 
 def _exact_peer_figures(period, code: str) -> set[str]:
     """Every eligible physician's exact expected counts, in the forms a file could carry them."""
-    frame = db.fetch("mart_outcome_position", where={"procedure_code": code},
-                     variables=scorecard.period_variables(period))
+    frame = db.fetch(
+        "mart_outcome_position", where={"procedure_code": code}, variables=scorecard.period_variables(period)
+    )
     return set().union(*(_forms(e) for e in frame.loc[frame["eligible_flag"], "expected_count"]))
 
 
@@ -206,8 +214,11 @@ def test_no_exact_peer_figure_in_chart_data_csv_or_slides(demo):
     decks = [presentation.scorecard_deck(viewer, viewer.physician_id, code, period, SECRET)]
     line = scorecard.procedures().set_index("procedure_code").at[code, "service_line"]
     decks.append(presentation.build_deck(access.Viewer("c@x", "champion", "X", line), line, code, period, SECRET))
-    mine = db.fetch("mart_outcome_position", where={"procedure_code": code, "physician_id": viewer.physician_id},
-                    variables=scorecard.period_variables(period))
+    mine = db.fetch(
+        "mart_outcome_position",
+        where={"procedure_code": code, "physician_id": viewer.physician_id},
+        variables=scorecard.period_variables(period),
+    )
     own = set().union(*(_forms(e) for e in mine["expected_count"]))
     forbidden = sorted(_exact_peer_figures(period, code) - own)
     assert forbidden

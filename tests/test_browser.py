@@ -4,33 +4,57 @@ running locally, against the real app serving the fixture database (README, *Acc
 from __future__ import annotations
 
 import pytest
-
 from browser_support import app_text, screenshot, sign_in, sign_out, wait_for_app
+
 from core import state
 
 pytestmark = pytest.mark.browser
 
-EMAILS = {"physician": "P01@fixture.org", "champion": "p03@fixture.org", "supply": "supply@fixture.org",
-          "admin": "admin@fixture.org"}
+EMAILS = {
+    "physician": "P01@fixture.org",
+    "champion": "p03@fixture.org",
+    "supply": "supply@fixture.org",
+    "admin": "admin@fixture.org",
+}
 
 
 def nav_links(page) -> set[str]:
     """Titles of the pages in the sidebar navigation."""
-    return {t.strip().splitlines()[-1].strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()}
+    return {
+        t.strip().splitlines()[-1].strip() for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    }
 
 
 PHYSICIAN_PAGES = {"My scorecard", "My products", "Evidence library", "Definitions"}
 STAFF_ONLY = {"Supply categories", "Review queue", "Audit log", "Data status"}
 
 
-@pytest.mark.parametrize("role,expect_pages,forbidden_pages", [
-    ("physician", PHYSICIAN_PAGES, STAFF_ONLY | {"Presentation"}),
-    ("champion", PHYSICIAN_PAGES | {"Presentation"}, STAFF_ONLY),
-    ("supply", {"Supply categories", "My scorecard", "Presentation", "Evidence library", "Review queue",
-                "Definitions"}, {"Audit log", "Data status", "My products"}),
-    ("admin", {"Supply categories", "My scorecard", "Presentation", "Evidence library", "Review queue",
-               "Audit log", "Data status", "Definitions"}, {"My products"}),
-])
+@pytest.mark.parametrize(
+    "role,expect_pages,forbidden_pages",
+    [
+        ("physician", PHYSICIAN_PAGES, STAFF_ONLY | {"Presentation"}),
+        ("champion", PHYSICIAN_PAGES | {"Presentation"}, STAFF_ONLY),
+        (
+            "supply",
+            {"Supply categories", "My scorecard", "Presentation", "Evidence library", "Review queue", "Definitions"},
+            {"Audit log", "Data status", "My products"},
+        ),
+        (
+            "admin",
+            {
+                "Supply categories",
+                "My scorecard",
+                "Presentation",
+                "Evidence library",
+                "Review queue",
+                "Audit log",
+                "Data status",
+                "Definitions",
+            },
+            {"My products"},
+        ),
+    ],
+)
 def test_each_role_signs_in_and_sees_its_pages(app_url, page, role, expect_pages, forbidden_pages):
     sign_in(page, app_url, EMAILS[role])
     links = nav_links(page)
@@ -116,8 +140,9 @@ def test_sign_out(app_url, page):
 
 def test_charts_render_in_the_browser(app_url, page):
     sign_in(page, app_url, EMAILS["physician"])
-    page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg',
-                           timeout=20_000)
+    page.wait_for_selector(
+        '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg', timeout=20_000
+    )
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 3
 
 

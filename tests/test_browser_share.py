@@ -5,14 +5,13 @@ their own letter."""
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 
 import pytest
+from browser_support import app_text, sign_in, wait_for_app
 from pptx import Presentation
 
-from browser_support import app_text, sign_in, wait_for_app
 from core import state
 
 pytestmark = pytest.mark.browser
@@ -32,8 +31,9 @@ def test_share_link_from_supply_lands_a_signed_out_physician_on_their_own_view(a
     assert (shares["email"] == "supply@fixture.org").any()
 
     other = browser.new_context()
-    other.route("**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url)
-                else r.abort())
+    other.route(
+        "**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url) else r.abort()
+    )
     doctor = other.new_page()
     doctor.goto(link)
     wait_for_app(doctor)
@@ -47,8 +47,9 @@ def test_share_link_from_supply_lands_a_signed_out_physician_on_their_own_view(a
 
 def test_a_colleagues_link_shows_a_physician_their_own_scorecard(app_url, browser):
     ctx = browser.new_context()
-    ctx.route("**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url)
-              else r.abort())
+    ctx.route(
+        "**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url) else r.abort()
+    )
     doctor = ctx.new_page()
     doctor.goto(f"{app_url}/scorecard?physician=P02&procedure=TKA&period=last12")
     wait_for_app(doctor)

@@ -72,7 +72,8 @@ def test_supply_analyst_goes_from_the_risk_ranking_to_an_items_alternatives_and_
 
     page.get_by_role("button", name="Share").first.click()
     link = page.locator('[data-testid="stCode"] code').first.inner_text().strip()
-    assert link.startswith(f"{supply_app}/supply_risk?") and "item=KNEE-B" in link and "supply" not in link.split("?")[1]
+    assert link.startswith(f"{supply_app}/supply_risk?") and "item=KNEE-B" in link
+    assert "supply" not in link.split("?")[1]  # a view, never identity or rights
     page.get_by_role("button", name="I shared this link").click()
     wait_for_app(page)
     shares = state.audit_entries(action="share", path=supply_app.state_path)
@@ -80,8 +81,9 @@ def test_supply_analyst_goes_from_the_risk_ranking_to_an_items_alternatives_and_
 
     # The orthopaedic champion opens the link: the same item, their service line, peers blinded.
     ctx = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]})
-    ctx.route("**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url)
-              else r.abort())
+    ctx.route(
+        "**/*", lambda r: r.continue_() if re.match(r"https?://(localhost|127\.0\.0\.1)", r.request.url) else r.abort()
+    )
     champion = ctx.new_page()
     champion.goto(link)
     wait_for_app(champion)

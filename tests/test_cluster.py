@@ -56,8 +56,9 @@ def _on(page, cluster: Cluster, replica: str):
 def _second_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    context.route("**/*", lambda route: route.continue_() if _is_local(route.request.url)
-                  else route.abort("blockedbyclient"))
+    context.route(
+        "**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort("blockedbyclient")
+    )
     return context.new_page()
 
 
@@ -76,10 +77,8 @@ def _scorecard(page, cluster: Cluster, replica: str) -> str:
     return text
 
 
-def test_a_flag_accepted_on_one_replica_is_honoured_on_the_other_and_letters_match(cluster, page, browser,
-                                                                                 tmp_path):
-    flag_id = state.flag_case("C02", "P01", "p01@fixture.org", "wrong physician", "Not my patient",
-                              path=cluster.state)
+def test_a_flag_accepted_on_one_replica_is_honoured_on_the_other_and_letters_match(cluster, page, browser, tmp_path):
+    flag_id = state.flag_case("C02", "P01", "p01@fixture.org", "wrong physician", "Not my patient", path=cluster.state)
     physician = _on(page, cluster, "r2")
     sign_in(physician, cluster.url, "p01@fixture.org")
     before = _scorecard(physician, cluster, "r2")

@@ -14,24 +14,61 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core.tools.demo import TABLES, write_demo_source
 from core.errors import UserError
+from core.tools.demo import TABLES, write_demo_source
 
 # README, *The data contract* columns (required and optional), plus the `line` key column of the two usage tables.
 CONTRACT = {
     "physicians": {"physician_id", "name", "specialty", "service_line", "email"},
     "procedures": {"procedure_code", "name", "service_line"},
-    "cases": {"case_id", "physician_id", "procedure_code", "surgery_date", "discharge_date",
-              "patient_age", "patient_sex", "asa_class", "comorbidity_index", "admission_type",
-              "payer", "or_minutes", "readmit_30d", "complication", "ssi", "mortality", "facility",
-              "race_ethnicity", "dual_eligible"},
-    "items": {"item_id", "description", "manufacturer", "category", "unit_cost", "is_implant",
-              "preferred", "criticality", "approved_sources", "on_backorder"},
+    "cases": {
+        "case_id",
+        "physician_id",
+        "procedure_code",
+        "surgery_date",
+        "discharge_date",
+        "patient_age",
+        "patient_sex",
+        "asa_class",
+        "comorbidity_index",
+        "admission_type",
+        "payer",
+        "or_minutes",
+        "readmit_30d",
+        "complication",
+        "ssi",
+        "mortality",
+        "facility",
+        "race_ethnicity",
+        "dual_eligible",
+    },
+    "items": {
+        "item_id",
+        "description",
+        "manufacturer",
+        "category",
+        "unit_cost",
+        "is_implant",
+        "preferred",
+        "criticality",
+        "approved_sources",
+        "on_backorder",
+    },
     "supply_usage": {"case_id", "item_id", "line", "quantity", "unit_cost", "wasted_quantity"},
     "drug_usage": {"case_id", "line", "drug_name", "drug_class", "quantity", "cost"},
-    "evidence": {"evidence_id", "category", "preferred_item_id", "title", "summary",
-                 "evidence_grade", "outcomes", "sources", "reviewed_on", "reviewed_by",
-                 "next_review"},
+    "evidence": {
+        "evidence_id",
+        "category",
+        "preferred_item_id",
+        "title",
+        "summary",
+        "evidence_grade",
+        "outcomes",
+        "sources",
+        "reviewed_on",
+        "reviewed_by",
+        "next_review",
+    },
     "users": {"email", "role", "physician_id", "service_line"},
     "settings": {"key", "value"},
     "drugs": {"drug_name", "drug_class", "preferred", "unit_cost"},
@@ -88,8 +125,8 @@ def default(tmp_path_factory) -> tuple[duckdb.DuckDBPyConnection, dict]:
         d AS (SELECT case_id, sum(cost) AS pharmacy FROM drug_usage GROUP BY 1)
         SELECT c.*, coalesce(s.supplies, 0) AS supplies, coalesce(s.implants, 0) AS implants,
                s.waste, s.lines, d.pharmacy,
-               c.or_minutes * {float(settings['or_cost_per_minute'])} AS or_cost,
-               (c.discharge_date - c.surgery_date) * {float(settings['bed_day_cost'])} AS bed_cost
+               c.or_minutes * {float(settings["or_cost_per_minute"])} AS or_cost,
+               (c.discharge_date - c.surgery_date) * {float(settings["bed_day_cost"])} AS bed_cost
         FROM cases c JOIN s USING (case_id) JOIN d USING (case_id)""")
     con.execute("""CREATE TABLE case_cost_total AS SELECT *,
                    supplies + implants + pharmacy + or_cost + bed_cost AS total FROM case_cost""")
@@ -109,8 +146,11 @@ def _versus_peers(con, physician_id: str, procedure: str, expr: str) -> tuple[fl
 
 def _procedures_of(con, physician_id: str) -> list[str]:
     """The procedures a physician does at least 10 of."""
-    return [r[0] for r in con.execute(f"""SELECT procedure_code FROM cases WHERE physician_id =
-            '{physician_id}' GROUP BY 1 HAVING count(*) >= 10""").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(f"""SELECT procedure_code FROM cases WHERE physician_id =
+            '{physician_id}' GROUP BY 1 HAVING count(*) >= 10""").fetchall()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,14 +227,36 @@ def test_bad_arguments_are_user_errors(tmp_path):
 
 def test_command_line_writes_a_source(tmp_path):
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "core", "demo", "--out", str(tmp_path / "d"),
-                           "--cases", "1000", "--seed", "5", "--format", "csv"],
-                          cwd=root, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "demo",
+            "--out",
+            str(tmp_path / "d"),
+            "--cases",
+            "1000",
+            "--seed",
+            "5",
+            "--format",
+            "csv",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "1000 cases" in done.stdout
     assert json.loads((tmp_path / "d" / "truth.json").read_text())["seed"] == 5
-    bad = subprocess.run([sys.executable, "-m", "core", "demo", "--out", str(tmp_path / "e"),
-                          "--cases", "5"], cwd=root, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "core", "demo", "--out", str(tmp_path / "e"), "--cases", "5"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
@@ -203,50 +265,88 @@ def test_command_line_writes_a_source(tmp_path):
 # ---------------------------------------------------------------------------------------------
 def test_keys_are_unique_and_foreign_keys_known(small_csv):
     con = _connect(small_csv[0], "csv")
-    keys = {"physicians": "physician_id", "procedures": "procedure_code", "cases": "case_id",
-            "items": "item_id", "supply_usage": "case_id, item_id, line",
-            "drug_usage": "case_id, line", "evidence": "evidence_id", "users": "email",
-            "settings": "key"}
+    keys = {
+        "physicians": "physician_id",
+        "procedures": "procedure_code",
+        "cases": "case_id",
+        "items": "item_id",
+        "supply_usage": "case_id, item_id, line",
+        "drug_usage": "case_id, line",
+        "evidence": "evidence_id",
+        "users": "email",
+        "settings": "key",
+    }
     for table, key in keys.items():
         assert _one(con, f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}") == 0, table
-    fks = [("cases", "physician_id", "physicians", "physician_id"),
-           ("cases", "procedure_code", "procedures", "procedure_code"),
-           ("supply_usage", "case_id", "cases", "case_id"),
-           ("supply_usage", "item_id", "items", "item_id"),
-           ("drug_usage", "case_id", "cases", "case_id"),
-           ("evidence", "preferred_item_id", "items", "item_id"),
-           ("users", "physician_id", "physicians", "physician_id")]
+    fks = [
+        ("cases", "physician_id", "physicians", "physician_id"),
+        ("cases", "procedure_code", "procedures", "procedure_code"),
+        ("supply_usage", "case_id", "cases", "case_id"),
+        ("supply_usage", "item_id", "items", "item_id"),
+        ("drug_usage", "case_id", "cases", "case_id"),
+        ("evidence", "preferred_item_id", "items", "item_id"),
+        ("users", "physician_id", "physicians", "physician_id"),
+    ]
     for table, col, ref, ref_col in fks:
-        orphans = _one(con, f"""SELECT count(*) FROM {table} t WHERE t.{col} IS NOT NULL AND
-                                NOT EXISTS (SELECT 1 FROM {ref} r WHERE r.{ref_col} = t.{col})""")
+        orphans = _one(
+            con,
+            f"""SELECT count(*) FROM {table} t WHERE t.{col} IS NOT NULL AND
+                                NOT EXISTS (SELECT 1 FROM {ref} r WHERE r.{ref_col} = t.{col})""",
+        )
         assert orphans == 0, f"{table}.{col}"
     # Every case has supply and drug lines, numbered 1..n without gaps.
     for table in ("supply_usage", "drug_usage"):
         assert _one(con, f"SELECT count(DISTINCT case_id) FROM {table}") == SMALL
-        assert _one(con, f"""SELECT count(*) FROM (SELECT case_id, min(line) lo, max(line) hi,
-                             count(*) n FROM {table} GROUP BY 1) WHERE lo <> 1 OR hi <> n""") == 0
+        assert (
+            _one(
+                con,
+                f"""SELECT count(*) FROM (SELECT case_id, min(line) lo, max(line) hi,
+                             count(*) n FROM {table} GROUP BY 1) WHERE lo <> 1 OR hi <> n""",
+            )
+            == 0
+        )
 
 
 def test_values_are_in_range(small_csv):
     con = _connect(small_csv[0], "csv")
-    assert _one(con, """SELECT count(*) FROM cases WHERE discharge_date < surgery_date
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM cases WHERE discharge_date < surgery_date
                         OR asa_class NOT BETWEEN 1 AND 5 OR comorbidity_index < 0
                         OR admission_type NOT IN ('elective', 'urgent', 'emergency')
                         OR patient_sex NOT IN ('F', 'M') OR patient_age NOT BETWEEN 18 AND 100
                         OR or_minutes < 15
-                        OR payer NOT IN ('Medicare', 'Medicaid', 'Commercial', 'Self-pay')""") == 0
-    assert _one(con, """SELECT count(*) FROM supply_usage WHERE quantity < 1 OR unit_cost < 0
-                        OR wasted_quantity NOT BETWEEN 0 AND quantity""") == 0
+                        OR payer NOT IN ('Medicare', 'Medicaid', 'Commercial', 'Self-pay')""",
+        )
+        == 0
+    )
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM supply_usage WHERE quantity < 1 OR unit_cost < 0
+                        OR wasted_quantity NOT BETWEEN 0 AND quantity""",
+        )
+        == 0
+    )
     assert _one(con, "SELECT count(*) FROM drug_usage WHERE quantity < 1 OR cost < 0") == 0
     assert _one(con, "SELECT count(*) FROM items WHERE unit_cost <= 0 OR category IS NULL") == 0
-    assert _one(con, """SELECT count(*) FROM items WHERE criticality NOT IN ('high', 'medium', 'low')
-                        OR approved_sources < 1""") == 0
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM items WHERE criticality NOT IN ('high', 'medium', 'low')
+                        OR approved_sources < 1""",
+        )
+        == 0
+    )
     # Money is in cents.
     for table, col in (("items", "unit_cost"), ("supply_usage", "unit_cost"), ("drug_usage", "cost")):
         assert _one(con, f"SELECT count(*) FROM {table} WHERE abs({col} * 100 - round({col} * 100)) > 1e-6") == 0
     # Dates span the two years ending 2026-09-30 and the latest surgery is on that day.
-    assert con.execute("SELECT min(surgery_date)::varchar, max(surgery_date)::varchar FROM cases") \
-        .fetchone() >= ("2024-10-01", "2026-09-30")
+    assert con.execute("SELECT min(surgery_date)::varchar, max(surgery_date)::varchar FROM cases").fetchone() >= (
+        "2024-10-01",
+        "2026-09-30",
+    )
     assert _one(con, "SELECT max(surgery_date)::varchar FROM cases") == "2026-09-30"
     # Price paid is given on a good share of lines, sometimes differing from the item master.
     share, differs = con.execute("""SELECT avg((u.unit_cost IS NOT NULL)::int),
@@ -271,9 +371,15 @@ def test_procedures_and_service_lines(small_csv):
     codes = {r[0] for r in con.execute("SELECT procedure_code FROM procedures").fetchall()}
     assert {"TKA", "THA", "SPF", "LCH", "IHR", "CABG", "PCI", "HYS", "TAVR"} <= codes
     # Every physician works within their own service line.
-    assert _one(con, """SELECT count(*) FROM cases c JOIN physicians p USING (physician_id)
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM cases c JOIN physicians p USING (physician_id)
                         JOIN procedures r USING (procedure_code)
-                        WHERE p.service_line <> r.service_line""") == 0
+                        WHERE p.service_line <> r.service_line""",
+        )
+        == 0
+    )
     assert 55 <= _one(con, "SELECT count(*) FROM physicians") <= 65
 
 
@@ -311,16 +417,34 @@ def test_roster_personas_and_settings(small_csv):
     assert set(roles) == {"physician", "champion", "supply", "admin"}
     assert roles["supply"] == 2 and roles["admin"] == 1
     # Every physician is a user with their own email; champions lead their own service line.
-    assert _one(con, """SELECT count(*) FROM physicians p LEFT JOIN users u USING (physician_id)
-                        WHERE u.email IS DISTINCT FROM p.email""") == 0
-    assert _one(con, """SELECT count(*) FROM users WHERE email <> lower(email)
-                        OR email NOT LIKE '%@demo-hospital.org'""") == 0
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM physicians p LEFT JOIN users u USING (physician_id)
+                        WHERE u.email IS DISTINCT FROM p.email""",
+        )
+        == 0
+    )
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM users WHERE email <> lower(email)
+                        OR email NOT LIKE '%@demo-hospital.org'""",
+        )
+        == 0
+    )
     champions = con.execute("""SELECT u.service_line, p.service_line FROM users u
                                JOIN physicians p USING (physician_id) WHERE role = 'champion'""").fetchall()
     assert len(champions) == _one(con, "SELECT count(DISTINCT service_line) FROM physicians")
     assert all(a == b for a, b in champions)
-    assert _one(con, """SELECT count(*) FROM users WHERE role IN ('supply', 'admin')
-                        AND (physician_id IS NOT NULL OR service_line IS NOT NULL)""") == 0
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM users WHERE role IN ('supply', 'admin')
+                        AND (physician_id IS NOT NULL OR service_line IS NOT NULL)""",
+        )
+        == 0
+    )
     personas = truth["personas"]
     users = dict(con.execute("SELECT email, role FROM users").fetchall())
     assert users[personas["physician"]] == "physician"
@@ -330,12 +454,23 @@ def test_roster_personas_and_settings(small_csv):
         FROM physicians p JOIN cases c USING (physician_id) WHERE p.email = '{personas["physician"]}'
         GROUP BY 1""").fetchone()
     assert okafor[0] == "Dr. Amara Okafor" and "TKA" in okafor[1]
-    assert _one(con, f"""SELECT name || '|' || service_line FROM physicians
-                         WHERE email = '{personas["champion"]}'""") == "Dr. Lars Ångström|Orthopaedics"
+    assert (
+        _one(
+            con,
+            f"""SELECT name || '|' || service_line FROM physicians
+                         WHERE email = '{personas["champion"]}'""",
+        )
+        == "Dr. Lars Ångström|Orthopaedics"
+    )
     settings = dict(con.execute("SELECT key, value::varchar FROM settings").fetchall())
-    assert settings == {"or_cost_per_minute": "38", "bed_day_cost": "2400", "min_cases": "10",
-                        "min_peers": "5", "program_start_date": truth["savings_programme"]["program_start_date"],
-                        "savings_target_usd": str(truth["savings_programme"]["savings_target_usd"])}
+    assert settings == {
+        "or_cost_per_minute": "38",
+        "bed_day_cost": "2400",
+        "min_cases": "10",
+        "min_peers": "5",
+        "program_start_date": truth["savings_programme"]["program_start_date"],
+        "savings_target_usd": str(truth["savings_programme"]["savings_target_usd"]),
+    }
 
 
 def test_truth_shape(small_csv):
@@ -353,8 +488,9 @@ def test_truth_shape(small_csv):
     small = planted["small_department"]
     assert small["procedure_code"] == "HYS" and small["service_line"] == "Women's Health"
     assert {"physician_id": small["sicker_patients"], "procedure_code": "HYS"} in planted["sicker_patients"]
-    assert any(w["physician_id"] == small["worse_outcomes"] and w["procedure_code"] == "HYS"
-               for w in planted["worse_outcomes"])
+    assert any(
+        w["physician_id"] == small["worse_outcomes"] and w["procedure_code"] == "HYS" for w in planted["worse_outcomes"]
+    )
     assert planted["few_eligible_procedure"] == "TAVR"
     assert 3 <= len(planted["below_min_cases"]) <= 4
     assert set(truth["personas"]) == {"physician", "champion", "supply", "admin"}
@@ -364,9 +500,12 @@ def test_few_eligible_and_below_min_cases(small_csv, default):
     for con, truth in ((_connect(small_csv[0], "csv"), small_csv[1]), default):
         few = truth["planted"]["few_eligible_procedure"]
         assert _one(con, f"SELECT count(DISTINCT physician_id) FROM cases WHERE procedure_code = '{few}'") < 5
-        last_year = dict(((p, c), n) for p, c, n in con.execute("""
+        last_year = dict(
+            ((p, c), n)
+            for p, c, n in con.execute("""
             SELECT physician_id, procedure_code, count(*) FROM cases
-            WHERE surgery_date > DATE '2025-09-30' GROUP BY 1, 2""").fetchall())
+            WHERE surgery_date > DATE '2025-09-30' GROUP BY 1, 2""").fetchall()
+        )
         for entry in truth["planted"]["below_min_cases"]:
             n = last_year.get((entry["physician_id"], entry["procedure_code"]), 0)
             assert n == entry["cases_last_12_months"] and 1 <= n < 10
@@ -386,27 +525,34 @@ def test_okafor_is_costlier_on_knees_mostly_because_of_implants(default):
     con, truth = default
     okafor = _one(con, f"SELECT physician_id FROM physicians WHERE email = '{truth['personas']['physician']}'")
     assert okafor in truth["planted"]["costly_implants"]
-    medians = dict(con.execute("""SELECT physician_id, median(total) FROM case_cost_total
+    medians = dict(
+        con.execute("""SELECT physician_id, median(total) FROM case_cost_total
         WHERE procedure_code = 'TKA' AND surgery_date > DATE '2025-09-30'
-        GROUP BY 1 HAVING count(*) >= 10""").fetchall())
+        GROUP BY 1 HAVING count(*) >= 10""").fetchall()
+    )
     peers = sorted(medians.values())
     assert len(peers) >= 5
     peer_median = (peers[(len(peers) - 1) // 2] + peers[len(peers) // 2]) / 2
     assert medians[okafor] > peer_median + 2_000
-    gaps = {part: _versus_peers(con, okafor, "TKA", part) for part in
-            ("supplies", "implants", "pharmacy", "or_cost", "bed_cost")}
+    gaps = {
+        part: _versus_peers(con, okafor, "TKA", part)
+        for part in ("supplies", "implants", "pharmacy", "or_cost", "bed_cost")
+    }
     gaps = {part: mine - peer for part, (mine, peer) in gaps.items()}
     assert max(gaps, key=gaps.get) == "implants" and gaps["implants"] > 2_000
 
 
-@pytest.mark.parametrize("key, expr, factor", [
-    ("costly_implants", "implants", 1.25),
-    ("costly_extra_items", "supplies", 1.15),
-    ("costly_extra_items", "lines", 1.07),
-    ("costly_waste", "waste", 4.0),
-    ("costly_or_time", "or_minutes", 1.2),
-    ("costly_pharmacy", "pharmacy", 2.0),
-])
+@pytest.mark.parametrize(
+    "key, expr, factor",
+    [
+        ("costly_implants", "implants", 1.25),
+        ("costly_extra_items", "supplies", 1.15),
+        ("costly_extra_items", "lines", 1.07),
+        ("costly_waste", "waste", 4.0),
+        ("costly_or_time", "or_minutes", 1.2),
+        ("costly_pharmacy", "pharmacy", 2.0),
+    ],
+)
 def test_planted_cost_physicians_stand_out_on_their_component(default, key, expr, factor):
     con, truth = default
     for physician in truth["planted"][key]:
@@ -422,10 +568,12 @@ def test_planted_cost_physicians_stand_out_on_their_component(default, key, expr
 
 def test_costly_implant_physicians_rarely_use_preferred_implants(default):
     con, truth = default
-    shares = dict(con.execute("""SELECT physician_id, avg(i.preferred::int) FROM supply_usage u
+    shares = dict(
+        con.execute("""SELECT physician_id, avg(i.preferred::int) FROM supply_usage u
         JOIN items i USING (item_id) JOIN cases c USING (case_id)
         WHERE i.is_implant AND i.category IN (SELECT category FROM items WHERE preferred)
-        GROUP BY 1""").fetchall())
+        GROUP BY 1""").fetchall()
+    )
     costly = truth["planted"]["costly_implants"]
     assert max(shares[p] for p in costly) < 0.2
     assert min(v for p, v in shares.items() if p not in costly) > 0.4
@@ -456,7 +604,7 @@ def test_worse_outcome_physicians_are_worse_after_risk_adjustment(default):
         for outcome in entry["outcomes"]:
             observed, expected = _indirect_oe(con, outcome)[(entry["physician_id"], entry["procedure_code"])]
             assert observed / expected > 1.5, (entry, outcome, observed, expected)
-            assert observed - expected > 3.09 * expected ** 0.5  # beyond a 99.8% Poisson limit
+            assert observed - expected > 3.09 * expected**0.5  # beyond a 99.8% Poisson limit
 
 
 def test_worse_outcome_physicians_deteriorate_from_the_planted_date(default):

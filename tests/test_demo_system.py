@@ -66,7 +66,9 @@ def test_identical_arguments_give_identical_bytes(tmp_path):
     write_system_source(tmp_path / "b", cases=2000, seed=9)
     for name in ("cases", "supply_usage", "drug_usage", "items", "users"):
         assert (tmp_path / "a" / f"{name}.parquet").read_bytes() == (tmp_path / "b" / f"{name}.parquet").read_bytes()
-    assert json.loads((tmp_path / "a" / "truth.json").read_text()) == json.loads((tmp_path / "b" / "truth.json").read_text())
+    assert json.loads((tmp_path / "a" / "truth.json").read_text()) == json.loads(
+        (tmp_path / "b" / "truth.json").read_text()
+    )
 
 
 def test_bad_arguments_are_refused(tmp_path):

@@ -15,8 +15,12 @@ from core.build.pipeline import build
 from core.tools import report
 from core.tools.demo import write_demo_source
 
-COMPONENT_OF = {"costly_implants": "implants_usd", "costly_extra_items": "supplies_usd",
-                "costly_or_time": "or_time_usd", "costly_pharmacy": "pharmacy_usd"}
+COMPONENT_OF = {
+    "costly_implants": "implants_usd",
+    "costly_extra_items": "supplies_usd",
+    "costly_or_time": "or_time_usd",
+    "costly_pharmacy": "pharmacy_usd",
+}
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +85,9 @@ def test_worse_outcomes_are_above_one_and_flagged(demo, monkeypatch):
 def test_sicker_patients_raise_raw_rates_but_are_not_flagged(demo, monkeypatch):
     path, truth = demo
     monkeypatch.setenv("SCORECARD_DB", str(path))
-    cases = db.fetch("mart_period_case", columns=["physician_id", "procedure_code", "complication_flag",
-                                                   "asa_class"], path=path)
+    cases = db.fetch(
+        "mart_period_case", columns=["physician_id", "procedure_code", "complication_flag", "asa_class"], path=path
+    )
     for entry in truth["planted"]["sicker_patients"]:
         same = cases[cases["procedure_code"] == entry["procedure_code"]]
         mine = same["physician_id"] == entry["physician_id"]
@@ -182,14 +187,24 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
         if not shown.any():
             assert group["shrunken_oe_ratio"].isna().all()
             continue
-        np.testing.assert_allclose(group.loc[shown, "reliability"], ref.loc[shown, "reliability"],
-                                   rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(group.loc[shown, "shrunken_oe_ratio"], ref.loc[shown, "shrunken_oe_ratio"],
-                                   rtol=1e-9)
-    vlad = db.fetch("mart_outcome_vlad", where={"physician_id": "PH051", "procedure_code": "HYS",
-                                                        "outcome": "complication"}, order_by=["case_number"], path=path)
-    cases = db.fetch("mart_case", where={"physician_id": "PH051", "procedure_code": "HYS"},
-                     order_by=["surgery_date", "case_id"], path=path)
+        np.testing.assert_allclose(
+            group.loc[shown, "reliability"], ref.loc[shown, "reliability"], rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            group.loc[shown, "shrunken_oe_ratio"], ref.loc[shown, "shrunken_oe_ratio"], rtol=1e-9
+        )
+    vlad = db.fetch(
+        "mart_outcome_vlad",
+        where={"physician_id": "PH051", "procedure_code": "HYS", "outcome": "complication"},
+        order_by=["case_number"],
+        path=path,
+    )
+    cases = db.fetch(
+        "mart_case",
+        where={"physician_id": "PH051", "procedure_code": "HYS"},
+        order_by=["surgery_date", "case_id"],
+        path=path,
+    )
     o = cases["complication_flag"].astype(float).to_numpy()
     e = cases["expected_complication_rate"].to_numpy()
     np.testing.assert_array_equal(vlad["case_number"], np.arange(1, len(cases) + 1))

@@ -37,28 +37,50 @@ def department(seed: int) -> pd.DataFrame:
         age = rng.normal(74 if sicker else 67, 8.5, n).clip(40, 95).round()
         asa = np.clip(rng.choice([1, 2, 3, 4], n, p=[0.02, 0.28, 0.5, 0.2] if sicker else [0.1, 0.55, 0.3, 0.05]), 1, 4)
         comorb = rng.gamma(3.0 if sicker else 1.4, 1.0, n).round(1)
-        admission = rng.choice(["elective", "urgent", "emergency"], n,
-                               p=[0.6, 0.25, 0.15] if sicker else [0.92, 0.06, 0.02])
+        admission = rng.choice(
+            ["elective", "urgent", "emergency"], n, p=[0.6, 0.25, 0.15] if sicker else [0.92, 0.06, 0.02]
+        )
         sex = rng.choice(["f", "m"], n, p=[0.58, 0.42])
-        eta = (BASE_LOGIT + 0.025 * (age - 67) + 0.45 * (asa - 2.2) + 0.18 * (comorb - 1.4)
-               + 0.35 * (admission == "urgent") + 0.8 * (admission == "emergency") + 0.1 * (sex == "m"))
+        eta = (
+            BASE_LOGIT
+            + 0.025 * (age - 67)
+            + 0.45 * (asa - 2.2)
+            + 0.18 * (comorb - 1.4)
+            + 0.35 * (admission == "urgent")
+            + 0.8 * (admission == "emergency")
+            + 0.1 * (sex == "m")
+        )
         if s == 0:
             eta = eta + np.log(WORSE_ODDS)
         y = rng.random(n) < 1 / (1 + np.exp(-eta))
-        frames.append(pd.DataFrame({"surgeon": s, "patient_age": age, "patient_sex": sex, "asa_class": asa,
-                                    "comorbidity_index": comorb, "admission_type": admission, "complication": y}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "surgeon": s,
+                    "patient_age": age,
+                    "patient_sex": sex,
+                    "asa_class": asa,
+                    "comorbidity_index": comorb,
+                    "admission_type": admission,
+                    "complication": y,
+                }
+            )
+        )
     return pd.DataFrame(pd.concat(frames, ignore_index=True))
 
 
 def department_flags(cases: pd.DataFrame) -> pd.DataFrame:
     """The app's call per surgeon: risk model, funnel over the department, verdict."""
-    fit = stats.fit_expected(cases, "complication", "binomial",
-                             words=("complication", "complications", "complications"))
+    fit = stats.fit_expected(
+        cases, "complication", "binomial", words=("complication", "complications", "complications")
+    )
     per = pd.DataFrame({"surgeon": cases["surgeon"], "o": cases["complication"].astype(float), "e": fit.expected})
     per = per.groupby("surgeon", sort=True).sum()
     fun = stats.funnel(per["o"].to_numpy(), per["e"].to_numpy())
-    flags = [stats.verdict(r.observed, r.expected, r._asdict(), fit.adjusted, fun.attrs["limits"]).flag
-             for r in fun.itertuples(index=False)]
+    flags = [
+        stats.verdict(r.observed, r.expected, r._asdict(), fit.adjusted, fun.attrs["limits"]).flag
+        for r in fun.itertuples(index=False)
+    ]
     return pd.DataFrame({"surgeon": per.index, "flag": flags, "limits": fun.attrs["limits"]})
 
 
@@ -95,9 +117,12 @@ def test_small_departments_are_fair_both_ways():
     assert rates["worse"] >= 0.82, rates
 
 
-@pytest.mark.xfail(strict=True, reason="not met: the worse surgeon is called out in 84-87% of departments, not "
-                   "90%; even true expected counts give only 89.5% at these sizes (see the ceiling test), and "
-                   "their own excess raises the pooled model's expected counts (masking); see README")
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: the worse surgeon is called out in 84-87% of departments, not "
+    "90%; even true expected counts give only 89.5% at these sizes (see the ceiling test), and "
+    "their own excess raises the pooled model's expected counts (masking); see README",
+)
 def test_the_worse_surgeon_is_called_out_in_nine_departments_of_ten():
     assert _two_hundred()["worse"] >= 0.90
 

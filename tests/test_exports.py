@@ -13,7 +13,9 @@ import pytest
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from core import access, presentation as pr, scorecard as sc, state
+from core import access, state
+from core import presentation as pr
+from core import scorecard as sc
 from core.output import exports
 from core.output.deck import Deck
 
@@ -23,8 +25,21 @@ SUPPLY = access.Viewer("supply@fixture.org", "supply")
 ADMIN = access.Viewer("admin@fixture.org", "admin")
 PHYSICIAN = access.Viewer("p01@fixture.org", "physician", "P01", None, "Dr. Ada One")
 # Everything that could identify a fixture physician: names, ids, e-mail addresses.
-IDENTIFYING = ("Dr. Ada One", "Dr. Ben Two", "Dr. Cy Three", "Dr. Di Four", "Dr. Ed Five", "Dr. Flo Six",
-               "P01", "P02", "P03", "P04", "P05", "P06", "fixture.org")
+IDENTIFYING = (
+    "Dr. Ada One",
+    "Dr. Ben Two",
+    "Dr. Cy Three",
+    "Dr. Di Four",
+    "Dr. Ed Five",
+    "Dr. Flo Six",
+    "P01",
+    "P02",
+    "P03",
+    "P04",
+    "P05",
+    "P06",
+    "fixture.org",
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +80,7 @@ def test_deck_opens_with_a_title_slide_then_a_slide_per_step(deck, pptx_bytes):
     assert [s.shapes.title.text for s in slides] == [s.title for s in deck.slides]
     assert slides[0].shapes.title.text == "Total knee replacement"
     assert "Orthopaedics · Last 12 months" in _slide_text(slides[0])
-    for slide, source in zip(slides, deck.slides):
+    for slide, source in zip(slides, deck.slides, strict=False):
         text = _slide_text(slide)
         assert source.headline in text
         for fig in source.figures:  # key figures are native text, not pixels
@@ -117,6 +132,7 @@ def test_scorecard_deck_is_blinded_exactly_as_the_scorecard_page(period):
 
 # --- every export is audited, for every role that can export ------------------------------------
 
+
 @pytest.mark.parametrize("viewer", [CHAMPION, SUPPLY, ADMIN], ids=lambda v: v.role)
 def test_presentation_exports_are_audited(viewer, fixture_db):
     at = AppTest.from_file(str(ROOT / "pages" / "presentation.py"), default_timeout=30)
@@ -136,8 +152,9 @@ def _scorecard_export_script():
     from core.ui import exports as export_ui
 
     viewer, ctx = ui.viewer(), ui.context()
-    export_ui.scorecard_exports(viewer, viewer.physician_id, "TKA", ctx.default_period(), ui.blinding_secret(),
-                                ui.excluded())
+    export_ui.scorecard_exports(
+        viewer, viewer.physician_id, "TKA", ctx.default_period(), ui.blinding_secret(), ui.excluded()
+    )
 
 
 def test_scorecard_exports_are_audited_for_a_physician(fixture_db):

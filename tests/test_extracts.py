@@ -40,8 +40,9 @@ def _figures(db_path: Path) -> dict[str, list]:
     """Every mart and every staging table, rows sorted: what two builds must agree on."""
     out = marts(db_path)
     con = duckdb.connect(str(db_path), read_only=True)
-    for (name,) in con.execute("select table_name from information_schema.tables "
-                               "where table_name like 'stg_%' order by 1").fetchall():
+    for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_name like 'stg_%' order by 1"
+    ).fetchall():
         out[name] = sorted((rounded(r) for r in con.execute(f"select * from {name}").fetchall()), key=repr)
     con.close()
     return out
@@ -65,7 +66,8 @@ def test_every_format_builds_to_identical_figures(tmp_path, full_source):
     assert len(expected["mart_case"]) == 12 and len(expected["stg_post_acute"]) == 3
     # The ids really are numeric-looking, so a reader that kept "101.0" would not match.
     assert ("101",) in duckdb.connect(str(csv_db), read_only=True).execute(
-        "select physician_id from stg_physicians").fetchall()
+        "select physician_id from stg_physicians"
+    ).fetchall()
 
     hospital_csv = write_hospital_csv(full_source, tmp_path / "hospital_csv")
     hospital_pq = write_parquet(hospital_csv, tmp_path / "hospital_pq")
@@ -129,9 +131,18 @@ def test_messages_name_the_hospital_header_and_the_contract_column(tmp_path, cap
     by_rule = {g.rule: g for g in result.errors}
     age, flag = by_rule["type.int"], by_rule["type.bool"]
     assert (age.file, age.column, age.header, age.examples[0].row, age.examples[0].value) == (
-        "[extract.xlsx]cases", "patient_age", hospital_header("cases", "patient_age"), 3, "sixty")
+        "[extract.xlsx]cases",
+        "patient_age",
+        hospital_header("cases", "patient_age"),
+        3,
+        "sixty",
+    )
     assert (flag.column, flag.header, flag.examples[0].row, flag.examples[0].value) == (
-        "readmit_30d", "CAS Readmit 30D", 2, "maybe")
+        "readmit_30d",
+        "CAS Readmit 30D",
+        2,
+        "maybe",
+    )
     assert main(["build", "--source", str(book.parent), "--db", str(tmp_path / "x.duckdb")]) == 2
     err = capsys.readouterr().err
     assert "column patient_age (header 'CAS Patient Age')" in err and "row 3" in err
@@ -147,14 +158,17 @@ def test_a_date_in_neither_format_names_the_mapping_format(tmp_path):
     assert "%d/%m/%Y" in group.message and group.examples[0].row == 3
 
 
-@pytest.mark.parametrize("mapping, words", [
-    ("[columns.nonsense]\n\"A\" = \"b\"\n", "no such table"),
-    ("[columns.cases]\n\"Case No\" = \"case_number\"\n", "not a column of cases"),
-    ("[booleans]\ntrue = [\"Y\"]\nfalse = [\"y\"]\n", "both true and false"),
-    ("date_format = \"dd/mm/yyyy\"\n", "strftime"),
-    ("this is = not toml [", "not valid TOML"),
-    ("[colums.cases]\n", "unknown section"),
-])
+@pytest.mark.parametrize(
+    "mapping, words",
+    [
+        ('[columns.nonsense]\n"A" = "b"\n', "no such table"),
+        ('[columns.cases]\n"Case No" = "case_number"\n', "not a column of cases"),
+        ('[booleans]\ntrue = ["Y"]\nfalse = ["y"]\n', "both true and false"),
+        ('date_format = "dd/mm/yyyy"\n', "strftime"),
+        ("this is = not toml [", "not valid TOML"),
+        ("[colums.cases]\n", "unknown section"),
+    ],
+)
 def test_a_broken_mapping_file_is_a_contract_error(mapping, words, tmp_path, capsys):
     source = write_fixture_source(tmp_path / "src")
     (source / "mapping.toml").write_text(mapping)
@@ -182,8 +196,7 @@ def test_an_extra_sheet_is_a_warning(tmp_path):
     wb.add_worksheet("notes").write(0, 0, "sent by the data warehouse team")
     wb.close()
     result = build(tmp_path / "notes_only.xlsx", tmp_path / "db2.duckdb")
-    assert not result.ok and any(g.rule == "file.missing" and g.file == "[notes_only.xlsx]cases"
-                                 for g in result.errors)
+    assert not result.ok and any(g.rule == "file.missing" and g.file == "[notes_only.xlsx]cases" for g in result.errors)
     assert any(g.rule == "sheet.extra" and g.file == "[notes_only.xlsx]notes" for g in result.warnings)
 
 
@@ -211,10 +224,13 @@ def test_boolean_words_and_file_names_come_from_the_mapping(tmp_path, fixture_db
     assert ("file.missing", "cases.csv") in {(g.rule, g.file) for g in result.errors}  # not under that name
     (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n')
     result = build(source, tmp_path / "refused.duckdb")
-    assert {(g.rule, g.file) for g in result.errors} >= {("type.bool", "Surgical cases.csv"),
-                                                         ("type.bool", "items.csv")}
-    (source / "mapping.toml").write_text('[files]\ncases = "Surgical cases"\n'
-                                         '[booleans]\ntrue = ["Oui"]\nfalse = ["Non"]\n')
+    assert {(g.rule, g.file) for g in result.errors} >= {
+        ("type.bool", "Surgical cases.csv"),
+        ("type.bool", "items.csv"),
+    }
+    (source / "mapping.toml").write_text(
+        '[files]\ncases = "Surgical cases"\n[booleans]\ntrue = ["Oui"]\nfalse = ["Non"]\n'
+    )
     result = build(source, tmp_path / "db.duckdb")
     assert result.ok, [g.render() for g in result.problems]
     assert marts(tmp_path / "db.duckdb") == marts(fixture_db)

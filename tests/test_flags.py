@@ -10,11 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
+from fixture_source import write_fixture_source
 from streamlit.testing.v1 import AppTest
 
-from core import access, db, presentation as pr, review, scorecard as sc, state
+from core import access, db, review, state
+from core import presentation as pr
+from core import scorecard as sc
 from core.build.pipeline import build
-from fixture_source import write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS_PAGE = str(ROOT / "pages" / "flags.py")
@@ -43,8 +45,11 @@ def _flag(case_id: str = "C02") -> int:
 
 def _p01_tka(excluded: list[str]):
     period = sc.data_context().default_period()
-    return db.fetch("mart_cost_position", where={"physician_id": "P01", "procedure_code": "TKA"},
-                    variables=sc.period_variables(period, excluded)).iloc[0]
+    return db.fetch(
+        "mart_cost_position",
+        where={"physician_id": "P01", "procedure_code": "TKA"},
+        variables=sc.period_variables(period, excluded),
+    ).iloc[0]
 
 
 def _my_cases(at: AppTest):

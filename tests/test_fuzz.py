@@ -25,23 +25,87 @@ SETS_PER_PAGE = 45  # 23 page × role pairs → 1,035 hostile sets
 SECONDS_PER_RUN = 5.0
 
 # Payloads carry "ZZ" markers: if one of these reaches a Markdown element unescaped, it was rendered.
-MARKDOWN = ["[Reset your password](https://evil.example/ZZ)", "![ZZ](https://tracker.example/p.gif)",
-            "**ZZbold**", "<img src=x onerror=alert('ZZ')>", "<script>ZZ()</script>", ":red[ZZ]",
-            "$ZZ^2$", "# ZZ heading", "`ZZ`", "<a href='https://evil.example/ZZ'>ZZ</a>",
-            "[ZZ]: https://evil.example/ref", "javascript:alert('ZZ')", "~~ZZ~~", "> ZZ", "- ZZ\n- ZZ",
-            "https://evil.example/ZZ", "www.evil.example/ZZ", "ZZ@evil.example"]
-UNICODE = ["\u202eZZgnp.exe", "\u212a\u212a", "２０２６Q３", "2026Q\u0663", "²", "\u0662\u0660\u0662\u0666",
-           "e\u0301\u0301\u0301", "🙂" * 50, "\u200b\u200bTKA", "\ufeffTKA", "\uff34\uff2b\uff21", "Ω≈ç√∫", "\x00",
-           "\u0000ZZ", "TKA\u0000", "\t\r\n"]
-SQL = ["' OR 1=1 --", "1; DROP TABLE audit_log; --", "\" OR \"\"=\"", "TKA' UNION SELECT * FROM mart_user --",
-       "%27%20OR%201%3D1", "../../etc/passwd", "${jndi:ldap://evil}", "{{7*7}}", "%s%s%s%n", "NULL", "None"]
-DATES = ["0000", "0000Q1", "9999Q4", "9999", "2026Q5", "2026Q0", "2026-02-30..2026-03-01", "0000-01-01..9999-12-31",
-         "2026-09-30..2026-01-01", "1900", "2026-1-1..2026-2-2", "2025-10-01..2026-09-29", "-1", "1e9", "0x10"]
+MARKDOWN = [
+    "[Reset your password](https://evil.example/ZZ)",
+    "![ZZ](https://tracker.example/p.gif)",
+    "**ZZbold**",
+    "<img src=x onerror=alert('ZZ')>",
+    "<script>ZZ()</script>",
+    ":red[ZZ]",
+    "$ZZ^2$",
+    "# ZZ heading",
+    "`ZZ`",
+    "<a href='https://evil.example/ZZ'>ZZ</a>",
+    "[ZZ]: https://evil.example/ref",
+    "javascript:alert('ZZ')",
+    "~~ZZ~~",
+    "> ZZ",
+    "- ZZ\n- ZZ",
+    "https://evil.example/ZZ",
+    "www.evil.example/ZZ",
+    "ZZ@evil.example",
+]
+UNICODE = [
+    "\u202eZZgnp.exe",
+    "\u212a\u212a",
+    "２０２６Q３",
+    "2026Q\u0663",
+    "²",
+    "\u0662\u0660\u0662\u0666",
+    "e\u0301\u0301\u0301",
+    "🙂" * 50,
+    "\u200b\u200bTKA",
+    "\ufeffTKA",
+    "\uff34\uff2b\uff21",
+    "Ω≈ç√∫",
+    "\x00",
+    "\u0000ZZ",
+    "TKA\u0000",
+    "\t\r\n",
+]
+SQL = [
+    "' OR 1=1 --",
+    "1; DROP TABLE audit_log; --",
+    '" OR ""="',
+    "TKA' UNION SELECT * FROM mart_user --",
+    "%27%20OR%201%3D1",
+    "../../etc/passwd",
+    "${jndi:ldap://evil}",
+    "{{7*7}}",
+    "%s%s%s%n",
+    "NULL",
+    "None",
+]
+DATES = [
+    "0000",
+    "0000Q1",
+    "9999Q4",
+    "9999",
+    "2026Q5",
+    "2026Q0",
+    "2026-02-30..2026-03-01",
+    "0000-01-01..9999-12-31",
+    "2026-09-30..2026-01-01",
+    "1900",
+    "2026-1-1..2026-2-2",
+    "2025-10-01..2026-09-29",
+    "-1",
+    "1e9",
+    "0x10",
+]
 LONG = ["A" * 5000, "9" * 5000, "[x](https://evil.example/ZZ)" * 200, "2026Q1" * 1000, "é" * 3000]
-HONEST = {"procedure": ["TKA", "THA", "CABG"], "period": ["last12", "2026Q1", "2025", "2025-10-01..2026-06-30"],
-          "step": ["1", "2", "3", "99"], "service_line": ["Orthopaedics", "Cardiovascular"],
-          "category": ["Gloves", "Knee implant"], "outcome": ["complication", "los_days"], "physician": ["P01", "P02"],
-          "grade": ["high", "low"], "q": ["glove"], "slide": ["1"]}
+HONEST = {
+    "procedure": ["TKA", "THA", "CABG"],
+    "period": ["last12", "2026Q1", "2025", "2025-10-01..2026-06-30"],
+    "step": ["1", "2", "3", "99"],
+    "service_line": ["Orthopaedics", "Cardiovascular"],
+    "category": ["Gloves", "Knee implant"],
+    "outcome": ["complication", "los_days"],
+    "physician": ["P01", "P02"],
+    "grade": ["high", "low"],
+    "q": ["glove"],
+    "slide": ["1"],
+}
 VALUES = MARKDOWN + UNICODE + SQL + DATES + LONG
 OTHER_KEYS = ["embed", "embed_options", "__proto__", "physician[]", "PERIOD", "x" * 300]
 
@@ -68,8 +132,19 @@ def rendered_markdown(at: AppTest) -> list[str]:
     """Every text Streamlit would render as Markdown (or HTML, for unsafe_allow_html)."""
     parts = []
     # (st.code shows its text literally, so the share box's link is not among them.)
-    for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success",
-                 "latex", "exception"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "warning",
+        "info",
+        "error",
+        "success",
+        "latex",
+        "exception",
+    ):
         for element in getattr(at, kind):
             value = getattr(element, "value", None) or getattr(element, "message", None)
             if isinstance(value, str):
@@ -79,8 +154,19 @@ def rendered_markdown(at: AppTest) -> list[str]:
     return parts
 
 
-MARKERS = ("](https://evil", "](https://tracker", "**ZZ", "<img", "<script", "<a href", ":red[ZZ", "$ZZ", "`ZZ`",
-           "~~ZZ", "]: https://evil")
+MARKERS = (
+    "](https://evil",
+    "](https://tracker",
+    "**ZZ",
+    "<img",
+    "<script",
+    "<a href",
+    ":red[ZZ",
+    "$ZZ",
+    "`ZZ`",
+    "~~ZZ",
+    "]: https://evil",
+)
 # A marker counts only when its first character is not escaped by a backslash (an escaped one shows literally).
 LIVE = re.compile("|".join(r"(?<!\\)" + re.escape(m) for m in MARKERS))
 
@@ -91,17 +177,29 @@ BARE = re.compile(r"(?i)\b(https?://(evil|tracker)|www\.evil)|\w@evil")
 
 def echoed(parts: list[str]) -> list[str]:
     """Pieces of a payload that arrived as live Markdown or HTML, or as a bare address GFM would link."""
-    found = [f"{text[:160]!r}" for text in parts
-             if LIVE.search(text) or BARE.search(re.sub(r"\\(.)", r"\1", text)) or "\u202e" in text]
+    found = [
+        f"{text[:160]!r}"
+        for text in parts
+        if LIVE.search(text) or BARE.search(re.sub(r"\\(.)", r"\1", text)) or "\u202e" in text
+    ]
     found += [text[:160] for text in parts if text.lstrip().startswith(("# ZZ", "> ZZ", "- ZZ"))]
     return found
 
 
 ROLE_PAGES = []
 for _role, _email in EMAILS.items():
-    _viewer = access.viewer_from_roster(_email, __import__("pandas").DataFrame(
-        {"email": list(EMAILS.values()), "role": list(EMAILS), "physician_id": ["P01", "P03", None, None],
-         "service_line": [None, "Orthopaedics", None, None], "physician_name": [None, None, None, None]}))
+    _viewer = access.viewer_from_roster(
+        _email,
+        __import__("pandas").DataFrame(
+            {
+                "email": list(EMAILS.values()),
+                "role": list(EMAILS),
+                "physician_id": ["P01", "P03", None, None],
+                "service_line": [None, "Orthopaedics", None, None],
+                "physician_name": [None, None, None, None],
+            }
+        ),
+    )
     ROLE_PAGES.append((_role, [p for p in access.allowed_pages(_viewer) if p in PAGE_FILES]))
 
 
@@ -142,6 +240,7 @@ def test_at_least_a_thousand_hostile_sets_in_all():
 
 
 # --- the audit fails closed (issue 12, finding 7) ---------------------------------------------------
+
 
 @pytest.mark.parametrize("role", list(EMAILS))
 def test_a_view_whose_audit_entry_cannot_be_written_is_not_shown(fixture_db, monkeypatch, role):
@@ -185,6 +284,7 @@ def test_a_failed_sign_in_entry_shows_nothing(fixture_db, monkeypatch):
 
 # --- in a real browser: the chart toolbar and a hostile link ---------------------------------------
 
+
 @pytest.mark.browser
 def test_in_the_browser_no_chart_png_download_and_no_link_from_a_link(app_url, page):
     from browser_support import screenshot, sign_in, wait_for_app
@@ -197,7 +297,9 @@ def test_in_the_browser_no_chart_png_download_and_no_link_from_a_link(app_url, p
     page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=30_000)
     # The payload is shown as its characters, never as a link or an image.
     anchors = page.locator('a[href*="evil.example"]')
-    assert anchors.count() == 0, [anchors.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(anchors.count())]
+    assert anchors.count() == 0, [
+        anchors.nth(i).evaluate("a => a.parentElement.outerHTML") for i in range(anchors.count())
+    ]
     alerts = page.locator('[data-testid="stAlert"]')
     shown = "\n".join(alerts.nth(i).inner_text() for i in range(alerts.count())).replace("\u2060", "")
     assert hostile in shown and "'0000Q1' has no data" in shown

@@ -32,8 +32,12 @@ def _rel(path: Path) -> str:
 
 
 def test_only_core_ui_imports_streamlit():
-    offenders = [_rel(p) for p in CORE if not _rel(p).startswith("core/ui/")
-                 and any(m == "streamlit" or m.startswith("streamlit.") for m in _imports(p))]
+    offenders = [
+        _rel(p)
+        for p in CORE
+        if not _rel(p).startswith("core/ui/")
+        and any(m == "streamlit" or m.startswith("streamlit.") for m in _imports(p))
+    ]
     assert offenders == []
 
 
@@ -56,21 +60,29 @@ _COMPUTE_ALLOWED = ("core/build/", "core/stats.py", "core/tools/demo.py")
 _GROUP_BY = re.compile(r"\.(groupby|pivot_table|pivot|resample|crosstab)\(")
 
 
-@pytest.mark.parametrize("path", [p for p in [*CORE, *PAGES, ROOT / "app.py"]
-                                  if not _rel(p).startswith(_COMPUTE_ALLOWED)], ids=_rel)
+@pytest.mark.parametrize(
+    "path", [p for p in [*CORE, *PAGES, ROOT / "app.py"] if not _rel(p).startswith(_COMPUTE_ALLOWED)], ids=_rel
+)
 def test_no_group_by_after_the_fetch(path):
-    hits = [f"{_rel(path)}:{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
-            if _GROUP_BY.search(line)]
+    hits = [
+        f"{_rel(path)}:{i}: {line.strip()}"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if _GROUP_BY.search(line)
+    ]
     assert hits == []
 
 
-_SQL = re.compile(r"\bselect\b.+\bfrom\b|\bcreate\s+(or\s+replace\s+)?(temp\s+)?(table|view)\b|\binsert\s+into\b"
-                  r"|\bdelete\s+from\b|\bupdate\s+\w+\s+set\b", re.IGNORECASE)
+_SQL = re.compile(
+    r"\bselect\b.+\bfrom\b|\bcreate\s+(or\s+replace\s+)?(temp\s+)?(table|view)\b|\binsert\s+into\b"
+    r"|\bdelete\s+from\b|\bupdate\s+\w+\s+set\b",
+    re.IGNORECASE,
+)
 _SQL_ALLOWED = ("core/db.py", "core/state.py", "core/build/")
 
 
-@pytest.mark.parametrize("path", [p for p in [*CORE, *PAGES, ROOT / "app.py"]
-                                  if not _rel(p).startswith(_SQL_ALLOWED)], ids=_rel)
+@pytest.mark.parametrize(
+    "path", [p for p in [*CORE, *PAGES, ROOT / "app.py"] if not _rel(p).startswith(_SQL_ALLOWED)], ids=_rel
+)
 def test_no_sql_outside_core_sql_and_the_doors(path):
     hits = [f"{_rel(path)}:{i}" for i, line in enumerate(path.read_text().splitlines(), 1) if _SQL.search(line)]
     assert hits == []
@@ -90,18 +102,32 @@ def test_sql_views_are_one_per_file_in_their_layer():
 _ROLE_TEST = re.compile(r"""role\s*(==|!=|\bin\b)|["'](physician|champion|supply|admin)["']\s*(==|in)\b""")
 
 
-@pytest.mark.parametrize("path", [p for p in [*CORE, *PAGES, ROOT / "app.py"] if _rel(p) != "core/access.py"],
-                         ids=_rel)
+@pytest.mark.parametrize("path", [p for p in [*CORE, *PAGES, ROOT / "app.py"] if _rel(p) != "core/access.py"], ids=_rel)
 def test_access_is_decided_only_in_core_access(path):
     """No page or module compares roles: they ask core.access (access.can, scorecard_subject, present_peers)."""
-    hits = [f"{_rel(path)}:{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
-            if _ROLE_TEST.search(line)]
+    hits = [
+        f"{_rel(path)}:{i}: {line.strip()}"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if _ROLE_TEST.search(line)
+    ]
     assert hits == []
 
 
 def test_one_registry_of_outcomes():
     """Outcome keys are spelled out as a list only in core/metrics.py."""
     pattern = re.compile(r"""\(\s*["']complication["']\s*,\s*["']readmit_30d["']""")
-    offenders = [_rel(p) for p in [*CORE, *PAGES, *sorted((ROOT / "benchmarks").glob("*.py"))]
-                 if _rel(p) != "core/metrics.py" and pattern.search(p.read_text())]
+    offenders = [
+        _rel(p)
+        for p in [*CORE, *PAGES, *sorted((ROOT / "benchmarks").glob("*.py"))]
+        if _rel(p) != "core/metrics.py" and pattern.search(p.read_text())
+    ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_page_starts_with_one_access_call(page):
+    """`ui.require(ACTION, ...)` before anything else: access asked, the view recorded (fail closed)."""
+    calls = [
+        line for line in page.read_text(encoding="utf-8").splitlines() if re.search(r"\bui\.(require|viewer)\(", line)
+    ]
+    assert calls and "ui.require(" in calls[0], calls

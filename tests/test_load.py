@@ -40,9 +40,15 @@ PAGES = {  # what each role navigates, in turn (the paths of the app's pages)
     "supply": ["supply", "scorecard", "flags", "presentation", "evidence"],
     "admin": ["supply", "audit", "data", "flags", "definitions"],
 }
-USERS = [("p01@fixture.org", "physician"), ("p02@fixture.org", "physician"), ("p03@fixture.org", "champion"),
-         ("supply@fixture.org", "supply"), ("p05@fixture.org", "physician"), ("admin@fixture.org", "admin"),
-         ("p06@fixture.org", "physician")]
+USERS = [
+    ("p01@fixture.org", "physician"),
+    ("p02@fixture.org", "physician"),
+    ("p03@fixture.org", "champion"),
+    ("supply@fixture.org", "supply"),
+    ("p05@fixture.org", "physician"),
+    ("admin@fixture.org", "admin"),
+    ("p06@fixture.org", "physician"),
+]
 
 
 def _built_label(db: Path) -> str:
@@ -76,8 +82,9 @@ async def _local_only(route) -> None:
         await route.abort("blockedbyclient")
 
 
-async def _session(browser, base: str, n: int, replica: str, clock: dict, loads: list, failures: list,
-                   last_seen: dict, signins: list) -> None:
+async def _session(
+    browser, base: str, n: int, replica: str, clock: dict, loads: list, failures: list, last_seen: dict, signins: list
+) -> None:
     """Sign in, wait until every session has, then navigate the role's pages in turn until the clock ends."""
     email, role = USERS[n % len(USERS)]
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -108,16 +115,33 @@ async def _session(browser, base: str, n: int, replica: str, clock: dict, loads:
                 text = await page.locator('[data-testid="stApp"]').inner_text(timeout=TIMEOUT_MS)
                 shown_error = await page.locator('[data-testid="stException"]').count()
                 signed_out = await page.get_by_role("button", name="Sign in", exact=True).count()
-                problem = ("no response" if response is None else f"HTTP {response.status}" if response.status != 200
-                           else "exception shown" if shown_error else "signed out" if signed_out else None)
+                problem = (
+                    "no response"
+                    if response is None
+                    else f"HTTP {response.status}"
+                    if response.status != 200
+                    else "exception shown"
+                    if shown_error
+                    else "signed out"
+                    if signed_out
+                    else None
+                )
             except Exception as err:  # noqa: BLE001 - any failure to load counts, with its reason
                 problem, text = f"{type(err).__name__}: {str(err)[:200]}", ""
             took = time.monotonic() - started
             if problem:
                 failures.append({"session": n, "role": role, "page": name, "problem": problem})
             else:
-                loads.append({"session": n, "role": role, "replica": replica, "page": name, "seconds": took,
-                              "at": time.monotonic()})
+                loads.append(
+                    {
+                        "session": n,
+                        "role": role,
+                        "replica": replica,
+                        "page": name,
+                        "seconds": took,
+                        "at": time.monotonic(),
+                    }
+                )
                 last_seen[n] = next((line for line in text.splitlines() if " · built " in line), "")
     finally:
         await context.close()
@@ -130,8 +154,12 @@ async def _run(base: str, served: Path, sources: list[Path]) -> dict:
     clock = {"ready": 0, "go": asyncio.Event(), "until": float("inf")}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        sessions = [asyncio.create_task(_session(browser, base, n, ("r1", "r2")[n % 2], clock, loads, failures,
-                                                 last_seen, signins)) for n in range(SESSIONS)]
+        sessions = [
+            asyncio.create_task(
+                _session(browser, base, n, ("r1", "r2")[n % 2], clock, loads, failures, last_seen, signins)
+            )
+            for n in range(SESSIONS)
+        ]
         signing_in = time.monotonic()
         await clock["go"].wait()  # every session signed in (sign-ins are timed on their own)
         started = time.monotonic()
@@ -147,26 +175,38 @@ async def _run(base: str, served: Path, sources: list[Path]) -> dict:
     seconds = sorted(x["seconds"] for x in loads)
     after_swap = [x for x in loads if x["at"] - started > swaps[-1]["at"] + 5]
     return {
-        "sessions": SESSIONS, "duration_s": round(time.monotonic() - started, 1), "replicas": 2,
+        "sessions": SESSIONS,
+        "duration_s": round(time.monotonic() - started, 1),
+        "replicas": 2,
         "signing_in_s": round(started - signing_in, 1),
-        "page_loads": len(loads), "failed": len(failures), "failures": failures[:20],
+        "page_loads": len(loads),
+        "failed": len(failures),
+        "failures": failures[:20],
         "loads_per_minute": round(len(loads) / (SECONDS / 60), 1),
-        "latency_s": {"p50": round(statistics.median(seconds), 2) if seconds else None,
-                      "p95": round(seconds[int(0.95 * (len(seconds) - 1))], 2) if seconds else None,
-                      "max": round(seconds[-1], 2) if seconds else None},
-        "signed_in": len(signins), "sign_in_s": {"p50": round(statistics.median(signins), 1) if signins else None,
-                                                 "max": round(max(signins), 1) if signins else None},
+        "latency_s": {
+            "p50": round(statistics.median(seconds), 2) if seconds else None,
+            "p95": round(seconds[int(0.95 * (len(seconds) - 1))], 2) if seconds else None,
+            "max": round(seconds[-1], 2) if seconds else None,
+        },
+        "signed_in": len(signins),
+        "sign_in_s": {
+            "p50": round(statistics.median(signins), 1) if signins else None,
+            "max": round(max(signins), 1) if signins else None,
+        },
         "sessions_with_a_load": len({x["session"] for x in loads}),
         "per_replica": {r: sum(1 for x in loads if x["replica"] == r) for r in ("r1", "r2")},
         "per_role": {r: sum(1 for x in loads if x["role"] == r) for r in PAGES},
-        "swaps": swaps, "loads_after_second_swap": len(after_swap),
+        "swaps": swaps,
+        "loads_after_second_swap": len(after_swap),
         "sessions_on_new_build": sum(1 for label in last_seen.values() if final in label),
-        "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
     }
 
 
-def test_twenty_sessions_across_two_replicas_through_two_rebuilds(start_app_module, fixture_source, pg_server,
-                                                                    tmp_path):
+def test_twenty_sessions_across_two_replicas_through_two_rebuilds(
+    start_app_module, fixture_source, pg_server, tmp_path
+):
     served = tmp_path / "served" / "scorecard.duckdb"
     served.parent.mkdir()
     assert build(fixture_source, served).ok

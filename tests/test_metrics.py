@@ -27,17 +27,25 @@ def cost(fixture_db):
 #   C02: SUT 2×10 + GLV-1 2×2 = 24; KNEE-B at the line's price 1400; 120 min → 1200; LOS 1 → 100 = 2724
 #   C03: GLV-2 4×3 = 12; KNEE-A 1000; 90 min → 900; same day → 0 = 1912
 #   C11 (LCH): SUT 3×10 + GLV-1 2×2 = 34; cefazolin 5; 60 min → 600; same day = 639
-@pytest.mark.parametrize("case_id,supplies,implants,pharmacy,or_time,bed_days,total,los", [
-    ("C01", 46, 1500, 25, 1000, 200, 2771, 2),
-    ("C02", 24, 1400, 0, 1200, 100, 2724, 1),
-    ("C03", 12, 1000, 0, 900, 0, 1912, 0),
-    ("C06", 30, 1500, 50, 1100, 100, 2780, 1),
-    ("C11", 34, 0, 5, 600, 0, 639, 0),
-])
+@pytest.mark.parametrize(
+    "case_id,supplies,implants,pharmacy,or_time,bed_days,total,los",
+    [
+        ("C01", 46, 1500, 25, 1000, 200, 2771, 2),
+        ("C02", 24, 1400, 0, 1200, 100, 2724, 1),
+        ("C03", 12, 1000, 0, 900, 0, 1912, 0),
+        ("C06", 30, 1500, 50, 1100, 100, 2780, 1),
+        ("C11", 34, 0, 5, 600, 0, 639, 0),
+    ],
+)
 def test_case_cost_components(cost, case_id, supplies, implants, pharmacy, or_time, bed_days, total, los):
     row = cost.loc[case_id]
     assert (row.supplies_usd, row.implants_usd, row.pharmacy_usd, row.or_time_usd, row.bed_days_usd) == (
-        supplies, implants, pharmacy, or_time, bed_days)
+        supplies,
+        implants,
+        pharmacy,
+        or_time,
+        bed_days,
+    )
     assert row.case_cost_usd == total and row.los_days == los
 
 
@@ -49,8 +57,9 @@ def test_waste_is_wasted_quantity_times_price_paid(cost):
 
 def test_default_period_is_twelve_months_to_latest_surgery(fixture_db):
     s = db.scalar_row("mart_settings", fixture_db)
-    assert (s["default_start_date"].date() if hasattr(s["default_start_date"], "date") else s["default_start_date"]) \
-        == date(2025, 7, 1)
+    assert (
+        s["default_start_date"].date() if hasattr(s["default_start_date"], "date") else s["default_start_date"]
+    ) == date(2025, 7, 1)
 
 
 @pytest.fixture(scope="module")
@@ -118,18 +127,24 @@ def test_peer_figures_hidden_below_min_peers(fixture_db):
 
 def test_period_and_excluded_cases_scope_the_figures(fixture_db):
     q1 = Period(date(2026, 1, 1), date(2026, 3, 31), "2026Q1", "2026 Q1")
-    frame = db.fetch("mart_cost_position", where={"physician_id": "P01"},
-                     variables=scorecard.period_variables(q1, ["C03"]), path=fixture_db)
+    frame = db.fetch(
+        "mart_cost_position",
+        where={"physician_id": "P01"},
+        variables=scorecard.period_variables(q1, ["C03"]),
+        path=fixture_db,
+    )
     # C01–C03 are in Q1; excluding C03 leaves C01 and C02: median (2771 + 2724) / 2.
     assert frame["case_count"].iloc[0] == 2
     assert frame["median_case_cost_usd"].iloc[0] == pytest.approx(2747.5)
 
 
 def test_quarter_marts_add_up_to_the_period(fixture_db):
-    quarters = db.fetch("mart_outcome_quarter", where={"physician_id": "P01", "outcome": "complication"},
-                        path=fixture_db)
-    period = db.fetch("mart_outcome_position", where={"physician_id": "P01", "outcome": "complication"},
-                      path=fixture_db)
+    quarters = db.fetch(
+        "mart_outcome_quarter", where={"physician_id": "P01", "outcome": "complication"}, path=fixture_db
+    )
+    period = db.fetch(
+        "mart_outcome_position", where={"physician_id": "P01", "outcome": "complication"}, path=fixture_db
+    )
     assert quarters["observed_count"].sum() == period["observed_count"].sum() == 1
     assert quarters["expected_count"].sum() == pytest.approx(period["expected_count"].sum())
 
@@ -140,6 +155,10 @@ def test_trend_leaves_out_cases_whose_flag_was_accepted(fixture_db):
     less = db.fetch("mart_cost_quarter", where=q, variables={"excluded_case_ids": ["C03"]}, path=fixture_db)
     assert every["case_count"].tolist() == [3] and less["case_count"].tolist() == [2]
     assert less["median_case_cost_usd"].iloc[0] == pytest.approx(2747.5)
-    outcomes = db.fetch("mart_outcome_quarter", where=q | {"outcome": "los_days"},
-                        variables={"excluded_case_ids": ["C01"]}, path=fixture_db)
+    outcomes = db.fetch(
+        "mart_outcome_quarter",
+        where=q | {"outcome": "los_days"},
+        variables={"excluded_case_ids": ["C01"]},
+        path=fixture_db,
+    )
     assert outcomes["observed_count"].sum() == 1  # C02's one day; C01's two days no longer count

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import access, presentation as pr, scorecard as sc, state
+from core import access, state
+from core import presentation as pr
+from core import scorecard as sc
 from core.output.deck import funnel_slide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,15 +70,23 @@ def test_slides_are_blinded_for_everyone_who_presents(viewer, period, secret, de
         assert not {"physician_id", "physician_name", "email", "is_you"} & set(slide.data.columns)
         if "label" in slide.data:
             assert all(re.fullmatch(r"Surgeon [A-Z]+", label) for label in slide.data["label"])
-        text = " ".join([slide.title, slide.headline, slide.notes, *(f.label + f.value + f.note for f in slide.figures),
-                         slide.data.to_csv(), str(slide.chart.to_json() if slide.chart is not None else "")])
+        text = " ".join(
+            [
+                slide.title,
+                slide.headline,
+                slide.notes,
+                *(f.label + f.value + f.note for f in slide.figures),
+                slide.data.to_csv(),
+                str(slide.chart.to_json() if slide.chart is not None else ""),
+            ]
+        )
         assert not any(name in text for name in NAMES) and not any(re.search(rf"\b{i}\b", text) for i in IDS)
     # Same view, same letters, whoever presents it.
     pd.testing.assert_frame_equal(mine.slides[1].data, deck.slides[1].data)
 
 
 def test_letters_equal_each_surgeons_scorecard_and_are_stable(deck, period, secret):
-    shown = dict(zip(deck.slides[1].data["label"], deck.slides[1].data["median_case_cost_usd"]))
+    shown = dict(zip(deck.slides[1].data["label"], deck.slides[1].data["median_case_cost_usd"], strict=False))
     assert len(shown) == 4
     for pid in ("P01", "P02", "P03", "P05"):
         viewer = access.Viewer(f"{pid.lower()}@fixture.org", "physician", pid)
@@ -111,10 +121,20 @@ def test_below_min_peers_nothing_about_surgeons_is_shown(period, secret):
 
 
 def test_funnel_slide_calls_out_only_outside_the_998_limit():
-    points = pd.DataFrame({"label": ["Surgeon A", "Surgeon B", "Surgeon C"], "observed": [30.0, 10.0, 9.0],
-                           "expected": [10.0, 10.0, 10.0], "ratio": [3.0, 1.0, 0.9],
-                           "lower95": [0.48] * 3, "upper95": [1.84] * 3, "lower998": [0.3] * 3, "upper998": [2.4] * 3,
-                           "volume_band": ["25–49"] * 3, "is_you": [False] * 3})
+    points = pd.DataFrame(
+        {
+            "label": ["Surgeon A", "Surgeon B", "Surgeon C"],
+            "observed": [30.0, 10.0, 9.0],
+            "expected": [10.0, 10.0, 10.0],
+            "ratio": [3.0, 1.0, 0.9],
+            "lower95": [0.48] * 3,
+            "upper95": [1.84] * 3,
+            "lower998": [0.3] * 3,
+            "upper998": [2.4] * 3,
+            "volume_band": ["25–49"] * 3,
+            "is_you": [False] * 3,
+        }
+    )
     slide = funnel_slide("complication", pr._with_flags(points, True), {"tau2": 0.0}, notes=lambda key: key)
     assert slide.headline.startswith("Surgeon A is above the 99.8% limit")
     assert {f.label: f.value for f in slide.figures}["Surgeons above the 99.8% limit"] == "A"
@@ -122,6 +142,7 @@ def test_funnel_slide_calls_out_only_outside_the_998_limit():
 
 
 # --- the page, per role ------------------------------------------------------------------------
+
 
 def _page(viewer: access.Viewer, **params) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=30)

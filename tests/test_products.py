@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_source import TABLES, write_fixture_source
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
@@ -29,7 +30,6 @@ from core import products, state
 from core.access import Viewer
 from core.build.pipeline import build
 from core.periods import Period
-from fixture_source import TABLES, write_fixture_source
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWERS = {
@@ -54,6 +54,7 @@ HOSTILE = [
 def period(fixture_db) -> Period:
     """The fixture's default period (12 months to 2026-06-30: every case)."""
     from core.scorecard import data_context
+
     return data_context().default_period()
 
 
@@ -107,6 +108,7 @@ def _assert_inert(markdown: str) -> None:
 
 # --- figures (the Definitions page) ---------------------------------------------------------------------------
 
+
 def test_totals_match_hand_computation(period):
     t = products.my_totals("P01", period, [])
     assert t["units_count"] == 11 and t["preferred_units_count"] == 3
@@ -130,6 +132,7 @@ def test_categories_without_preferred_item_are_never_zero(period):
     assert sutures["waste_usd"] == 10 and not sutures["has_evidence_flag"]
     assert knee["preferred_item"] == "Knee system A" and knee["evidence_id"] == "EV1"
     from core.ui.products import categories_table
+
     table = categories_table(cats.reset_index()).set_index("Category")
     assert table.loc["Sutures", "Your preferred use (units)"] == products.NO_PREFERRED
     assert table.loc["Sutures", "By spend"] == products.NO_PREFERRED
@@ -151,7 +154,10 @@ def test_peer_typical_share_is_a_median_shown_only_with_enough_peers(period):
 def test_opportunities_largest_first_in_plain_words(period):
     top = products.opportunities(products.my_categories("P01", period, []))
     assert [(o["category"], o["kind"], o["value_usd"]) for o in top] == [
-        ("Knee implant systems", "switch", 900), ("Sutures", "waste", 10), ("Gloves", "switch", 6)]
+        ("Knee implant systems", "switch", 900),
+        ("Sutures", "waste", 10),
+        ("Gloves", "switch", 6),
+    ]
     assert "$900" in top[0]["text"] and "1 of your 3 units was preferred" in top[0]["text"]
     assert "peers typically 50%" in top[0]["text"]
     assert "too few peers" in top[2]["text"]
@@ -174,8 +180,12 @@ def test_supply_ranking_and_category_detail(period):
     assert knee["manufacturer_count"] == 2
     by_saving = products.supply_ranking(period, [], "switch_saving_usd")
     assert by_saving["category"].tolist() == ["Knee implant systems", "Gloves", "Sutures"]
-    assert products.supply_totals(period, []) == {"non_preferred_spend_usd": 5900 + 190 + 18,
-                                                "switch_saving_usd": 1906, "waste_usd": 16, "no_preferred_count": 1}
+    assert products.supply_totals(period, []) == {
+        "non_preferred_spend_usd": 5900 + 190 + 18,
+        "switch_saving_usd": 1906,
+        "waste_usd": 16,
+        "no_preferred_count": 1,
+    }
     items = products.category_items_in_use("Knee implant systems", period, []).set_index("item_id")
     assert items.loc["KNEE-B", "units_count"] == 4 and items.loc["KNEE-B", "spend_usd"] == 5900
     assert items.loc["KNEE-B", "min_paid_unit_cost_usd"] == 1400 and items.loc["KNEE-B", "physician_count"] == 3
@@ -197,16 +207,21 @@ def test_trend_by_quarter_and_excluded_cases(fixture_db):
     assert trend.loc["2026Q1", "spend_usd"] == 7400 and trend.loc["2026Q2", "spend_usd"] == 4500
     assert trend.loc["2026Q1", "preferred_use_pct"] == 50 and trend.loc["2026Q2", "preferred_use_pct"] == 75
     assert trend.loc["2026Q1", "manufacturer_count"] == 2
-    assert products.category_trend("Knee implant systems", ["C01"]).set_index("surgery_quarter").loc[
-        "2026Q1", "spend_usd"] == 5900
+    assert (
+        products.category_trend("Knee implant systems", ["C01"]).set_index("surgery_quarter").loc["2026Q1", "spend_usd"]
+        == 5900
+    )
 
 
 # --- the evidence library ---------------------------------------------------------------------------
 
+
 def test_library_filters_grades_and_overdue(fixture_db):
-    assert products.evidence_filters() == {"categories": ["Gloves", "Knee implant systems"],
-                                           "service_lines": ["General Surgery", "Orthopaedics"],
-                                           "grades": ["high", "moderate"]}
+    assert products.evidence_filters() == {
+        "categories": ["Gloves", "Knee implant systems"],
+        "service_lines": ["General Surgery", "Orthopaedics"],
+        "grades": ["high", "moderate"],
+    }
     rows = products.evidence_library(today=date(2026, 6, 1)).set_index("evidence_id")
     assert rows.loc["EV2", "overdue_flag"] and not rows.loc["EV1", "overdue_flag"]
     assert rows.loc["EV1", "grade_label"] == "⊕⊕⊕◯ Moderate"
@@ -215,7 +230,11 @@ def test_library_filters_grades_and_overdue(fixture_db):
     assert products.evidence_library(query="REGISTRY")["evidence_id"].tolist() == ["EV1"]
     assert products.evidence_library(category="Gloves")["evidence_id"].tolist() == ["EV2"]
     assert [products.grade_label(g) for g in products.GRADES] == [
-        "⊕⊕⊕⊕ High", "⊕⊕⊕◯ Moderate", "⊕⊕◯◯ Low", "⊕◯◯◯ Very low"]
+        "⊕⊕⊕⊕ High",
+        "⊕⊕⊕◯ Moderate",
+        "⊕⊕◯◯ Low",
+        "⊕◯◯◯ Very low",
+    ]
     assert products.grade_label(None) == "Not graded"
 
 
@@ -231,8 +250,9 @@ def test_safe_markdown_keeps_formatting_and_kills_html():
     for text in HOSTILE:
         _assert_inert(products.safe_markdown(text))
         _assert_inert(products.plain(text))
-    html = MarkdownIt("commonmark", {"html": True}).render(products.safe_markdown(
-        "**bold** and [a link](https://example.org)\n\n- one\n- two"))
+    html = MarkdownIt("commonmark", {"html": True}).render(
+        products.safe_markdown("**bold** and [a link](https://example.org)\n\n- one\n- two")
+    )
     assert "<strong>bold</strong>" in html and '<a href="https://example.org">' in html and "<li>one</li>" in html
     shown = MarkdownIt("commonmark", {"html": True}).render(products.safe_markdown(HOSTILE[0]))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown  # visible as text, not run
@@ -240,8 +260,10 @@ def test_safe_markdown_keeps_formatting_and_kills_html():
 
 
 def test_sources_become_links_and_only_http():
-    md = products.sources_markdown("Registry report 2024. https://example.org/registry; Expert view; "
-                                   "Bad javascript:alert(1); <script>x</script> https://ok.example/a(b)")
+    md = products.sources_markdown(
+        "Registry report 2024. https://example.org/registry; Expert view; "
+        "Bad javascript:alert(1); <script>x</script> https://ok.example/a(b)"
+    )
     _assert_inert(md)
     assert "[example\\.org/registry](https://example.org/registry)" in md
     assert "- Expert view" in md and "javascript:alert" not in md.split("](")[-1]
@@ -252,10 +274,19 @@ def test_sources_become_links_and_only_http():
 def hostile_db(tmp_path, monkeypatch) -> Path:
     """The fixture with hostile evidence text (summary, title, outcomes, sources, reviewer), built and served."""
     header, *rows = list(csv.reader(io.StringIO(TABLES["evidence"])))
-    rows[0] = ["EV1", "Knee implant systems", "KNEE-A", "<script>alert(2)</script>Title",
-               " ".join(HOSTILE) + "\n\n" + "\n".join(HOSTILE), "moderate", "<img src=x onerror=alert(3)>",
-               "<script>alert(4)</script> https://example.org/x; javascript:alert(5)", "2026-01-01",
-               "<b onmouseover=alert(6)>VAC</b>", "2027-01-01"]
+    rows[0] = [
+        "EV1",
+        "Knee implant systems",
+        "KNEE-A",
+        "<script>alert(2)</script>Title",
+        " ".join(HOSTILE) + "\n\n" + "\n".join(HOSTILE),
+        "moderate",
+        "<img src=x onerror=alert(3)>",
+        "<script>alert(4)</script> https://example.org/x; javascript:alert(5)",
+        "2026-01-01",
+        "<b onmouseover=alert(6)>VAC</b>",
+        "2027-01-01",
+    ]
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *rows])
     source = write_fixture_source(tmp_path / "src", {"evidence.csv": out.getvalue()})
@@ -283,6 +314,7 @@ def test_hostile_evidence_is_shown_inert(hostile_db):
 
 
 # --- pages per role ------------------------------------------------------------------------------------
+
 
 def test_products_page_for_the_physician(fixture_db):
     at = _page("products", "physician")
@@ -395,6 +427,7 @@ def test_scorecard_section_one_liner(fixture_db):
     def script():
         from core import ui
         from core.ui import products as products_ui
+
         products_ui.products_section("P01", ui.context().default_period(), ui.excluded())
 
     at = AppTest.from_function(script, default_timeout=60)

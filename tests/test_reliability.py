@@ -19,13 +19,13 @@ def test_shrink_oe_formulas_by_hand():
     w = e / m
     r = o / e
     q = np.sum(w * (r - m) ** 2)
-    tau2 = max(0.0, (q - 3) / (w.sum() - (w ** 2).sum() / w.sum()))
+    tau2 = max(0.0, (q - 3) / (w.sum() - (w**2).sum() / w.sum()))
     rel = tau2 / (tau2 + m / e)
     np.testing.assert_allclose(out["pooled_ratio"], m)
     np.testing.assert_allclose(out["tau2"], tau2)
     np.testing.assert_allclose(out["reliability"], rel)
     # The gamma–Poisson posterior mean (O + m²/τ²)/(E + m/τ²).
-    np.testing.assert_allclose(out["shrunken_oe_ratio"], (o + m ** 2 / tau2) / (e + m / tau2))
+    np.testing.assert_allclose(out["shrunken_oe_ratio"], (o + m**2 / tau2) / (e + m / tau2))
     # Reliability grows with the expected count; the shrunken ratio lies between the raw one and m.
     assert np.all((out["reliability"] > 0) & (out["reliability"] < 1))
     lo, hi = np.minimum(r, m), np.maximum(r, m)
@@ -81,8 +81,9 @@ def test_reliability_in_words():
     text = sentences.reliability_sentence({"cases": 12, "reliability": 0.12, "shrunken_oe_ratio": 1.04})
     assert text.startswith("With 12 cases this figure is mostly noise (reliability 0.12)")
     assert "1.04" in text
-    assert "too few eligible" in sentences.reliability_sentence({"cases": 3, "reliability": None,
-                                                                "shrunken_oe_ratio": None, "adjusted": True})
+    assert "too few eligible" in sentences.reliability_sentence(
+        {"cases": 3, "reliability": None, "shrunken_oe_ratio": None, "adjusted": True}
+    )
 
 
 def test_figures_line():
@@ -90,5 +91,6 @@ def test_figures_line():
 
     line = sentences.figures_line({"oe_ratio": 2.8825, "shrunken_oe_ratio": 2.3096, "reliability": 0.6906})
     assert line == "O/E (raw) **2.88** · shrunken O/E **2.31** · reliability **0.69**"
-    assert "shrunken O/E **–**" in sentences.figures_line({"oe_ratio": 1.0, "shrunken_oe_ratio": None,
-                                                           "reliability": float("nan")})
+    assert "shrunken O/E **–**" in sentences.figures_line(
+        {"oe_ratio": 1.0, "shrunken_oe_ratio": None, "reliability": float("nan")}
+    )

@@ -9,14 +9,15 @@ import pytest
 
 from core import db, schema
 from core.build import contract
-from core.build.pipeline import SQL_DIR, sql_models
+from core.build.pipeline import sql_models
 
 
 @pytest.fixture(scope="module")
 def described(fixture_db):
     con = duckdb.connect(str(fixture_db), read_only=True)
-    rows = con.execute("select table_name, column_name from information_schema.columns "
-                       "order by table_name, ordinal_position").fetchall()
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns order by table_name, ordinal_position"
+    ).fetchall()
     out: dict[str, list[str]] = {}
     for table, column in rows:
         out.setdefault(table, []).append(column)
@@ -62,13 +63,17 @@ def test_layers_only_read_downwards():
 
 def test_sql_defaults_match_the_contract(tmp_path, fixture_source):
     """int_settings' SQL defaults are the Definitions page's, the same numbers as core.contract.SETTINGS_DEFAULTS."""
-    from core.build.pipeline import build
     from fixture_source import write_fixture_source
+
+    from core.build.pipeline import build
 
     source = write_fixture_source(tmp_path / "src", {"settings.csv": "key,value\n"})
     assert build(source, tmp_path / "db.duckdb").ok
-    row = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True).execute(
-        "select or_cost_per_minute_usd, bed_day_cost_usd, min_cases_count, min_peers_count from int_settings").fetchone()
+    row = (
+        duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+        .execute("select or_cost_per_minute_usd, bed_day_cost_usd, min_cases_count, min_peers_count from int_settings")
+        .fetchone()
+    )
     d = contract.SETTINGS_DEFAULTS
     assert row == (d["or_cost_per_minute"], d["bed_day_cost"], d["min_cases"], d["min_peers"])
 
@@ -85,14 +90,18 @@ def test_db_fetch_refuses_undocumented_views_and_columns(fixture_db):
 
 
 def test_rebuilt_file_is_served_without_restart(tmp_path, fixture_source):
-    from core.build.pipeline import build
     from fixture_source import TABLES, write_fixture_source
+
+    from core.build.pipeline import build
 
     target = tmp_path / "live.duckdb"
     assert build(fixture_source, target).ok
     cur = db.cursor(target)  # a request in flight on the old file
     assert len(db.fetch("mart_case", path=target)) == 12
-    more = TABLES["cases"] + "C13,P06,LCH,2026-05-05,2026-05-05,50,F,1,0,elective,Commercial,65,false,false,false,false,Main\n"
+    more = (
+        TABLES["cases"]
+        + "C13,P06,LCH,2026-05-05,2026-05-05,50,F,1,0,elective,Commercial,65,false,false,false,false,Main\n"
+    )
     assert build(write_fixture_source(tmp_path / "src2", {"cases.csv": more}), target).ok
     assert len(db.fetch("mart_case", path=target)) == 13
     assert cur.execute("select count(*) from mart_case").fetchone()[0] == 12  # finishes on the old file

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from browser_support import app_text, screenshot, sign_in, wait_for_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +29,15 @@ def scale_db():
 
 
 def test_scorecard_of_a_surgeon_among_300_peers(scale_db, start_app, page, tmp_path):
-    truth = json.loads(Path(os.environ.get("SCORECARD_SCREENSHOT_TRUTH", "")).read_text()) \
-        if os.environ.get("SCORECARD_SCREENSHOT_TRUTH") else None
+    truth = (
+        json.loads(Path(os.environ.get("SCORECARD_SCREENSHOT_TRUTH", "")).read_text())
+        if os.environ.get("SCORECARD_SCREENSHOT_TRUTH")
+        else None
+    )
     email = os.environ.get("SCORECARD_SCREENSHOT_EMAIL") or (truth or {}).get("personas", {}).get("physician")
-    procedure = os.environ.get("SCORECARD_SCREENSHOT_PROCEDURE") or \
-        (truth or {}).get("persona_procedure", {}).get("procedure_code")
+    procedure = os.environ.get("SCORECARD_SCREENSHOT_PROCEDURE") or (truth or {}).get("persona_procedure", {}).get(
+        "procedure_code"
+    )
     if not email:
         pytest.skip("set SCORECARD_SCREENSHOT_TRUTH (the source's truth.json) or SCORECARD_SCREENSHOT_EMAIL")
     url = start_app(scale_db, tmp_path / "state.sqlite")

@@ -45,8 +45,7 @@ def test_round_trip_default_page_and_slashes():
 
 
 def test_round_trip_repeated_values_and_unicode():
-    value = encode_return("scorecard", {"procedure": ["TKA", "THA"], "category": "Hüfte & Knie"},
-                          now=NOW)
+    value = encode_return("scorecard", {"procedure": ["TKA", "THA"], "category": "Hüfte & Knie"}, now=NOW)
     target = dec(value)
     assert target.params == {"procedure": ["TKA", "THA"], "category": "Hüfte & Knie"}
 
@@ -65,41 +64,54 @@ def test_encode_uses_current_time_by_default(monkeypatch):
 # --- what is refused ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [
-    None, "", "garbage", "123", f"{NOW}", f"{NOW}.", f"x{NOW}.%2F", f"{NOW}.%2F;x",
-    f"{NOW}./scorecard",                       # not percent-encoded
-    f"{NOW}.%ZZ", f"{NOW}.%C3%28",            # bad escapes / invalid UTF-8
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "garbage",
+        "123",
+        f"{NOW}",
+        f"{NOW}.",
+        f"x{NOW}.%2F",
+        f"{NOW}.%2F;x",
+        f"{NOW}./scorecard",  # not percent-encoded
+        f"{NOW}.%ZZ",
+        f"{NOW}.%C3%28",  # bad escapes / invalid UTF-8
+    ],
+)
 def test_malformed_values_are_refused(value):
     assert dec(value) is None
 
 
-@pytest.mark.parametrize("rel", [
-    "//evil.example/scorecard",
-    "///evil.example",
-    "https://evil.example/scorecard",
-    "http:/scorecard",
-    "scorecard",                               # not rooted
-    "/\\evil.example",
-    "/scorecard\\x",
-    "/scorecard#frag",
-    "/../scorecard",
-    "/scorecard/../admin",
-    "/scorecard/cases",                        # nested
-    "/admin",                                  # unknown page
-    "/Scorecard",                              # url paths are case-sensitive
-    "/score card",
-    "/scorecard\n?procedure=TKA",
-    "/%2e%2e/admin",
-    "/" + "a" * 2000,
-])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "//evil.example/scorecard",
+        "///evil.example",
+        "https://evil.example/scorecard",
+        "http:/scorecard",
+        "scorecard",  # not rooted
+        "/\\evil.example",
+        "/scorecard\\x",
+        "/scorecard#frag",
+        "/../scorecard",
+        "/scorecard/../admin",
+        "/scorecard/cases",  # nested
+        "/admin",  # unknown page
+        "/Scorecard",  # url paths are case-sensitive
+        "/score card",
+        "/scorecard\n?procedure=TKA",
+        "/%2e%2e/admin",
+        "/" + "a" * 2000,
+    ],
+)
 def test_unsafe_or_unknown_paths_are_refused(rel):
     assert dec(raw(rel)) is None
 
 
 def test_unknown_keys_and_bad_values_are_dropped():
-    rel = ("/scorecard?procedure=TKA&physician=P007&role=admin&period=%3Cscript%3E"
-           "&category=" + "x" * 500 + "&period=")
+    rel = "/scorecard?procedure=TKA&physician=P007&role=admin&period=%3Cscript%3E&category=" + "x" * 500 + "&period="
     assert dec(raw(rel)) == ReturnTarget("scorecard", {"procedure": "TKA"}, NOW)
 
 
@@ -117,8 +129,8 @@ def test_age_limits():
     value = encode_return("scorecard", {"procedure": "TKA"}, now=NOW)
     assert dec(value, now=NOW + RETURN_MAX_AGE_S) is not None
     assert dec(value, now=NOW + RETURN_MAX_AGE_S + 1) is None
-    assert dec(value, now=NOW - CLOCK_SKEW_S) is not None       # app clocks may differ a little
-    assert dec(value, now=NOW - CLOCK_SKEW_S - 1) is None        # written "in the future"
+    assert dec(value, now=NOW - CLOCK_SKEW_S) is not None  # app clocks may differ a little
+    assert dec(value, now=NOW - CLOCK_SKEW_S - 1) is None  # written "in the future"
     assert dec(value, now=NOW + 1000, max_age_s=2000) is not None
 
 
@@ -133,8 +145,8 @@ def test_signed_in_after():
     assert signed_in_after({"auth_time": NOW + 5, "iat": NOW + 9}, NOW)
     assert signed_in_after({"auth_time": NOW - CLOCK_SKEW_S}, NOW)
     assert not signed_in_after({"auth_time": NOW - CLOCK_SKEW_S - 1}, NOW)
-    assert not signed_in_after({"iat": NOW - 3600}, NOW)           # iat when no auth_time
-    assert signed_in_after({}, NOW)                                # nothing to compare: allowed
+    assert not signed_in_after({"iat": NOW - 3600}, NOW)  # iat when no auth_time
+    assert signed_in_after({}, NOW)  # nothing to compare: allowed
     assert signed_in_after({"auth_time": "yesterday", "iat": True}, NOW)
 
 
@@ -188,18 +200,28 @@ FULL_AUTH = {
 }
 
 
-@pytest.mark.parametrize("data, exists, expected", [
-    ({"auth": FULL_AUTH}, True, True),
-    ({"auth": {**{k: FULL_AUTH[k] for k in ("redirect_uri", "cookie_secret")},
-               "default": {k: FULL_AUTH[k] for k in
-                           ("client_id", "client_secret", "server_metadata_url")}}}, True, True),
-    ({}, True, False),
-    ({}, False, False),
-    ({"auth": "yes"}, True, False),
-    ({"auth": {k: v for k, v in FULL_AUTH.items() if k != "cookie_secret"}}, True, False),
-    ({"auth": {k: v for k, v in FULL_AUTH.items() if k != "client_secret"}}, True, False),
-    ({"auth": {**FULL_AUTH, "redirect_uri": ""}}, True, False),
-])
+@pytest.mark.parametrize(
+    "data, exists, expected",
+    [
+        ({"auth": FULL_AUTH}, True, True),
+        (
+            {
+                "auth": {
+                    **{k: FULL_AUTH[k] for k in ("redirect_uri", "cookie_secret")},
+                    "default": {k: FULL_AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")},
+                }
+            },
+            True,
+            True,
+        ),
+        ({}, True, False),
+        ({}, False, False),
+        ({"auth": "yes"}, True, False),
+        ({"auth": {k: v for k, v in FULL_AUTH.items() if k != "cookie_secret"}}, True, False),
+        ({"auth": {k: v for k, v in FULL_AUTH.items() if k != "client_secret"}}, True, False),
+        ({"auth": {**FULL_AUTH, "redirect_uri": ""}}, True, False),
+    ],
+)
 def test_auth_configured(monkeypatch, data, exists, expected):
     monkeypatch.setattr(signin.st, "secrets", FakeSecrets(data, exists))
     assert signin.auth_configured() is expected
@@ -214,20 +236,29 @@ def test_auth_configured_never_raises(monkeypatch):
     assert signin.auth_configured() is False
 
 
-@pytest.mark.parametrize("user, expected", [
-    ({"is_logged_in": False}, None),
-    ({}, None),
-    ({"is_logged_in": True}, None),                                   # no email claim
-    ({"is_logged_in": True, "email": "  "}, None),
-    ({"is_logged_in": True, "email": "Dr.Okafor@Example.org", "email_verified": True,
-      "name": "Ada Okafor"}, signin.Identity("Dr.Okafor@Example.org", True, "Ada Okafor")),
-    ({"is_logged_in": True, "email": "a@b.org", "email_verified": "true"},
-     signin.Identity("a@b.org", True, "a@b.org")),
-    ({"is_logged_in": True, "email": "a@b.org", "email_verified": "false", "name": "A"},
-     signin.Identity("a@b.org", False, "A")),
-    ({"is_logged_in": True, "email": "a@b.org", "name": "A"}, signin.Identity("a@b.org", False, "A")),
-    ({"is_logged_in": "true", "email": "a@b.org"}, None),             # only a real True counts
-])
+@pytest.mark.parametrize(
+    "user, expected",
+    [
+        ({"is_logged_in": False}, None),
+        ({}, None),
+        ({"is_logged_in": True}, None),  # no email claim
+        ({"is_logged_in": True, "email": "  "}, None),
+        (
+            {"is_logged_in": True, "email": "Dr.Okafor@Example.org", "email_verified": True, "name": "Ada Okafor"},
+            signin.Identity("Dr.Okafor@Example.org", True, "Ada Okafor"),
+        ),
+        (
+            {"is_logged_in": True, "email": "a@b.org", "email_verified": "true"},
+            signin.Identity("a@b.org", True, "a@b.org"),
+        ),
+        (
+            {"is_logged_in": True, "email": "a@b.org", "email_verified": "false", "name": "A"},
+            signin.Identity("a@b.org", False, "A"),
+        ),
+        ({"is_logged_in": True, "email": "a@b.org", "name": "A"}, signin.Identity("a@b.org", False, "A")),
+        ({"is_logged_in": "true", "email": "a@b.org"}, None),  # only a real True counts
+    ],
+)
 def test_signed_in_identity(monkeypatch, user, expected):
     monkeypatch.setattr(signin.st, "user", FakeUser(user))
     assert signin.signed_in_identity() == expected

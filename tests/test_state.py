@@ -124,8 +124,9 @@ def test_audit_chain_detects_an_entry_rewritten_with_its_own_hash_recomputed(whe
         state.audit(f"u{i}@x.org", "physician", "view", path=where)
     row = state.audit_entries(path=where).set_index("id").loc[2]
     forged = {**row.to_dict(), "id": 2, "action": "nothing to see", "prev_hash": _hashes(where)[1]}
-    _tamper(where, "update audit_log set action = ?, hash = ? where id = ?",
-            ("nothing to see", state.entry_hash(forged), 2))
+    _tamper(
+        where, "update audit_log set action = ?, hash = ? where id = ?", ("nothing to see", state.entry_hash(forged), 2)
+    )
     check = state.verify_audit_chain(where)
     assert not check.ok and check.first_broken_id == 3  # entry 3 still points at the original entry 2
 
@@ -136,7 +137,7 @@ def _hashes(where) -> dict[int, str]:
 
 
 def test_audit_chain_holds_across_batches_and_hostile_text(where):
-    hostile = ["\x00nul", "=HYPERLINK(\"x\")", "ünïcödé 𝓤", "'; drop table audit_log; --", "a" * 5000]
+    hostile = ["\x00nul", '=HYPERLINK("x")', "ünïcödé 𝓤", "'; drop table audit_log; --", "a" * 5000]
     for text in hostile:
         state.audit(text, None, "view", text, {"q": text}, text, path=where)
     check = state.verify_audit_chain(where, batch=2)
@@ -149,9 +150,10 @@ def test_a_pre_chain_sqlite_file_is_migrated_and_its_entries_chained(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:  # the schema as it was before versioning and the hash chain
         con.executescript(state._MIGRATIONS[0][2]["sqlite"])
-        con.executemany("insert into audit_log (at, email, role, action, page, params, detail) values "
-                        "(?, ?, ?, ?, ?, ?, ?)", [("2026-01-01T00:00:00+00:00", f"u{i}@x.org", "admin", "view",
-                                                   "audit", "{}", None) for i in range(3)])
+        con.executemany(
+            "insert into audit_log (at, email, role, action, page, params, detail) values (?, ?, ?, ?, ?, ?, ?)",
+            [("2026-01-01T00:00:00+00:00", f"u{i}@x.org", "admin", "view", "audit", "{}", None) for i in range(3)],
+        )
     state.audit("new@x.org", "admin", "view", path=path)
     assert state.schema_version(path) == state.SCHEMA_VERSION
     check = state.verify_audit_chain(path)
@@ -191,8 +193,7 @@ def test_two_reviewers_deciding_at_once_one_wins(where):
         except state.FlagConflictError:
             outcomes.append(f"conflict {who}")
 
-    threads = [threading.Thread(target=decide, args=(f"r{i}@x.org", ("accepted", "rejected")[i % 2]))
-               for i in range(6)]
+    threads = [threading.Thread(target=decide, args=(f"r{i}@x.org", ("accepted", "rejected")[i % 2])) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:

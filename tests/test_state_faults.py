@@ -84,8 +84,9 @@ def _shows_no_data(at: AppTest, what: str) -> None:
     """An error, and none of the page's data. The page's own view entry fails first when a write cannot
     be saved; where the audit write fails closed that error is the one shown, else the page's own."""
     assert not at.exception
-    assert any(what in e.value or "could not save the audit log entry" in e.value for e in at.error), \
-        [e.value for e in at.error]
+    assert any(what in e.value or "could not save the audit log entry" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
     assert not at.dataframe and not at.metric and not at.text_input and not at.success
 
 
@@ -161,20 +162,23 @@ def test_a_locked_sqlite_file_fails_closed_and_loses_nothing(tmp_path, monkeypat
 def test_a_read_only_sqlite_file_refuses_writes_and_keeps_what_it_has(tmp_path):
     path = tmp_path / "ro" / "state.sqlite"
     state.audit("before@x.org", "admin", "view", path=path)
-    script = ("import sys; from core import state\n"
-              "try:\n"
-              f"    state.audit('during@x.org', 'admin', 'view', path={str(path)!r})\n"
-              "except state.StateWriteError as err:\n"
-              "    print('refused:', err); sys.exit(0)\n"
-              "sys.exit(3)\n")
+    script = (
+        "import sys; from core import state\n"
+        "try:\n"
+        f"    state.audit('during@x.org', 'admin', 'view', path={str(path)!r})\n"
+        "except state.StateWriteError as err:\n"
+        "    print('refused:', err); sys.exit(0)\n"
+        "sys.exit(3)\n"
+    )
     as_root = os.geteuid() == 0
     for item in (path.parent, *path.parent.iterdir()):
         item.chmod(0o555 if item.is_dir() else 0o444)
     try:
         cmd = [sys.executable, "-c", script]  # root ignores file modes unless it gives up the capability to
         drop = ["setpriv", "--bounding-set", "-dac_override,-fowner", "--"]
-        done = subprocess.run([*drop, *cmd] if as_root else cmd, cwd=ROOT,
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [*drop, *cmd] if as_root else cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
     finally:
         for item in (path.parent, *path.parent.iterdir()):
             item.chmod(0o755 if item.is_dir() else 0o644)
@@ -189,9 +193,13 @@ def test_a_build_killed_half_way_leaves_the_app_serving_the_old_build(tmp_path, 
     served.write_bytes(fixture_db.read_bytes())
     version, before = db.database_version(served), db.fetch("mart_build_info", path=served)
     env = dict(os.environ, SCORECARD_SLOW_BUILD_FOR_TESTS="5")
-    proc = subprocess.Popen([sys.executable, "-m", "core", "build", "--source", str(fixture_source),
-                             "--db", str(served)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "build", "--source", str(fixture_source), "--db", str(served)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(f".{served.name}.building-*")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -214,7 +214,18 @@ PUBLISHED_OUTLIERS_95_SHMI = {
     "030062", "030067", "030068", "030073", "030078", "032000", "032002", "032003",
 }  # fmt: skip
 # Same page, source_data(fp): truncated = 1 (ranks 1–5 and 50–54 of the SHMI z-score).
-PUBLISHED_TRUNCATED = {"030001", "030016", "030017", "030035", "030037", "030043", "030073", "032000", "032002", "032003"}
+PUBLISHED_TRUNCATED = {
+    "030001",
+    "030016",
+    "030017",
+    "030035",
+    "030037",
+    "030043",
+    "030073",
+    "032000",
+    "032002",
+    "032003",
+}
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +268,12 @@ def test_medpar_funnel_shmi_matches_funnelplotr(medpar):
     assert f.attrs["n_dispersion"] == 44  # 54 hospitals less the 10 truncated
     # Every hospital's overdispersed limits, as published (FunnelPlotR rounds 1.959964/3.090232;
     # the difference is below 1e-6 relative).
-    for ours, theirs in (("lower95", "od_lo95"), ("upper95", "od_hi95"), ("lower998", "od_lo998"), ("upper998", "od_hi998")):
+    for ours, theirs in (
+        ("lower95", "od_lo95"),
+        ("upper95", "od_hi95"),
+        ("lower998", "od_lo998"),
+        ("upper998", "od_hi998"),
+    ):
         np.testing.assert_allclose(f[ours], pub[theirs], rtol=2e-6, err_msg=ours)
     # The 16 published outliers at 95 %.
     assert set(f.index[f["outlier95"]]) == PUBLISHED_OUTLIERS_95_SHMI
@@ -434,7 +450,9 @@ def test_flag_for():
 def test_flag_for_from_funnel_rows(medpar):
     _, _, agg = medpar
     f = funnel(agg["observed"], agg["expected"])
-    flags = [flag_for(r.observed, r.expected, r.lower95, r.upper95, r.lower998, r.upper998, True) for r in f.itertuples()]
+    flags = [
+        flag_for(r.observed, r.expected, r.lower95, r.upper95, r.lower998, r.upper998, True) for r in f.itertuples()
+    ]
     assert sum(fl in ("high_998", "low_998") for fl in flags) == int(f["outlier998"].sum()) == 9
 
 
@@ -464,7 +482,12 @@ def test_fit_expected_recovers_planted_logistic_effect():
     n = 20_000
     df = _patients(n, 11)
     rng = np.random.default_rng(12)
-    eta = -3.0 + 0.04 * (df["patient_age"] - 60) + 0.5 * (df["asa_class"] - 2) + 0.8 * (df["admission_type"] == "emergency")
+    eta = (
+        -3.0
+        + 0.04 * (df["patient_age"] - 60)
+        + 0.5 * (df["asa_class"] - 2)
+        + 0.8 * (df["admission_type"] == "emergency")
+    )
     df["mortality"] = rng.random(n) < 1 / (1 + np.exp(-eta))
     fit = fit_expected(df, "mortality", "binomial")
     assert isinstance(fit, RiskFit) and fit.adjusted
@@ -594,8 +617,7 @@ def test_firth_matches_logistf_sex2():
     assert fit.converged
     published = [0.120254, -1.10598, -0.0688167, 2.26887, -2.11141, -0.788317, 3.09601]
     np.testing.assert_allclose(fit.params, published, rtol=2e-5, atol=2e-6)
-    np.testing.assert_allclose(fit.bse, [0.485542, 0.42366, 0.443793, 0.548416, 0.543082, 0.417368, 1.67501],
-                               rtol=2e-5)
+    np.testing.assert_allclose(fit.bse, [0.485542, 0.42366, 0.443793, 0.548416, 0.543082, 0.417368, 1.67501], rtol=2e-5)
     assert fit.loglik == pytest.approx(-132.5394, abs=1e-4)
     # The 2-d.p. logistf print-out (easystats/parameters snapshot).
     np.testing.assert_allclose(np.round(fit.params, 2), [0.12, -1.11, -0.07, 2.27, -2.11, -0.79, 3.10])

@@ -49,6 +49,7 @@ def monkeypatch_module():
 
 # --- supply risk ------------------------------------------------------------------------------------
 
+
 def test_risk_items_are_ranked_by_exposure(extras_db):
     ranking = supply_risk.risk_ranking(SUPPLY, PERIOD)
     # KNEE-A (critical): C03-C05, C07-C09 = 6 cases, P01-P05 = 5 physicians; KNEE-B (critical and
@@ -103,27 +104,39 @@ def test_champion_sees_own_service_line_blinded_and_physicians_none(extras_db):
 def test_backorder_notice_names_the_preferred_alternative(extras_db):
     notices = supply_risk.backorder_notices("P01", PERIOD)
     # P01 used GLV-2 (on backorder) in C01 (2) and C03 (4).
-    assert notices[["item_id", "case_count", "units_count", "alternative_item_id", "evidence_grade"]].values.tolist() \
-        == [["GLV-2", 2, 6.0, "GLV-1", "high"]]
+    assert notices[
+        ["item_id", "case_count", "units_count", "alternative_item_id", "evidence_grade"]
+    ].values.tolist() == [["GLV-2", 2, 6.0, "GLV-1", "high"]]
     assert supply_risk.backorder_notices("P02", PERIOD).empty
 
 
 def test_a_preferred_item_at_risk_is_marked_beside_its_saving(tmp_path, fixture_db):
-    items = (TABLES["items"]
-             .replace("KNEE-A,Knee system A,Acme Ortho,Knee implant systems,1000,true,true,high,2,false",
-                      "KNEE-A,Knee system A,Acme Ortho,Knee implant systems,1000,true,true,high,1,false")
-             .replace("GLV-1,Surgical gloves (preferred),Handsafe,Gloves,2,false,true,low,4,false",
-                      "GLV-1,Surgical gloves (preferred),Handsafe,Gloves,2,false,true,low,4,true"))
+    items = (
+        TABLES["items"]
+        .replace(
+            "KNEE-A,Knee system A,Acme Ortho,Knee implant systems,1000,true,true,high,2,false",
+            "KNEE-A,Knee system A,Acme Ortho,Knee implant systems,1000,true,true,high,1,false",
+        )
+        .replace(
+            "GLV-1,Surgical gloves (preferred),Handsafe,Gloves,2,false,true,low,4,false",
+            "GLV-1,Surgical gloves (preferred),Handsafe,Gloves,2,false,true,low,4,true",
+        )
+    )
     target = tmp_path / "db.duckdb"
     assert build(write_fixture_source(tmp_path / "src", {"items.csv": items}), target).ok
     risks = db.fetch("mart_category_preferred_risk", path=target, order_by=["category"])
     gloves, knees = risks.to_dict("records")
     assert (gloves["backorder_preferred_count"], list(gloves["backorder_preferred_items"])) == (
-        1, ["Surgical gloves (preferred)"])
+        1,
+        ["Surgical gloves (preferred)"],
+    )
     assert (knees["single_source_preferred_count"], list(knees["single_source_preferred_items"])) == (
-        1, ["Knee system A"])
+        1,
+        ["Knee system A"],
+    )
     assert supply_risk.opportunity_warning(knees) == (
-        "The preferred item is a supply risk (single-source: Knee system A).")
+        "The preferred item is a supply risk (single-source: Knee system A)."
+    )
     # On the unchanged fixture no preferred item is a risk, so nothing is marked.
     plain = db.fetch("mart_category_preferred_risk", path=fixture_db)
     assert not plain["preferred_at_risk_flag"].any()
@@ -131,6 +144,7 @@ def test_a_preferred_item_at_risk_is_marked_beside_its_saving(tmp_path, fixture_
 
 
 # --- pharmacy ---------------------------------------------------------------------------------------
+
 
 def test_pharmacy_by_class_against_the_peer_median(extras_db):
     classes = pharmacy.by_class("P03", "TKA", PERIOD).set_index("drug_class")
@@ -149,7 +163,9 @@ def test_pharmacy_by_class_against_the_peer_median(extras_db):
 def test_drivers_are_the_drugs_above_the_peer_median(extras_db):
     drivers = pharmacy.drivers("P03", "TKA", PERIOD)
     # Vancomycin: P03 50/2 = 25 a case; eligible peers 0, 0, 0, 25 -> median 0; worth 25 x 2 = 50.
-    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [["Vancomycin", 50.0, 45.0]]
+    assert drivers[["drug_name", "gap_value_usd", "drug_switch_saving_usd"]].values.tolist() == [
+        ["Vancomycin", 50.0, 45.0]
+    ]
     assert pharmacy.drivers("P02", "TKA", PERIOD).empty  # no drug above the median
 
 
@@ -161,20 +177,36 @@ def test_no_peer_median_below_min_peers(extras_db):
 
 
 def test_report_gains_pharmacy_by_class_and_drug_switch_saving(extras_db):
-    out = subprocess.run([sys.executable, "-m", "core", "report", "--db", str(extras_db), "--physician", "P03"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "report", "--db", str(extras_db), "--physician", "P03"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     [entry] = json.loads(out.stdout)["procedures"]
-    assert entry["pharmacy_by_class_usd"] == {"Antibiotic": {"own": 25.0, "peer_median": 0.83},
-                                              "Antifibrinolytic": {"own": 0.0, "peer_median": 0.0}}
+    assert entry["pharmacy_by_class_usd"] == {
+        "Antibiotic": {"own": 25.0, "peer_median": 0.83},
+        "Antifibrinolytic": {"own": 0.0, "peer_median": 0.0},
+    }
     assert entry["drug_switch_saving_usd"] == 45.0
-    lch = json.loads(subprocess.run([sys.executable, "-m", "core", "report", "--db", str(extras_db), "--physician",
-                                     "P06"], capture_output=True, text=True, check=True).stdout)["procedures"][0]
+    lch = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "core", "report", "--db", str(extras_db), "--physician", "P06"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["procedures"][0]
     assert lch["pharmacy_by_class_usd"] == {"Antibiotic": {"own": 2.5, "peer_median": None}}
 
 
 def test_drug_switch_saving_is_null_without_a_formulary(fixture_db):
-    out = subprocess.run([sys.executable, "-m", "core", "report", "--db", str(fixture_db), "--physician", "P03"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "report", "--db", str(fixture_db), "--physician", "P03"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     [entry] = json.loads(out.stdout)["procedures"]
     assert entry["drug_switch_saving_usd"] is None
     assert entry["pharmacy_by_class_usd"]["Antibiotic"] == {"own": 25.0, "peer_median": 0.83}
@@ -193,10 +225,13 @@ def test_staff_rank_classes_by_spend_and_by_variation(extras_db):
     assert who.iloc[0]["label"] == "Dr. Cy Three"
     drugs = pharmacy.class_drugs("Antibiotic", PERIOD)
     assert drugs[["drug_name", "preferred_flag", "drug_switch_saving_usd"]].values.tolist() == [
-        ["Vancomycin", False, 45.0], ["Cefazolin", True, 0.0]]
+        ["Vancomycin", False, 45.0],
+        ["Cefazolin", True, 0.0],
+    ]
 
 
 # --- savings achieved --------------------------------------------------------------------------------
+
 
 def test_savings_achieved_by_category_hand_checked(extras_db):
     cats = savings.by_category(PERIOD).set_index("savings_category")
@@ -232,11 +267,29 @@ def test_savings_by_service_line_and_physician(extras_db):
     who = savings.by_physician(SUPPLY, PERIOD, SECRET).set_index("label")
     # P05 (C09, C10): knees 1233.33 x 2 - 2500, gloves 4.33 x 2 - 8, antibiotics 9.17 x 2, TXA 3.33 x 2.
     assert who.at["Dr. Ed Five", "achieved_saving_usd"] == pytest.approx(
-        7400 / 6 * 2 - 2500 + 26 / 6 * 2 - 8 + 55 / 6 * 2 + 20 / 6 * 2)
+        7400 / 6 * 2 - 2500 + 26 / 6 * 2 - 8 + 55 / 6 * 2 + 20 / 6 * 2
+    )
     blinded = savings.by_physician(CHAMPION, PERIOD, SECRET)
     assert set(blinded["service_line"]) == {"Orthopaedics"} and "physician_id" not in blinded
     assert "spend_usd" not in blinded and blinded["label"].str.startswith("Surgeon").all()
     assert savings.by_service_line(CHAMPION, PERIOD)["service_line"].tolist() == ["Orthopaedics"]
+
+
+def test_headline_says_when_spend_rose():
+    s = {
+        "program_start_date": "2026-04-01",
+        "current_start_date": "2026-04-01",
+        "current_end_date": "2026-06-30",
+        "baseline_start_date": "2025-04-01",
+        "baseline_end_date": "2026-03-31",
+        "achieved_saving_usd": -250.0,
+        "savings_target_usd": None,
+        "saving_category_count": 0,
+        "category_count": 2,
+        "remaining_opportunity_usd": 80,
+    }
+    text = savings.headline(s)
+    assert "rose, costing $250 more than the baseline" in text and "further $80" in text and "target" not in text
 
 
 def test_no_programme_no_baseline(fixture_db):
@@ -248,12 +301,13 @@ def test_no_programme_no_baseline(fixture_db):
 
 # --- exports ----------------------------------------------------------------------------------------
 
+
 def test_csv_neutralises_formulas():
     import pandas as pd
 
-    frame = pd.DataFrame({"item": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", "\tx"], "n": [1, 2, 3, 4, 5, 6]})
+    frame = pd.DataFrame({"item": ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "plain", "\tx"], "n": [1, 2, 3, 4, 5, 6]})
     rows = list(csv.reader(io.StringIO(supply_exports.safe_csv(frame).decode("utf-8-sig"))))
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "plain", "'\tx"]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "plain", "'\tx"]
     assert [r[1] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]  # numbers stay numbers
 
 
@@ -261,21 +315,41 @@ def test_cfo_summary_is_one_slide(extras_db):
     from pptx import Presentation
 
     s = savings.summary(PERIOD)
-    data = supply_exports.cfo_summary_pptx(s, savings.by_category(PERIOD), savings.by_service_line(SUPPLY, PERIOD),
-                                           savings.headline(s), "Data to 30 Jun 2026")
+    data = supply_exports.cfo_summary_pptx(
+        s,
+        savings.by_category(PERIOD),
+        savings.by_service_line(SUPPLY, PERIOD),
+        savings.headline(s),
+        "Data to 30 Jun 2026",
+    )
     deck = Presentation(io.BytesIO(data))
     assert len(deck.slides) == 1
     shapes = deck.slides[0].shapes
-    text = " ".join([sh.text_frame.text for sh in shapes if sh.has_text_frame]
-                    + [cell.text for sh in shapes if sh.has_table for row in sh.table.rows for cell in row.cells])
+    text = " ".join(
+        [sh.text_frame.text for sh in shapes if sh.has_text_frame]
+        + [cell.text for sh in shapes if sh.has_table for row in sh.table.rows for cell in row.cells]
+    )
     assert "Savings achieved" in text and "$502" in text and "Knee implant systems" in text
 
 
-@pytest.mark.parametrize("view", ["mart_pharmacy_position", "mart_pharmacy_class_position", "mart_pharmacy_drug_position",
-                                  "mart_physician_backorder", "mart_supply_risk_item", "mart_supply_risk_alternative",
-                                  "mart_pharmacy_class_summary", "mart_pharmacy_drug_summary", "mart_savings_physician",
-                                  "mart_savings_category", "mart_savings_service_line", "mart_savings_physician_total",
-                                  "mart_savings_summary"])
+@pytest.mark.parametrize(
+    "view",
+    [
+        "mart_pharmacy_position",
+        "mart_pharmacy_class_position",
+        "mart_pharmacy_drug_position",
+        "mart_physician_backorder",
+        "mart_supply_risk_item",
+        "mart_supply_risk_alternative",
+        "mart_pharmacy_class_summary",
+        "mart_pharmacy_drug_summary",
+        "mart_savings_physician",
+        "mart_savings_category",
+        "mart_savings_service_line",
+        "mart_savings_physician_total",
+        "mart_savings_summary",
+    ],
+)
 def test_default_snapshots_equal_their_views(extras_db, view):
     """The build's `<view>_default` snapshot (read for default-period requests) holds exactly the view's rows."""
     cols = list(db.schema.view(view)["columns"])

@@ -51,8 +51,12 @@ def test_the_preferred_item_on_backorder_is_found_with_its_alternative(demo):
     assert set(notices["alternative_preferred_flag"]) == {True}
     assert set(notices["evidence_id"]) == {planted["evidence_id"]}
     assert set(notices["evidence_grade"]) == {planted["evidence_grade"]}
-    alternatives = db.fetch("mart_supply_risk_alternative", where={"item_id": planted["item_id"]}, path=path,
-                            order_by=["alternative_preferred_flag desc", "alternative_unit_cost_usd"])
+    alternatives = db.fetch(
+        "mart_supply_risk_alternative",
+        where={"item_id": planted["item_id"]},
+        path=path,
+        order_by=["alternative_preferred_flag desc", "alternative_unit_cost_usd"],
+    )
     first = alternatives.iloc[0]
     assert first["alternative_item_id"] == planted["alternative_item_id"] and first["physician_count"] >= 5
 
@@ -81,14 +85,19 @@ def test_the_costly_drug_surgeon_is_found_by_the_marts_and_the_report(demo):
         per_case = (pos["drug_switch_saving_usd"] / pos["case_count"]).set_axis(pos["physician_id"])
         assert per_case.idxmax() == pid, code
         assert per_case[pid] > 2 * per_case.drop(pid).max(), code
-        classes = db.fetch("mart_pharmacy_class_position", where={"procedure_code": code, "physician_id": pid},
-                           path=path).set_index("drug_class")
+        classes = db.fetch(
+            "mart_pharmacy_class_position", where={"procedure_code": code, "physician_id": pid}, path=path
+        ).set_index("drug_class")
         for drug_class in ("Local anaesthetic", "Neuromuscular reversal"):
             if drug_class in classes.index:
                 row = classes.loc[drug_class]
                 assert row["spend_per_case_usd"] > 2 * row["peer_median_per_case_usd"], (code, drug_class)
-    out = subprocess.run([sys.executable, "-m", "core", "report", "--db", str(path), "--physician", pid],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "report", "--db", str(path), "--physician", pid],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     entries = {e["procedure_code"]: e for e in json.loads(out.stdout)["procedures"]}
     for code in plant["costly_drug_procedures"]:
         local = entries[code]["pharmacy_by_class_usd"]["Local anaesthetic"]
@@ -97,10 +106,17 @@ def test_the_costly_drug_surgeon_is_found_by_the_marts_and_the_report(demo):
     # A surgeon without the habit: some saving, far less per case.
     other = db.fetch("mart_pharmacy_position", where={"procedure_code": "LCH", "eligible_flag": True}, path=path)
     other = other[other["physician_id"] != pid].iloc[0]
-    peer = json.loads(subprocess.run([sys.executable, "-m", "core", "report", "--db", str(path), "--physician",
-                                      other["physician_id"]], capture_output=True, text=True, check=True).stdout)
+    peer = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "core", "report", "--db", str(path), "--physician", other["physician_id"]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     lch = next(e for e in peer["procedures"] if e["procedure_code"] == "LCH")
-    assert lch["drug_switch_saving_usd"] / lch["cases"] < entries["LCH"]["drug_switch_saving_usd"] / entries["LCH"]["cases"] / 2
+    turner = entries["LCH"]["drug_switch_saving_usd"] / entries["LCH"]["cases"]
+    assert lch["drug_switch_saving_usd"] / lch["cases"] < turner / 2
 
 
 def test_savings_materialise_where_planted_and_not_elsewhere(demo):
@@ -132,8 +148,11 @@ def test_a_champion_sees_the_backorder_blinded_in_their_service_line(demo, monke
     monkeypatch.setenv("SCORECARD_DB", str(path))
     line, champion = "Cardiovascular", truth["champions"]["Cardiovascular"]["physician_id"]
     viewer = access.Viewer("c@x", "champion", champion, line)
-    period = Period(*[__import__("datetime").date.fromisoformat(truth["default_period"][k]) for k in ("start", "end")],
-                    "last12", "Last 12 months")
+    period = Period(
+        *[__import__("datetime").date.fromisoformat(truth["default_period"][k]) for k in ("start", "end")],
+        "last12",
+        "Last 12 months",
+    )
     ranking = supply_risk.risk_ranking(viewer, period)
     item = truth["supply_risk"]["backorder_preferred_item"]["item_id"]
     assert item in ranking["item_id"].tolist() and set(ranking["service_line"]) == {line}

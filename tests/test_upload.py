@@ -64,15 +64,25 @@ def test_only_admins_may_publish():
 
     assert access.ACTIONS["publish_data"] == ("admin",) and access.PAGES["publish"] == "publish_data"
     for role in ("physician", "champion", "supply"):
-        viewer = access.Viewer(f"{role}@fixture.org", role, "P01" if role in ("physician", "champion") else None,
-                               "Orthopaedics" if role == "champion" else None)
+        viewer = access.Viewer(
+            f"{role}@fixture.org",
+            role,
+            "P01" if role in ("physician", "champion") else None,
+            "Orthopaedics" if role == "champion" else None,
+        )
         assert not access.can(viewer, "publish_data") and "publish" not in access.allowed_pages(viewer)
     assert "publish" in access.allowed_pages(access.Viewer("admin@fixture.org", "admin"))
 
 
 def test_zip_in_a_folder_is_laid_out_flat_and_other_files_are_skipped(tmp_path):
-    data = _zip({**{f"x/{n}.csv": t for n, t in TABLES.items()}, "x/README.txt": "hello",
-                 "__MACOSX/x/._cases.csv": "junk", "x/run.sh": "#!/bin/sh\nrm -rf /"})
+    data = _zip(
+        {
+            **{f"x/{n}.csv": t for n, t in TABLES.items()},
+            "x/README.txt": "hello",
+            "__MACOSX/x/._cases.csv": "junk",
+            "x/run.sh": "#!/bin/sh\nrm -rf /",
+        }
+    )
     source, skipped = publish.stage_upload(data, "extract.zip", tmp_path / "db.duckdb", 1)
     assert sorted(p.name for p in source.iterdir()) == sorted(f"{n}.csv" for n in TABLES)
     assert sorted(skipped) == ["__MACOSX/x/._cases.csv", "x/README.txt", "x/run.sh"]
@@ -83,16 +93,19 @@ def test_zip_in_a_folder_is_laid_out_flat_and_other_files_are_skipped(tmp_path):
     assert (folder / "1" / "upload" / "extract.zip").read_bytes() == data
 
 
-@pytest.mark.parametrize("data, name, words", [
-    (_zip({"../cases.csv": "x"}), "a.zip", "outside the extract"),
-    (_zip({"/etc/cases.csv": "x"}), "a.zip", "outside the extract"),
-    (_zip({"cases.csv": "x"}, links=("items.csv",)), "a.zip", "is a link"),
-    (_zip({"a/cases.csv": "x", "b/cases.csv": "y"}), "a.zip", "twice"),
-    (_zip({"notes.txt": "x"}), "a.zip", "no extract files"),
-    (b"not a zip", "a.zip", "damaged or not a zip"),
-    (b"print('hi')", "evil.py", "upload a workbook"),
-    (b"", "a.xlsx", "empty"),
-])
+@pytest.mark.parametrize(
+    "data, name, words",
+    [
+        (_zip({"../cases.csv": "x"}), "a.zip", "outside the extract"),
+        (_zip({"/etc/cases.csv": "x"}), "a.zip", "outside the extract"),
+        (_zip({"cases.csv": "x"}, links=("items.csv",)), "a.zip", "is a link"),
+        (_zip({"a/cases.csv": "x", "b/cases.csv": "y"}), "a.zip", "twice"),
+        (_zip({"notes.txt": "x"}), "a.zip", "no extract files"),
+        (b"not a zip", "a.zip", "damaged or not a zip"),
+        (b"print('hi')", "evil.py", "upload a workbook"),
+        (b"", "a.xlsx", "empty"),
+    ],
+)
 def test_unsafe_or_unusable_uploads_are_refused(data, name, words, tmp_path):
     with pytest.raises(publish.UploadRefused, match=words):
         publish.stage_upload(data, name, tmp_path / "db.duckdb", 7)
@@ -118,8 +131,9 @@ def test_broken_extract_lists_every_problem_and_cannot_be_published(served):
     cases = TABLES["cases"].replace("2026-02-10,2026-02-11,65", "2026-02-10,2026-02-11,sixty", 1)
     bad_supply = "\n".join(line.replace(",-1,", ",1,") for line in TABLES["supply_usage"].splitlines())
     bad_supply = bad_supply.replace("C01,SUT-1,2,4,,1", "C01,SUT-1,2,=HYPERLINK(1),,1") + "\n"
-    build_id, status = _upload(_fixture_zip({"cases.csv": cases, "supply_usage.csv": bad_supply}),
-                               "bad.zip", target, state_path)
+    build_id, status = _upload(
+        _fixture_zip({"cases.csv": cases, "supply_usage.csv": bad_supply}), "bad.zip", target, state_path
+    )
     assert status == "refused"
     entry = state.build_entry(build_id, path=state_path)
     assert entry["error_count"] == 2 and entry["status"] == "refused" and len(entry["source_sha256"]) == 64
@@ -156,9 +170,13 @@ def test_good_upload_is_compared_published_and_rolled_back_once(served):
     drop = ("C11,", "C12,")
     supply = "\n".join(line for line in TABLES["supply_usage"].splitlines() if not line.startswith(drop)) + "\n"
     drugs = "\n".join(line for line in TABLES["drug_usage"].splitlines() if not line.startswith(drop)) + "\n"
-    book = write_workbook(write_fixture_source(target.parent.parent / "new", {
-        "physicians.csv": physicians, "cases.csv": cases, "supply_usage.csv": supply, "drug_usage.csv": drugs}),
-        target.parent.parent / "book" / "July extract.xlsx")
+    book = write_workbook(
+        write_fixture_source(
+            target.parent.parent / "new",
+            {"physicians.csv": physicians, "cases.csv": cases, "supply_usage.csv": supply, "drug_usage.csv": drugs},
+        ),
+        target.parent.parent / "book" / "July extract.xlsx",
+    )
     build_id, status = _upload(book.read_bytes(), book.name, target, state_path)
     entry = state.build_entry(build_id, path=state_path)
     assert status == "ready", publish.problems(target, build_id)
@@ -241,8 +259,9 @@ def _second_page(browser):
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
-    context.route("**/*", lambda route: route.continue_() if _is_local(route.request.url)
-                  else route.abort("blockedbyclient"))
+    context.route(
+        "**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort("blockedbyclient")
+    )
     pg = context.new_page()
     watch_streamlit(pg)
     return pg
@@ -275,8 +294,7 @@ def _check(page, zip_path: Path, expect: str, running_shot: Path | None = None) 
 
 
 @pytest.mark.browser
-def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_it(start_app, page, browser,
-                                                                                  tmp_path):
+def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_it(start_app, page, browser, tmp_path):
     from browser_support import app_text, screenshot, sign_in, wait_for_app
 
     target, state_path = tmp_path / "data" / "scorecard.duckdb", tmp_path / "data" / "state.sqlite"
@@ -304,8 +322,12 @@ def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_
     screenshot(page, SHOTS / "publish-2-errors.png", full_page=True)
 
     (tmp_path / "fixed.zip").write_bytes(_fixture_zip({"cases.csv": TABLES["cases"] + new_case}))
-    _check(page, tmp_path / "fixed.zip", "Check what changes below, then publish",
-           running_shot=SHOTS / "publish-2b-building.png")
+    _check(
+        page,
+        tmp_path / "fixed.zip",
+        "Check what changes below, then publish",
+        running_shot=SHOTS / "publish-2b-building.png",
+    )
     assert "What changes if you publish" in app_text(page)
     assert ["2026-08", "0", "1", "1"] in _tables(page)
     screenshot(page, SHOTS / "publish-2c-ready.png", height=1400)
@@ -329,6 +351,5 @@ def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_
     assert "Build history" in body and "Build 2 against the data in service when it was built" in body
     assert ["2026-08", "0", "1", "1"] in _tables(page) and ["cases", "12", "13"] in _tables(page)
     history = state.builds(path=state_path)
-    assert history[["source_name", "status"]].values.tolist() == [["fixed.zip", "published"],
-                                                                  ["broken.zip", "refused"]]
+    assert history[["source_name", "status"]].values.tolist() == [["fixed.zip", "published"], ["broken.zip", "refused"]]
     doctor.context.close()

@@ -89,8 +89,7 @@ def test_ten_surgeons_get_exact_limits_and_the_reason():
     assert f.attrs["limits"] == "exact" and f.attrs["tau2"] == 0.0
     assert "at least 20" in f.attrs["limits_reason"] and "8 surgeons" in f.attrs["limits_reason"]
     assert bool(f["outlier998"].iloc[0])
-    np.testing.assert_allclose(f[["lower95", "upper95"]].to_numpy(),
-                               np.column_stack(stats.poisson_limits(e, 0.95)))
+    np.testing.assert_allclose(f[["lower95", "upper95"]].to_numpy(), np.column_stack(stats.poisson_limits(e, 0.95)))
 
 
 def _interval_side(text: str) -> str:
@@ -108,8 +107,17 @@ def test_rendered_sentences_never_contradict_their_interval(limits):
         for o in range(0, int(e * 4) + 8):
             v = stats.verdict(o, e, lim, True, limits)
             ratio, lo, hi = stats.oe_ratio(o, e)
-            row = {"label": "Complications", "outcome": "complication", "observed": o, "expected": e, "cases": 100,
-                   "oe_ratio": ratio, "ci95_low": lo, "ci95_high": hi, "verdict": v.words}
+            row = {
+                "label": "Complications",
+                "outcome": "complication",
+                "observed": o,
+                "expected": e,
+                "cases": 100,
+                "oe_ratio": ratio,
+                "ci95_low": lo,
+                "ci95_high": hi,
+                "verdict": v.words,
+            }
             text = sentences.outcome_sentence(row)
             # The side as a reader sees it, from the printed (rounded) interval.
             printed = _interval_side(text)

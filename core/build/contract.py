@@ -281,8 +281,6 @@ SETTINGS_OPTIONAL: dict[str, str] = {
 }
 
 # Tables whose `line` column may be left out (numbered in file order within a case instead).
-LINE_TABLES = tuple(
-    name for name, t in TABLES.items() if "line" in t.column_names and not t.column("line").required
-)
+LINE_TABLES = tuple(name for name, t in TABLES.items() if "line" in t.column_names and not t.column("line").required)
 
 FILE_FORMATS = ("csv", "parquet")

@@ -26,22 +26,35 @@ def dispersion_table(positions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     eligible = positions[positions["eligible_flag"]]
     for (code, outcome), group in eligible.groupby(["procedure_code", "outcome"], sort=True):
-        fun = stats.funnel(group["observed_count"].astype(float).tolist(),
-                           group["expected_count"].astype(float).tolist())
-        rows.append({"procedure_code": code, "outcome": outcome, "physician_count": len(group),
-                     "dispersion_count": int(fun.attrs["n_dispersion"]), "phi": float(fun.attrs["phi"]),
-                     "tau2_estimate": float(fun.attrs["tau2_estimate"]), "tau2": float(fun.attrs["tau2"])})
+        fun = stats.funnel(
+            group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist()
+        )
+        rows.append(
+            {
+                "procedure_code": code,
+                "outcome": outcome,
+                "physician_count": len(group),
+                "dispersion_count": int(fun.attrs["n_dispersion"]),
+                "phi": float(fun.attrs["phi"]),
+                "tau2_estimate": float(fun.attrs["tau2_estimate"]),
+                "tau2": float(fun.attrs["tau2"]),
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def build_funnel_defaults(con) -> None:
     """Write mart_funnel_default from mart_outcome_position_default (the build's own connection)."""
-    positions = con.execute("select procedure_code, outcome, physician_id, eligible_flag, observed_count, "
-                            "expected_count from mart_outcome_position_default").df()
+    positions = con.execute(
+        "select procedure_code, outcome, physician_id, eligible_flag, observed_count, "
+        "expected_count from mart_outcome_position_default"
+    ).df()
     table = dispersion_table(positions)
     con.register("dispersion_frame", table)
-    con.execute("create or replace table mart_funnel_default as select procedure_code::varchar as procedure_code, "
-                "outcome::varchar as outcome, physician_count::bigint as physician_count, "
-                "dispersion_count::bigint as dispersion_count, phi::double as phi, "
-                "tau2_estimate::double as tau2_estimate, tau2::double as tau2 from dispersion_frame")
+    con.execute(
+        "create or replace table mart_funnel_default as select procedure_code::varchar as procedure_code, "
+        "outcome::varchar as outcome, physician_count::bigint as physician_count, "
+        "dispersion_count::bigint as dispersion_count, phi::double as phi, "
+        "tau2_estimate::double as tau2_estimate, tau2::double as tau2 from dispersion_frame"
+    )
     con.unregister("dispersion_frame")

@@ -23,18 +23,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import db
-from core.build import contract
-from core.build import funnels
-from core.build import episodes
-from core.build import provenance
-from core.build import risk
-from core.build import validate
+from core.build import contract, episodes, funnels, provenance, risk, validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-PYTHON_MODELS = {"int_case_expected": ("int_case_cost",), "int_risk_model": ("int_case_expected",),
-                 "int_episode_expected": ("int_case_episode",), "int_episode_model": ("int_episode_expected",),
-                 "mart_funnel_default": ("mart_outcome_position_default",)}
+PYTHON_MODELS = {
+    "int_case_expected": ("int_case_cost",),
+    "int_risk_model": ("int_case_expected",),
+    "int_episode_expected": ("int_case_episode",),
+    "int_episode_model": ("int_episode_expected",),
+    "mart_funnel_default": ("mart_outcome_position_default",),
+}
 DEMO_GENERATOR = provenance.DEMO_GENERATOR
 
 
@@ -216,9 +215,23 @@ def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict
             ",".join(sorted({lt.path.suffix.lstrip(".") for lt in loaded.values()})),
             span[0],
             span[1],
-            *[counts[t] for t in ("physicians", "procedures", "cases", "items", "supply_usage",
-                                  "drug_usage", "evidence", "users", "settings", "drugs", "post_acute",
-                                  "targets")],
+            *[
+                counts[t]
+                for t in (
+                    "physicians",
+                    "procedures",
+                    "cases",
+                    "items",
+                    "supply_usage",
+                    "drug_usage",
+                    "evidence",
+                    "users",
+                    "settings",
+                    "drugs",
+                    "post_acute",
+                    "targets",
+                )
+            ],
         ],
     )
     return counts
@@ -228,20 +241,30 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
     """Keep the build's warnings in the database, for the admin's data-quality view."""
     import pandas as pd
 
-    rows = [{"file_name": g.file, "rule": g.rule, "column_name": g.column or "", "message": g.message,
-             "rows_count": int(g.count),
-             "examples": "; ".join(ex.where() for ex in g.examples if ex.row is not None or ex.value is not None)}
-            for g in warnings]
+    rows = [
+        {
+            "file_name": g.file,
+            "rule": g.rule,
+            "column_name": g.column or "",
+            "message": g.message,
+            "rows_count": int(g.count),
+            "examples": "; ".join(ex.where() for ex in g.examples if ex.row is not None or ex.value is not None),
+        }
+        for g in warnings
+    ]
     frame = pd.DataFrame(rows, columns=["file_name", "rule", "column_name", "message", "rows_count", "examples"])
     con.register("warning_frame", frame)
-    con.execute("create or replace table mart_build_warning as select file_name::varchar as file_name, "
-                "rule::varchar as rule, column_name::varchar as column_name, message::varchar as message, "
-                "rows_count::bigint as rows_count, examples::varchar as examples from warning_frame")
+    con.execute(
+        "create or replace table mart_build_warning as select file_name::varchar as file_name, "
+        "rule::varchar as rule, column_name::varchar as column_name, message::varchar as message, "
+        "rows_count::bigint as rows_count, examples::varchar as examples from warning_frame"
+    )
     con.unregister("warning_frame")
 
 
-def build(source: Path, target: Path, progress: Callable[[str], None] | None = None,
-          examples_per_rule: int | None = None) -> BuildResult:
+def build(
+    source: Path, target: Path, progress: Callable[[str], None] | None = None, examples_per_rule: int | None = None
+) -> BuildResult:
     """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
 
     `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
@@ -308,9 +331,10 @@ def run_build_cli(source: Path, target: Path) -> int:
         print(group.render(), file=sys.stderr)
     if result.errors:
         n = sum(g.count for g in result.errors)
-        print(f"build stopped: {n} contract error(s) in {source}; {target} was not changed",
-              file=sys.stderr)
+        print(f"build stopped: {n} contract error(s) in {source}; {target} was not changed", file=sys.stderr)
         return 2
-    print(f"built {target} from {source} in {result.seconds:.1f}s "
-          f"({result.row_counts.get('cases', 0):,} cases, {len(result.warnings)} warning(s))")
+    print(
+        f"built {target} from {source} in {result.seconds:.1f}s "
+        f"({result.row_counts.get('cases', 0):,} cases, {len(result.warnings)} warning(s))"
+    )
     return 0

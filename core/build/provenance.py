@@ -72,9 +72,26 @@ def source_kind(source: Path) -> str:
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(_ROOT)}
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "core", "demo", "--out", tmp, "--cases", str(cases), "--seed", str(seed),
-                 "--format", fmt],
-                cwd=_ROOT, env=env, capture_output=True, timeout=600, check=False)
+                [
+                    sys.executable,
+                    "-m",
+                    "core",
+                    "demo",
+                    "--out",
+                    tmp,
+                    "--cases",
+                    str(cases),
+                    "--seed",
+                    str(seed),
+                    "--format",
+                    fmt,
+                ],
+                cwd=_ROOT,
+                env=env,
+                capture_output=True,
+                timeout=600,
+                check=False,
+            )
         except (OSError, subprocess.SubprocessError):
             return "real"
         if done.returncode != 0:

@@ -81,6 +81,7 @@ def candidate_path(target: Path, build_id: int) -> Path:
 
 # --- staging an upload --------------------------------------------------------------------------
 
+
 def _size(n: int) -> str:
     for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if n >= scale:
@@ -142,8 +143,12 @@ def _unzip(data: bytes, dest: Path) -> list[str]:
         if member.flag_bits & 0x1:
             raise UploadRefused("the zip is encrypted; upload it without a password")
         base = parts[-1] if parts else ""
-        if (not base or base.startswith((".", "~$")) or "__MACOSX" in parts
-                or not (Path(base).suffix.lower() in EXTRACT_SUFFIXES or base == MAPPING_FILE)):
+        if (
+            not base
+            or base.startswith((".", "~$"))
+            or "__MACOSX" in parts
+            or not (Path(base).suffix.lower() in EXTRACT_SUFFIXES or base == MAPPING_FILE)
+        ):
             skipped.append(member.filename)
             continue
         if base in taken:
@@ -163,23 +168,38 @@ def _unzip(data: bytes, dest: Path) -> list[str]:
 
 # --- building ------------------------------------------------------------------------------------
 
+
 def problem_rows(groups: list[ProblemGroup]) -> list[dict[str, Any]]:
     """One row per problem (file or sheet, row, column, value, rule), for the page's table and CSV."""
     rows = []
     for g in groups:
         examples = g.examples or [None]
         for ex in examples:
-            rows.append({
-                "severity": g.severity, "file": g.file,
-                "row": ex.row if ex is not None else None,
-                "column": g.column or "", "header": g.header or "",
-                "value": ex.value if ex is not None and ex.value is not None else "",
-                "rule": g.rule, "message": g.message,
-            })
+            rows.append(
+                {
+                    "severity": g.severity,
+                    "file": g.file,
+                    "row": ex.row if ex is not None else None,
+                    "column": g.column or "",
+                    "header": g.header or "",
+                    "value": ex.value if ex is not None and ex.value is not None else "",
+                    "rule": g.rule,
+                    "message": g.message,
+                }
+            )
         if g.examples and g.count > len(g.examples):
-            rows.append({"severity": g.severity, "file": g.file, "row": None, "column": g.column or "",
-                         "header": g.header or "", "value": "", "rule": g.rule,
-                         "message": f"… and {g.count - len(g.examples):,} more rows like these"})
+            rows.append(
+                {
+                    "severity": g.severity,
+                    "file": g.file,
+                    "row": None,
+                    "column": g.column or "",
+                    "header": g.header or "",
+                    "value": "",
+                    "rule": g.rule,
+                    "message": f"… and {g.count - len(g.examples):,} more rows like these",
+                }
+            )
     return rows
 
 
@@ -211,8 +231,9 @@ def problems(target: Path, build_id: int) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
 
 
-def run_build(build_id: int, source: Path, target: Path, state_path: Path | None = None,
-              skipped: list[str] | None = None) -> str:
+def run_build(
+    build_id: int, source: Path, target: Path, state_path: Path | None = None, skipped: list[str] | None = None
+) -> str:
     """Build an uploaded source into its candidate file and record the outcome; returns the status."""
     steps = sum(1 for kind, _sql in pipeline.sql_models().values() if kind == "table")
     done = [0]
@@ -224,21 +245,38 @@ def run_build(build_id: int, source: Path, target: Path, state_path: Path | None
             message = f"building the figures: step {done[0]} of {steps}"
         state.update_build(build_id, state_path, progress=message)
 
-    state.update_build(build_id, state_path, status="building", progress="reading the extract",
-                       source_sha256=pipeline.source_checksum(source), pid=os.getpid())
+    state.update_build(
+        build_id,
+        state_path,
+        status="building",
+        progress="reading the extract",
+        source_sha256=pipeline.source_checksum(source),
+        pid=os.getpid(),
+    )
     folder = build_folder(target, build_id)
     try:
-        result = pipeline.build(source, candidate_path(target, build_id), progress,
-                                examples_per_rule=LISTED_PER_RULE)
+        result = pipeline.build(source, candidate_path(target, build_id), progress, examples_per_rule=LISTED_PER_RULE)
         rows = problem_rows(result.problems)
-        rows += [{"severity": "warning", "file": name, "row": None, "column": "", "header": "", "value": "",
-                  "rule": "upload.skipped", "message": "not an extract file: skipped, never opened"}
-                 for name in skipped or []]
+        rows += [
+            {
+                "severity": "warning",
+                "file": name,
+                "row": None,
+                "column": "",
+                "header": "",
+                "value": "",
+                "rule": "upload.skipped",
+                "message": "not an extract file: skipped, never opened",
+            }
+            for name in skipped or []
+        ]
         (folder / "problems.json").write_text(json.dumps(rows, default=str), encoding="utf-8")
         fields: dict[str, Any] = {
             "error_count": sum(g.count for g in result.errors),
             "warning_count": sum(g.count for g in result.warnings) + len(skipped or []),
-            "counts": result.row_counts, "seconds": round(result.seconds, 1), "finished_at": state.now(),
+            "counts": result.row_counts,
+            "seconds": round(result.seconds, 1),
+            "finished_at": state.now(),
         }
         if result.ok:
             candidate = candidate_path(target, build_id)
@@ -252,13 +290,25 @@ def run_build(build_id: int, source: Path, target: Path, state_path: Path | None
         return fields["status"]
     except Exception as err:  # noqa: BLE001 - anything else: recorded for the admin, the database in service untouched
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        state.update_build(build_id, state_path, status="failed", finished_at=state.now(),
-                           progress="the build failed", detail=f"{type(err).__name__}: {first}"[:500])
+        state.update_build(
+            build_id,
+            state_path,
+            status="failed",
+            finished_at=state.now(),
+            progress="the build failed",
+            detail=f"{type(err).__name__}: {first}"[:500],
+        )
         return "failed"
 
 
-def start_build(build_id: int, source: Path, target: Path, state_path: Path | None = None,
-                skipped: list[str] | None = None, on_done: Callable[[str], None] | None = None) -> None:
+def start_build(
+    build_id: int,
+    source: Path,
+    target: Path,
+    state_path: Path | None = None,
+    skipped: list[str] | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> None:
     """Run `run_build` in a background thread, one build at a time in this process."""
     with _running_lock:
         if any(t.is_alive() for t in _running.values()):
@@ -289,11 +339,17 @@ def settle_interrupted(state_path: Path | None = None) -> None:
         alive = row.pid == os.getpid() and is_running(row.id)
         elsewhere = row.pid != os.getpid() and row.pid and Path(f"/proc/{int(row.pid)}").exists()
         if not alive and not elsewhere:
-            state.update_build(int(row.id), state_path, status="interrupted", finished_at=state.now(),
-                               progress="the app stopped before the build finished: upload again")
+            state.update_build(
+                int(row.id),
+                state_path,
+                status="interrupted",
+                finished_at=state.now(),
+                progress="the app stopped before the build finished: upload again",
+            )
 
 
 # --- comparing with the build in service ---------------------------------------------------------
+
 
 def compare(new: Path, old: Path) -> dict[str, Any]:
     """What changes if `new` replaces `old`: rows per table, cases per surgery month, physicians
@@ -303,15 +359,22 @@ def compare(new: Path, old: Path) -> dict[str, Any]:
         files["old"] = old
     con = db.open_side_by_side(files)
     try:
+
         def months(alias: str) -> dict[str, int]:
-            return dict(con.execute(f"select strftime(surgery_date, '%Y-%m'), count(*) from {alias}.stg_cases "
-                                    "group by 1 order by 1").fetchall())
+            return dict(
+                con.execute(
+                    f"select strftime(surgery_date, '%Y-%m'), count(*) from {alias}.stg_cases group by 1 order by 1"
+                ).fetchall()
+            )
 
         def physicians(alias: str) -> dict[str, str]:
-            return dict(con.execute(
-                f"select c.physician_id, coalesce(any_value(p.physician_name), c.physician_id) "
-                f"from {alias}.stg_cases c left join {alias}.stg_physicians p using (physician_id) "
-                f"group by 1").fetchall())
+            return dict(
+                con.execute(
+                    f"select c.physician_id, coalesce(any_value(p.physician_name), c.physician_id) "
+                    f"from {alias}.stg_cases c left join {alias}.stg_physicians p using (physician_id) "
+                    f"group by 1"
+                ).fetchall()
+            )
 
         def counts(alias: str) -> dict[str, int]:
             frame = con.execute(f"select * from {alias}.mart_build_info").df()
@@ -319,26 +382,38 @@ def compare(new: Path, old: Path) -> dict[str, Any]:
 
         span = con.execute("select min(surgery_date), max(surgery_date) from new.stg_cases").fetchone()
         new_months, new_docs, new_counts = months("new"), physicians("new"), counts("new")
-        old_months, old_docs, old_counts = ({}, {}, {}) if "old" not in files else (
-            months("old"), physicians("old"), counts("old"))
+        old_months, old_docs, old_counts = (
+            ({}, {}, {}) if "old" not in files else (months("old"), physicians("old"), counts("old"))
+        )
     finally:
         con.close()
     all_months = sorted(set(new_months) | set(old_months))
     return {
         "first": "old" not in files,
         "span": {"start": str(span[0]) if span[0] else None, "end": str(span[1]) if span[1] else None},
-        "months": [{"month": m, "before": old_months.get(m, 0), "after": new_months.get(m, 0),
-                    "change": new_months.get(m, 0) - old_months.get(m, 0)} for m in all_months],
-        "physicians_new": sorted(({"physician_id": k, "name": v} for k, v in new_docs.items()
-                                  if k not in old_docs), key=lambda d: d["physician_id"]),
-        "physicians_gone": sorted(({"physician_id": k, "name": v} for k, v in old_docs.items()
-                                   if k not in new_docs), key=lambda d: d["physician_id"]),
-        "tables": [{"table": t, "before": old_counts.get(t, 0), "after": new_counts.get(t, 0)}
-                   for t in new_counts],
+        "months": [
+            {
+                "month": m,
+                "before": old_months.get(m, 0),
+                "after": new_months.get(m, 0),
+                "change": new_months.get(m, 0) - old_months.get(m, 0),
+            }
+            for m in all_months
+        ],
+        "physicians_new": sorted(
+            ({"physician_id": k, "name": v} for k, v in new_docs.items() if k not in old_docs),
+            key=lambda d: d["physician_id"],
+        ),
+        "physicians_gone": sorted(
+            ({"physician_id": k, "name": v} for k, v in old_docs.items() if k not in new_docs),
+            key=lambda d: d["physician_id"],
+        ),
+        "tables": [{"table": t, "before": old_counts.get(t, 0), "after": new_counts.get(t, 0)} for t in new_counts],
     }
 
 
 # --- publishing and rolling back -----------------------------------------------------------------
+
 
 def _served_identity(target: Path) -> str:
     return db.database_version(Path(target))
@@ -380,8 +455,16 @@ def _publish(build_id: int, target: Path, email: str, state_path: Path | None) -
         previous.unlink(missing_ok=True)
     os.replace(candidate, target)
     _fsync(target.parent)
-    marker.write_text(json.dumps({"build_id": int(build_id), "served": _served_identity(target),
-                                  "previous_build_id": replaced, "had_previous": previous.exists()}))
+    marker.write_text(
+        json.dumps(
+            {
+                "build_id": int(build_id),
+                "served": _served_identity(target),
+                "previous_build_id": replaced,
+                "had_previous": previous.exists(),
+            }
+        )
+    )
     if replaced is not None:
         state.update_build(replaced, state_path, status="replaced")
     state.update_build(build_id, state_path, status="published", published_at=state.now(), published_by=email)
@@ -420,8 +503,9 @@ def _rollback(target: Path, email: str, state_path: Path | None) -> int:
     os.replace(folder / PREVIOUS, Path(target))
     _fsync(Path(target).parent)
     (folder / "previous.json").unlink(missing_ok=True)
-    state.update_build(info["build_id"], state_path, status="rolled back", rolled_back_at=state.now(),
-                       rolled_back_by=email)
+    state.update_build(
+        info["build_id"], state_path, status="rolled back", rolled_back_at=state.now(), rolled_back_by=email
+    )
     if info.get("previous_build_id"):
         state.update_build(info["previous_build_id"], state_path, status="published")
     return int(info["build_id"])

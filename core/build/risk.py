@@ -60,27 +60,34 @@ def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 }
             )
         expected_parts.append(part)
-    expected = pd.concat(expected_parts, ignore_index=True) if expected_parts else pd.DataFrame(
-        columns=["case_id", *[c for _, _, c in OUTCOMES.values()]]
+    expected = (
+        pd.concat(expected_parts, ignore_index=True)
+        if expected_parts
+        else pd.DataFrame(columns=["case_id", *[c for _, _, c in OUTCOMES.values()]])
     )
     return expected, pd.DataFrame(notes)
 
 
 def build_expected(con) -> None:
     """Fit every procedure's models from int_case_cost and write int_case_expected and int_risk_model."""
-    columns = ", ".join(
-        ["case_id", "procedure_code", *stats.PATIENT_FACTORS, *[c for c, _, _ in OUTCOMES.values()]]
-    )
+    columns = ", ".join(["case_id", "procedure_code", *stats.PATIENT_FACTORS, *[c for c, _, _ in OUTCOMES.values()]])
     cases = con.execute(f"select {columns} from int_case_cost order by procedure_code, case_id").df()
     expected, notes = expected_for(cases)
     con.register("expected_frame", expected)
     con.execute("create or replace table int_case_expected as select * from expected_frame")
     con.unregister("expected_frame")
     if notes.empty:
-        notes = pd.DataFrame({"procedure_code": pd.Series(dtype="string"), "outcome": pd.Series(dtype="string"),
-                              "adjusted_flag": pd.Series(dtype="bool"), "penalised_flag": pd.Series(dtype="bool"),
-                              "model_note": pd.Series(dtype="string"),
-                              "events_count": pd.Series(dtype="int64"), "case_count": pd.Series(dtype="int64")})
+        notes = pd.DataFrame(
+            {
+                "procedure_code": pd.Series(dtype="string"),
+                "outcome": pd.Series(dtype="string"),
+                "adjusted_flag": pd.Series(dtype="bool"),
+                "penalised_flag": pd.Series(dtype="bool"),
+                "model_note": pd.Series(dtype="string"),
+                "events_count": pd.Series(dtype="int64"),
+                "case_count": pd.Series(dtype="int64"),
+            }
+        )
     con.register("notes_frame", notes)
     con.execute(
         "create or replace table int_risk_model as select procedure_code::varchar as procedure_code, "

@@ -91,8 +91,9 @@ def load_mapping(folder: Path) -> Mapping | None:
         known = contract.TABLES[table].column_names
         for header, target in renames.items():
             if not isinstance(target, str) or target not in known:
-                raise MappingError(f"[columns.{table}] {header!r} = {target!r}: not a column of {table} "
-                                   f"({', '.join(known)})")
+                raise MappingError(
+                    f"[columns.{table}] {header!r} = {target!r}: not a column of {table} ({', '.join(known)})"
+                )
         targets = list(renames.values())
         dupes = sorted({t for t in targets if targets.count(t) > 1})
         if dupes:
@@ -112,7 +113,7 @@ def load_mapping(folder: Path) -> Mapping | None:
     date_format = data.get("date_format")
     if date_format is not None:
         if not isinstance(date_format, str) or "%" not in date_format:
-            raise MappingError(f"date_format {date_format!r} must be a strftime format such as \"%d/%m/%Y\"")
+            raise MappingError(f'date_format {date_format!r} must be a strftime format such as "%d/%m/%Y"')
         try:
             dt.date(2026, 1, 31).strftime(date_format)
         except ValueError as err:
@@ -125,8 +126,11 @@ def find_workbook(source: Path) -> Path | None:
     if source.is_file() and source.suffix.lower() in WORKBOOK_SUFFIXES:
         return source
     if source.is_dir():
-        books = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES
-                       and not p.name.startswith(("~$", ".")))
+        books = sorted(
+            p
+            for p in source.iterdir()
+            if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", "."))
+        )
         if len(books) == 1:
             return books[0]
         if len(books) > 1:
@@ -190,10 +194,10 @@ def read_sheet(path: Path, name: str) -> Sheet:
                 # Leading blank columns before the header are not part of the table.
                 first = next(i for i, c in enumerate(cells) if c is not None)
                 last = max(i for i, c in enumerate(cells) if c is not None)
-                header = [(c or "").strip() for c in cells[first:last + 1]]
+                header = [(c or "").strip() for c in cells[first : last + 1]]
                 offset, width = first, last + 1 - first
             continue
-        row = (cells[offset:offset + width] + [None] * width)[:width]
+        row = (cells[offset : offset + width] + [None] * width)[:width]
         if all(c is None for c in row):
             continue
         rows.append(row)

@@ -188,9 +188,15 @@ def _first_ragged_row(path: Path) -> Problem | None:
             return None
         for number, row in enumerate(reader, start=1):
             if row and len(row) != len(header):
-                return Problem(ERROR, path.name, "file.unreadable",
-                               f"row {number} has {len(row)} fields but the header has {len(header)}; "
-                               "quote values that contain commas", row=number, value=",".join(row)[:120])
+                return Problem(
+                    ERROR,
+                    path.name,
+                    "file.unreadable",
+                    f"row {number} has {len(row)} fields but the header has {len(header)}; "
+                    "quote values that contain commas",
+                    row=number,
+                    value=",".join(row)[:120],
+                )
     return None
 
 
@@ -201,15 +207,24 @@ def _mapped(table: Table, mapping: Mapping | None) -> dict[str, str]:
     return {target: header for header, target in mapping.columns.get(table.name, {}).items()}
 
 
-def _renamed_header(header: list[str], table: Table, mapping: Mapping | None, label: str
-                    ) -> tuple[list[str], dict[str, str], Problem | None]:
+def _renamed_header(
+    header: list[str], table: Table, mapping: Mapping | None, label: str
+) -> tuple[list[str], dict[str, str], Problem | None]:
     """The header under the contract's names, {contract column: hospital header}, or why not."""
     names = [mapping.rename(table.name, h) for h in header] if mapping else list(header)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        return [], {}, Problem(ERROR, label, "file.header",
-                               f"several columns are called (or mapped to) {', '.join(dupes)}",
-                               value=",".join(header)[:120])
+        return (
+            [],
+            {},
+            Problem(
+                ERROR,
+                label,
+                "file.header",
+                f"several columns are called (or mapped to) {', '.join(dupes)}",
+                value=",".join(header)[:120],
+            ),
+        )
     return names, {n: h for n, h in zip(names, header, strict=True) if n != h}, None
 
 
@@ -225,19 +240,24 @@ def _apply_value_mapping(con, raw: str, table: Table, columns: tuple[str, ...], 
         if col.type == BOOL and (mapping.true_words or mapping.false_words):
             whens = []
             if mapping.true_words:
-                whens.append(f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.true_words)}) "
-                             "then 'true'")
+                whens.append(
+                    f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.true_words)}) then 'true'"
+                )
             if mapping.false_words:
-                whens.append(f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.false_words)}) "
-                             "then 'false'")
+                whens.append(
+                    f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.false_words)}) then 'false'"
+                )
             con.execute(f"update {raw} set {v} = case {' '.join(whens)} else {v} end")
         elif col.type == DATE and mapping.date_format:
-            con.execute(f"update {raw} set {v} = coalesce(strftime(try_strptime(trim({v}), ?), '%Y-%m-%d'), {v})",
-                        [mapping.date_format])
+            con.execute(
+                f"update {raw} set {v} = coalesce(strftime(try_strptime(trim({v}), ?), '%Y-%m-%d'), {v})",
+                [mapping.date_format],
+            )
 
 
-def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mapping | None
-                ) -> tuple[LoadedTable | None, list[Problem]]:
+def _load_sheet(
+    con, book: Path, sheets: list[str], table: Table, mapping: Mapping | None
+) -> tuple[LoadedTable | None, list[Problem]]:
     """Load one sheet of a workbook into `raw_<table>` as text, keeping the sheet's row numbers."""
     import pyarrow as pa
 
@@ -258,8 +278,9 @@ def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mappi
     if not sheet.header:
         return None, [Problem(ERROR, label, "file.empty", "sheet is empty (no header, no rows)")]
     if any(not h for h in sheet.header):
-        return None, [Problem(ERROR, label, "file.header", "header has an empty column name",
-                              value=",".join(sheet.header)[:120])]
+        return None, [
+            Problem(ERROR, label, "file.header", "header has an empty column name", value=",".join(sheet.header)[:120])
+        ]
     names, headers, problem = _renamed_header(sheet.header, table, mapping, label)
     if problem:
         return None, [problem]
@@ -274,8 +295,17 @@ def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mappi
         con.unregister("sheet_frame")
     columns = tuple(names)
     _apply_value_mapping(con, raw, table, columns, mapping)
-    loaded = LoadedTable(table, book, raw, columns, len(sheet.rows), label=label,
-                         row_expr="__sheet_row", headers=headers, mapped=_mapped(table, mapping))
+    loaded = LoadedTable(
+        table,
+        book,
+        raw,
+        columns,
+        len(sheet.rows),
+        label=label,
+        row_expr="__sheet_row",
+        headers=headers,
+        mapped=_mapped(table, mapping),
+    )
     problems = []
     if not sheet.rows:
         sev = ERROR if table.must_have_rows else WARNING
@@ -283,8 +313,9 @@ def _load_sheet(con, book: Path, sheets: list[str], table: Table, mapping: Mappi
     return loaded, problems
 
 
-def load_table(con, source: Path, table: Table, mapping: Mapping | None = None
-               ) -> tuple[LoadedTable | None, list[Problem]]:
+def load_table(
+    con, source: Path, table: Table, mapping: Mapping | None = None
+) -> tuple[LoadedTable | None, list[Problem]]:
     """Load one extract file into `raw_<table>` as text columns, or say why it cannot be read."""
     path, problems = find_file(source, table, mapping)
     if path is None:
@@ -354,16 +385,23 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         checks.append(("item.no_category", "item has no category (left out of category views)", WARNING, blank))
     present = f"not {blank}"
     if col.type == INT:
-        checks.append(("type.int", "is not a whole number", ERROR,
-                       f"{present} and try_cast(trim({v}) as bigint) is null"))
+        checks.append(
+            ("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null")
+        )
         num = f"try_cast(trim({v}) as bigint)"
     elif col.type == FLOAT:
         checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
         num = f"try_cast(trim({v}) as double)"
     elif col.type == DATE:
         iso = f"regexp_full_match(trim({v}), '\\d{{4}}-\\d{{2}}-\\d{{2}}')"
-        checks.append(("type.date", "is not an ISO 8601 date (YYYY-MM-DD)", ERROR,
-                       f"{present} and (not {iso} or try_cast(trim({v}) as date) is null)"))
+        checks.append(
+            (
+                "type.date",
+                "is not an ISO 8601 date (YYYY-MM-DD)",
+                ERROR,
+                f"{present} and (not {iso} or try_cast(trim({v}) as date) is null)",
+            )
+        )
         num = None
     elif col.type == BOOL:
         checks.append(("type.bool", "is not a boolean (true/false)", ERROR, f"{present} and not {_bool_sql(v)}"))
@@ -375,12 +413,19 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
         msg = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
         checks.append((rule, msg, ERROR, f"{num} < {col.minimum}"))
     if num is not None and col.maximum is not None:
-        checks.append(("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR,
-                       f"{num} > {col.maximum}"))
+        checks.append(
+            ("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}")
+        )
     if col.choices:
         allowed = ", ".join(_sql_str(c) for c in col.choices)
-        checks.append(("value.enum", "must be one of " + "/".join(col.choices), ERROR,
-                       f"{present} and lower(trim({v})) not in ({allowed})"))
+        checks.append(
+            (
+                "value.enum",
+                "must be one of " + "/".join(col.choices),
+                ERROR,
+                f"{present} and lower(trim({v})) not in ({allowed})",
+            )
+        )
     return checks
 
 
@@ -388,26 +433,58 @@ def _cross_checks(table: Table, present: set[str]) -> list[tuple[str, str, str, 
     """(rule, message, severity, column reported, predicate) for rules spanning columns."""
     out = []
     if table.name == "supply_usage" and {"quantity", "wasted_quantity"} <= present:
-        out.append(("value.wasted_exceeds_quantity", "wasted_quantity is more than quantity", ERROR,
-                    "wasted_quantity",
-                    "try_cast(trim(wasted_quantity) as double) > try_cast(trim(quantity) as double)"))
+        out.append(
+            (
+                "value.wasted_exceeds_quantity",
+                "wasted_quantity is more than quantity",
+                ERROR,
+                "wasted_quantity",
+                "try_cast(trim(wasted_quantity) as double) > try_cast(trim(quantity) as double)",
+            )
+        )
     if table.name == "cases" and {"surgery_date", "discharge_date"} <= present:
-        out.append(("dates.discharge_before_surgery", "discharge_date is before surgery_date", ERROR,
-                    "discharge_date",
-                    "try_cast(trim(discharge_date) as date) < try_cast(trim(surgery_date) as date)"))
+        out.append(
+            (
+                "dates.discharge_before_surgery",
+                "discharge_date is before surgery_date",
+                ERROR,
+                "discharge_date",
+                "try_cast(trim(discharge_date) as date) < try_cast(trim(surgery_date) as date)",
+            )
+        )
     if table.name == "users" and {"role", "physician_id"} <= present:
-        out.append(("users.physician_id_required", "physicians and champions need a physician_id", ERROR,
-                    "physician_id",
-                    "lower(trim(role)) in ('physician', 'champion') "
-                    "and (physician_id is null or trim(physician_id) = '')"))
+        out.append(
+            (
+                "users.physician_id_required",
+                "physicians and champions need a physician_id",
+                ERROR,
+                "physician_id",
+                "lower(trim(role)) in ('physician', 'champion') and (physician_id is null or trim(physician_id) = '')",
+            )
+        )
     if table.name == "users" and {"role", "service_line"} <= present:
-        out.append(("users.service_line_required", "champions need a service_line", ERROR, "service_line",
-                    "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')"))
+        out.append(
+            (
+                "users.service_line_required",
+                "champions need a service_line",
+                ERROR,
+                "service_line",
+                "lower(trim(role)) = 'champion' and (service_line is null or trim(service_line) = '')",
+            )
+        )
     return out
 
 
-def _collect(con, loaded: LoadedTable, rule: str, message: str, severity: str, column: str | None,
-             predicate: str, value_expr: str | None = None) -> ProblemGroup | None:
+def _collect(
+    con,
+    loaded: LoadedTable,
+    rule: str,
+    message: str,
+    severity: str,
+    column: str | None,
+    predicate: str,
+    value_expr: str | None = None,
+) -> ProblemGroup | None:
     value_expr = value_expr or (f'"{column}"' if column else "null")
     count = con.execute(f"select count(*) from {loaded.raw_name} where {predicate}").fetchone()[0]
     if not count:
@@ -418,8 +495,7 @@ def _collect(con, loaded: LoadedTable, rule: str, message: str, severity: str, c
     ).fetchall()
     name = loaded.label
     header = loaded.headers.get(column) if column else None
-    examples = [Problem(severity, name, rule, message, row=r, column=column, value=v, header=header)
-                for r, v in rows]
+    examples = [Problem(severity, name, rule, message, row=r, column=column, value=v, header=header) for r, v in rows]
     return ProblemGroup(severity, name, rule, column, message, count, examples, header=header)
 
 
@@ -432,13 +508,22 @@ def check_table(con, loaded: LoadedTable) -> list[ProblemGroup]:
         if col.name not in present and col.required:
             expected = loaded.mapped.get(col.name)
             message = f"required column {col.name!r} is missing" + (
-                f" (mapping.toml expects the header {expected!r})" if expected else "")
-            groups.append(ProblemGroup(ERROR, name, "column.missing", col.name, message, 1,
-                                       [Problem(ERROR, name, "column.missing", "missing", column=col.name,
-                                                header=expected)], header=expected))
+                f" (mapping.toml expects the header {expected!r})" if expected else ""
+            )
+            groups.append(
+                ProblemGroup(
+                    ERROR,
+                    name,
+                    "column.missing",
+                    col.name,
+                    message,
+                    1,
+                    [Problem(ERROR, name, "column.missing", "missing", column=col.name, header=expected)],
+                    header=expected,
+                )
+            )
     for extra in sorted(present - set(table.column_names)):
-        groups.append(ProblemGroup(WARNING, name, "column.extra", extra,
-                                   f"extra column {extra!r} is ignored", 1, []))
+        groups.append(ProblemGroup(WARNING, name, "column.extra", extra, f"extra column {extra!r} is ignored", 1, []))
     if loaded.rows == 0:
         return groups
     for col in table.columns:
@@ -450,12 +535,22 @@ def check_table(con, loaded: LoadedTable) -> list[ProblemGroup]:
                 groups.append(group)
     if set(table.key) <= present:
         key_cols = ", ".join(f'"{k}"' for k in table.key)
-        key_value = " || '/' || ".join(f'coalesce("{k}", \'\')' for k in table.key)
+        key_value = " || '/' || ".join(f"coalesce(\"{k}\", '')" for k in table.key)
         # The first occurrence is kept as "the" row; every later one is reported.
-        predicate = (f"rowid in (select rowid from (select rowid, row_number() over "
-                     f"(partition by {key_cols} order by rowid) as n from {loaded.raw_name}) where n > 1)")
-        group = _collect(con, loaded, "key.duplicate", f"duplicate key ({', '.join(table.key)})", ERROR,
-                         "/".join(table.key) if len(table.key) > 1 else table.key[0], predicate, key_value)
+        predicate = (
+            f"rowid in (select rowid from (select rowid, row_number() over "
+            f"(partition by {key_cols} order by rowid) as n from {loaded.raw_name}) where n > 1)"
+        )
+        group = _collect(
+            con,
+            loaded,
+            "key.duplicate",
+            f"duplicate key ({', '.join(table.key)})",
+            ERROR,
+            "/".join(table.key) if len(table.key) > 1 else table.key[0],
+            predicate,
+            key_value,
+        )
         if group:
             groups.append(group)
     for rule, message, severity, column, predicate in _cross_checks(table, present):
@@ -472,8 +567,10 @@ def check_foreign_keys(con, loaded: dict[str, LoadedTable]) -> list[ProblemGroup
         child, parent = loaded.get(fk.table), loaded.get(fk.ref_table)
         if not child or not parent or fk.column not in child.columns or fk.ref_column not in parent.columns:
             continue
-        predicate = (f'"{fk.column}" is not null and trim("{fk.column}") <> \'\' and "{fk.column}" not in '
-                     f'(select "{fk.ref_column}" from {parent.raw_name} where "{fk.ref_column}" is not null)')
+        predicate = (
+            f'"{fk.column}" is not null and trim("{fk.column}") <> \'\' and "{fk.column}" not in '
+            f'(select "{fk.ref_column}" from {parent.raw_name} where "{fk.ref_column}" is not null)'
+        )
         message = f"unknown {fk.ref_column}: not in {parent.label}"
         group = _collect(con, child, "fk.unknown", message, fk.severity, fk.column, predicate)
         if group:
@@ -486,24 +583,38 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
     if loaded is None or loaded.rows == 0 or not {"key", "value"} <= set(loaded.columns):
         return []
     groups = []
-    numeric = [*contract.SETTINGS_DEFAULTS,
-               *(k for k, t in contract.SETTINGS_OPTIONAL.items() if t == FLOAT)]
+    numeric = [*contract.SETTINGS_DEFAULTS, *(k for k, t in contract.SETTINGS_OPTIONAL.items() if t == FLOAT)]
     dates = [k for k, t in contract.SETTINGS_OPTIONAL.items() if t == DATE]
     known = ", ".join(_sql_str(k) for k in [*contract.SETTINGS_DEFAULTS, *contract.SETTINGS_OPTIONAL])
-    g = _collect(con, loaded, "settings.number", "setting must be a non-negative number", ERROR, "value",
-                 f"trim(key) in ({', '.join(_sql_str(k) for k in numeric)}) and "
-                 f"(try_cast(trim(value) as double) is null or try_cast(trim(value) as double) < 0)")
+    g = _collect(
+        con,
+        loaded,
+        "settings.number",
+        "setting must be a non-negative number",
+        ERROR,
+        "value",
+        f"trim(key) in ({', '.join(_sql_str(k) for k in numeric)}) and "
+        f"(try_cast(trim(value) as double) is null or try_cast(trim(value) as double) < 0)",
+    )
     if g:
         groups.append(g)
     if dates:
         iso = "regexp_full_match(trim(value), '\\d{4}-\\d{2}-\\d{2}')"
-        g = _collect(con, loaded, "settings.date", "setting must be an ISO 8601 date (YYYY-MM-DD)", ERROR,
-                     "value", f"trim(key) in ({', '.join(_sql_str(k) for k in dates)}) and "
-                     f"(value is null or not {iso} or try_cast(trim(value) as date) is null)")
+        g = _collect(
+            con,
+            loaded,
+            "settings.date",
+            "setting must be an ISO 8601 date (YYYY-MM-DD)",
+            ERROR,
+            "value",
+            f"trim(key) in ({', '.join(_sql_str(k) for k in dates)}) and "
+            f"(value is null or not {iso} or try_cast(trim(value) as date) is null)",
+        )
         if g:
             groups.append(g)
-    g = _collect(con, loaded, "settings.unknown", "unknown setting is ignored", WARNING, "key",
-                 f"trim(key) not in ({known})")
+    g = _collect(
+        con, loaded, "settings.unknown", "unknown setting is ignored", WARNING, "key", f"trim(key) not in ({known})"
+    )
     if g:
         groups.append(g)
     return groups
@@ -531,9 +642,17 @@ def check_roster_emails(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
         if key in first:
             count += 1
             if len(examples) < EXAMPLES_PER_RULE:
-                examples.append(Problem(ERROR, loaded.path.name, "users.email_duplicate",
-                                        f"{message} (same as row {first[key]})", row=rowid, column="email",
-                                        value=email))
+                examples.append(
+                    Problem(
+                        ERROR,
+                        loaded.path.name,
+                        "users.email_duplicate",
+                        f"{message} (same as row {first[key]})",
+                        row=rowid,
+                        column="email",
+                        value=email,
+                    )
+                )
         else:
             first[key] = rowid
     if not count:
@@ -541,13 +660,15 @@ def check_roster_emails(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
     return [ProblemGroup(ERROR, loaded.path.name, "users.email_duplicate", "email", message, count, examples)]
 
 
-def validate_source(con, source: Path, progress: Callable[[str], None] = lambda _m: None
-                    ) -> tuple[dict[str, LoadedTable], list[ProblemGroup]]:
+def validate_source(
+    con, source: Path, progress: Callable[[str], None] = lambda _m: None
+) -> tuple[dict[str, LoadedTable], list[ProblemGroup]]:
     """Load every table of `source` into raw tables and return them with every problem found.
 
     `source` is a folder of CSV/Parquet files, a folder holding one workbook, or a workbook; a
     `mapping.toml` in the folder renames headers and declares boolean words and the date format.
     """
+
     def fail(file: str, rule: str, message: str) -> tuple[dict, list[ProblemGroup]]:
         return {}, [ProblemGroup(ERROR, file, rule, None, message, 1, [])]
 
@@ -566,8 +687,11 @@ def validate_source(con, source: Path, progress: Callable[[str], None] = lambda 
     if book is not None:
         others = sorted(p.name for p in folder.iterdir() if p.suffix in (".csv", ".parquet")) if source.is_dir() else []
         if others:
-            return fail(book.name, "source.ambiguous",
-                        f"a workbook and extract files ({', '.join(others[:3])}) side by side: keep one kind")
+            return fail(
+                book.name,
+                "source.ambiguous",
+                f"a workbook and extract files ({', '.join(others[:3])}) side by side: keep one kind",
+            )
         try:
             sheets = workbook_sheets(book)
         except Exception as err:  # damaged or not really a workbook
@@ -587,8 +711,17 @@ def validate_source(con, source: Path, progress: Callable[[str], None] = lambda 
     if book is not None:
         expected = {(mapping.stem(t) if mapping else t).lower() for t in contract.TABLES}
         for extra in (s for s in sheets if s.strip().lower() not in expected):
-            groups.append(ProblemGroup(WARNING, f"[{book.name}]{extra}", "sheet.extra", None,
-                                       "sheet is not a contract table and is ignored", 1, []))
+            groups.append(
+                ProblemGroup(
+                    WARNING,
+                    f"[{book.name}]{extra}",
+                    "sheet.extra",
+                    None,
+                    "sheet is not a contract table and is ignored",
+                    1,
+                    [],
+                )
+            )
     for lt in loaded.values():
         groups.extend(check_table(con, lt))
     groups.extend(check_foreign_keys(con, loaded))

@@ -36,6 +36,7 @@ _FONT_KEYS = ("fontSize", "labelFontSize", "titleFontSize", "subtitleFontSize")
 
 # --- charts -------------------------------------------------------------------------------------
 
+
 def _drop_inner_sizes(spec: dict) -> None:
     # A layer's members may carry their own (container) sizes; off-screen only the top one counts.
     for member in spec.get("layer", []):
@@ -58,8 +59,9 @@ def _raise_fonts(node: Any, minimum: float) -> None:
             _raise_fonts(value, minimum)
 
 
-def static_spec(chart: Any, *, width: int = 900, height: int = 460, title: str | None = None,
-                min_font: float = 0) -> dict:
+def static_spec(
+    chart: Any, *, width: int = 900, height: int = 460, title: str | None = None, min_font: float = 0
+) -> dict:
     """The chart's Vega-Lite spec with a fixed size (no container to stretch to), a title, larger type."""
     spec = chart.to_dict()
     _drop_inner_sizes(spec)
@@ -68,8 +70,12 @@ def static_spec(chart: Any, *, width: int = 900, height: int = 460, title: str |
         spec["title"] = title
     if min_font:
         config = spec.setdefault("config", {})
-        for part, keys in (("axis", ("labelFontSize", "titleFontSize")), ("legend", ("labelFontSize", "titleFontSize")),
-                           ("title", ("fontSize",)), ("text", ("fontSize",))):
+        for part, keys in (
+            ("axis", ("labelFontSize", "titleFontSize")),
+            ("legend", ("labelFontSize", "titleFontSize")),
+            ("title", ("fontSize",)),
+            ("text", ("fontSize",)),
+        ):
             section = config.setdefault(part, {})
             for key in keys:
                 section.setdefault(key, min_font + (4 if part == "title" else 0))
@@ -78,8 +84,9 @@ def static_spec(chart: Any, *, width: int = 900, height: int = 460, title: str |
     return spec
 
 
-def chart_png(chart: Any, *, width: int = 900, height: int = 460, title: str | None = None, scale: float = 2,
-              min_font: float = 0) -> bytes:
+def chart_png(
+    chart: Any, *, width: int = 900, height: int = 460, title: str | None = None, scale: float = 2, min_font: float = 0
+) -> bytes:
     """The chart as a PNG (at `scale` × its pixel size, sharp on a projector)."""
     spec = static_spec(chart, width=width, height=height, title=title, min_font=min_font)
     return bytes(vl_convert.vegalite_to_png(json.dumps(spec), scale=scale))
@@ -131,8 +138,17 @@ def file_name(deck: Deck, slide: Slide | None, ext: str) -> str:
 
 # --- the deck -----------------------------------------------------------------------------------
 
-def _text(slide, left, top, width, height, runs: list[tuple[str, int, bool, RGBColor]],
-          align=PP_ALIGN.LEFT, anchor=MSO_ANCHOR.TOP) -> None:
+
+def _text(
+    slide,
+    left,
+    top,
+    width,
+    height,
+    runs: list[tuple[str, int, bool, RGBColor]],
+    align=PP_ALIGN.LEFT,
+    anchor=MSO_ANCHOR.TOP,
+) -> None:
     """A text box with one paragraph per (text, size pt, bold, colour)."""
     box = slide.shapes.add_textbox(left, top, width, height)
     frame = box.text_frame
@@ -164,10 +180,27 @@ def _place_title(shape, text: str, left, top, width, height, size: int) -> None:
 
 
 def _footer(slide, deck: Deck) -> None:
-    _text(slide, Inches(0.5), Inches(7.0), Inches(12.3), Inches(0.35),
-          [(f"{deck.procedure_name} · {deck.period.label} · data as of {deck.data_as_of} · "
-            + ("surgeons blinded as Surgeon A, B, C… · " if deck.blinded else "identified: do not share beyond "
-               "supply and admin · ") + "Scorecard", 10, False, GREY)])
+    _text(
+        slide,
+        Inches(0.5),
+        Inches(7.0),
+        Inches(12.3),
+        Inches(0.35),
+        [
+            (
+                f"{deck.procedure_name} · {deck.period.label} · data as of {deck.data_as_of} · "
+                + (
+                    "surgeons blinded as Surgeon A, B, C… · "
+                    if deck.blinded
+                    else "identified: do not share beyond supply and admin · "
+                )
+                + "Scorecard",
+                10,
+                False,
+                GREY,
+            )
+        ],
+    )
 
 
 def _chart_picture(slide, chart: Any, left, top, max_w, max_h) -> None:
@@ -200,14 +233,19 @@ def deck_pptx(deck: Deck) -> bytes:
             slide = prs.slides.add_slide(title_layout)
             _place_title(slide.shapes.title, item.title, Inches(0.8), Inches(1.6), Inches(11.7), Inches(1.3), 44)
             subtitle = slide.placeholders[1]
-            subtitle.left, subtitle.top, subtitle.width, subtitle.height = (Inches(0.8), Inches(2.9), Inches(11.7),
-                                                                            Inches(0.8))
+            subtitle.left, subtitle.top, subtitle.width, subtitle.height = (
+                Inches(0.8),
+                Inches(2.9),
+                Inches(11.7),
+                Inches(0.8),
+            )
             subtitle.text_frame.text = item.headline
             for run in subtitle.text_frame.paragraphs[0].runs:
                 run.font.size, run.font.color.rgb = Pt(22), GREY
             subtitle.text_frame.paragraphs[0].alignment = PP_ALIGN.LEFT
-            _figure_grid(slide, item.figures, Inches(0.8), Inches(4.3), Inches(11.7), max(len(item.figures), 3),
-                         Inches(1.4))
+            _figure_grid(
+                slide, item.figures, Inches(0.8), Inches(4.3), Inches(11.7), max(len(item.figures), 3), Inches(1.4)
+            )
         else:
             slide = prs.slides.add_slide(titled_layout)
             _place_title(slide.shapes.title, item.title, Inches(0.5), Inches(0.3), Inches(12.3), Inches(0.85), 32)

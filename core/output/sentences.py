@@ -15,7 +15,6 @@ from core.output import format as fmt
 RELIABILITY_WORDS = ((0.4, "mostly noise"), (0.7, "partly noise, partly signal"), (1.01, "mostly signal"))
 
 
-
 def _missing(v: Any) -> bool:
     try:
         return v is None or math.isnan(float(v))
@@ -28,12 +27,16 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
     name = procedure_name[:1].lower() + procedure_name[1:]
     median = position.get("median_case_cost_usd")
     if not position.get("eligible_flag"):
-        return (f"You have {int(position['case_count'])} {name} case(s) in this period; at least "
-                f"{int(position['min_cases_count'])} are needed for a fair comparison with peers. "
-                f"Your median case cost is {fmt.amount(median)}.")
+        return (
+            f"You have {int(position['case_count'])} {name} case(s) in this period; at least "
+            f"{int(position['min_cases_count'])} are needed for a fair comparison with peers. "
+            f"Your median case cost is {fmt.amount(median)}."
+        )
     if not position.get("peers_shown_flag"):
-        return (f"Your median {name} costs {fmt.amount(median)}. Fewer than {int(position['min_peers_count'])} "
-                f"physicians are eligible for this procedure, so no peer comparison is shown.")
+        return (
+            f"Your median {name} costs {fmt.amount(median)}. Fewer than {int(position['min_peers_count'])} "
+            f"physicians are eligible for this procedure, so no peer comparison is shown."
+        )
     gap = float(position["gap_to_peer_median_usd"])
     if abs(gap) < 1:
         return f"Your median {name} costs the same as your peers' median ({fmt.amount(median)})."
@@ -41,8 +44,10 @@ def cost_sentence(position: dict[str, Any], procedure_name: str) -> str:
     text = f"Your median {name} costs {fmt.amount(gap)} {direction} than your peers' median."
     yearly = position.get("yearly_gap_value_usd")
     if gap > 0 and not _missing(yearly):
-        text += (f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is "
-                 f"{fmt.amount(yearly)} a year.")
+        text += (
+            f" Over your yearly volume (about {position['yearly_case_count']:.0f} cases) that is "
+            f"{fmt.amount(yearly)} a year."
+        )
     return text
 
 
@@ -75,11 +80,14 @@ def reliability_words(reliability: Any) -> str:
 
 def figures_line(row: dict[str, Any]) -> str:
     """'O/E **2.88** · shrunken O/E **2.31** · reliability **0.69**' (– where a figure is missing)."""
+
     def fmt(v: Any) -> str:
         return "–" if _missing(v) else f"{float(v):.2f}"
 
-    return (f"O/E (raw) **{fmt(row.get('oe_ratio'))}** · shrunken O/E **{fmt(row.get('shrunken_oe_ratio'))}** · "
-            f"reliability **{fmt(row.get('reliability'))}**")
+    return (
+        f"O/E (raw) **{fmt(row.get('oe_ratio'))}** · shrunken O/E **{fmt(row.get('shrunken_oe_ratio'))}** · "
+        f"reliability **{fmt(row.get('reliability'))}**"
+    )
 
 
 def reliability_sentence(row: dict[str, Any]) -> str:
@@ -90,15 +98,19 @@ def reliability_sentence(row: dict[str, Any]) -> str:
             return "No reliability-adjusted figure: the outcome is not risk-adjusted."
         return "No reliability-adjusted figure: too few eligible physicians to learn the usual spread from."
     cases = int(row.get("cases") or 0)
-    return (f"With {cases:,} case{'s' if cases != 1 else ''} this figure is {reliability_words(rel)} "
-            f"(reliability {float(rel):.2f}): allowing for chance, the reliability-adjusted O/E is "
-            f"{float(shrunk):.2f}.")
+    return (
+        f"With {cases:,} case{'s' if cases != 1 else ''} this figure is {reliability_words(rel)} "
+        f"(reliability {float(rel):.2f}): allowing for chance, the reliability-adjusted O/E is "
+        f"{float(shrunk):.2f}."
+    )
 
 
 def vlad_sentence(net: float, cases: int, observed: float, expected: float, unit: str = "events") -> str:
     """'Over your 84 cases: 9 observed against 12.3 expected — 3.3 events fewer than your patients' risk predicts.'"""
-    head = (f"Over your {cases:,} case{'s' if cases != 1 else ''}: {observed:,.0f} observed against "
-            f"{expected:,.1f} expected")
+    head = (
+        f"Over your {cases:,} case{'s' if cases != 1 else ''}: {observed:,.0f} observed against "
+        f"{expected:,.1f} expected"
+    )
     if abs(net) < 0.05:
         return head + " — as your patients' risk predicts."
     side = "fewer" if net > 0 else "more"
@@ -113,10 +125,14 @@ def cusum_sentence(values: Any, limit: float) -> str:
     crossed = np.flatnonzero(series >= limit)
     now = float(series[-1])
     if crossed.size:
-        return (f"Risk-adjusted CUSUM: it reached the signal threshold {limit:g} at your case {int(crossed[0]) + 1} "
-                f"(now {now:.1f}) — a run of events beyond your patients' risk worth a look at the cases.")
-    return (f"Risk-adjusted CUSUM: {now:.1f} now, highest {float(np.nanmax(series)):.1f}; it has not reached the "
-            f"signal threshold {limit:g} for a doubling of the odds.")
+        return (
+            f"Risk-adjusted CUSUM: it reached the signal threshold {limit:g} at your case {int(crossed[0]) + 1} "
+            f"(now {now:.1f}) — a run of events beyond your patients' risk worth a look at the cases."
+        )
+    return (
+        f"Risk-adjusted CUSUM: {now:.1f} now, highest {float(np.nanmax(series)):.1f}; it has not reached the "
+        f"signal threshold {limit:g} for a doubling of the odds."
+    )
 
 
 def preferred_sentence(position: dict[str, Any]) -> str:

@@ -63,100 +63,255 @@ OUTCOMES = tuple(sorted(demo.OUTCOMES, key=lambda name: BASE_COLUMN.get(name, le
 # ---------------------------------------------------------------------------------------------
 SERVICE_LINES = {
     "Orthopaedics": (
-        ("TKA", "Total knee arthroplasty", "TKA", 100), ("THA", "Total hip arthroplasty", "THA", 70),
-        ("HFX", "Hip fracture fixation", "THA", 40), ("TSA", "Total shoulder arthroplasty", "THA", 18),
-        ("ACL", "ACL reconstruction", "TKA", 16), ("RCR", "Rotator cuff repair", "TKA", 22),
-        ("ANK", "Ankle fracture fixation", "TKA", 14), ("UKA", "Unicompartmental knee arthroplasty", "TKA", 8),
-        ("RTKA", "Revision knee arthroplasty", "TKA", 6), ("RTHA", "Revision hip arthroplasty", "THA", 5),
-        ("KSC", "Knee arthroscopy", "TKA", 20), ("CTR", "Carpal tunnel release", "IHR", 18),
+        ("TKA", "Total knee arthroplasty", "TKA", 100),
+        ("THA", "Total hip arthroplasty", "THA", 70),
+        ("HFX", "Hip fracture fixation", "THA", 40),
+        ("TSA", "Total shoulder arthroplasty", "THA", 18),
+        ("ACL", "ACL reconstruction", "TKA", 16),
+        ("RCR", "Rotator cuff repair", "TKA", 22),
+        ("ANK", "Ankle fracture fixation", "TKA", 14),
+        ("UKA", "Unicompartmental knee arthroplasty", "TKA", 8),
+        ("RTKA", "Revision knee arthroplasty", "TKA", 6),
+        ("RTHA", "Revision hip arthroplasty", "THA", 5),
+        ("KSC", "Knee arthroscopy", "TKA", 20),
+        ("CTR", "Carpal tunnel release", "IHR", 18),
     ),
     "Spine": (
-        ("SPF", "Lumbar spinal fusion", "SPF", 45), ("ACDF", "Anterior cervical discectomy and fusion", "SPF", 30),
-        ("LAM", "Lumbar laminectomy", "SPF", 25), ("DSC", "Lumbar microdiscectomy", "SPF", 22),
-        ("KYP", "Kyphoplasty", "SPF", 8), ("PSF", "Posterior cervical fusion", "SPF", 6),
-        ("SCS", "Spinal cord stimulator implant", "SPF", 5), ("DEF", "Adult deformity correction", "SPF", 3),
-        ("CRT", "Craniotomy for tumour", "SPF", 9), ("VPS", "Ventriculoperitoneal shunt", "SPF", 4),
-        ("LLIF", "Lateral lumbar interbody fusion", "SPF", 5), ("SIJ", "Sacroiliac joint fusion", "SPF", 2),
+        ("SPF", "Lumbar spinal fusion", "SPF", 45),
+        ("ACDF", "Anterior cervical discectomy and fusion", "SPF", 30),
+        ("LAM", "Lumbar laminectomy", "SPF", 25),
+        ("DSC", "Lumbar microdiscectomy", "SPF", 22),
+        ("KYP", "Kyphoplasty", "SPF", 8),
+        ("PSF", "Posterior cervical fusion", "SPF", 6),
+        ("SCS", "Spinal cord stimulator implant", "SPF", 5),
+        ("DEF", "Adult deformity correction", "SPF", 3),
+        ("CRT", "Craniotomy for tumour", "SPF", 9),
+        ("VPS", "Ventriculoperitoneal shunt", "SPF", 4),
+        ("LLIF", "Lateral lumbar interbody fusion", "SPF", 5),
+        ("SIJ", "Sacroiliac joint fusion", "SPF", 2),
     ),
     "General Surgery": (
-        ("LCH", "Laparoscopic cholecystectomy", "LCH", 90), ("IHR", "Inguinal hernia repair", "IHR", 65),
-        ("APP", "Laparoscopic appendectomy", "LCH", 60), ("VHR", "Ventral hernia repair", "IHR", 35),
-        ("COL", "Colectomy", "LCH", 30), ("SLV", "Sleeve gastrectomy", "LCH", 25),
-        ("RYGB", "Roux-en-Y gastric bypass", "LCH", 10), ("THY", "Thyroidectomy", "IHR", 14),
-        ("SBR", "Small bowel resection", "LCH", 9), ("WHP", "Pancreaticoduodenectomy", "LCH", 2),
-        ("FUN", "Laparoscopic fundoplication", "LCH", 5), ("HEM", "Haemorrhoidectomy", "IHR", 7),
+        ("LCH", "Laparoscopic cholecystectomy", "LCH", 90),
+        ("IHR", "Inguinal hernia repair", "IHR", 65),
+        ("APP", "Laparoscopic appendectomy", "LCH", 60),
+        ("VHR", "Ventral hernia repair", "IHR", 35),
+        ("COL", "Colectomy", "LCH", 30),
+        ("SLV", "Sleeve gastrectomy", "LCH", 25),
+        ("RYGB", "Roux-en-Y gastric bypass", "LCH", 10),
+        ("THY", "Thyroidectomy", "IHR", 14),
+        ("SBR", "Small bowel resection", "LCH", 9),
+        ("WHP", "Pancreaticoduodenectomy", "LCH", 2),
+        ("FUN", "Laparoscopic fundoplication", "LCH", 5),
+        ("HEM", "Haemorrhoidectomy", "IHR", 7),
     ),
     "Breast and Plastics": (
-        ("MAS", "Mastectomy", "IHR", 14), ("LMP", "Lumpectomy", "IHR", 20), ("SLN", "Sentinel node biopsy", "IHR", 12),
-        ("BRC", "Breast reconstruction with implant", "IHR", 8), ("RDM", "Reduction mammoplasty", "IHR", 5),
-        ("ABD", "Abdominoplasty", "IHR", 3), ("SKG", "Skin graft", "IHR", 4), ("FLP", "Free flap reconstruction", "IHR", 2),
+        ("MAS", "Mastectomy", "IHR", 14),
+        ("LMP", "Lumpectomy", "IHR", 20),
+        ("SLN", "Sentinel node biopsy", "IHR", 12),
+        ("BRC", "Breast reconstruction with implant", "IHR", 8),
+        ("RDM", "Reduction mammoplasty", "IHR", 5),
+        ("ABD", "Abdominoplasty", "IHR", 3),
+        ("SKG", "Skin graft", "IHR", 4),
+        ("FLP", "Free flap reconstruction", "IHR", 2),
         ("BLP", "Blepharoplasty", "IHR", 2),
     ),
     "Cardiac Surgery": (
-        ("CABG", "Coronary artery bypass graft", "CABG", 40), ("AVR", "Aortic valve replacement", "CABG", 14),
-        ("MVR", "Mitral valve repair", "CABG", 8), ("CBV", "CABG with valve", "CABG", 6),
-        ("AAR", "Ascending aortic repair", "CABG", 3), ("MAZ", "Surgical ablation (maze)", "CABG", 2),
-        ("LVAD", "Left ventricular assist device", "CABG", 1), ("TVR", "Tricuspid valve repair", "CABG", 1),
+        ("CABG", "Coronary artery bypass graft", "CABG", 40),
+        ("AVR", "Aortic valve replacement", "CABG", 14),
+        ("MVR", "Mitral valve repair", "CABG", 8),
+        ("CBV", "CABG with valve", "CABG", 6),
+        ("AAR", "Ascending aortic repair", "CABG", 3),
+        ("MAZ", "Surgical ablation (maze)", "CABG", 2),
+        ("LVAD", "Left ventricular assist device", "CABG", 1),
+        ("TVR", "Tricuspid valve repair", "CABG", 1),
         ("MYE", "Septal myectomy", "CABG", 1),
     ),
     "Interventional Cardiology": (
-        ("PCI", "Percutaneous coronary intervention", "PCI", 80), ("DXC", "Diagnostic cardiac catheterisation", "PCI", 95),
-        ("TAVR", "Transcatheter aortic valve replacement", "TAVR", 18), ("ABL", "Atrial fibrillation ablation", "PCI", 20),
-        ("PPM", "Pacemaker implant", "PCI", 30), ("ICD", "Defibrillator implant", "PCI", 12),
-        ("TEER", "Transcatheter mitral repair", "TAVR", 4), ("LAAO", "Left atrial appendage occlusion", "TAVR", 5),
+        ("PCI", "Percutaneous coronary intervention", "PCI", 80),
+        ("DXC", "Diagnostic cardiac catheterisation", "PCI", 95),
+        ("TAVR", "Transcatheter aortic valve replacement", "TAVR", 18),
+        ("ABL", "Atrial fibrillation ablation", "PCI", 20),
+        ("PPM", "Pacemaker implant", "PCI", 30),
+        ("ICD", "Defibrillator implant", "PCI", 12),
+        ("TEER", "Transcatheter mitral repair", "TAVR", 4),
+        ("LAAO", "Left atrial appendage occlusion", "TAVR", 5),
         ("CTO", "Chronic total occlusion PCI", "PCI", 3),
     ),
     "Vascular": (
-        ("EVAR", "Endovascular aneurysm repair", "TAVR", 9), ("CEA", "Carotid endarterectomy", "CABG", 10),
-        ("PTA", "Peripheral angioplasty and stent", "PCI", 28), ("FPB", "Femoral-popliteal bypass", "CABG", 6),
-        ("AVF", "Arteriovenous fistula creation", "IHR", 14), ("AMP", "Below-knee amputation", "IHR", 8),
-        ("VVA", "Varicose vein ablation", "IHR", 15), ("TEV", "Thoracic endovascular aortic repair", "TAVR", 2),
+        ("EVAR", "Endovascular aneurysm repair", "TAVR", 9),
+        ("CEA", "Carotid endarterectomy", "CABG", 10),
+        ("PTA", "Peripheral angioplasty and stent", "PCI", 28),
+        ("FPB", "Femoral-popliteal bypass", "CABG", 6),
+        ("AVF", "Arteriovenous fistula creation", "IHR", 14),
+        ("AMP", "Below-knee amputation", "IHR", 8),
+        ("VVA", "Varicose vein ablation", "IHR", 15),
+        ("TEV", "Thoracic endovascular aortic repair", "TAVR", 2),
         ("CAS", "Carotid artery stenting", "PCI", 4),
     ),
     "Women's Health": (
-        ("CSX", "Caesarean delivery", "HYS", 110), ("HYS", "Hysterectomy", "HYS", 45),
-        ("LHY", "Laparoscopic hysterectomy", "HYS", 35), ("MYO", "Myomectomy", "HYS", 8),
-        ("OOP", "Salpingo-oophorectomy", "HYS", 14), ("SLG", "Midurethral sling", "HYS", 10),
-        ("PRL", "Pelvic organ prolapse repair", "HYS", 9), ("DNC", "Hysteroscopy with D&C", "HYS", 30),
-        ("TBL", "Tubal ligation", "HYS", 12), ("ECT", "Ectopic pregnancy surgery", "HYS", 4),
+        ("CSX", "Caesarean delivery", "HYS", 110),
+        ("HYS", "Hysterectomy", "HYS", 45),
+        ("LHY", "Laparoscopic hysterectomy", "HYS", 35),
+        ("MYO", "Myomectomy", "HYS", 8),
+        ("OOP", "Salpingo-oophorectomy", "HYS", 14),
+        ("SLG", "Midurethral sling", "HYS", 10),
+        ("PRL", "Pelvic organ prolapse repair", "HYS", 9),
+        ("DNC", "Hysteroscopy with D&C", "HYS", 30),
+        ("TBL", "Tubal ligation", "HYS", 12),
+        ("ECT", "Ectopic pregnancy surgery", "HYS", 4),
     ),
     "Urology": (
-        ("RALP", "Robotic prostatectomy", "HYS", 16), ("TURP", "Transurethral resection of prostate", "HYS", 14),
-        ("NEP", "Nephrectomy", "LCH", 9), ("PNP", "Partial nephrectomy", "LCH", 7),
-        ("URS", "Ureteroscopy with stent", "HYS", 30), ("PCNL", "Percutaneous nephrolithotomy", "HYS", 5),
-        ("CYS", "Radical cystectomy", "LCH", 3), ("TURB", "Transurethral resection of bladder tumour", "HYS", 14),
-        ("IPP", "Penile prosthesis", "IHR", 2), ("SLU", "Male sling", "HYS", 1),
+        ("RALP", "Robotic prostatectomy", "HYS", 16),
+        ("TURP", "Transurethral resection of prostate", "HYS", 14),
+        ("NEP", "Nephrectomy", "LCH", 9),
+        ("PNP", "Partial nephrectomy", "LCH", 7),
+        ("URS", "Ureteroscopy with stent", "HYS", 30),
+        ("PCNL", "Percutaneous nephrolithotomy", "HYS", 5),
+        ("CYS", "Radical cystectomy", "LCH", 3),
+        ("TURB", "Transurethral resection of bladder tumour", "HYS", 14),
+        ("IPP", "Penile prosthesis", "IHR", 2),
+        ("SLU", "Male sling", "HYS", 1),
     ),
     "Thoracic and ENT": (
-        ("LOB", "Lung lobectomy", "CABG", 10), ("WED", "Lung wedge resection", "LCH", 8),
-        ("TON", "Tonsillectomy", "IHR", 22), ("FESS", "Endoscopic sinus surgery", "IHR", 14),
-        ("SEP", "Septoplasty", "IHR", 12), ("PAR", "Parotidectomy", "IHR", 3),
-        ("TRH", "Tracheostomy", "IHR", 8), ("ESO", "Oesophagectomy", "CABG", 1),
-        ("CIM", "Cochlear implant", "IHR", 2), ("MAS2", "Mastoidectomy", "IHR", 2),
+        ("LOB", "Lung lobectomy", "CABG", 10),
+        ("WED", "Lung wedge resection", "LCH", 8),
+        ("TON", "Tonsillectomy", "IHR", 22),
+        ("FESS", "Endoscopic sinus surgery", "IHR", 14),
+        ("SEP", "Septoplasty", "IHR", 12),
+        ("PAR", "Parotidectomy", "IHR", 3),
+        ("TRH", "Tracheostomy", "IHR", 8),
+        ("ESO", "Oesophagectomy", "CABG", 1),
+        ("CIM", "Cochlear implant", "IHR", 2),
+        ("MAS2", "Mastoidectomy", "IHR", 2),
     ),
 }
-PROCEDURES = tuple((code, name, line, template, weight)
-                   for line, procs in SERVICE_LINES.items() for code, name, template, weight in procs)
-SPECIALTY = {"Orthopaedics": "Orthopaedic Surgery", "Spine": "Neurosurgery", "General Surgery": "General Surgery",
-             "Breast and Plastics": "Plastic Surgery", "Cardiac Surgery": "Cardiothoracic Surgery",
-             "Interventional Cardiology": "Cardiology", "Vascular": "Vascular Surgery",
-             "Women's Health": "Obstetrics and Gynaecology", "Urology": "Urology",
-             "Thoracic and ENT": "Thoracic Surgery and Otolaryngology"}
-FIRST_NAMES = ("Aisha", "Alejandro", "Amara", "Anders", "Anna", "Ben", "Carmen", "Chen", "Chiara", "Daniel",
-               "David", "Elena", "Emeka", "Emma", "Farid", "Fatima", "Gabriel", "Grace", "Hana", "Hiro",
-               "Ines", "Isaac", "Jamal", "Jana", "Javier", "Julia", "Kai", "Kavya", "Laila", "Leo", "Lucia",
-               "Maya", "Mei", "Mohammed", "Nadia", "Noah", "Olga", "Omar", "Priya", "Rafael", "Rosa", "Samuel",
-               "Sara", "Sofia", "Tariq", "Thomas", "Uma", "Victor", "Yara", "Zoe")
-LAST_NAMES = ("Abbott", "Adeyemi", "Alvarez", "Andersen", "Bauer", "Bianchi", "Brooks", "Campbell", "Chen", "Costa",
-              "Das", "Dubois", "Eriksen", "Evans", "Fischer", "Garcia", "Gupta", "Haddad", "Hansen", "Ibrahim",
-              "Ito", "Jensen", "Kaur", "Kim", "Kowalski", "Larsen", "Lopez", "Mahmoud", "Martin", "Mensah",
-              "Meyer", "Moreau", "Murphy", "Nakamura", "Nguyen", "Novak", "Okafor", "Olsen", "Patel", "Petrov",
-              "Quinn", "Rossi", "Santos", "Schmidt", "Silva", "Singh", "Tanaka", "Torres", "Walsh", "Zhang")
+PROCEDURES = tuple(
+    (code, name, line, template, weight)
+    for line, procs in SERVICE_LINES.items()
+    for code, name, template, weight in procs
+)
+SPECIALTY = {
+    "Orthopaedics": "Orthopaedic Surgery",
+    "Spine": "Neurosurgery",
+    "General Surgery": "General Surgery",
+    "Breast and Plastics": "Plastic Surgery",
+    "Cardiac Surgery": "Cardiothoracic Surgery",
+    "Interventional Cardiology": "Cardiology",
+    "Vascular": "Vascular Surgery",
+    "Women's Health": "Obstetrics and Gynaecology",
+    "Urology": "Urology",
+    "Thoracic and ENT": "Thoracic Surgery and Otolaryngology",
+}
+FIRST_NAMES = (
+    "Aisha",
+    "Alejandro",
+    "Amara",
+    "Anders",
+    "Anna",
+    "Ben",
+    "Carmen",
+    "Chen",
+    "Chiara",
+    "Daniel",
+    "David",
+    "Elena",
+    "Emeka",
+    "Emma",
+    "Farid",
+    "Fatima",
+    "Gabriel",
+    "Grace",
+    "Hana",
+    "Hiro",
+    "Ines",
+    "Isaac",
+    "Jamal",
+    "Jana",
+    "Javier",
+    "Julia",
+    "Kai",
+    "Kavya",
+    "Laila",
+    "Leo",
+    "Lucia",
+    "Maya",
+    "Mei",
+    "Mohammed",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Samuel",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Thomas",
+    "Uma",
+    "Victor",
+    "Yara",
+    "Zoe",
+)
+LAST_NAMES = (
+    "Abbott",
+    "Adeyemi",
+    "Alvarez",
+    "Andersen",
+    "Bauer",
+    "Bianchi",
+    "Brooks",
+    "Campbell",
+    "Chen",
+    "Costa",
+    "Das",
+    "Dubois",
+    "Eriksen",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Gupta",
+    "Haddad",
+    "Hansen",
+    "Ibrahim",
+    "Ito",
+    "Jensen",
+    "Kaur",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lopez",
+    "Mahmoud",
+    "Martin",
+    "Mensah",
+    "Meyer",
+    "Moreau",
+    "Murphy",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Patel",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Santos",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Tanaka",
+    "Torres",
+    "Walsh",
+    "Zhang",
+)
 INITIALS = "ABCDEFGHJKLMNPRSTVW"
 
 
-def write_system_source(out_dir: Path, cases: int = 100_000, seed: int = 42, fmt: str = "parquet",
-                        progress=None) -> dict:
+def write_system_source(
+    out_dir: Path, cases: int = 100_000, seed: int = 42, fmt: str = "parquet", progress=None
+) -> dict:
     """Write a real-shape source (the nine contract tables and truth.json) into out_dir; return the truth."""
     if fmt not in ("csv", "parquet"):
         raise UserError(f"unknown format {fmt!r}: use csv or parquet")
@@ -171,14 +326,26 @@ def write_system_source(out_dir: Path, cases: int = 100_000, seed: int = 42, fmt
             (out_dir / f"{name}.{ext}").unlink(missing_ok=True)
     (out_dir / "truth.json").unlink(missing_ok=True)  # written last: its presence means a complete source
     world = System(int(cases), int(seed))
-    for name, table in (("physicians", world.physicians_table()), ("procedures", world.procedures_table()),
-                        ("items", world.items_table()), ("evidence", world.evidence_table()),
-                        ("users", world.users_table()), ("settings", world.settings_table())):
+    for name, table in (
+        ("physicians", world.physicians_table()),
+        ("procedures", world.procedures_table()),
+        ("items", world.items_table()),
+        ("evidence", world.evidence_table()),
+        ("users", world.users_table()),
+        ("settings", world.settings_table()),
+    ):
         _write_whole(table, out_dir / f"{name}.{fmt}", fmt)
     counts = world.write_cases(out_dir, fmt, progress)
-    counts.update({"physicians": world.n_phys, "procedures": len(PROCEDURES), "items": world.n_items,
-                   "evidence": len(world.evidence_rows), "users": len(world.user_rows),
-                   "settings": len(demo.SETTINGS)})
+    counts.update(
+        {
+            "physicians": world.n_phys,
+            "procedures": len(PROCEDURES),
+            "items": world.n_items,
+            "evidence": len(world.evidence_rows),
+            "users": len(world.user_rows),
+            "settings": len(demo.SETTINGS),
+        }
+    )
     truth = world.truth(fmt, counts)
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return truth
@@ -212,7 +379,8 @@ class System:
         self.P = {
             "age_mean": np.array([x[4][0] for x in t], float) + rng.normal(0, 4, n),
             "age_sd": np.array([x[4][1] for x in t], float),
-            "age_lo": np.array([x[4][2] for x in t]), "age_hi": np.array([x[4][3] for x in t]),
+            "age_lo": np.array([x[4][2] for x in t]),
+            "age_hi": np.array([x[4][3] for x in t]),
             "female": np.clip(np.array([x[5] for x in t]) + rng.normal(0, 0.05, n), 0, 1),
             "adm": np.array([x[6] for x in t], float),
             "cm_mean": np.array([x[7] for x in t]) * jitter(0.8, 1.2),
@@ -226,7 +394,7 @@ class System:
         # Supply slots: the template's, each kept with its chance jittered; optional extras sometimes dropped.
         cat_index = {c[0]: i for i, c in enumerate(demo.CATEGORIES)}
         cat, p, qlo, qhi, start, count = [], [], [], [], [], []
-        for j, (_, _, _, template, _) in enumerate(PROCEDURES):
+        for _j, (_, _, _, template, _) in enumerate(PROCEDURES):
             start.append(len(cat))
             kept = 0
             for slot in demo.SUPPLY_SLOTS[template]:
@@ -271,7 +439,7 @@ class System:
             members = np.flatnonzero(self.phys_line == line)
             procs = np.flatnonzero(self.proc_line == line)
             rel = self.share[procs] / self.share[procs].max()
-            does = rng.random((len(members), len(procs))) < (0.08 + 0.92 * rel ** 0.7)[None, :]
+            does = rng.random((len(members), len(procs))) < (0.08 + 0.92 * rel**0.7)[None, :]
             does[:, 0] |= ~does.any(axis=1)  # everyone does at least their line's first procedure
             for k in range(len(procs)):  # and every procedure has a few physicians
                 if does[:, k].sum() < min(4, len(members)):
@@ -318,14 +486,16 @@ class System:
             is_pref = np.zeros(n, dtype=bool)
             if n_pref:
                 lo_rank = int(0.12 * n)
-                is_pref[lo_rank: lo_rank + max(1, n // 5)] = True
+                is_pref[lo_rank : lo_rank + max(1, n // 5)] = True
             makers = demo.MFR[group]
             for k in range(n):
                 idx = len(ids)
                 ids.append(f"SK{100001 + idx}")
                 variant = variants[k % len(variants)]
-                desc.append(f"{makers[k % len(makers)].split()[0]} {demo.MODELS[k % len(demo.MODELS)]} {variant} "
-                            f"#{k // len(variants) + 1}")
+                desc.append(
+                    f"{makers[k % len(makers)].split()[0]} {demo.MODELS[k % len(demo.MODELS)]} {variant} "
+                    f"#{k // len(variants) + 1}"
+                )
                 mfr.append(makers[k % len(makers)])
                 cat.append(name)
                 cost.append(float(prices[k]))
@@ -349,22 +519,23 @@ class System:
             self.non_items[c, : len(self.cat_non[c])] = self.cat_non[c]
         # Price paid: each facility sits on one of a few contract tiers per item (cents).
         tier = rng.integers(0, PRICE_TIERS, (self.n_fac, self.n_items)).astype(np.int8)
-        factors = np.vstack([np.ones(self.n_items), rng.uniform(0.86, 1.0, self.n_items),
-                             rng.uniform(0.98, 1.08, self.n_items)])
+        factors = np.vstack(
+            [np.ones(self.n_items), rng.uniform(0.86, 1.0, self.n_items), rng.uniform(0.98, 1.08, self.n_items)]
+        )
         self.price_tier, self.tier_price = tier, np.round(self.item_cost[None, :] * factors, 2)
 
     # -- habits ------------------------------------------------------------------------------------
     def _habits(self, rng: np.random.Generator) -> None:
         n, n_cat = self.n_phys, len(demo.CATEGORIES)
-        self.pi_imp = rng.beta(6, 2, n)          # preferred share in implant categories (mean 0.75)
-        self.pi_sup = rng.beta(4, 2.5, n)        # elsewhere (mean 0.6)
-        self.fav_p = rng.uniform(0.5, 0.85, n)   # loyalty to a favourite non-preferred SKU
+        self.pi_imp = rng.beta(6, 2, n)  # preferred share in implant categories (mean 0.75)
+        self.pi_sup = rng.beta(4, 2.5, n)  # elsewhere (mean 0.6)
+        self.fav_p = rng.uniform(0.5, 0.85, n)  # loyalty to a favourite non-preferred SKU
         self.or_factor = np.exp(rng.normal(0, 0.12, n))
         self.los_factor = np.exp(rng.normal(0, 0.12, n))
         self.pharm = rng.beta(1.2, 8, n)
-        self.waste_sup = rng.beta(1.5, 60, n)    # about 2.5% of lines
+        self.waste_sup = rng.beta(1.5, 60, n)  # about 2.5% of lines
         self.waste_imp = rng.beta(1.0, 300, n)
-        self.extra = rng.random(n) < 0.05        # pricey optional extras by habit
+        self.extra = rng.random(n) < 0.05  # pricey optional extras by habit
         self.outcome_effect = rng.normal(0, 0.18, n)  # a physician's own log-odds on every outcome
         pick = rng.random((n, n_cat)) * self.cat_nnon[None, :]
         self.fav = self.non_items[np.arange(n_cat)[None, :], pick.astype(np.int64)]
@@ -377,24 +548,46 @@ class System:
                 continue
             title, grade, outcomes, why, findings, _srcs, committee = demo.EVIDENCE[cat]
             reviewed = date(2025, 12, 1) + timedelta(days=(len(rows) * 23) % 290)
-            rows.append({
-                "evidence_id": f"EV{len(rows) + 1:03d}", "category": cat,
-                "preferred_item_id": self.item_ids[self.cat_pref[c][0]], "title": title,
-                "summary": "\n".join(["*Illustrative sample content, not clinical guidance.*", "",
-                                      f"**Why it is preferred.** {why}", "", *[f"- {f}" for f in findings]]),
-                "evidence_grade": grade, "outcomes": outcomes,
-                "sources": "Value Analysis Committee minutes 2025. https://intranet.health-system.example",
-                "reviewed_on": reviewed, "reviewed_by": committee,
-                "next_review": date(reviewed.year + 2, reviewed.month, min(reviewed.day, 28)),
-            })
+            rows.append(
+                {
+                    "evidence_id": f"EV{len(rows) + 1:03d}",
+                    "category": cat,
+                    "preferred_item_id": self.item_ids[self.cat_pref[c][0]],
+                    "title": title,
+                    "summary": "\n".join(
+                        [
+                            "*Illustrative sample content, not clinical guidance.*",
+                            "",
+                            f"**Why it is preferred.** {why}",
+                            "",
+                            *[f"- {f}" for f in findings],
+                        ]
+                    ),
+                    "evidence_grade": grade,
+                    "outcomes": outcomes,
+                    "sources": "Value Analysis Committee minutes 2025. https://intranet.health-system.example",
+                    "reviewed_on": reviewed,
+                    "reviewed_by": committee,
+                    "next_review": date(reviewed.year + 2, reviewed.month, min(reviewed.day, 28)),
+                }
+            )
         self.evidence_rows = rows
 
     def _users(self) -> None:
         champion = {int(np.flatnonzero(self.phys_line == line)[0]): name for line, name in enumerate(self.lines)}
-        rows = [{"email": e, "role": "champion" if i in champion else "physician", "physician_id": pid,
-                 "service_line": champion.get(i)} for i, (pid, e) in enumerate(zip(self.ids, self.emails))]
-        rows += [{"email": f"supply.lead@{DOMAIN}", "role": "supply", "physician_id": None, "service_line": None},
-                 {"email": f"admin@{DOMAIN}", "role": "admin", "physician_id": None, "service_line": None}]
+        rows = [
+            {
+                "email": e,
+                "role": "champion" if i in champion else "physician",
+                "physician_id": pid,
+                "service_line": champion.get(i),
+            }
+            for i, (pid, e) in enumerate(zip(self.ids, self.emails, strict=False))
+        ]
+        rows += [
+            {"email": f"supply.lead@{DOMAIN}", "role": "supply", "physician_id": None, "service_line": None},
+            {"email": f"admin@{DOMAIN}", "role": "admin", "physician_id": None, "service_line": None},
+        ]
         self.user_rows = rows
 
     # -- outcome intercepts, calibrated once on a pilot sample ----------------------------------------
@@ -424,25 +617,51 @@ class System:
         u = rng.random(n)
         adm = (u > mix[:, 0]).astype(np.int8) + (u > mix[:, 0] + mix[:, 1])
         z = rng.normal(0, 1, n)
-        age = np.clip(np.round(P["age_mean"][pc] + P["age_sd"][pc] * rng.normal(0, 1, n)),
-                      P["age_lo"][pc], P["age_hi"][pc]).astype(np.int32)
+        age = np.clip(
+            np.round(P["age_mean"][pc] + P["age_sd"][pc] * rng.normal(0, 1, n)), P["age_lo"][pc], P["age_hi"][pc]
+        ).astype(np.int32)
         age_c = age - P["age_mean"][pc]
         female = rng.random(n) < P["female"][pc]
         comorb = np.minimum(rng.poisson(P["cm_mean"][pc] * np.exp(0.45 * z + 0.02 * age_c - 0.1)), 10)
         cm_c = comorb - P["cm_mean"][pc]
-        s = (0.75 * z + 0.025 * age_c + 0.18 * cm_c + 0.3 * (adm == 1) + 0.7 * (adm == 2)
-             + P["asa_shift"][pc] + rng.normal(0, 0.7, n))
+        s = (
+            0.75 * z
+            + 0.025 * age_c
+            + 0.18 * cm_c
+            + 0.3 * (adm == 1)
+            + 0.7 * (adm == 2)
+            + P["asa_shift"][pc]
+            + rng.normal(0, 0.7, n)
+        )
         asa = (1 + (s > -1.55).astype(np.int32) + (s > 0.15) + (s > 1.75) + (s > 3.6)).astype(np.int32)
         u = rng.random(n)
-        payer = np.where(age >= 65, np.searchsorted([0.86, 0.96, 0.99], u, side="right"),
-                         np.searchsorted([0.08, 0.72, 0.94], u, side="right"))
+        payer = np.where(
+            age >= 65,
+            np.searchsorted([0.86, 0.96, 0.99], u, side="right"),
+            np.searchsorted([0.08, 0.72, 0.94], u, side="right"),
+        )
         x = []
         for name in OUTCOMES:
             b_age, b_asa, b_cm, b_urg, b_em, b_male = demo.OUTCOME_COEF[name]
-            x.append(b_age * age_c + b_asa * (asa - 2.4) + b_cm * cm_c + b_urg * (adm == 1) + b_em * (adm == 2)
-                     + b_male * ~female)
-        return {"adm": adm, "age": age, "age_c": age_c, "female": female, "comorb": comorb, "cm_c": cm_c,
-                "asa": asa, "payer": payer, "x": x}
+            x.append(
+                b_age * age_c
+                + b_asa * (asa - 2.4)
+                + b_cm * cm_c
+                + b_urg * (adm == 1)
+                + b_em * (adm == 2)
+                + b_male * ~female
+            )
+        return {
+            "adm": adm,
+            "age": age,
+            "age_c": age_c,
+            "female": female,
+            "comorb": comorb,
+            "cm_c": cm_c,
+            "asa": asa,
+            "payer": payer,
+            "x": x,
+        }
 
     # -- the case stream ------------------------------------------------------------------------------
     def chunks(self) -> list[tuple[int, int, np.ndarray]]:
@@ -486,31 +705,57 @@ class System:
                 c = self._case_chunk(rng, day)
                 case_id = np.arange(n_done + 1, n_done + n + 1, dtype=np.int64)
                 surgery = np.datetime64(START_DATE.isoformat(), "D") + day.astype("timedelta64[D]")
-                cases.write(pa.table({
-                    "case_id": case_id, "physician_id": phys_ids.take(pa.array(c["ph"])),
-                    "procedure_code": codes.take(pa.array(c["pc"])),
-                    "surgery_date": pa.array(surgery, pa.date32()),
-                    "discharge_date": pa.array(surgery + c["los"].astype("timedelta64[D]"), pa.date32()),
-                    "patient_age": pa.array(c["age"], pa.int32()),
-                    "patient_sex": pa.array(np.where(c["female"], "F", "M")),
-                    "asa_class": pa.array(c["asa"], pa.int32()),
-                    "comorbidity_index": pa.array(c["comorb"], pa.int32()),
-                    "admission_type": pa.array(["elective", "urgent", "emergency"]).take(pa.array(c["adm"])),
-                    "payer": pa.array(["Medicare", "Commercial", "Medicaid", "Self-pay"]).take(pa.array(c["payer"])),
-                    "or_minutes": pa.array(c["or_min"], pa.int32()),
-                    **{name: pa.array(c[name]) for name in ("readmit_30d", "complication", "ssi", "mortality")},
-                    "facility": facilities.take(pa.array(c["fac"])),
-                }, schema=CASE_SCHEMA))
+                cases.write(
+                    pa.table(
+                        {
+                            "case_id": case_id,
+                            "physician_id": phys_ids.take(pa.array(c["ph"])),
+                            "procedure_code": codes.take(pa.array(c["pc"])),
+                            "surgery_date": pa.array(surgery, pa.date32()),
+                            "discharge_date": pa.array(surgery + c["los"].astype("timedelta64[D]"), pa.date32()),
+                            "patient_age": pa.array(c["age"], pa.int32()),
+                            "patient_sex": pa.array(np.where(c["female"], "F", "M")),
+                            "asa_class": pa.array(c["asa"], pa.int32()),
+                            "comorbidity_index": pa.array(c["comorb"], pa.int32()),
+                            "admission_type": pa.array(["elective", "urgent", "emergency"]).take(pa.array(c["adm"])),
+                            "payer": pa.array(["Medicare", "Commercial", "Medicaid", "Self-pay"]).take(
+                                pa.array(c["payer"])
+                            ),
+                            "or_minutes": pa.array(c["or_min"], pa.int32()),
+                            **{name: pa.array(c[name]) for name in ("readmit_30d", "complication", "ssi", "mortality")},
+                            "facility": facilities.take(pa.array(c["fac"])),
+                        },
+                        schema=CASE_SCHEMA,
+                    )
+                )
                 s = self._supply_chunk(np.random.default_rng([self.seed, 2, k]), c)
-                supply.write(pa.table({
-                    "case_id": case_id[s["case"]], "line": s["line"], "item_id": item_ids.take(pa.array(s["item"])),
-                    "quantity": s["qty"], "unit_cost": pa.array(s["price"], mask=~s["priced"]),
-                    "wasted_quantity": s["wasted"]}, schema=demo.SUPPLY_SCHEMA))
+                supply.write(
+                    pa.table(
+                        {
+                            "case_id": case_id[s["case"]],
+                            "line": s["line"],
+                            "item_id": item_ids.take(pa.array(s["item"])),
+                            "quantity": s["qty"],
+                            "unit_cost": pa.array(s["price"], mask=~s["priced"]),
+                            "wasted_quantity": s["wasted"],
+                        },
+                        schema=demo.SUPPLY_SCHEMA,
+                    )
+                )
                 d = self._drug_chunk(np.random.default_rng([self.seed, 3, k]), c)
-                drugs.write(pa.table({
-                    "case_id": case_id[d["case"]], "line": d["line"], "drug_name": drug_names.take(pa.array(d["drug"])),
-                    "drug_class": drug_classes.take(pa.array(d["drug"])), "quantity": d["qty"], "cost": d["cost"]},
-                    schema=demo.DRUG_SCHEMA))
+                drugs.write(
+                    pa.table(
+                        {
+                            "case_id": case_id[d["case"]],
+                            "line": d["line"],
+                            "drug_name": drug_names.take(pa.array(d["drug"])),
+                            "drug_class": drug_classes.take(pa.array(d["drug"])),
+                            "quantity": d["qty"],
+                            "cost": d["cost"],
+                        },
+                        schema=demo.DRUG_SCHEMA,
+                    )
+                )
                 recent = day >= (PERIOD_START - START_DATE).days
                 np.add.at(last, (c["ph"][recent], c["pc"][recent]), 1)
                 n_done += n
@@ -533,8 +778,12 @@ class System:
         pt = self._patients(rng, pc, weekend)
         P = self.P
         fac = np.where(rng.random(n) < 0.9, self.home[ph], rng.integers(0, self.n_fac, n))
-        or_min = (P["or_med"][pc] * np.exp(rng.normal(0, 1, n) * P["or_sd"][pc]) * self.or_factor[ph]
-                  * np.exp(0.05 * (pt["asa"] - 2.4) + 0.08 * (pt["adm"] > 0)))
+        or_min = (
+            P["or_med"][pc]
+            * np.exp(rng.normal(0, 1, n) * P["or_sd"][pc])
+            * self.or_factor[ph]
+            * np.exp(0.05 * (pt["asa"] - 2.4) + 0.08 * (pt["adm"] > 0))
+        )
         out = {}
         for k, name in enumerate(OUTCOMES):
             x = pt["x"][k] + (0.5 * out["complication"] if name == "readmit_30d" else 0.0)
@@ -546,11 +795,22 @@ class System:
         elective = pt["adm"] == 0
         los_min = np.where(elective, P["los"][pc, 0], P["los"][pc, 2])
         risk = np.exp(0.18 * (pt["asa"] - 2.4) + 0.07 * pt["cm_c"] + 0.012 * pt["age_c"])
-        los_mu = (np.where(elective, P["los"][pc, 1], P["los"][pc, 3]) * self.los_factor[ph] * risk
-                  * np.exp(0.6 * out["complication"]))
+        los_mu = (
+            np.where(elective, P["los"][pc, 1], P["los"][pc, 3])
+            * self.los_factor[ph]
+            * risk
+            * np.exp(0.6 * out["complication"])
+        )
         los = (los_min + rng.poisson(los_mu)).astype(np.int32)
-        return {"ph": ph, "pc": pc, "fac": fac, "los": los, "or_min": np.maximum(np.round(or_min), 10).astype(np.int32),
-                **{k: pt[k] for k in ("adm", "age", "female", "comorb", "asa", "payer")}, **out}
+        return {
+            "ph": ph,
+            "pc": pc,
+            "fac": fac,
+            "los": los,
+            "or_min": np.maximum(np.round(or_min), 10).astype(np.int32),
+            **{k: pt[k] for k in ("adm", "age", "female", "comorb", "asa", "payer")},
+            **out,
+        }
 
     def _supply_chunk(self, rng: np.random.Generator, c: dict) -> dict:
         ph, pc, fac = c["ph"], c["pc"], c["fac"]
@@ -576,8 +836,15 @@ class System:
         wasted = np.where(wasted_line, extra, 0).astype(np.int32)
         priced = rng.random(m) < 0.65
         price = self.tier_price[self.price_tier[fac[row], item], item]
-        return {"case": row, "line": _line_numbers(row, len(ph)), "item": item, "qty": qty + wasted,
-                "wasted": wasted, "priced": priced, "price": price}
+        return {
+            "case": row,
+            "line": _line_numbers(row, len(ph)),
+            "item": item,
+            "qty": qty + wasted,
+            "wasted": wasted,
+            "priced": priced,
+            "price": price,
+        }
 
     def _drug_chunk(self, rng: np.random.Generator, c: dict) -> dict:
         ph, pc = c["ph"], c["pc"]
@@ -590,38 +857,84 @@ class System:
         drug = np.where(use_costly, costly, self.d_cheap[slot])
         qlo, qhi = self.drug_qlo[drug], self.drug_qhi[drug]
         qty = (qlo + (rng.random(m) * (qhi - qlo + 1)).astype(np.int64)).astype(np.int32)
-        return {"case": row, "line": _line_numbers(row, len(ph)), "drug": drug, "qty": qty,
-                "cost": np.round(qty * self.drug_price[drug], 2)}
+        return {
+            "case": row,
+            "line": _line_numbers(row, len(ph)),
+            "drug": drug,
+            "qty": qty,
+            "cost": np.round(qty * self.drug_price[drug], 2),
+        }
 
     # -- small tables and truth -------------------------------------------------------------------------
     def physicians_table(self) -> pa.Table:
         line = [self.lines[i] for i in self.phys_line]
-        return pa.table({"physician_id": self.ids, "name": self.names, "specialty": [SPECIALTY[x] for x in line],
-                         "service_line": line, "email": self.emails})
+        return pa.table(
+            {
+                "physician_id": self.ids,
+                "name": self.names,
+                "specialty": [SPECIALTY[x] for x in line],
+                "service_line": line,
+                "email": self.emails,
+            }
+        )
 
     def procedures_table(self) -> pa.Table:
-        return pa.table({"procedure_code": list(self.codes), "name": [p[1] for p in PROCEDURES],
-                         "service_line": [p[2] for p in PROCEDURES]})
+        return pa.table(
+            {
+                "procedure_code": list(self.codes),
+                "name": [p[1] for p in PROCEDURES],
+                "service_line": [p[2] for p in PROCEDURES],
+            }
+        )
 
     def items_table(self) -> pa.Table:
-        return pa.table({
-            "item_id": self.item_ids, "description": self.item_desc, "manufacturer": self.item_mfr,
-            "category": self.item_cat, "unit_cost": pa.array(self.item_cost, pa.float64()),
-            "is_implant": pa.array(self.item_implant), "preferred": pa.array(self.item_preferred),
-            "criticality": self.item_crit, "approved_sources": pa.array(self.item_sources, pa.int32()),
-            "on_backorder": pa.array(self.item_backorder)})
+        return pa.table(
+            {
+                "item_id": self.item_ids,
+                "description": self.item_desc,
+                "manufacturer": self.item_mfr,
+                "category": self.item_cat,
+                "unit_cost": pa.array(self.item_cost, pa.float64()),
+                "is_implant": pa.array(self.item_implant),
+                "preferred": pa.array(self.item_preferred),
+                "criticality": self.item_crit,
+                "approved_sources": pa.array(self.item_sources, pa.int32()),
+                "on_backorder": pa.array(self.item_backorder),
+            }
+        )
 
     def evidence_table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.evidence_rows, schema=pa.schema([
-            ("evidence_id", pa.string()), ("category", pa.string()), ("preferred_item_id", pa.string()),
-            ("title", pa.string()), ("summary", pa.string()), ("evidence_grade", pa.string()),
-            ("outcomes", pa.string()), ("sources", pa.string()), ("reviewed_on", pa.date32()),
-            ("reviewed_by", pa.string()), ("next_review", pa.date32())]))
+        return pa.Table.from_pylist(
+            self.evidence_rows,
+            schema=pa.schema(
+                [
+                    ("evidence_id", pa.string()),
+                    ("category", pa.string()),
+                    ("preferred_item_id", pa.string()),
+                    ("title", pa.string()),
+                    ("summary", pa.string()),
+                    ("evidence_grade", pa.string()),
+                    ("outcomes", pa.string()),
+                    ("sources", pa.string()),
+                    ("reviewed_on", pa.date32()),
+                    ("reviewed_by", pa.string()),
+                    ("next_review", pa.date32()),
+                ]
+            ),
+        )
 
     def users_table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.user_rows, schema=pa.schema([
-            ("email", pa.string()), ("role", pa.string()), ("physician_id", pa.string()),
-            ("service_line", pa.string())]))
+        return pa.Table.from_pylist(
+            self.user_rows,
+            schema=pa.schema(
+                [
+                    ("email", pa.string()),
+                    ("role", pa.string()),
+                    ("physician_id", pa.string()),
+                    ("service_line", pa.string()),
+                ]
+            ),
+        )
 
     def settings_table(self) -> pa.Table:
         return pa.table({"key": [k for k, _ in demo.SETTINGS], "value": [v for _, v in demo.SETTINGS]})
@@ -638,21 +951,36 @@ class System:
         persona = int(members[np.argsort(self.last[members, near])[len(members) // 2]]) if len(members) else 0
         share = np.sort(self.share)[::-1]
         return {
-            "generator": GENERATOR, "shape": SHAPE, "seed": self.seed, "cases": self.cases,
-            "start_date": START_DATE.isoformat(), "end_date": END_DATE.isoformat(), "format": fmt,
+            "generator": GENERATOR,
+            "shape": SHAPE,
+            "seed": self.seed,
+            "cases": self.cases,
+            "start_date": START_DATE.isoformat(),
+            "end_date": END_DATE.isoformat(),
+            "format": fmt,
             "default_period": {"start": PERIOD_START.isoformat(), "end": END_DATE.isoformat()},
             "shape_facts": {
-                "physicians": self.n_phys, "service_lines": len(self.lines), "procedures": len(PROCEDURES),
-                "items": self.n_items, "facilities": self.n_fac,
+                "physicians": self.n_phys,
+                "service_lines": len(self.lines),
+                "procedures": len(PROCEDURES),
+                "items": self.n_items,
+                "facilities": self.n_fac,
                 "physician_procedure_pairs": int(len(self.pair_ph)),
                 "cases_per_physician_year": round(self.cases / (N_DAYS / 365.25) / self.n_phys, 1),
                 "top_5_procedures_share": round(float(share[:5].sum()), 3),
-                "physician_cases_last_12_months_p5_p50_p95": [int(np.percentile(per_phys_year, q)) for q in (5, 50, 95)],
+                "physician_cases_last_12_months_p5_p50_p95": [
+                    int(np.percentile(per_phys_year, q)) for q in (5, 50, 95)
+                ],
                 "largest_peer_group": {"procedure_code": self.codes[big], "eligible_physicians": int(eligible[big])},
-                "eligible_physicians_per_procedure": {code: int(e) for code, e in zip(self.codes, eligible)},
+                "eligible_physicians_per_procedure": {
+                    code: int(e) for code, e in zip(self.codes, eligible, strict=False)
+                },
             },
-            "personas": {"physician": self.emails[persona], "supply": f"supply.lead@{DOMAIN}",
-                         "admin": f"admin@{DOMAIN}"},
+            "personas": {
+                "physician": self.emails[persona],
+                "supply": f"supply.lead@{DOMAIN}",
+                "admin": f"admin@{DOMAIN}",
+            },
             "persona_physician_ids": {"physician": self.ids[persona]},
             "persona_procedure": {"procedure_code": self.codes[near], "eligible_physicians": int(eligible[near])},
             "settings": dict(demo.SETTINGS),
@@ -660,13 +988,27 @@ class System:
         }
 
 
-CASE_SCHEMA = pa.schema([
-    ("case_id", pa.int64()), ("physician_id", pa.string()), ("procedure_code", pa.string()),
-    ("surgery_date", pa.date32()), ("discharge_date", pa.date32()), ("patient_age", pa.int32()),
-    ("patient_sex", pa.string()), ("asa_class", pa.int32()), ("comorbidity_index", pa.int32()),
-    ("admission_type", pa.string()), ("payer", pa.string()), ("or_minutes", pa.int32()),
-    ("readmit_30d", pa.bool_()), ("complication", pa.bool_()), ("ssi", pa.bool_()), ("mortality", pa.bool_()),
-    ("facility", pa.string())])
+CASE_SCHEMA = pa.schema(
+    [
+        ("case_id", pa.int64()),
+        ("physician_id", pa.string()),
+        ("procedure_code", pa.string()),
+        ("surgery_date", pa.date32()),
+        ("discharge_date", pa.date32()),
+        ("patient_age", pa.int32()),
+        ("patient_sex", pa.string()),
+        ("asa_class", pa.int32()),
+        ("comorbidity_index", pa.int32()),
+        ("admission_type", pa.string()),
+        ("payer", pa.string()),
+        ("or_minutes", pa.int32()),
+        ("readmit_30d", pa.bool_()),
+        ("complication", pa.bool_()),
+        ("ssi", pa.bool_()),
+        ("mortality", pa.bool_()),
+        ("facility", pa.string()),
+    ]
+)
 
 
 # Small helpers, kept here rather than imported so the demo's private functions can change freely.

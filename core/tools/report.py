@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core import config, db, episode, metrics, pharmacy, scorecard
+from core import config, episode, metrics, pharmacy, scorecard
 from core.errors import UserError
 from core.periods import Period
 
@@ -44,8 +44,13 @@ def _period(ctx: scorecard.DataContext, start: str | None, end: str | None) -> P
     return Period(s, e, f"{s}..{e}", f"{s} – {e}")
 
 
-def report(physician_id: str, start: str | None = None, end: str | None = None,
-           db_path: Path | None = None, state_path: Path | None = None) -> dict[str, Any]:
+def report(
+    physician_id: str,
+    start: str | None = None,
+    end: str | None = None,
+    db_path: Path | None = None,
+    state_path: Path | None = None,
+) -> dict[str, Any]:
     """The report object for one physician and period (see the issue's JSON shape)."""
     if db_path is not None:
         if not Path(db_path).exists():
@@ -63,31 +68,45 @@ def report(physician_id: str, start: str | None = None, end: str | None = None,
         outcomes = scorecard.outcome_summary(physician_id, pos["procedure_code"], period, excluded)
         out = {}
         for r in outcomes.to_dict("records"):
-            out[r["outcome"]] = {"observed": _num(r["observed"], 4), "expected": _num(r["expected"], 4),
-                                 "oe_ratio": _num(r["oe_ratio"], 4), "ci95_low": _num(r["ci95_low"], 4),
-                                 "ci95_high": _num(r["ci95_high"], 4), "flag": r["flag"],
-                                 "shrunken_oe_ratio": _num(r["shrunken_oe_ratio"], 4),
-                                 "reliability": _num(r["reliability"], 4), "limits": r["limits"]}
-        entries.append({
-            "procedure_code": pos["procedure_code"],
-            "cases": int(pos["case_count"]),
-            "eligible": bool(pos["eligible_flag"]),
-            "median_case_cost_usd": _num(pos["median_case_cost_usd"]),
-            "peer_physicians": None if pd_isna(pos["peer_physician_count"]) else int(pos["peer_physician_count"]),
-            "peer_median_case_cost_usd": _num(pos["peer_median_case_cost_usd"]),
-            "cost_percentile": _num(pos["cost_percentile_pct"], 1),
-            "components_usd": {c.key: _num(pos[c.column]) for c in metrics.COMPONENTS},
-            "preferred_use_pct": _num(pos["preferred_use_pct"], 1),
-            "switch_saving_usd": _num(pos["switch_saving_usd"]),
-            "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
-            "outcomes": out,
-            # Pharmacy by drug class and the drug switch saving (README, "core report").
-            **pharmacy.report_entry(physician_id, pos["procedure_code"], period, excluded),
-            # 30-day episode cost (README, *Episode cost*); null without post-acute data for the procedure
-            "episode": episode.report_entry(episode.position(physician_id, pos["procedure_code"], period, excluded)),
-        })
-    return {"physician_id": physician_id, "start": period.start.isoformat(), "end": period.end.isoformat(),
-            "procedures": entries}
+            out[r["outcome"]] = {
+                "observed": _num(r["observed"], 4),
+                "expected": _num(r["expected"], 4),
+                "oe_ratio": _num(r["oe_ratio"], 4),
+                "ci95_low": _num(r["ci95_low"], 4),
+                "ci95_high": _num(r["ci95_high"], 4),
+                "flag": r["flag"],
+                "shrunken_oe_ratio": _num(r["shrunken_oe_ratio"], 4),
+                "reliability": _num(r["reliability"], 4),
+                "limits": r["limits"],
+            }
+        entries.append(
+            {
+                "procedure_code": pos["procedure_code"],
+                "cases": int(pos["case_count"]),
+                "eligible": bool(pos["eligible_flag"]),
+                "median_case_cost_usd": _num(pos["median_case_cost_usd"]),
+                "peer_physicians": None if pd_isna(pos["peer_physician_count"]) else int(pos["peer_physician_count"]),
+                "peer_median_case_cost_usd": _num(pos["peer_median_case_cost_usd"]),
+                "cost_percentile": _num(pos["cost_percentile_pct"], 1),
+                "components_usd": {c.key: _num(pos[c.column]) for c in metrics.COMPONENTS},
+                "preferred_use_pct": _num(pos["preferred_use_pct"], 1),
+                "switch_saving_usd": _num(pos["switch_saving_usd"]),
+                "waste_usd_per_case": _num(pos["waste_per_case_usd"]),
+                "outcomes": out,
+                # Pharmacy by drug class and the drug switch saving (README, "core report").
+                **pharmacy.report_entry(physician_id, pos["procedure_code"], period, excluded),
+                # 30-day episode cost (README, *Episode cost*); null without post-acute data for the procedure
+                "episode": episode.report_entry(
+                    episode.position(physician_id, pos["procedure_code"], period, excluded)
+                ),
+            }
+        )
+    return {
+        "physician_id": physician_id,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "procedures": entries,
+    }
 
 
 def pd_isna(value: Any) -> bool:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -27,16 +28,31 @@ _VIEWER_KEY = "_scorecard_viewer"
 _LOGGED_KEY = "_scorecard_logged_views"
 
 # Query parameters a view may carry in a link: filters only, never identity or rights.
-LINK_KEYS = ("procedure", "period", "category", "outcome", "physician", "step", "service_line",
-             "grade", "q", "slide", "item", "drug_class", "scope")
+LINK_KEYS = (
+    "procedure",
+    "period",
+    "category",
+    "outcome",
+    "physician",
+    "step",
+    "service_line",
+    "grade",
+    "q",
+    "slide",
+    "item",
+    "drug_class",
+    "scope",
+)
 # A link parameter longer than this is ignored whole (a search is the longest honest value).
 MAX_PARAM_LENGTH = 200
 # The element toolbar's own chart download (a PNG made in the browser) would bypass the audit log, so
 # it is hidden on every page; Scorecard's Export buttons make the same files and record them.
 # (`client.disableDataExport` in .streamlit/config.toml already removes the table and chart-data CSVs.)
-TOOLBAR_CSS = ("<style>[data-testid='stElementToolbarButton']:has(button[aria-label^='Download as PNG']),"
-               "[data-testid='stElementToolbarButton']:has(button[aria-label^='Copy Vega-Lite spec'])"
-               "{display:none !important}</style>")
+TOOLBAR_CSS = (
+    "<style>[data-testid='stElementToolbarButton']:has(button[aria-label^='Download as PNG']),"
+    "[data-testid='stElementToolbarButton']:has(button[aria-label^='Copy Vega-Lite spec'])"
+    "{display:none !important}</style>"
+)
 
 
 def set_viewer(viewer: access.Viewer) -> None:
@@ -94,8 +110,14 @@ def blinding_secret() -> bytes:
     return state.secret(scorecard.BLINDING_SECRET)
 
 
-def audit(action: str, page: str | None = None, params: dict[str, Any] | None = None,
-          detail: str | None = None, *, fail_closed: bool = True) -> bool:
+def audit(
+    action: str,
+    page: str | None = None,
+    params: dict[str, Any] | None = None,
+    detail: str | None = None,
+    *,
+    fail_closed: bool = True,
+) -> bool:
     """Write an audit entry for the current viewer. When it cannot be written the error is shown (not a
     traceback) and — unless `fail_closed` is False, for a callback that runs outside the page — the run
     stops there, so nothing after it (the data) is drawn (SPEC: a view that is not logged is not shown)."""
@@ -106,8 +128,11 @@ def audit(action: str, page: str | None = None, params: dict[str, Any] | None = 
         state.audit(email, role, action, page, params, detail)
         return True
     except Exception as err:  # noqa: BLE001 - any failure to record means the view is not shown
-        st.error("The audit log could not be written, so this page is not shown. Please tell your Scorecard "
-                 f"administrator ({plain(type(err).__name__)}: {plain(err)}).", icon=":material/error:")
+        st.error(
+            "The audit log could not be written, so this page is not shown. Please tell your Scorecard "
+            f"administrator ({plain(type(err).__name__)}: {plain(err)}).",
+            icon=":material/error:",
+        )
         if fail_closed:
             st.stop()
         return False
@@ -122,26 +147,39 @@ def log_view(page: str, params: dict[str, Any]) -> None:
 
 
 def require(action: str, page: str, message: str) -> access.Viewer:
-    """The viewer, when they may take `action`; otherwise the refusal is audited, `message` shown, the run ended."""
+    """The viewer, when they may take `action` (the view then recorded before anything is drawn); otherwise the
+    refusal is audited, `message` shown, the run ended. Every page starts with it."""
     viewer = globals()["viewer"]()
     if not access.can(viewer, action):
         audit("refused", page, dict(st.query_params), f"{action} is not allowed for the {viewer.role} role")
         st.warning(message, icon=":material/lock:")
         st.stop()
+    log_page_view(page)  # fail closed: nothing is drawn before the view is recorded
     return viewer
+
+
+def log_page_view(page: str) -> None:
+    """Audit the opening of a page with the link's filters, before the page runs (app.py): the one place
+    that makes every page fail closed, whatever it draws first."""
+    log_view(page, _link_params(dict(st.query_params)))
 
 
 def refuse(page: str, params: dict[str, Any], reason: str) -> None:
     """Log a refused request and tell the user politely what they will see instead."""
     audit("refused", page, params, reason)
-    st.warning("That link asked for data you do not have access to, so you are seeing your own view "
-               "instead. The attempt has been recorded.", icon=":material/lock:")
+    st.warning(
+        "That link asked for data you do not have access to, so you are seeing your own view "
+        "instead. The attempt has been recorded.",
+        icon=":material/lock:",
+    )
 
 
-def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | None = None,
-                  offered_only: bool | None = None) -> tuple[Any, str | None]:
-    """(period, problem): the link's period (or the default) offered in a picker (`where`, default the
-    sidebar); `problem` says why a link's period could not be used (plain text: show it with `say`).
+def period_picker(
+    ctx: scorecard.DataContext, where: Any = None, token: str | None = None, offered_only: bool | None = None
+) -> Any:
+    """The link's period (or the default) offered in a picker (`where`, default the sidebar). When the link's
+    period cannot be used, a warning says why in plain text (it quotes the link) and the default is shown.
+    The one period picker of every page.
 
     Viewers who see peers blinded get only the offered whole periods (`offered_only`, by default
     everyone but those who may `choose_any_period`): see `core.periods.parse_period`."""
@@ -154,7 +192,9 @@ def period_picker(ctx: scorecard.DataContext, where: Any = None, token: str | No
         options, tokens = [period, *options], [period.token, *tokens]
     box = where if where is not None else st.sidebar
     chosen = box.selectbox("Period", options, index=tokens.index(period.token), format_func=lambda p: p.label)
-    return chosen, problem
+    if problem:
+        say("warning", problem, icon=":material/event_busy:")
+    return chosen
 
 
 def param(name: str) -> str | None:
@@ -216,8 +256,10 @@ def share_box(page_path: str, params: dict[str, Any], page_title: str) -> None:
         base = ""
     link = f"{base}/{page_path}" + (f"?{urlencode(clean)}" if clean else "")
     with st.popover("Share", icon=":material/share:"):
-        st.caption(f"A link to this view of {page_title}. It carries the view, never your identity: "
-                   "whoever opens it sees what their own role allows.")
+        st.caption(
+            f"A link to this view of {page_title}. It carries the view, never your identity: "
+            "whoever opens it sees what their own role allows."
+        )
         st.code(link, language=None)
         if st.button("I shared this link", key=f"share_{page_path}"):
             audit("share", page_path, clean, link)

@@ -35,11 +35,13 @@ def _interval(low: float, high: float, cost: bool) -> str:
 def table(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
     """The dimension's groups as a display table: suppressed cells say so; the reference group is marked."""
     cost = measure == "cost"
-    out = pd.DataFrame({
-        "Group": rows["group_value"].astype(str) + np.where(rows["reference_flag"].fillna(False), " (reference)", ""),
-        "Cases": np.where(rows["suppressed_flag"], "suppressed",
-                          rows["case_count"].astype("Int64").astype(str)),
-    })
+    out = pd.DataFrame(
+        {
+            "Group": rows["group_value"].astype(str)
+            + np.where(rows["reference_flag"].fillna(False), " (reference)", ""),
+            "Cases": np.where(rows["suppressed_flag"], "suppressed", rows["case_count"].astype("Int64").astype(str)),
+        }
+    )
     if cost:
         out["Mean cost per case"] = [ui.money(v) for v in rows["mean_case_cost_usd"]]
         out["Cost index (1 = as expected)"] = [("" if pd.isna(v) else f"{v:.2f}") for v in rows["oe_ratio"]]
@@ -47,10 +49,11 @@ def table(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
         out["Observed"] = [("" if pd.isna(v) else f"{v:.0f}") for v in rows["observed_count"]]
         out["Expected"] = [("" if pd.isna(v) else f"{v:.1f}") for v in rows["expected_count"]]
         out["O/E"] = [("" if pd.isna(v) else f"{v:.2f}") for v in rows["oe_ratio"]]
-    out["95% CI"] = [_interval(lo, hi, False) for lo, hi in zip(rows["ci95_low"], rows["ci95_high"])]
+    out["95% CI"] = [_interval(lo, hi, False) for lo, hi in zip(rows["ci95_low"], rows["ci95_high"], strict=False)]
     out["Gap to reference" + (" (difference)" if cost else " (ratio)")] = [
-        ("" if pd.isna(v) else (f"{v:+.2f}" if cost else f"{v:.2f}")) for v in rows["gap"]]
-    out["Gap 95% CI"] = [_interval(lo, hi, cost) for lo, hi in zip(rows["gap_low"], rows["gap_high"])]
+        ("" if pd.isna(v) else (f"{v:+.2f}" if cost else f"{v:.2f}")) for v in rows["gap"]
+    ]
+    out["Gap 95% CI"] = [_interval(lo, hi, cost) for lo, hi in zip(rows["gap_low"], rows["gap_high"], strict=False)]
     out["Clear gap"] = np.where(rows["gap_clear"], "yes", "")
     return out
 
@@ -59,14 +62,20 @@ def chart(rows: pd.DataFrame, measure: str) -> alt.LayerChart:
     """O/E (or cost index) per shown group with its 95% interval, 1 ruled."""
     data = rows[~rows["suppressed_flag"]].assign(group=lambda f: f["group_value"].astype(str))
     title = "Cost index (cost ÷ expected)" if measure == "cost" else "O/E (observed ÷ expected)"
-    base = alt.Chart(data).encode(y=alt.Y("group:N", title=None, sort=None,
-                                          axis=alt.Axis(labelOverlap=False, labelLimit=150)))
+    base = alt.Chart(data).encode(
+        y=alt.Y("group:N", title=None, sort=None, axis=alt.Axis(labelOverlap=False, labelLimit=150))
+    )
     bars = base.mark_rule(size=3, color="#0072B2").encode(x=alt.X("ci95_low:Q", title=title), x2="ci95_high:Q")
     points = base.mark_point(filled=True, size=120, color="#D55E00", shape="diamond").encode(
-        x="oe_ratio:Q", tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("case_count:Q", title="Cases"),
-                                 alt.Tooltip("oe_ratio:Q", title=title, format=".2f"),
-                                 alt.Tooltip("ci95_low:Q", title="95% CI low", format=".2f"),
-                                 alt.Tooltip("ci95_high:Q", title="95% CI high", format=".2f")])
+        x="oe_ratio:Q",
+        tooltip=[
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("case_count:Q", title="Cases"),
+            alt.Tooltip("oe_ratio:Q", title=title, format=".2f"),
+            alt.Tooltip("ci95_low:Q", title="95% CI low", format=".2f"),
+            alt.Tooltip("ci95_high:Q", title="95% CI high", format=".2f"),
+        ],
+    )
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[6, 4], color="black").encode(x="x:Q")
     return alt.layer(bars, points, one).properties(height=alt.Step(30), width="container")
 
@@ -79,8 +88,10 @@ def dimension(rows: pd.DataFrame, measure: str) -> None:
         return
     hidden = int(rows["suppressed_flag"].sum())
     if hidden:
-        st.caption(f"{hidden} group(s) suppressed: fewer than 11 cases or events, or hidden with a small one so "
-                   "that it cannot be worked out from the others.")
+        st.caption(
+            f"{hidden} group(s) suppressed: fewer than 11 cases or events, or hidden with a small one so "
+            "that it cannot be worked out from the others."
+        )
     left, right = st.columns([1, 2])
     left.altair_chart(chart(rows, measure), width="stretch")
     right.dataframe(table(rows, measure), hide_index=True, width="stretch")

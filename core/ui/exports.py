@@ -14,8 +14,8 @@ import streamlit as st
 
 from core import access, presentation, ui
 from core.output import exports
-from core.periods import Period
 from core.output.deck import Deck, Slide
+from core.periods import Period
 
 
 def _record(page: str, params: dict[str, Any], what: str) -> None:
@@ -29,32 +29,61 @@ def chart_buttons(deck: Deck, slide: Slide, page: str, params: dict[str, Any], k
     audited = {"on_click": _record}
     if slide.chart is not None:
         cols[0].download_button(
-            "PNG", data=lambda c=slide.chart, t=slide.title: exports.chart_png(c, title=t),
-            file_name=exports.file_name(deck, slide, "png"), mime="image/png", key=f"{key}_png",
-            icon=":material/image:", args=(page, params, f"png {deck.file_stem} {slide.key}"), **audited)
+            "PNG",
+            data=lambda c=slide.chart, t=slide.title: exports.chart_png(c, title=t),
+            file_name=exports.file_name(deck, slide, "png"),
+            mime="image/png",
+            key=f"{key}_png",
+            icon=":material/image:",
+            args=(page, params, f"png {deck.file_stem} {slide.key}"),
+            **audited,
+        )
         cols[1].download_button(
-            "SVG", data=lambda c=slide.chart, t=slide.title: exports.chart_svg(c, title=t),
-            file_name=exports.file_name(deck, slide, "svg"), mime="image/svg+xml", key=f"{key}_svg",
-            icon=":material/draw:", args=(page, params, f"svg {deck.file_stem} {slide.key}"), **audited)
+            "SVG",
+            data=lambda c=slide.chart, t=slide.title: exports.chart_svg(c, title=t),
+            file_name=exports.file_name(deck, slide, "svg"),
+            mime="image/svg+xml",
+            key=f"{key}_svg",
+            icon=":material/draw:",
+            args=(page, params, f"svg {deck.file_stem} {slide.key}"),
+            **audited,
+        )
     if not slide.data.empty:
         cols[2].download_button(
-            "CSV", data=lambda d=slide.data: exports.figures_csv(d),
-            file_name=exports.file_name(deck, slide, "csv"), mime="text/csv", key=f"{key}_csv",
-            icon=":material/table:", args=(page, params, f"csv {deck.file_stem} {slide.key}"), **audited)
+            "CSV",
+            data=lambda d=slide.data: exports.figures_csv(d),
+            file_name=exports.file_name(deck, slide, "csv"),
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/table:",
+            args=(page, params, f"csv {deck.file_stem} {slide.key}"),
+            **audited,
+        )
 
 
 def deck_button(deck: Deck, page: str, params: dict[str, Any], key: str = "deck") -> None:
     """The whole deck as .pptx (title slide, a slide per step, definitions in the notes)."""
     st.download_button(
-        "Slides (PowerPoint)", data=lambda d=deck: exports.deck_pptx(d),
+        "Slides (PowerPoint)",
+        data=lambda d=deck: exports.deck_pptx(d),
         file_name=exports.file_name(deck, None, "pptx"),
-        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation", key=key,
-        icon=":material/slideshow:", type="primary", on_click=_record,
-        args=(page, params, f"pptx {deck.file_stem} ({len(deck.slides)} slides)"))
+        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        key=key,
+        icon=":material/slideshow:",
+        type="primary",
+        on_click=_record,
+        args=(page, params, f"pptx {deck.file_stem} ({len(deck.slides)} slides)"),
+    )
 
 
-def scorecard_exports(viewer: access.Viewer, physician_id: str, procedure_code: str, period: Period,
-                      secret: bytes, excluded: list[str] | None = None) -> None:
+def scorecard_exports(
+    viewer: access.Viewer,
+    physician_id: str,
+    procedure_code: str,
+    period: Period,
+    secret: bytes,
+    excluded: list[str] | None = None,
+) -> None:
     """An "Export" popover for one procedure of the scorecard page: the deck, and each chart's files."""
     try:
         deck = ui.cached(presentation.scorecard_deck, viewer, physician_id, procedure_code, period, secret, excluded)
@@ -62,8 +91,9 @@ def scorecard_exports(viewer: access.Viewer, physician_id: str, procedure_code: 
         return
     params = {"physician": physician_id, "procedure": procedure_code, "period": period.token}
     with st.popover("Export", icon=":material/download:"):
-        st.caption("Files made from exactly this view, blinded as you see it. Every export is recorded in the "
-                   "audit log.")
+        st.caption(
+            "Files made from exactly this view, blinded as you see it. Every export is recorded in the audit log."
+        )
         deck_button(deck, "scorecard", params, key=f"deck_{procedure_code}")
         for slide in deck.slides[1:]:
             if slide.chart is None and slide.data.empty:

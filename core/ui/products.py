@@ -27,17 +27,11 @@ EVIDENCE_PAGE = "pages/evidence.py"
 def demo_notice(ctx) -> None:
     """On the generated demo data, say plainly that the evidence is illustrative, not clinical guidance."""
     if ctx.build.get("source_kind") == "demo":
-        st.info("**Illustrative sample content.** These evidence summaries were generated for the Scorecard "
-                "demo. They read like a value analysis committee's work but are not clinical guidance.",
-                icon=":material/science:")
-
-
-def period_picker(ctx) -> Period:
-    """The period from the link (or the default), offered in the sidebar; warns when the link's was unusable."""
-    period, problem = ui.period_picker(ctx)
-    if problem:
-        ui.say("warning", problem, icon=":material/event_busy:")
-    return period
+        st.info(
+            "**Illustrative sample content.** These evidence summaries were generated for the Scorecard "
+            "demo. They read like a value analysis committee's work but are not clinical guidance.",
+            icon=":material/science:",
+        )
 
 
 def evidence_url(category: Any) -> str | None:
@@ -64,25 +58,36 @@ def share_text(value: Any, has_preferred: Any) -> str:
 
 def categories_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The physician's categories as a display table (shares as text so "No preferred item" reads as such)."""
-    peers = [share_text(v, h) if shown or not h else "Too few peers"
-             for v, h, shown in zip(frame["peer_median_preferred_use_pct"], frame["has_preferred_flag"],
-                                    frame["peers_shown_flag"])]
+    peers = [
+        share_text(v, h) if shown or not h else "Too few peers"
+        for v, h, shown in zip(
+            frame["peer_median_preferred_use_pct"], frame["has_preferred_flag"], frame["peers_shown_flag"], strict=False
+        )
+    ]
     has = frame["has_preferred_flag"]
-    return pd.DataFrame({
-        "Category": frame["category"],
-        "Your preferred use (units)": [share_text(v, h) for v, h in zip(frame["preferred_use_pct"], has)],
-        "By spend": [share_text(v, h) for v, h in zip(frame["preferred_spend_pct"], has)],
-        "Peers typically": peers,
-        "Switch saving": frame["switch_saving_usd"],
-        "Evidence": [evidence_url(c) if has else None for c, has in zip(frame["category"], frame["has_evidence_flag"])],
-        "Your spend": frame["spend_usd"],
-        "Waste": frame["waste_usd"],
-        "Preferred item": frame["preferred_item"].fillna("—"),
-    })
+    return pd.DataFrame(
+        {
+            "Category": frame["category"],
+            "Your preferred use (units)": [
+                share_text(v, h) for v, h in zip(frame["preferred_use_pct"], has, strict=False)
+            ],
+            "By spend": [share_text(v, h) for v, h in zip(frame["preferred_spend_pct"], has, strict=False)],
+            "Peers typically": peers,
+            "Switch saving": frame["switch_saving_usd"],
+            "Evidence": [
+                evidence_url(c) if has else None
+                for c, has in zip(frame["category"], frame["has_evidence_flag"], strict=False)
+            ],
+            "Your spend": frame["spend_usd"],
+            "Waste": frame["waste_usd"],
+            "Preferred item": frame["preferred_item"].fillna("—"),
+        }
+    )
 
 
-def products_section(physician_id: str, period: Period, excluded: list[str] | None = None,
-                     heading: bool = True) -> None:
+def products_section(
+    physician_id: str, period: Period, excluded: list[str] | None = None, heading: bool = True
+) -> None:
     """Preferred-product use per category with the peers' typical share, the three largest savings first,
     and links to each category's evidence (the Definitions page). For the scorecard and the My products page."""
     cats = ui.cached(products.my_categories, physician_id, period, excluded)
@@ -101,17 +106,24 @@ def products_section(physician_id: str, period: Period, excluded: list[str] | No
                 evidence_link(opp["category"], f"Why {opp['category']} has a preferred item")
     else:
         st.markdown("No switch saving or waste to report in this period.")
-    st.dataframe(categories_table(cats), hide_index=True, width="stretch", column_config={
-        "Category": st.column_config.TextColumn(pinned=True),
-        "Switch saving": st.column_config.NumberColumn(format="dollar"),
-        "Your spend": st.column_config.NumberColumn(format="dollar"),
-        "Waste": st.column_config.NumberColumn(format="dollar"),
-        "Evidence": st.column_config.LinkColumn(display_text="Read", help="Opens the evidence summary"),
-    })
-    st.caption("Preferred use = preferred units ÷ all your units in the category (by spend beside it). "
-               "*Peers typically* is the median over physicians with enough cases using the category, shown "
-               "only when there are enough of them to stay anonymous. Switch saving prices each non-preferred "
-               "unit against the cheapest preferred item.")
+    st.dataframe(
+        categories_table(cats),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Category": st.column_config.TextColumn(pinned=True),
+            "Switch saving": st.column_config.NumberColumn(format="dollar"),
+            "Your spend": st.column_config.NumberColumn(format="dollar"),
+            "Waste": st.column_config.NumberColumn(format="dollar"),
+            "Evidence": st.column_config.LinkColumn(display_text="Read", help="Opens the evidence summary"),
+        },
+    )
+    st.caption(
+        "Preferred use = preferred units ÷ all your units in the category (by spend beside it). "
+        "*Peers typically* is the median over physicians with enough cases using the category, shown "
+        "only when there are enough of them to stay anonymous. Switch saving prices each non-preferred "
+        "unit against the cheapest preferred item."
+    )
     with_evidence = cats.loc[cats["has_evidence_flag"], "category"].tolist()
     if with_evidence:
         chosen = st.selectbox("Read the evidence for", with_evidence, key=f"evidence_pick_{physician_id}")
@@ -119,6 +131,7 @@ def products_section(physician_id: str, period: Period, excluded: list[str] | No
 
 
 # --- evidence cards ---------------------------------------------------------------------------
+
 
 def filter_select(label: str, values: list[str], asked: str | None, container: Any = st) -> str | None:
     """A filter whose default comes from the link; "All" means no filter."""
@@ -135,8 +148,10 @@ def grade_legend() -> str:
 def library_count(rows: pd.DataFrame) -> None:
     """How many summaries match, how many are overdue for review; an honest empty state."""
     overdue = int(rows["overdue_flag"].sum()) if len(rows) else 0
-    st.markdown(f"**{len(rows)}** summar{'y' if len(rows) == 1 else 'ies'}"
-                + (f" · **{overdue}** overdue for review" if overdue else ""))
+    st.markdown(
+        f"**{len(rows)}** summar{'y' if len(rows) == 1 else 'ies'}"
+        + (f" · **{overdue}** overdue for review" if overdue else "")
+    )
     if rows.empty:
         ui.no_data("No summary matches these filters. Clear the search or pick *All*.")
 
@@ -145,8 +160,9 @@ def _date(value: Any) -> str:
     return "—" if products.is_missing(value) else f"{pd.Timestamp(value):%d %b %Y}"
 
 
-def evidence_card(row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewer, mine: pd.DataFrame,
-                  expanded: bool = False) -> None:
+def evidence_card(
+    row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewer, mine: pd.DataFrame, expanded: bool = False
+) -> None:
     """One category's evidence: preferred item(s) and alternatives with prices, the summary (inert),
     grade and what it means, outcomes, sources, review dates (overdue flagged) and feedback."""
     label = f"{products.plain(row['category'])} · {row['grade_label']}"
@@ -156,29 +172,42 @@ def evidence_card(row: dict[str, Any], items: pd.DataFrame, viewer: access.Viewe
         st.markdown(f"#### {products.plain(row['title'])}")
         st.markdown(f"**Evidence grade: {row['grade_label']}** — {products.grade_meaning(row['evidence_grade'])}")
         if row["overdue_flag"]:
-            st.warning(f"Review overdue: the next review was due {_date(row['next_review_date'])}.",
-                       icon=":material/event_busy:")
+            st.warning(
+                f"Review overdue: the next review was due {_date(row['next_review_date'])}.",
+                icon=":material/event_busy:",
+            )
         st.markdown(products.safe_markdown(row["summary_md"]))
         st.markdown(f"**Outcomes considered:** {products.plain(row['outcomes']) or '—'}")
         shown = items[items["category"] == row["category"]].drop(columns=["category", "item_id"])
         if len(shown):
             st.markdown("**Preferred and alternatives in use** (prices paid over all the data)")
-            st.dataframe(shown, hide_index=True, width="stretch", column_config={
-                "item_description": "Item", "manufacturer": "Manufacturer",
-                "preferred_flag": st.column_config.CheckboxColumn("Preferred"),
-                "item_unit_cost_usd": st.column_config.NumberColumn("List price", format="dollar"),
-                "units_count": st.column_config.NumberColumn("Units used", format="%d"),
-                "min_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: lowest", format="dollar"),
-                "median_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: median", format="dollar"),
-                "max_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: highest", format="dollar")})
+            st.dataframe(
+                shown,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "item_description": "Item",
+                    "manufacturer": "Manufacturer",
+                    "preferred_flag": st.column_config.CheckboxColumn("Preferred"),
+                    "item_unit_cost_usd": st.column_config.NumberColumn("List price", format="dollar"),
+                    "units_count": st.column_config.NumberColumn("Units used", format="%d"),
+                    "min_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: lowest", format="dollar"),
+                    "median_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: median", format="dollar"),
+                    "max_paid_unit_cost_usd": st.column_config.NumberColumn("Paid: highest", format="dollar"),
+                },
+            )
         sources = products.sources_markdown(row["sources"])
         if sources:
             st.markdown("**Sources**\n\n" + sources)
-        st.caption(f"Reviewed by {products.plain(row['reviewed_by']) or '—'} on {_date(row['reviewed_on_date'])} · "
-                   f"next review {_date(row['next_review_date'])}")
+        st.caption(
+            f"Reviewed by {products.plain(row['reviewed_by']) or '—'} on {_date(row['reviewed_on_date'])} · "
+            f"next review {_date(row['next_review_date'])}"
+        )
         for fb in mine[mine["evidence_id"] == row["evidence_id"]].to_dict("records"):
-            st.caption(f"Your {fb['kind']} of {fb['created_at'][:10]}: **{fb['status']}**"
-                       + (f" — {products.plain(fb['reply'])}" if fb.get("reply") else ""))
+            st.caption(
+                f"Your {fb['kind']} of {fb['created_at'][:10]}: **{fb['status']}**"
+                + (f" — {products.plain(fb['reply'])}" if fb.get("reply") else "")
+            )
         if access.can(viewer, "send_feedback"):
             feedback_form(row, viewer)
 
@@ -188,10 +217,16 @@ def feedback_form(row: dict[str, Any], viewer: access.Viewer) -> None:
     with st.popover("Comment or ask for a review", icon=":material/rate_review:"):
         eid = row["evidence_id"]
         with st.form(f"feedback_{eid}", clear_on_submit=True):
-            kind = st.radio("What would you like to do?", state.FEEDBACK_KINDS, horizontal=True, key=f"fb_kind_{eid}",
-                            format_func=lambda k: "Comment" if k == "comment" else "Ask for a review")
-            message = st.text_area("Your message", placeholder="What should the committee know or look at?",
-                                   key=f"fb_message_{eid}")
+            kind = st.radio(
+                "What would you like to do?",
+                state.FEEDBACK_KINDS,
+                horizontal=True,
+                key=f"fb_kind_{eid}",
+                format_func=lambda k: "Comment" if k == "comment" else "Ask for a review",
+            )
+            message = st.text_area(
+                "Your message", placeholder="What should the committee know or look at?", key=f"fb_message_{eid}"
+            )
             if st.form_submit_button("Send", key=f"fb_send_{eid}"):
                 try:
                     state.add_feedback(row["evidence_id"], row["category"], viewer.email, kind, message)
@@ -203,8 +238,15 @@ def feedback_form(row: dict[str, Any], viewer: access.Viewer) -> None:
                     st.error(str(err))
 
 
-FEEDBACK_COLUMNS = {"created_at": "Sent", "category": "Category", "kind": "Kind", "message": "Message",
-                    "status": "Status", "reply": "Reply", "updated_at": "Updated"}
+FEEDBACK_COLUMNS = {
+    "created_at": "Sent",
+    "category": "Category",
+    "kind": "Kind",
+    "message": "Message",
+    "status": "Status",
+    "reply": "Reply",
+    "updated_at": "Updated",
+}
 
 
 def my_feedback(frame: pd.DataFrame) -> None:
@@ -244,50 +286,95 @@ def feedback_queue(frame: pd.DataFrame, viewer: access.Viewer) -> None:
 
 # --- supply view --------------------------------------------------------------------------------
 
+
 def ranking_chart(frame: pd.DataFrame, by: str, top: int = 12) -> alt.Chart:
     """The top categories by the ranking measure, with the other measure in the tooltip."""
     data = frame.head(top)
-    return alt.Chart(data).mark_bar(color=charts.PEER).encode(
-        y=alt.Y("category:N", sort=list(data["category"]), title=None,
-                axis=alt.Axis(labelLimit=200, labelFontSize=12, labelOverlap=False)),
-        x=alt.X(f"{by}:Q", axis=alt.Axis(title=products.RANKINGS[by], format="$,.0f")),
-        tooltip=[alt.Tooltip("category:N", title="Category"),
-                 alt.Tooltip("non_preferred_spend_usd:Q", title="Non-preferred spend", format="$,.0f"),
-                 alt.Tooltip("switch_saving_usd:Q", title="Switch saving", format="$,.0f"),
-                 alt.Tooltip("manufacturer_count:Q", title="Manufacturers")],
-    ).properties(title=f"Categories by {products.RANKINGS[by].lower()} (top {len(data)})", width="container",
-                 height=90 + 28 * len(data))  # Streamlit fits title and axes inside the height
+    return (
+        alt.Chart(data)
+        .mark_bar(color=charts.PEER)
+        .encode(
+            y=alt.Y(
+                "category:N",
+                sort=list(data["category"]),
+                title=None,
+                axis=alt.Axis(labelLimit=200, labelFontSize=12, labelOverlap=False),
+            ),
+            x=alt.X(f"{by}:Q", axis=alt.Axis(title=products.RANKINGS[by], format="$,.0f")),
+            tooltip=[
+                alt.Tooltip("category:N", title="Category"),
+                alt.Tooltip("non_preferred_spend_usd:Q", title="Non-preferred spend", format="$,.0f"),
+                alt.Tooltip("switch_saving_usd:Q", title="Switch saving", format="$,.0f"),
+                alt.Tooltip("manufacturer_count:Q", title="Manufacturers"),
+            ],
+        )
+        .properties(
+            title=f"Categories by {products.RANKINGS[by].lower()} (top {len(data)})",
+            width="container",
+            height=90 + 28 * len(data),
+        )
+    )  # Streamlit fits title and axes inside the height
 
 
 def trend_charts(frame: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
     """Preferred use (units and spend) and non-preferred spend / switch saving, by quarter."""
-    share = frame.melt(id_vars=["surgery_quarter"], value_vars=["preferred_use_pct", "preferred_spend_pct"],
-                       var_name="measure", value_name="pct").dropna()
+    share = frame.melt(
+        id_vars=["surgery_quarter"],
+        value_vars=["preferred_use_pct", "preferred_spend_pct"],
+        var_name="measure",
+        value_name="pct",
+    ).dropna()
     share["measure"] = share["measure"].map({"preferred_use_pct": "By units", "preferred_spend_pct": "By spend"})
-    money = frame.melt(id_vars=["surgery_quarter"], value_vars=["non_preferred_spend_usd", "switch_saving_usd"],
-                       var_name="measure", value_name="usd")
-    money["measure"] = money["measure"].map({"non_preferred_spend_usd": "Non-preferred spend",
-                                             "switch_saving_usd": "Switch saving"})
+    money = frame.melt(
+        id_vars=["surgery_quarter"],
+        value_vars=["non_preferred_spend_usd", "switch_saving_usd"],
+        var_name="measure",
+        value_name="usd",
+    )
+    money["measure"] = money["measure"].map(
+        {"non_preferred_spend_usd": "Non-preferred spend", "switch_saving_usd": "Switch saving"}
+    )
     x = alt.X("surgery_quarter:O", title="Quarter", axis=alt.Axis(labelAngle=0))
-    left = alt.Chart(share).mark_line(point=True).encode(
-        x=x, y=alt.Y("pct:Q", title="Preferred use (%)", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[charts.PEER, charts.LIMIT95]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("pct:Q", format=".0f", title="%")],
-    ).properties(title="Preferred use by quarter", height=320, width="container")
-    right = alt.Chart(money).mark_line(point=True).encode(
-        x=x, y=alt.Y("usd:Q", axis=alt.Axis(title="Spend", format="$,.0f")),
-        color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[charts.YOU, charts.GREEN]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("usd:Q", format="$,.0f", title="Amount")],
-    ).properties(title="Non-preferred spend and switch saving by quarter", height=320, width="container")
+    left = (
+        alt.Chart(share)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("pct:Q", title="Preferred use (%)", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                scale=alt.Scale(range=[charts.PEER, charts.LIMIT95]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("pct:Q", format=".0f", title="%")],
+        )
+        .properties(title="Preferred use by quarter", height=320, width="container")
+    )
+    right = (
+        alt.Chart(money)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("usd:Q", axis=alt.Axis(title="Spend", format="$,.0f")),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                scale=alt.Scale(range=[charts.YOU, charts.GREEN]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["surgery_quarter:O", "measure:N", alt.Tooltip("usd:Q", format="$,.0f", title="Amount")],
+        )
+        .properties(title="Non-preferred spend and switch saving by quarter", height=320, width="container")
+    )
     return left, right
 
 
 def csv_download(label: str, frame: pd.DataFrame, file_name: str, page: str, params: dict[str, Any]) -> None:
     """A CSV download, audited when used."""
-    if st.download_button(label, exports.csv_bytes(frame), file_name, "text/csv", key=f"csv_{file_name}",
-                          icon=":material/download:"):
+    if st.download_button(
+        label, exports.csv_bytes(frame), file_name, "text/csv", key=f"csv_{file_name}", icon=":material/download:"
+    ):
         ui.audit("export", page, {"what": file_name, **params})
 
 
@@ -310,24 +397,31 @@ RANKING_CONFIG = {
 def ranking_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The ranking for display: the preferred share as text ("No preferred item", never 0%)."""
     out = frame.copy()
-    out["preferred_use"] = [share_text(v, h) for v, h in zip(out["preferred_use_pct"], out["has_preferred_flag"])]
+    out["preferred_use"] = [
+        share_text(v, h) for v, h in zip(out["preferred_use_pct"], out["has_preferred_flag"], strict=False)
+    ]
     return out[[c for c in RANKING_CONFIG if c in out]]
 
 
 def category_sentence(category: str, row: Any) -> str:
     """One category's position in words (Markdown, data escaped)."""
     name = products.plain(category)
-    text = (f"**{name}**: {ui.money(row['spend_usd'])} spent in the period, {ui.money(row['non_preferred_spend_usd'])} "
-            f"on non-preferred items, from {int(row['manufacturer_count'])} manufacturer(s) and "
-            f"{int(row['item_count'])} item(s), used by {int(row['physician_count'])} physician(s). ")
+    text = (
+        f"**{name}**: {ui.money(row['spend_usd'])} spent in the period, {ui.money(row['non_preferred_spend_usd'])} "
+        f"on non-preferred items, from {int(row['manufacturer_count'])} manufacturer(s) and "
+        f"{int(row['item_count'])} item(s), used by {int(row['physician_count'])} physician(s). "
+    )
     if not row["has_preferred_flag"]:
         return text + "The category has **no preferred item**, so there is no switch saving to measure."
-    return text + (f"{ui.pct(row['preferred_use_pct'])} of units are preferred; switching the rest to the cheapest "
-                   f"preferred item would have saved **{ui.money(row['switch_saving_usd'])}**.")
+    return text + (
+        f"{ui.pct(row['preferred_use_pct'])} of units are preferred; switching the rest to the cheapest "
+        f"preferred item would have saved **{ui.money(row['switch_saving_usd'])}**."
+    )
 
 
 ITEM_CONFIG = {
-    "item_description": "Item", "manufacturer": "Manufacturer",
+    "item_description": "Item",
+    "manufacturer": "Manufacturer",
     "preferred_flag": st.column_config.CheckboxColumn("Preferred"),
     "item_unit_cost_usd": st.column_config.NumberColumn("List price", format="dollar"),
     "units_count": st.column_config.NumberColumn("Units", format="%d"),
@@ -340,9 +434,11 @@ ITEM_CONFIG = {
 }
 
 PHYSICIAN_CONFIG = {
-    "label": "Physician", "service_line": "Service line",
+    "label": "Physician",
+    "service_line": "Service line",
     "case_count": st.column_config.NumberColumn("Cases", format="%d"),
-    "preferred_use": "Preferred use (units)", "preferred_spend": "By spend",
+    "preferred_use": "Preferred use (units)",
+    "preferred_spend": "By spend",
     "units_count": st.column_config.NumberColumn("Units", format="%d"),
     "spend_usd": st.column_config.NumberColumn("Spend", format="dollar"),
     "switch_saving_usd": st.column_config.NumberColumn("Switch saving", format="dollar"),
@@ -354,6 +450,10 @@ PHYSICIAN_CONFIG = {
 def physician_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-physician use of one category for display (already presented for the viewer by core)."""
     out = frame.copy()
-    out["preferred_use"] = [share_text(v, h) for v, h in zip(out["preferred_use_pct"], out["has_preferred_flag"])]
-    out["preferred_spend"] = [share_text(v, h) for v, h in zip(out["preferred_spend_pct"], out["has_preferred_flag"])]
+    out["preferred_use"] = [
+        share_text(v, h) for v, h in zip(out["preferred_use_pct"], out["has_preferred_flag"], strict=False)
+    ]
+    out["preferred_spend"] = [
+        share_text(v, h) for v, h in zip(out["preferred_spend_pct"], out["has_preferred_flag"], strict=False)
+    ]
     return out[[c for c in PHYSICIAN_CONFIG if c in out]]

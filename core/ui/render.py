@@ -10,7 +10,8 @@ a rebuild is seen at once, and a second view of the same figures draws from the 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

@@ -13,44 +13,60 @@ import pandas as pd
 import streamlit as st
 
 from core import metrics, scorecard, ui
+from core.output import charts, sentences
 from core.ui import render
-from core.output import charts
-from core.output import sentences
 
 
 def headline(position: dict[str, Any], procedure_name: str) -> None:
     """Cases, median against the peer median, yearly value of the gap, preferred use — and the sentence."""
     cols = st.columns(4)
-    cols[0].metric("Cases", f"{int(position['case_count'])}",
-                   help=f"Eligible for comparison from {int(position['min_cases_count'])} cases.")
+    cols[0].metric(
+        "Cases",
+        f"{int(position['case_count'])}",
+        help=f"Eligible for comparison from {int(position['min_cases_count'])} cases.",
+    )
     gap = position.get("gap_to_peer_median_usd")
-    cols[1].metric("Your median case cost", ui.money(position["median_case_cost_usd"]),
-                   delta=None if pd.isna(gap) else f"{ui.money(gap, signed=True)} vs peer median",
-                   delta_color="inverse")
-    cols[2].metric("Peer median", ui.money(position.get("peer_median_case_cost_usd")),
-                   help="Median over eligible physicians of each one's median case cost.")
+    cols[1].metric(
+        "Your median case cost",
+        ui.money(position["median_case_cost_usd"]),
+        delta=None if pd.isna(gap) else f"{ui.money(gap, signed=True)} vs peer median",
+        delta_color="inverse",
+    )
+    cols[2].metric(
+        "Peer median",
+        ui.money(position.get("peer_median_case_cost_usd")),
+        help="Median over eligible physicians of each one's median case cost.",
+    )
     yearly = position.get("yearly_gap_value_usd")
-    cols[3].metric("Yearly value of the gap", ui.money(yearly, signed=True) if not pd.isna(yearly) else "–",
-                   help="Gap to the peer median × your cases per year.")
+    cols[3].metric(
+        "Yearly value of the gap",
+        ui.money(yearly, signed=True) if not pd.isna(yearly) else "–",
+        help="Gap to the peer median × your cases per year.",
+    )
     st.markdown(f"**{ui.md(sentences.cost_sentence(position, ui.plain(procedure_name)))}**")
     st.markdown(ui.md(sentences.preferred_sentence(position)))
 
 
-def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.DataFrame,
-                  procedure_name: str) -> None:
+def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.DataFrame, procedure_name: str) -> None:
     """The blinded peer distribution with You marked, the component breakdown and the category drivers."""
     if position.get("peers_shown_flag"):
         you = peers[peers["is_you"]]
         if len(you):
-            st.caption(f"You are **{ui.plain(you.iloc[0]['label'])}** in this view. Peers are blinded; their volumes are banded.")
+            st.caption(
+                f"You are **{ui.plain(you.iloc[0]['label'])}** in this view. Peers are blinded; their volumes are banded."
+            )
         render.chart(charts.peer_distribution, peers, procedure_name, position.get("peer_median_case_cost_usd"))
         pctl = position.get("cost_percentile_pct")
         if not pd.isna(pctl):
-            st.caption(f"Cost percentile {pctl:.0f} (0 = lowest cost in the peer group of "
-                       f"{int(position['peer_physician_count'])}).")
+            st.caption(
+                f"Cost percentile {pctl:.0f} (0 = lowest cost in the peer group of "
+                f"{int(position['peer_physician_count'])})."
+            )
     else:
-        ui.no_data(f"Fewer than {int(position['min_peers_count'])} physicians are eligible for this procedure in "
-                   "this period, so no peer distribution is shown (it could identify them).")
+        ui.no_data(
+            f"Fewer than {int(position['min_peers_count'])} physicians are eligible for this procedure in "
+            "this period, so no peer distribution is shown (it could identify them)."
+        )
     left, right = st.columns(2)
     with left:
         render.chart(charts.component_bars, scorecard.component_comparison(position))
@@ -68,8 +84,9 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
         ui.no_data("No outcomes in this period.")
         return
     if not summary["adjusted"].all():
-        st.caption("Some outcomes have too few events to fit a fair risk model; they are shown unadjusted "
-                   "and never flagged.")
+        st.caption(
+            "Some outcomes have too few events to fit a fair risk model; they are shown unadjusted and never flagged."
+        )
     cols = st.columns(2)
     for i, row in enumerate(summary.to_dict("records")):
         with cols[i % 2], st.container(border=True):
@@ -77,10 +94,12 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
             st.markdown(ui.md(sentences.outcome_sentence(row)))
             if row["adjusted"]:
                 # One compact line rather than three metrics: on a phone, columns stack into a long card.
-                st.markdown(ui.md(sentences.figures_line(row)),
-                            help="Raw O/E = observed ÷ expected. Shrunken O/E = the raw one pulled towards the "
-                                 "peer group's by as much as it is noise (empirical Bayes). Reliability 0–1 = how "
-                                 "much of the raw O/E's difference from peers is real rather than chance.")
+                st.markdown(
+                    ui.md(sentences.figures_line(row)),
+                    help="Raw O/E = observed ÷ expected. Shrunken O/E = the raw one pulled towards the "
+                    "peer group's by as much as it is noise (empirical Bayes). Reliability 0–1 = how "
+                    "much of the raw O/E's difference from peers is real rather than chance.",
+                )
                 st.caption(ui.md(sentences.reliability_sentence(row)))
             points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
             if row["adjusted"] and len(points) > 1:
@@ -105,10 +124,12 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
     if adjusted.empty:
         ui.no_data("No risk-adjusted outcome to follow over time.")
         return
-    st.caption("Each chart runs through all your cases in the data (not only the period above), in date order: "
-               "it rises by the expected risk of every case "
-               "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
-               "your patients' risk predicts; a steady slope matters, not a single step.")
+    st.caption(
+        "Each chart runs through all your cases in the data (not only the period above), in date order: "
+        "it rises by the expected risk of every case "
+        "without the event and drops by 1 − that risk at every event. Above 0 means fewer events than "
+        "your patients' risk predicts; a steady slope matters, not a single step."
+    )
     shown = [o for o in metrics.OUTCOMES if o.key in set(adjusted["outcome"])]
     cols = st.columns(2)
     for i, outcome in enumerate(shown):
@@ -117,12 +138,25 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
         with cols[i % 2]:
             render.chart(charts.vlad, part, outcome.label, unit)
             last = part.iloc[-1]
-            st.caption(ui.md(sentences.vlad_sentence(float(last["vlad_count"]), int(last["case_number"]),
-                                                     float(last["cumulative_observed_count"]),
-                                                     float(last["cumulative_expected_count"]), unit)))
+            st.caption(
+                ui.md(
+                    sentences.vlad_sentence(
+                        float(last["vlad_count"]),
+                        int(last["case_number"]),
+                        float(last["cumulative_observed_count"]),
+                        float(last["cumulative_expected_count"]),
+                        unit,
+                    )
+                )
+            )
             if part["cusum_count"].notna().any():
-                st.caption(ui.md(sentences.cusum_sentence(part["cusum_count"].to_numpy(dtype=float),
-                                                          float(part["cusum_limit_count"].dropna().iloc[0]))))
+                st.caption(
+                    ui.md(
+                        sentences.cusum_sentence(
+                            part["cusum_count"].to_numpy(dtype=float), float(part["cusum_limit_count"].dropna().iloc[0])
+                        )
+                    )
+                )
                 with st.expander("Risk-adjusted CUSUM"):
                     render.chart(charts.cusum, part, outcome.label)
 
@@ -130,11 +164,21 @@ def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
 # How the physician's own case list (scorecard.CASE_COLUMNS) is headed and formatted.
 CASE_COLUMNS = {
     "surgery_date": st.column_config.DateColumn("Surgery date", format="YYYY-MM-DD"),
-    "case_id": "Case", "procedure_code": "Procedure", "asa_class": "ASA", "comorbidity_index": "Comorbidity",
+    "case_id": "Case",
+    "procedure_code": "Procedure",
+    "asa_class": "ASA",
+    "comorbidity_index": "Comorbidity",
     **{o.source_column: o.case_label for o in metrics.OUTCOMES},
-    **{c: st.column_config.NumberColumn(label, format="dollar") for c, label in (
-        ("case_cost_usd", "Case cost"), *((c.column, c.label) for c in metrics.COMPONENTS), ("waste_usd", "Waste"))},
-    "flag_status": "Your flag", "flag_reply": "Reviewer's reply",
+    **{
+        c: st.column_config.NumberColumn(label, format="dollar")
+        for c, label in (
+            ("case_cost_usd", "Case cost"),
+            *((c.column, c.label) for c in metrics.COMPONENTS),
+            ("waste_usd", "Waste"),
+        )
+    },
+    "flag_status": "Your flag",
+    "flag_reply": "Reviewer's reply",
 }
 
 
@@ -144,8 +188,9 @@ def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     table = cases.copy()
     if not flagged.empty:
         latest = flagged[["case_id", "status", "reply"]]
-        table = table.merge(latest.rename(columns={"status": "flag_status", "reply": "flag_reply"}),
-                            on="case_id", how="left")
+        table = table.merge(
+            latest.rename(columns={"status": "flag_status", "reply": "flag_reply"}), on="case_id", how="left"
+        )
     else:
         table["flag_status"], table["flag_reply"] = None, None
     return table

@@ -77,9 +77,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 import streamlit as st
 
 RETURN_COOKIE = "scorecard_return"
-RETURN_MAX_AGE_S = 600          # cookie lifetime (browser) and accepted age (server)
-CLOCK_SKEW_S = 120              # tolerated clock difference between app server and identity provider
-MAX_RETURN_LEN = 1024           # decoded "/page?query" length
+RETURN_MAX_AGE_S = 600  # cookie lifetime (browser) and accepted age (server)
+CLOCK_SKEW_S = 120  # tolerated clock difference between app server and identity provider
+MAX_RETURN_LEN = 1024  # decoded "/page?query" length
 MAX_PARAM_VALUE_LEN = 200
 MAX_PARAMS = 30
 
@@ -107,9 +107,9 @@ class Identity:
 class ReturnTarget:
     """A validated view from the return cookie."""
 
-    page: str                                   # a page url_path; "" is the default page
+    page: str  # a page url_path; "" is the default page
     params: dict[str, str | list[str]] = field(default_factory=dict)
-    written_at: int = 0                         # unix time the cookie was written (app clock)
+    written_at: int = 0  # unix time the cookie was written (app clock)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,17 +301,14 @@ def _current_view(page: Any = None) -> tuple[str, dict[str, list[str]]]:
 
         base = str(config.get_option("server.baseUrlPath") or "").strip("/")
         if base and (path == base or path.startswith(base + "/")):
-            path = path[len(base):]
+            path = path[len(base) :]
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     return path.strip("/"), params
 
 
 def _run_script(html: str, key: str) -> None:
     """Run a small script without taking any room on the page (hidden keyed container)."""
-    st.html(
-        f"<style>.st-key-{key},[data-testid=stLayoutWrapper]:has(> .st-key-{key})"
-        "{display:none}</style>"
-    )
+    st.html(f"<style>.st-key-{key},[data-testid=stLayoutWrapper]:has(> .st-key-{key}){{display:none}}</style>")
     with st.container(key=key):
         st.html(html, unsafe_allow_javascript=True)
 
@@ -369,9 +366,7 @@ def _page_lookup(allowed_pages: Mapping[str, Any]) -> dict[str, Any]:
     return lookup
 
 
-def restore_deep_link(
-    allowed_pages: Mapping[str, Any], allowed_keys: Iterable[str], *, page: Any = None
-) -> bool:
+def restore_deep_link(allowed_pages: Mapping[str, Any], allowed_keys: Iterable[str], *, page: Any = None) -> bool:
     """Right after sign-in, go to the view remembered before the round trip.
 
     ``allowed_pages`` maps url paths ("" = default page) to the ``st.Page`` objects given to

@@ -32,10 +32,12 @@ def _target() -> Path:
 def upload_form() -> None:
     """The upload box: a zip of extract files or a workbook, checked and built in the background."""
     mb = publish.MAX_UPLOAD_BYTES // (1024 * 1024)
-    st.caption(f"A workbook (one sheet per table) or a .zip of CSV/Parquet files, up to {mb} MB "
-               f"(unpacked at most {publish.MAX_UNPACKED_BYTES // 1024**3} GB). An optional mapping.toml in the "
-               "zip renames your own column headers and declares your yes/no words and date format. Nothing in "
-               "an upload is ever run; it is kept in a private folder beside the database.")
+    st.caption(
+        f"A workbook (one sheet per table) or a .zip of CSV/Parquet files, up to {mb} MB "
+        f"(unpacked at most {publish.MAX_UNPACKED_BYTES // 1024**3} GB). An optional mapping.toml in the "
+        "zip renames your own column headers and declares your yes/no words and date format. Nothing in "
+        "an upload is ever run; it is kept in a private folder beside the database."
+    )
     with st.form("upload", clear_on_submit=True, border=True):
         file = st.file_uploader("Extract", type=_UPLOAD_TYPES, accept_multiple_files=False)
         submitted = st.form_submit_button("Check this extract", type="primary", icon=":material/fact_check:")
@@ -99,15 +101,23 @@ def outcome(entry: dict) -> None:
     frame = pd.DataFrame(rows, columns=publish.PROBLEM_COLUMNS)
     errors, warnings = frame[frame["severity"] == "error"], frame[frame["severity"] == "warning"]
     if status == "refused":
-        st.error(f"{title}: the extract breaks the contract in {int(entry['error_count'] or 0):,} place(s), so "
-                 "nothing can be published. The database in service is unchanged. Fix the rows below and upload "
-                 f"again. {entry['detail'] or ''}", icon=":material/error:")
+        st.error(
+            f"{title}: the extract breaks the contract in {int(entry['error_count'] or 0):,} place(s), so "
+            "nothing can be published. The database in service is unchanged. Fix the rows below and upload "
+            f"again. {entry['detail'] or ''}",
+            icon=":material/error:",
+        )
     elif status in ("failed", "interrupted"):
-        st.error(f"{title}: {entry['progress']}. {entry['detail'] or ''} The database in service is unchanged.",
-                 icon=":material/error:")
+        st.error(
+            f"{title}: {entry['progress']}. {entry['detail'] or ''} The database in service is unchanged.",
+            icon=":material/error:",
+        )
     elif status == "ready":
-        st.success(f"{title}: the extract keeps the contract ({int(entry['warning_count'] or 0):,} warning(s)). "
-                   "Check what changes below, then publish.", icon=":material/check_circle:")
+        st.success(
+            f"{title}: the extract keeps the contract ({int(entry['warning_count'] or 0):,} warning(s)). "
+            "Check what changes below, then publish.",
+            icon=":material/check_circle:",
+        )
     else:
         st.info(f"{title}: {status}.", icon=":material/info:")
     if len(frame):
@@ -135,9 +145,14 @@ def problem_table(build_id: int, errors: pd.DataFrame, warnings: pd.DataFrame, f
         st.subheader(f"Warnings ({len(warnings):,})")
         st.caption("Warnings do not stop a build; fix them in the next extract.")
         _table(warnings)
-    if st.download_button("Download the problems (CSV)", publish.problems_csv(frame.to_dict("records")),
-                          file_name=f"build-{build_id}-problems.csv", mime="text/csv",
-                          icon=":material/download:", key=f"problems_{build_id}"):
+    if st.download_button(
+        "Download the problems (CSV)",
+        publish.problems_csv(frame.to_dict("records")),
+        file_name=f"build-{build_id}-problems.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key=f"problems_{build_id}",
+    ):
         ui.audit("export", "publish", {"build": build_id, "what": "problems csv"})
 
 
@@ -171,8 +186,11 @@ def changes(diff: dict, title: str = "What changes if you publish") -> None:
     months = pd.DataFrame(diff.get("months", []), columns=["month", "before", "after", "change"])
     fewer = months[months["change"] < 0]
     if len(fewer):
-        st.warning(f"{len(fewer)} month(s) have fewer cases than the data in service: a half-delivered extract? "
-                   "Check before publishing.", icon=":material/warning:")
+        st.warning(
+            f"{len(fewer)} month(s) have fewer cases than the data in service: a half-delivered extract? "
+            "Check before publishing.",
+            icon=":material/warning:",
+        )
     left, right = st.columns(2)
     left.caption("Cases per surgery month")
     left.table(months.set_index("month"))
@@ -188,8 +206,11 @@ def rollback_box() -> None:
     """Roll back the last publish, once, when the build it replaced is kept."""
     info = publish.rollback_available(_target())
     if st.session_state.get("_publish_done"):
-        st.success(f"Build {st.session_state['_publish_done']} is published: every open page shows it on "
-                   "its next run, without a restart.", icon=":material/published_with_changes:")
+        st.success(
+            f"Build {st.session_state['_publish_done']} is published: every open page shows it on "
+            "its next run, without a restart.",
+            icon=":material/published_with_changes:",
+        )
     if info is None:
         return
     with st.expander("Roll back", icon=":material/undo:"):
@@ -211,22 +232,38 @@ def history() -> None:
     publish.settle_interrupted()
     frame = state.builds(limit=50)
     if frame.empty:
-        st.caption("No extract has been uploaded in the app yet; builds from the command line are listed "
-                   "above as the database in service.")
+        st.caption(
+            "No extract has been uploaded in the app yet; builds from the command line are listed "
+            "above as the database in service."
+        )
         return
     counts = frame["counts"].map(lambda c: json.loads(c) if isinstance(c, str) and c else {})
-    table = pd.DataFrame({
-        "build": frame["id"], "uploaded": frame["created_at"], "by": frame["email"], "file": frame["source_name"],
-        "status": frame["status"], "checksum": frame["source_sha256"].fillna("").str[:12],
-        "cases": counts.map(lambda c: c.get("cases")), "physicians": counts.map(lambda c: c.get("physicians")),
-        "errors": frame["error_count"], "warnings": frame["warning_count"], "data through": frame["data_end_date"],
-        "published": frame["published_at"].fillna("") + " " + frame["published_by"].fillna(""),
-        "rolled back": frame["rolled_back_at"].fillna("") + " " + frame["rolled_back_by"].fillna(""),
-    })
+    table = pd.DataFrame(
+        {
+            "build": frame["id"],
+            "uploaded": frame["created_at"],
+            "by": frame["email"],
+            "file": frame["source_name"],
+            "status": frame["status"],
+            "checksum": frame["source_sha256"].fillna("").str[:12],
+            "cases": counts.map(lambda c: c.get("cases")),
+            "physicians": counts.map(lambda c: c.get("physicians")),
+            "errors": frame["error_count"],
+            "warnings": frame["warning_count"],
+            "data through": frame["data_end_date"],
+            "published": frame["published_at"].fillna("") + " " + frame["published_by"].fillna(""),
+            "rolled back": frame["rolled_back_at"].fillna("") + " " + frame["rolled_back_by"].fillna(""),
+        }
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     ready = frame[frame["diff"].notna()]
     if len(ready):
-        chosen = st.selectbox("What changed in build", ready["id"].tolist(),
-                              format_func=lambda i: f"{i} · {ready.set_index('id').at[i, 'source_name']}")
-        changes(json.loads(ready.set_index("id").at[chosen, "diff"]),
-                f"Build {chosen} against the data in service when it was built")
+        chosen = st.selectbox(
+            "What changed in build",
+            ready["id"].tolist(),
+            format_func=lambda i: f"{i} · {ready.set_index('id').at[i, 'source_name']}",
+        )
+        changes(
+            json.loads(ready.set_index("id").at[chosen, "diff"]),
+            f"Build {chosen} against the data in service when it was built",
+        )
