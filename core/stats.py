@@ -485,13 +485,7 @@ def funnel(
 
 
 def flag_for(
-    observed: float,
-    expected: float,
-    lower95: float,
-    upper95: float,
-    lower998: float,
-    upper998: float,
-    adjusted: bool,
+    observed: float, expected: float, lower95: float, upper95: float, lower998: float, upper998: float, adjusted: bool
 ) -> str:
     """Where a ratio O/E sits against its limits: high_998, high_95, within, low_95, low_998 or unadjusted.
 

@@ -1,9 +1,9 @@
 """Review queue (supply, admin): physicians' flags on their cases — accept or reject each with a reply."""
 
-import pandas as pd
 import streamlit as st
 
 from core import review, scorecard, state, ui
+from core.ui import review as review_ui
 
 viewer = ui.require(
     "review_flags",
@@ -56,67 +56,16 @@ except state.StateError as err:  # say so and show no queue, rather than an empt
     st.stop()
 for col, (status, n) in zip(st.columns(3), counts.items(), strict=True):
     col.metric(status.capitalize(), n)
-dollars = lambda v: ui.money(v).replace("$", "\\$")  # noqa: E731 - two "$" in a line would read as LaTeX
 
 open_tab, decided_tab = st.tabs([f"Open ({counts['open']})", "Decided"])
 with open_tab:
     if flags.empty:
         ui.no_data("No open flags. New ones appear here as physicians send them.")
     for f in flags.to_dict("records"):
-        with st.container(border=True):
-            st.markdown(
-                f"**Case {ui.plain(f['case_id'])}** · flagged **{ui.plain(f['reason'])}** by "
-                f"{ui.plain(f['email'])} on {ui.plain(f['created_at'][:10])}"
-            )
-            if f["note"]:
-                st.text(f["note"])
-            if f["in_data_flag"]:
-                st.markdown(
-                    f"{ui.plain(f['procedure_name'])} on {pd.Timestamp(f['surgery_date']):%d %b %Y} · "
-                    f"attributed to **{ui.plain(f['physician_name'])}** ({ui.plain(f['physician_id'])}) · case cost "
-                    f"{dollars(f['case_cost_usd'])} (implants {dollars(f['implants_usd'])}) · "
-                    f"ASA {ui.plain(f['asa_class'])} · {ui.plain(f['admission_type'])} · "
-                    f"{f['or_minutes']:.0f} OR minutes · {f['los_days']} day(s) in hospital · "
-                    f"{f['supply_line_count']} supply lines"
-                )
-            else:
-                st.caption("This case is no longer in the data in service.")
-            with st.form(f"decide_{f['id']}"):
-                st.text_input(
-                    "Reply to the physician",
-                    placeholder="What you checked and what happens next",
-                    key=f"reply_{f['id']}",
-                )
-                left, right, _ = st.columns([2, 1, 3])
-                left.form_submit_button(
-                    "Accept: remove from the figures",
-                    type="primary",
-                    on_click=decide,
-                    args=(f["id"], f["case_id"], "accepted"),
-                )
-                right.form_submit_button("Reject", on_click=decide, args=(f["id"], f["case_id"], "rejected"))
+        review_ui.open_flag(f, decide)
 with decided_tab:
     decided = decided[decided["status"] != "open"] if len(decided) else decided
     if decided.empty:
         ui.no_data("No decisions yet.")
     else:
-        st.dataframe(
-            decided[
-                [
-                    "case_id",
-                    "status",
-                    "reason",
-                    "note",
-                    "email",
-                    "created_at",
-                    "reply",
-                    "decided_by",
-                    "decided_at",
-                    "physician_name",
-                    "procedure_name",
-                    "in_data_flag",
-                ]
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        review_ui.decided_table(decided)

@@ -1,12 +1,9 @@
 """Presentation: a service line's procedure as slides for a department meeting, blinded for everyone."""
 
-import html
-
 import streamlit as st
 
 from core import presentation as pr
 from core import ui
-from core.ui import css
 from core.ui import exports as export_ui
 
 viewer = ui.require(
@@ -86,32 +83,5 @@ if deck.your_letter:
 menu = bar[8].toggle("Menu", value=False, help="Show the app's sidebar and header")
 
 # --- the slide: large type, one idea, no clutter -------------------------------------------------
-st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)
-st.markdown(
-    f"<div class='slide-kicker'>{html.escape(f'{deck.procedure_name} · {line} · {period.label}')}</div>",
-    unsafe_allow_html=True,
-)
-if slide.key == "title":
-    st.markdown(f"<div class='deck-title'>{html.escape(slide.title)}</div>", unsafe_allow_html=True)
-else:
-    st.title(ui.plain(slide.title), anchor=False)
-# "$" twice in a line would be read as LaTeX, so it goes in as an HTML entity.
-st.markdown(
-    f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>", unsafe_allow_html=True
-)
-if slide.chart is not None:
-    left, right = st.columns([3.3, 1], gap="large")
-    left.altair_chart(slide.chart, width="stretch", theme=None)  # the projector type, not the app theme
-    for fig in slide.figures:
-        right.metric(ui.plain(fig.label), fig.value, help=ui.plain(fig.note) or None)
-else:
-    grid = st.columns(3, gap="large")
-    for i, fig in enumerate(slide.figures):
-        grid[i % 3].metric(ui.plain(fig.label), fig.value)
-        if fig.note:
-            grid[i % 3].caption(ui.plain(fig.note))
-st.caption(
-    f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
-    "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes."
-)
+export_ui.draw_slide(deck, slide, f"{deck.procedure_name} · {line} · {period.label}", menu)
 ui.share_box("presentation", view | {"step": step}, "this slide")

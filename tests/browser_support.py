@@ -400,11 +400,7 @@ class AppLauncher:
         env = dict(os.environ)
         for key in [k for k in env if k.startswith("STREAMLIT_")]:
             env.pop(key)
-        env.update(
-            SCORECARD_DB=str(db_path),
-            SCORECARD_STATE=str(state_path),
-            PYTHONUNBUFFERED="1",
-        )
+        env.update(SCORECARD_DB=str(db_path), SCORECARD_STATE=str(state_path), PYTHONUNBUFFERED="1")
         env.update(extra_env or {})
         flags = {
             "server.headless": "true",

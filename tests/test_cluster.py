@@ -11,14 +11,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from browser_support import (
-    DEFAULT_TIMEOUT_MS,
-    _is_local,
-    app_text,
-    screenshot,
-    sign_in,
-    wait_for_app,
-)
+from browser_support import DEFAULT_TIMEOUT_MS, _is_local, app_text, screenshot, sign_in, wait_for_app
 from cluster_support import Cluster, run_cluster
 
 from core import state

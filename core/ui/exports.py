@@ -100,3 +100,40 @@ def scorecard_exports(
                 continue
             st.markdown(f"**{ui.plain(slide.title)}**")
             chart_buttons(deck, slide, "scorecard", params, key=f"{procedure_code}_{slide.key}")
+
+
+def draw_slide(deck: Deck, slide: Slide, kicker: str, menu: bool) -> None:
+    """One slide on screen for a room: large type, one idea, the chart already blinded, key figures beside
+    it; every text from the data escaped (plain), the app's chrome hidden unless the presenter asks for it."""
+    import html
+
+    from core.ui import css
+
+    st.markdown(css.SLIDE_CSS + ("" if menu else css.HIDE_CHROME_CSS), unsafe_allow_html=True)
+    st.markdown(
+        f"<div class='slide-kicker'>{html.escape(kicker)}</div>",
+        unsafe_allow_html=True,
+    )
+    if slide.key == "title":
+        st.markdown(f"<div class='deck-title'>{html.escape(slide.title)}</div>", unsafe_allow_html=True)
+    else:
+        st.title(ui.plain(slide.title), anchor=False)
+    # "$" twice in a line would be read as LaTeX, so it goes in as an HTML entity.
+    st.markdown(
+        f"<div class='slide-headline'>{html.escape(slide.headline).replace('$', '&#36;')}</div>", unsafe_allow_html=True
+    )
+    if slide.chart is not None:
+        left, right = st.columns([3.3, 1], gap="large")
+        left.altair_chart(slide.chart, width="stretch", theme=None)  # the projector type, not the app theme
+        for fig in slide.figures:
+            right.metric(ui.plain(fig.label), fig.value, help=ui.plain(fig.note) or None)
+    else:
+        grid = st.columns(3, gap="large")
+        for i, fig in enumerate(slide.figures):
+            grid[i % 3].metric(ui.plain(fig.label), fig.value)
+            if fig.note:
+                grid[i % 3].caption(ui.plain(fig.note))
+    st.caption(
+        f"Data as of {deck.data_as_of}. Surgeons are blinded as Surgeon A, B, C…; each can see their own letter "
+        "on their scorecard for the same procedure and period. Definitions are in the downloaded deck's notes."
+    )

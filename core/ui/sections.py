@@ -194,3 +194,83 @@ def cases_table(cases: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     else:
         table["flag_status"], table["flag_reply"] = None, None
     return table
+
+
+def procedure_tab(
+    viewer: Any,
+    physician_id: str,
+    code: str,
+    positions: pd.DataFrame,
+    period: Any,
+    secret: bytes,
+    excluded: list[str],
+    min_peers: int,
+) -> None:
+    """One procedure's tab of the scorecard: headline, exports, cost position, pharmacy, episode, outcomes and,
+    on demand, over time (pages/scorecard.py runs only the tab on screen)."""
+    from core import episode
+    from core import scorecard as sc
+    from core.ui import episode as episode_ui
+    from core.ui import exports as export_ui
+    from core.ui import render, supply_chain
+
+    pos = positions.set_index("procedure_code").loc[code].to_dict() | {"procedure_code": code}
+    headline(pos, pos["procedure_name"])
+    export_ui.scorecard_exports(viewer, physician_id, code, period, secret, excluded)
+    st.subheader("Cost position")
+    cost_position(
+        ui.cached(sc.peer_distribution, viewer, physician_id, code, period, secret, excluded),
+        pos,
+        ui.cached(sc.category_drivers, physician_id, code, period, excluded),
+        pos["procedure_name"],
+    )
+    supply_chain.scorecard_pharmacy(physician_id, code, period, excluded)
+    if (ep := ui.cached(episode.position, physician_id, code, period, excluded)) is not None:
+        st.subheader("Episode cost: the case and 30 days after")  # only with post-acute data
+        episode_ui.section(
+            ep,
+            ui.cached(episode.peers, viewer, physician_id, code, period, secret, excluded),
+            pos["procedure_name"],
+        )
+    st.subheader("Outcomes, risk-adjusted")
+    summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
+    funnels = {
+        o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, min_peers, excluded)
+        for o in summary.get("outcome", [])
+    }
+    outcomes(summary, funnels)
+    st.subheader("Over time")  # a dozen charts: drawn when asked for, in a fragment (README, Performance)
+    render.on_demand(
+        "Show cost and outcomes over time",
+        f"over_time_{code}",
+        lambda code=code: trend(
+            ui.cached(sc.cost_trend, physician_id, code, excluded),
+            ui.cached(sc.outcome_vlad, physician_id, code, excluded),
+        ),
+    )
+
+
+def my_cases(viewer: Any, physician_id: str, period: Any) -> None:
+    """The physician's own cases (no patient identity), their CSV, and the form to flag one that looks wrong."""
+    from core import scorecard as sc
+    from core import state
+    from core.output import exports
+
+    st.subheader("My cases")
+    cases = cases_table(ui.cached(sc.my_cases, physician_id, period), state.latest_flags(physician_id))
+    st.dataframe(cases, hide_index=True, width="stretch", column_config=CASE_COLUMNS)
+    if st.download_button("Download my cases (CSV)", exports.csv_bytes(cases), f"cases-{period.token}.csv", "text/csv"):
+        ui.audit("export", "scorecard", {"what": "cases csv", "physician": physician_id, "period": period.token})
+    if physician_id == viewer.physician_id:
+        with st.expander("Flag a case that looks wrong"):
+            with st.form("flag_case", clear_on_submit=True):
+                case_id = st.selectbox("Case", cases["case_id"].tolist())
+                reason = st.selectbox("What is wrong", state.FLAG_REASONS)
+                note = st.text_area("Note for the reviewers")
+                if st.form_submit_button("Send flag"):
+                    try:
+                        state.flag_case(case_id, physician_id, viewer.email, reason, note)
+                        ui.audit("flag", "scorecard", {"case_id": case_id, "reason": reason})
+                        st.success(f"Flag on {ui.plain(case_id)} sent. Its status shows in the table above.")
+                    except state.StateWriteError as err:
+                        st.error(str(err))

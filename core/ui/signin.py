@@ -118,9 +118,7 @@ class ReturnTarget:
 
 
 def encode_return(
-    page_path: str,
-    params: Mapping[str, str | Iterable[str]] | None = None,
-    now: float | None = None,
+    page_path: str, params: Mapping[str, str | Iterable[str]] | None = None, now: float | None = None
 ) -> str:
     """Cookie value for a view: ``<unix time>.<percent-encoded "/page?query">`` (cookie-safe).
 
