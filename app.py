@@ -145,7 +145,7 @@ if st.session_state.get("_signed_in_as") != viewer.email:
 allowed = access.allowed_pages(viewer)
 pages = make_pages(allowed)
 st.markdown(ui.TOOLBAR_CSS, unsafe_allow_html=True)
-navigation = st.navigation(pages)
+navigation = st.navigation(pages, expanded=True)  # every page in view: admins have fourteen
 if signin.auth_configured():
     signin.restore_deep_link({p.url_path: p for p in pages}, ui.LINK_KEYS)
     signin.sign_out_button()
