@@ -29,7 +29,8 @@ def headline(position: dict[str, Any], procedure_name: str) -> None:
     cols[1].metric(
         "Your median case cost",
         ui.money(position["median_case_cost_usd"]),
-        delta=None if pd.isna(gap) else f"{ui.money(gap, signed=True)} vs peer median",
+        # An ASCII minus: Streamlit reads the delta's direction (and so its colour) from a leading "-".
+        delta=None if pd.isna(gap) else f"{ui.money(gap, signed=True).replace('−', '-')} vs peer median",
         delta_color="inverse",
     )
     cols[2].metric(
