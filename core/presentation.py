@@ -187,12 +187,6 @@ def _preferred_frames(procedure_code: str, period: Period, excluded: list[str] |
     return totals, cats.drop(columns=["procedure_code", "preferred_spend_pct"]).reset_index(drop=True)
 
 
-def _with_flags(points: pd.DataFrame, adjusted: bool) -> pd.DataFrame:
-    """Funnel points with each surgeon's call (`scorecard.physician_flag`) for points that carry their limits
-    (`scorecard.funnel_data` adds the call itself; this serves frames built elsewhere)."""
-    return points.assign(flag=[scorecard.physician_flag(r, adjusted) for r in points.to_dict("records")])
-
-
 def build_deck(
     viewer: access.Viewer,
     service_line: str,

@@ -135,7 +135,9 @@ def test_funnel_slide_calls_out_only_outside_the_998_limit():
             "is_you": [False] * 3,
         }
     )
-    slide = funnel_slide("complication", pr._with_flags(points, True), {"tau2": 0.0}, notes=lambda key: key)
+    # Each point carries its call, as scorecard.funnel_data gives it.
+    points["flag"] = [sc.physician_flag(r, True) for r in points.to_dict("records")]
+    slide = funnel_slide("complication", points, {"tau2": 0.0}, notes=lambda key: key)
     assert slide.headline.startswith("Surgeon A is above the 99.8% limit")
     assert {f.label: f.value for f in slide.figures}["Surgeons above the 99.8% limit"] == "A"
     assert "is_you" not in slide.data and slide.chart.to_dict()  # a valid chart
