@@ -113,5 +113,7 @@ def test_both_replicas_extend_one_audit_chain_that_the_admin_page_verifies(clust
     after = state.verify_audit_chain(cluster.state)
     assert before.ok and after.ok and after.entries > before.entries
     assert f"Chain verified: all {after.entries:,} entries are intact" in app_text(admin)
+    # st.code loads its highlighter lazily: the block can come a moment after the rest of the page.
+    admin.get_by_text(after.head).first.wait_for(timeout=15_000)
     assert after.head in app_text(admin)
     screenshot(admin, tmp_path / "cluster-audit-r1.png", 1280, 900)
