@@ -62,9 +62,11 @@ test-load: $(STAMP) browser-deps pg-deps
 		$(VENV)/bin/pytest -q -s -m slow tests/test_load.py
 
 # The long benchmark tests (@pytest.mark.slow, left out of `make test`): the real-shape benchmark at
-# 100,000 cases, and the scorecard screenshots at ~300 peers when SCORECARD_SCREENSHOT_DB is set (README, Performance).
+# 100,000 cases, the scorecard screenshots at ~300 peers when SCORECARD_SCREENSHOT_DB is set (README, Performance),
+# and 1,000 more simulated departments (README, Fair numbers at a department's size).
 test-slow: $(STAMP) browser-deps
 	$(VENV)/bin/pytest -q -m slow tests/test_bench.py tests/test_screenshots_scale.py
+	SCORECARD_SLOW=1 $(VENV)/bin/pytest -q -s -m slow tests/test_department_sim.py
 
 # README, Performance: the real shape at 100,000 and 1,000,000 cases; bench-10m generates, builds,
 # measures and deletes 10,000,000 cases (tens of GB of disk while it runs, about an hour on 2 cores).

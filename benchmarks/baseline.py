@@ -72,6 +72,18 @@ def load(source: Path, db_path: Path) -> Baseline:
     cases["case_key"] = cases["case_id"].astype(str)
     expected = db.fetch("mart_case", columns=["case_id", *[e for _, e in OUTCOME_COLUMNS.values()]], path=db_path)
     cases = cases.merge(expected.rename(columns={"case_id": "case_key"}), on="case_key", how="left")
+    # Each physician's expected values set against their peers alone, over all the data, as the build does
+    # (mart_outcome_calibration): once per load, like the model fit itself.
+    keys = pd.MultiIndex.from_frame(cases[["procedure_code", "physician_id"]])
+    for observed_col, expected_col in OUTCOME_COLUMNS.values():
+        sums = (
+            cases.assign(_o=cases[observed_col].astype(float))
+            .groupby(["procedure_code", "physician_id"])[["_o", expected_col]]
+            .sum()
+        )
+        totals = sums.groupby(level="procedure_code").transform("sum")
+        factor = stats.peer_calibration(sums["_o"], sums[expected_col], totals["_o"], totals[expected_col])
+        cases[expected_col] = cases[expected_col] * pd.Series(factor, index=sums.index).reindex(keys).to_numpy()
 
     items = pd.read_parquet(
         source / "items.parquet", columns=["item_id", "category", "unit_cost", "is_implant", "preferred"]

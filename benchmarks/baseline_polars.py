@@ -68,6 +68,29 @@ def load(source: Path, db_path: Path, in_memory: bool = True) -> PolarsBaseline:
         db.fetch("mart_case", columns=["case_id", *[e for _, e in OUTCOME_COLUMNS.values()]], path=db_path)
     ).rename({"case_id": "case_key"})
     cases = cases.join(expected.with_columns(pl.col("case_key").cast(pl.Utf8)), on="case_key", how="left")
+    # Each physician's expected values set against their peers alone, over all the data, as the build does
+    # (mart_outcome_calibration): once per load, like the model fit itself.
+    for observed_col, expected_col in OUTCOME_COLUMNS.values():
+        sums = (
+            cases.group_by("procedure_code", "physician_id")
+            .agg(pl.col(observed_col).cast(pl.Float64).sum().alias("o"), pl.col(expected_col).sum().alias("e"))
+            .with_columns(
+                pl.col("o").sum().over("procedure_code").alias("total_o"),
+                pl.col("e").sum().over("procedure_code").alias("total_e"),
+            )
+        )
+        factor = stats.peer_calibration(
+            sums["o"].to_numpy(), sums["e"].to_numpy(), sums["total_o"].to_numpy(), sums["total_e"].to_numpy()
+        )
+        cases = (
+            cases.join(
+                sums.select("procedure_code", "physician_id").with_columns(pl.Series("_factor", factor)),
+                on=["procedure_code", "physician_id"],
+                how="left",
+            )
+            .with_columns((pl.col(expected_col) * pl.col("_factor")).alias(expected_col))
+            .drop("_factor")
+        )
     items = pl.read_parquet(
         source / "items.parquet", columns=["item_id", "category", "unit_cost", "is_implant", "preferred"]
     )

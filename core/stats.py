@@ -195,6 +195,58 @@ def poisson_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, lo / safe_e, np.nan), np.where(ok, hi / safe_e, np.nan)
 
 
+def exact_test_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits that are exactly the exact test of O/E = 1: (lower, upper), NaN where E <= 0.
+
+    A count O lies above the upper limit exactly when its Garwood exact interval (the one printed
+    beside O/E, `exact_poisson_intervals`) lies wholly above E, i.e. when the one-sided exact Poisson
+    probability of O or more events at E is below (1 − level)/2; below the lower limit exactly when
+    the interval lies wholly below E. The limit is the (real-valued) count at which that happens:
+    the upper solves ½·χ²(α/2; 2O) = E, the lower ½·χ²(1 − α/2; 2O + 2) = E, both through the gamma
+    distribution's inverse in its shape (`scipy.special.gdtrib`), then divided by E.
+
+    Why not FunnelPlotR's `poisson_limits` here: those are the Garwood interval *of a count equal to
+    E*, which sits about one event beyond the test's boundary, so a surgeon whose own exact interval
+    lies wholly above 1 could still fall inside them — at a department's size that costs about five
+    points of power (README "Fair numbers at a department's size") and makes the call disagree with
+    the interval beside it. Published FunnelPlotR output is reproduced with ``exact="funnelplotr"``.
+    """
+    e = np.asarray(expected, dtype=float)
+    p = (1.0 - _check_level(level)) / 2.0
+    ok = np.isfinite(e) & (e > 0)
+    safe = np.where(ok, e, 1.0)
+    upper_count = _sp.gdtrib(1.0, p, safe)
+    # Below E ≈ −ln(1 − α/2) no count is low enough: the lower limit is 0 and nobody is "lower".
+    lower_count = np.maximum(_sp.gdtrib(1.0, 1.0 - p, safe) - 1.0, 0.0)
+    return np.where(ok, lower_count / safe, np.nan), np.where(ok, upper_count / safe, np.nan)
+
+
+_EXACT = ("test", "funnelplotr")
+
+
+def peer_calibration(observed, expected, total_observed, total_expected, prior: float = None) -> np.ndarray:
+    """The factor that sets a physician's expected count against their peers alone (vectorised).
+
+    The risk model is fitted on every case of the procedure, the physician's own included, so its
+    intercept makes ΣO = ΣE over all of them: a surgeon with many excess events raises everyone's
+    expected risk, their own too, and so hides part of their own excess ("masking"; in a department
+    of ten, one surgeon is a tenth of the fit). Multiplying their expected count by the peers' own
+    O/E — (ΣO − Oⱼ + a) / (ΣE − Eⱼ + a) over the procedure's other cases — measures them against the
+    others only. ``a`` (`PEER_PRIOR_EVENTS`) adds a few events at O/E = 1 to both, so a rare outcome
+    whose peers had no events does not set the factor to 0. README "Fair numbers at a department's
+    size"; tests/test_department_sim.py measures what it buys.
+    """
+    a = PEER_PRIOR_EVENTS if prior is None else float(prior)
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = (np.asarray(total_observed, dtype=float) - o + a) / (np.asarray(total_expected, dtype=float) - e + a)
+    return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
+
+
+PEER_PRIOR_EVENTS = 5.0  # mart_outcome_calibration.sql says the same 5.0
+
+
 def _adjusted_limits(e: np.ndarray, tau2: float, z: float, method: str) -> tuple[np.ndarray, np.ndarray]:
     ok = np.isfinite(e) & (e > 0)
     safe_e = np.where(ok, e, 1.0)
@@ -212,15 +264,19 @@ def _adjusted_limits(e: np.ndarray, tau2: float, z: float, method: str) -> tuple
     return np.where(ok, lower, np.nan), np.where(ok, upper, np.nan)
 
 
-def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi") -> pd.DataFrame:
+def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi", exact: str = "test") -> pd.DataFrame:
     """Funnel limits at each expected value: columns expected, lower95, upper95, lower998, upper998.
 
-    tau2 = 0 (or method "none") gives the exact Poisson limits (see `poisson_limits`); tau2 > 0
+    tau2 = 0 (or method "none") gives exact limits: the exact test's boundaries (`exact_test_limits`,
+    the default, so the call always agrees with the O/E's exact interval) or, with
+    ``exact="funnelplotr"``, FunnelPlotR's (see `poisson_limits`); tau2 > 0
     gives the overdispersed limits of `method`: "shmi" exp(±z·√(1/E + τ²)) or "cqc"
     (1 ± z·√(1/(4E) + τ²))² (FunnelPlotR R/calculate_limits.R, R/build_limits_lookup.R).
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if exact not in _EXACT:
+        raise ValueError(f"exact must be one of {_EXACT}, got {exact!r}")
     e = np.asarray(expected_values, dtype=float).ravel()
     tau2 = float(tau2) if tau2 is not None and np.isfinite(tau2) else 0.0
     out = {"expected": e}
@@ -228,6 +284,8 @@ def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi") -
         if tau2 > 0 and method != "none":
             z = _st.norm.ppf(0.5 + level / 2.0)
             lo, hi = _adjusted_limits(e, tau2, z, method)
+        elif exact == "test":
+            lo, hi = exact_test_limits(e, level)
         else:
             lo, hi = poisson_limits(e, level)
         out[f"lower{name}"] = lo
@@ -235,7 +293,9 @@ def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi") -
     return pd.DataFrame(out)
 
 
-def funnel_curve(expected_values, tau2: float = 0.0, *, method: str = "shmi", points: int = 200) -> pd.DataFrame:
+def funnel_curve(
+    expected_values, tau2: float = 0.0, *, method: str = "shmi", points: int = 200, exact: str = "test"
+) -> pd.DataFrame:
     """Limit lines for drawing a smooth funnel across the range of `expected_values` (log-spaced grid).
 
     Same columns as `funnel_limits`. The grid runs from half the smallest positive expected value
@@ -244,12 +304,12 @@ def funnel_curve(expected_values, tau2: float = 0.0, *, method: str = "shmi", po
     e = np.asarray(expected_values, dtype=float)
     e = e[np.isfinite(e) & (e > 0)]
     if e.size == 0:
-        return funnel_limits(np.empty(0), tau2, method=method)
+        return funnel_limits(np.empty(0), tau2, method=method, exact=exact)
     lo = max(0.1, float(e.min()) / 2.0)
     hi = max(lo * 1.01, float(e.max()) * 1.1)
     # Log spacing: the funnel changes fastest at small E, so points are spent there.
     grid = np.geomspace(lo, hi, int(max(points, 2)))
-    return funnel_limits(grid, tau2, method=method)
+    return funnel_limits(grid, tau2, method=method, exact=exact)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,6 +427,7 @@ def funnel(
     trim: float = 0.1,
     shmi_rounding: bool = False,
     min_units: int = MIN_DISPERSION_UNITS,
+    exact: str = "test",
 ) -> pd.DataFrame:
     """Funnel-plot table: one row per unit in input order, limits widened for overdispersion.
 
@@ -379,6 +440,9 @@ def funnel(
     DerSimonian–Laird with wᵢ = Eᵢ, limits exp(±z_α·√(1/E + τ²)). "cqc" is FunnelPlotR's
     sr_method "CQC": z = 2(√O − √E), 10 % Winsorised, wᵢ = 4Eᵢ, limits (1 ± z_α·√(1/(4E)+τ²))².
     "none" gives exact Poisson limits (φ and τ² are still computed the SHMI way, for display).
+    Exact limits are the exact test's boundaries (`exact_test_limits`), so a unit is outside them
+    exactly when its own exact interval excludes 1; ``exact="funnelplotr"`` gives FunnelPlotR's
+    (`poisson_limits`), which the published-output tests reproduce.
 
     The limits (and so the outlier flags) are the overdispersed ones only when τ² > 0, as in
     FunnelPlotR, which draws the exact Poisson limits when τ² = 0, *and* when at least
@@ -446,7 +510,7 @@ def funnel(
 
     kind, reason = limits_rule(n_disp, tau2, method=method, min_units=min_units)
     adjusted = kind == "overdispersed"
-    limits = funnel_limits(np.where(valid, e_calc, np.nan), tau2 if adjusted else 0.0, method=method)
+    limits = funnel_limits(np.where(valid, e_calc, np.nan), tau2 if adjusted else 0.0, method=method, exact=exact)
 
     out = pd.DataFrame(
         {

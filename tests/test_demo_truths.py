@@ -205,8 +205,25 @@ def test_reliability_view_matches_stats_and_vlad_is_the_running_sum(demo):
         order_by=["surgery_date", "case_id"],
         path=path,
     )
+    # Each case's risk is set against the surgeon's peers alone (mart_outcome_calibration): the factor is
+    # stats.peer_calibration's over the procedure's cases.
+    everyone = db.fetch("mart_case", where={"procedure_code": "HYS"}, path=path)
+    per = (
+        everyone.assign(o=everyone["complication_flag"].astype(float))
+        .groupby("physician_id")[["o", "expected_complication_rate"]]
+        .sum()
+    )
+    factor = stats.peer_calibration(
+        per["o"], per["expected_complication_rate"], per["o"].sum(), per["expected_complication_rate"].sum()
+    )
+    calibration = db.fetch(
+        "mart_outcome_calibration", where={"procedure_code": "HYS", "outcome": "complication"}, path=path
+    ).set_index("physician_id")
+    np.testing.assert_allclose(calibration.loc[per.index, "peer_factor"], factor, rtol=1e-9)
+    own = float(calibration.loc["PH051", "peer_factor"])
+    assert own < 1  # the worse surgeon's peers have fewer events than the pooled model expects of them
     o = cases["complication_flag"].astype(float).to_numpy()
-    e = cases["expected_complication_rate"].to_numpy()
+    e = np.minimum(cases["expected_complication_rate"].to_numpy() * own, 0.999)
     np.testing.assert_array_equal(vlad["case_number"], np.arange(1, len(cases) + 1))
     np.testing.assert_allclose(vlad["vlad_count"], np.cumsum(e - o))
     # The mart's window-sum CUSUM is the recursive one.

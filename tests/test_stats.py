@@ -102,7 +102,7 @@ def test_poisson_limits_funnelplotr_unit_test():
     np.testing.assert_allclose(hi95, [1.649348, 1.544419, 1.427562], atol=1e-6)
     np.testing.assert_allclose(lo998, [0.3862650, 0.4479107, 0.5289724], atol=1e-7)
     np.testing.assert_allclose(hi998, [2.082907, 1.902094, 1.702771], atol=1e-6)
-    lims = funnel_limits(e)  # tau2 = 0: the same exact limits
+    lims = funnel_limits(e, exact="funnelplotr")  # tau2 = 0: the same exact limits
     assert list(lims.columns) == ["expected", "lower95", "upper95", "lower998", "upper998"]
     np.testing.assert_allclose(lims["lower998"], lo998)
 
@@ -292,7 +292,7 @@ def test_medpar_funnel_shmi_matches_funnelplotr(medpar):
 
 def test_medpar_funnel_unadjusted_matches_funnelplotr(medpar):
     _, _, agg = medpar
-    f = funnel(agg["observed"], agg["expected"], method="none", shmi_rounding=True)
+    f = funnel(agg["observed"], agg["expected"], method="none", shmi_rounding=True, exact="funnelplotr")
     pub = PUB.loc[agg.index]
     for ours, theirs in (("lower95", "lo95"), ("upper95", "hi95"), ("lower998", "lo998"), ("upper998", "hi998")):
         np.testing.assert_allclose(f[ours], pub[theirs], rtol=1e-6, err_msg=ours)
@@ -311,7 +311,7 @@ def test_medpar_funnel_unadjusted_matches_funnelplotr(medpar):
 def test_medpar_shmi_widens_and_rounding_is_minor(medpar):
     _, _, agg = medpar
     shmi = funnel(agg["observed"], agg["expected"])
-    none = funnel(agg["observed"], agg["expected"], method="none")
+    none = funnel(agg["observed"], agg["expected"], method="none", exact="funnelplotr")
     # Overdispersed: the adjusted funnel is wider, and so calls out fewer hospitals (9 instead of
     # 25). Below E ≈ 10 the SHMI lower limit, a log-normal approximation, sits above the exact
     # Poisson one (published too: 030033, E = 7.56, OD99LCL 0.290 vs LCL99 0.234).
@@ -420,9 +420,9 @@ def test_funnel_zero_and_missing_handling():
 def test_funnel_outliers_are_strict():
     # FunnelPlotR outliers_func: inside means lower <= ratio <= upper.
     lo95, hi95 = poisson_limits([1.0], 0.95)
-    on_limit = funnel([hi95[0], lo95[0]], [1.0, 1.0], method="none")
+    on_limit = funnel([hi95[0], lo95[0]], [1.0, 1.0], method="none", exact="funnelplotr")
     assert not on_limit["outlier95"].any()
-    beyond = funnel([hi95[0] * 1.001, lo95[0] * 0.999], [1.0, 1.0], method="none")
+    beyond = funnel([hi95[0] * 1.001, lo95[0] * 0.999], [1.0, 1.0], method="none", exact="funnelplotr")
     assert beyond["outlier95"].all()
 
 

@@ -89,7 +89,23 @@ def test_ten_surgeons_get_exact_limits_and_the_reason():
     assert f.attrs["limits"] == "exact" and f.attrs["tau2"] == 0.0
     assert "at least 20" in f.attrs["limits_reason"] and "8 surgeons" in f.attrs["limits_reason"]
     assert bool(f["outlier998"].iloc[0])
-    np.testing.assert_allclose(f[["lower95", "upper95"]].to_numpy(), np.column_stack(stats.poisson_limits(e, 0.95)))
+    # The exact limits are the exact test's: outside them exactly when the O/E's exact interval excludes 1.
+    np.testing.assert_allclose(f[["lower95", "upper95"]].to_numpy(), np.column_stack(stats.exact_test_limits(e, 0.95)))
+    _, lo, hi = stats.oe_ratios(o, e)
+    assert (f["outlier95"].to_numpy() == ((lo > 1) | (hi < 1))).all()
+
+
+def test_exact_limits_are_the_exact_test_on_a_grid():
+    """For every count 0–150 and expected count 0.2–80: O/E is beyond the exact limit exactly when the
+    Garwood interval printed beside it (`exact_poisson_intervals`) lies wholly on that side of E."""
+    e = np.linspace(0.2, 80, 400)
+    for level in (0.95, 0.998):
+        lo, hi = stats.exact_test_limits(e, level)
+        for o in range(151):
+            g_lo, g_hi = stats.exact_poisson_intervals(np.full_like(e, o), level)
+            assert ((o / e > hi) == (g_lo > e)).all() and ((o / e < lo) == (g_hi < e)).all(), (level, o)
+    # Too small an expected count for any "lower than expected": the lower limit is 0.
+    assert stats.exact_test_limits([0.02], 0.95)[0][0] == 0.0
 
 
 def _interval_side(text: str) -> str:

@@ -43,7 +43,9 @@ def markdown(ctx: Any) -> str:
   **patient's** age, sex, ASA class, comorbidity index and admission type only. Never from the physician, never
   from the payer.
 - **Expected** is the sum of those predictions over your cases: what an average surgeon would see with *your*
-  patients. **O/E** (observed ÷ expected) above 1 means more events than expected; the **95% interval** is the exact
+  patients — measured against your **peers alone**: the model is fitted on everyone's cases, yours too, so it is
+  multiplied by your peers' own observed ÷ expected over all the data (with 5 events at 1 added to both, so a rare
+  outcome stays steady). Your own events never raise your own benchmark. **O/E** (observed ÷ expected) above 1 means more events than expected; the **95% interval** is the exact
   Poisson interval of the observed count divided by the expected.
 - Where the plain model has no finite fit (a patient factor **separates** a rare outcome such as mortality), it is
   refitted with **Firth's penalised likelihood** and its intercept recalibrated so expected = observed overall
@@ -54,7 +56,9 @@ def markdown(ctx: Any) -> str:
   method (z = √E·ln(O/E), 10% trimmed at each end, a between-physician variance τ² by DerSimonian–Laird; as
   published in NHS-R's FunnelPlotR) — but only when **at least 20 physicians remain after trimming**: from fewer,
   that variance cannot be estimated (one true outlier would widen the limits past itself; Spiegelhalter 2005), so
-  a department of 8–12 surgeons gets the exact limits. Each outcome says which limits it used and why.
+  a department of 8–12 surgeons gets the exact limits. Each outcome says which limits it used and why. The exact
+  limits are the exact test itself: you are outside the 95% limit exactly when your O/E's 95% interval lies
+  wholly above (or below) 1.
 - The **call** (badge, colour and words) is decided once from the flag *and* the 95% interval: outside a limit it is
   higher or lower than expected; an interval wholly above (or below) 1 that no limit calls out is said to be so,
   never "within the expected range". There are no rankings or league tables.

@@ -6,7 +6,7 @@ select
     outcome,
     sum(case_count) as case_count,
     sum(observed_count) as observed_count,
-    sum(expected_count) as expected_count,
+    sum(model_expected_count) as expected_count,  -- the model's own: the group is everyone, no peers to set apart
     sum(observed_count) / sum(case_count) as observed_rate,
     bool_and(adjusted_flag) as adjusted_flag,
     any_value(model_note) as model_note

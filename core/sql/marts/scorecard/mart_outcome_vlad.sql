@@ -37,6 +37,17 @@ with outcomes as (
     from mart_case
     where not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), case_id)
 ),
+calibrated as (
+    -- Each case's expected risk against the physician's peers alone (mart_outcome_calibration), as in
+    -- mart_outcome_position, so the chart ends where the scorecard's O and E do; a risk stays below 1.
+    select
+        o.physician_id, o.procedure_code, o.case_id, o.surgery_date, o.outcome, o.binary_flag, o.observed,
+        case when o.binary_flag then least(o.expected * coalesce(c.peer_factor, 1.0), 0.999)
+             else o.expected * coalesce(c.peer_factor, 1.0) end as expected
+    from outcomes as o
+    left join mart_outcome_calibration as c
+        on c.physician_id = o.physician_id and c.procedure_code = o.procedure_code and c.outcome = o.outcome
+),
 running as (
     select
         o.*,
@@ -45,7 +56,7 @@ running as (
         sum(o.expected) over w as cumulative_expected_count,
         sum(o.expected - o.observed) over w as vlad_count,
         sum(case when o.binary_flag then o.observed * ln(2.0) - ln(1.0 + o.expected) end) over w as cusum_sum
-    from outcomes as o
+    from calibrated as o
     window w as (partition by o.physician_id, o.procedure_code, o.outcome order by o.surgery_date, o.case_id
                  rows between unbounded preceding and current row)
 ),
