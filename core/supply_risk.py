@@ -83,9 +83,12 @@ def alternatives(
 ) -> pd.DataFrame:
     """The approved alternatives to one risk item: preferred first, then cheapest; who already uses them
     (names for identified viewers, a count otherwise) and their evidence."""
+    # The item's category as well: it is what lets the view read one category's usage, not every item's.
+    master = db.fetch("mart_item", columns=["category"], where={"item_id": item_id})
+    category = str(master["category"].iloc[0]) if not master.empty and pd.notna(master["category"].iloc[0]) else ""
     frame = db.fetch(
         "mart_supply_risk_alternative",
-        where={"item_id": item_id},
+        where={"item_id": item_id, "category": category},
         order_by=["alternative_preferred_flag desc", "alternative_unit_cost_usd", "alternative_item_id"],
         variables=_variables(period, excluded),
     )

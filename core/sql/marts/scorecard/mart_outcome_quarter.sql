@@ -1,6 +1,7 @@
 -- materialized: view
 -- Physician × procedure × quarter × outcome: observed and expected counts, additive so any run of
 -- quarters sums to a period's O/E (the Definitions page trend). Cases whose flag was accepted no longer count.
+-- Expected counts are set against the physician's peers alone, as in mart_outcome_position.
 -- procedure_codes is set only by core.db.prepare_excluded (the procedures an accepted flag touches).
 with outcomes as (
     select physician_id, procedure_code, surgery_quarter, 'complication' as outcome,
@@ -32,13 +33,15 @@ with outcomes as (
       and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), procedure_code))
 )
 select
-    physician_id,
-    procedure_code,
-    surgery_quarter,
-    outcome,
+    o.physician_id,
+    o.procedure_code,
+    o.surgery_quarter,
+    o.outcome,
     count(*) as case_count,
-    sum(observed) as observed_count,
-    sum(expected) as expected_count
-from outcomes
-group by physician_id, procedure_code, surgery_quarter, outcome
-order by procedure_code, surgery_quarter, physician_id, outcome
+    sum(o.observed) as observed_count,
+    sum(o.expected) * coalesce(c.peer_factor, 1.0) as expected_count
+from outcomes as o
+left join mart_outcome_calibration as c
+    on c.physician_id = o.physician_id and c.procedure_code = o.procedure_code and c.outcome = o.outcome
+group by o.physician_id, o.procedure_code, o.surgery_quarter, o.outcome, c.peer_factor
+order by o.procedure_code, o.surgery_quarter, o.physician_id, o.outcome
