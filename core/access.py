@@ -17,6 +17,7 @@ point is drawn at (README, *What a blinded viewer can and cannot learn*).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import unicodedata
@@ -265,14 +266,41 @@ def band_typical(band: str) -> int | None:
     return BAND_TYPICAL.get(band)
 
 
-def letter_for(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA: enough letters for any department."""
+def _letters(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA (bijective base 26)."""
     label = ""
     index += 1
     while index:
         index, rem = divmod(index - 1, 26)
         label = chr(65 + rem) + label
     return label
+
+
+_ROMAN = frozenset("IVXLCDM")
+
+
+@functools.lru_cache(maxsize=8)
+def _label_block(size: int) -> tuple[str, ...]:
+    """The first `size` peer labels: A–Z, then two letters and more, leaving out Roman numerals."""
+    labels: list[str] = []
+    raw = 0
+    while len(labels) < size:
+        candidate = _letters(raw)
+        raw += 1
+        if len(candidate) > 1 and set(candidate) <= _ROMAN:
+            continue
+        labels.append(candidate)
+    return tuple(labels)
+
+
+def letter_for(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA: enough letters for any peer group (hundreds of surgeons at a health
+    system). Past Z, labels made only of Roman-numeral letters (II, IV, XL, CC…) are left out: "Surgeon IV"
+    reads as the fourth surgeon, a rank the blinding never gives."""
+    size = 1024
+    while size <= index:
+        size *= 2
+    return _label_block(size)[index]
 
 
 def blind_letters(physician_ids: list[str], view_key: str, secret: bytes) -> dict[str, str]:

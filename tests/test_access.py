@@ -75,6 +75,11 @@ def test_letters_are_stable_per_view_and_not_derived_from_ids():
 
 def test_letters_beyond_z():
     assert access.letter_for(0) == "A" and access.letter_for(25) == "Z" and access.letter_for(26) == "AA"
+    # At a health system's hundreds of peers: every label distinct, none a Roman numeral ("Surgeon IV").
+    labels = [access.letter_for(i) for i in range(3000)]
+    assert len(set(labels)) == 3000
+    assert not [x for x in labels if len(x) > 1 and set(x) <= set("IVXLCDM")]
+    assert {"IV", "XL", "CC", "MMX"}.isdisjoint(labels) and "IW" in labels
 
 
 FRAME = pd.DataFrame(
