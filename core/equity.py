@@ -2,12 +2,15 @@
 
 Value-based programmes are asked to track equity, not only cost: do Medicaid, dual-eligible, older or
 minority patients have worse risk-adjusted outcomes, or cost more, than the patients beside them?
-`mart_equity_group` answers per scope (the hospital, a service line, a physician's own patients),
-dimension and group, with every small cell already suppressed in SQL (CMS cell-size rule: 1–10 cases
-or events show nothing, and a second cell is suppressed when one would otherwise be recoverable by
-subtraction). This module adds only row-wise arithmetic on what the mart returns — the exact Poisson
-interval of each O/E (`core.stats`), and each group's gap to the dimension's reference group (its
-largest shown group) with its interval — and never a total.
+The figures are shown per closed calendar year only (`core.periods.closed_years`): years are disjoint,
+so no two views can be subtracted to recover a small cell of the period between them. Within a year,
+`suppress` is THE suppression rule (CMS cell-size rule: 1–10 cases or events show nothing) together with
+the cells that would let one be worked out from what is shown, across the hospital and all its service
+lines at once. The build applies it to every closed year (`mart_equity_group`); with accepted flags the
+year is recomputed from `mart_equity_cell` and suppressed here the same way. Beyond that, this module
+adds only row-wise arithmetic on shown cells — the exact Poisson interval of each O/E (`core.stats`), and
+each group's gap to the dimension's reference group (its largest shown group) with its interval — and
+never a total.
 
 Who may see which scope is decided in `core.access.equity_scopes`.
 """
@@ -21,7 +24,7 @@ import pandas as pd
 from scipy.stats import beta, norm
 
 from core import db, metrics, scorecard, stats
-from core.periods import Period
+from core.periods import Period, closed_years
 
 MIN_CELL = 11  # the CMS cell-size rule: counts of 1–10 are never shown (mart_equity_group)
 MEASURES = ("cost", "complication", "readmit_30d", "ssi", "mortality")
@@ -52,22 +55,258 @@ def rate_ratio_interval(o1, e1, o2, e2, level: float = 0.95) -> tuple[np.ndarray
     return (np.where(bad, np.nan, ratio), np.where(bad, np.nan, low), np.where(bad, np.nan, high))
 
 
-def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
-    """Every (dimension, group, measure) cell of one scope, with intervals and gaps; suppressed cells stay empty.
+# --- suppression: one rule, in one place (README, *Equity*) -------------------------------------------
 
+HOSPITAL_COLUMN = "\x00hospital"  # the hospital's cells, one more column of the linked table
+UNSHOWN_COLUMN = ""  # cases with no service line: counted in the hospital, shown in no scope
+OUTCOME_MEASURES = tuple(m for m in MEASURES if m != "cost")
+# The columns of mart_equity_group (one closed year, every scope), in order.
+COLUMNS = [
+    "year",
+    "scope",
+    "scope_value",
+    "dimension",
+    "dimension_label",
+    "dimension_order",
+    "group_value",
+    "measure",
+    "suppressed_flag",
+    "case_count",
+    "observed_count",
+    "expected_count",
+    "mean_case_cost_usd",
+    "cost_index",
+    "cost_index_var",
+    "reference_group",
+    "reference_flag",
+    "ref_case_count",
+    "ref_observed_count",
+    "ref_expected_count",
+    "ref_cost_index",
+    "ref_cost_index_var",
+]
+_FIGURES = ["case_count", "observed_count", "expected_count", "mean_case_cost_usd", "cost_index", "cost_index_var"]
+
+Edge = tuple[str, str]  # (patient group, column: a service line, HOSPITAL_COLUMN or UNSHOWN_COLUMN)
+
+
+def _adjacency(edges) -> dict[tuple[str, str], list[tuple[tuple[str, str], Edge]]]:
+    adj: dict[tuple[str, str], list] = {}
+    for e in edges:
+        row, col = ("g", e[0]), ("c", e[1])
+        adj.setdefault(row, []).append((col, e))
+        adj.setdefault(col, []).append((row, e))
+    return adj
+
+
+def _reach(adj, start, without: Edge) -> set:
+    """Nodes reached from `start` through the graph's edges other than `without`."""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt, e in adj.get(todo.pop(), ()):
+            if e != without and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def linked_suppression(
+    values: dict[Edge, int],
+    primary: set[Edge],
+    lower: dict[Edge, int] | None = None,
+    upper: dict[Edge, int] | None = None,
+) -> set[Edge]:
+    """The cells to suppress in one dimension and measure of the linked table (README, *Equity*).
+
+    The table: rows are the dimension's groups, columns the service lines, the cases with no service line
+    (UNSHOWN_COLUMN: never shown) and the hospital (HOSPITAL_COLUMN: H[g] = Σ_l x[g, l], Σ_g H[g] = N).
+    Every margin is taken as public — a service line's or the hospital's total is given away by any
+    complete dimension — and an absent cell is a known zero. With every margin known, a hidden cell is
+    pinned to one value exactly when it is a *bridge* of the bipartite graph of hidden cells (row node —
+    column node): on a cycle, the cells can all move by ±1 in turn and every margin stays the same.
+
+    A cycle moves only cells that have room: a cell can go both ways only when `lower` < value < `upper`
+    (what a reader knows: a listed group has at least 1 case; events lie between 0 and the cases). A
+    cell at a bound (1 case; 0 events, or events = cases) can move one way only, so it is protected when
+    its ends are joined by a path of cells that can move both ways (a cycle with one such cell moves
+    toward its free side). Starting from `primary`, while some hidden cell is not so protected, the
+    smallest shown cell that can move both ways and closes a cycle through it is hidden too (failing
+    that, one that grows its side of the graph; preferring a cell whose other end is already hidden
+    somewhere). A cell no shown cell can protect (a dimension of one group: it equals the margin, small
+    in every dimension) stays hidden as it is. Returns every hidden cell, the unshown column included.
+    """
+    lower, upper = lower or {}, upper or {}
+
+    def free(e: Edge) -> bool:
+        return lower.get(e, 0) < values[e] < upper.get(e, math.inf)
+
+    hidden = set(primary) | {e for e in values if e[1] == UNSHOWN_COLUMN}
+    protect = {e for e in primary if e[1] != UNSHOWN_COLUMN}
+    while True:
+        adj = _adjacency(e for e in hidden if free(e))
+        need, sides = None, (set(), set())
+        for e in sorted(protect, key=lambda e: (values[e], e)):
+            near = _reach(adj, ("g", e[0]), e)
+            if ("c", e[1]) not in near:
+                need, sides = e, (near, _reach(adj, ("c", e[1]), e))
+                break
+        if need is None:
+            return hidden
+        a, b = sides
+        best = None
+        for f in values:
+            if f in hidden or f[1] == UNSHOWN_COLUMN or not free(f):
+                continue
+            row, col = ("g", f[0]), ("c", f[1])
+            closes = (row in a and col in b) or (row in b and col in a)
+            if not (closes or row in a | b or col in a | b):
+                continue
+            other = col if row in a | b else row
+            key = (not closes, other not in adj, values[f], f)
+            best = min(best, key) if best else key
+        if best is None:
+            protect.discard(need)  # nothing shown can protect it: see the docstring
+        else:
+            hidden.add(best[3])
+            protect.add(best[3])
+
+
+def _hidden_cells(cells: pd.DataFrame) -> dict[str, set[tuple[str, str, str]]]:
+    """{measure: {(dimension, group, column)}} hidden in the hospital and service-line scopes."""
+    hidden: dict[str, set] = {m: set() for m in MEASURES}
+    for dim, part in cells.groupby("dimension", sort=False):
+        keys = list(zip(part["group_value"], part["column"], strict=True))
+        cases = dict(zip(keys, part["case_count"].astype(int), strict=True))
+        listed = {e: 1 for e in keys if e[1] != UNSHOWN_COLUMN}  # a listed group has at least one case
+        small = {e for e, n in cases.items() if 1 <= n < MIN_CELL and e[1] != UNSHOWN_COLUMN}
+        by_cases = linked_suppression(cases, small, lower=listed)
+        hidden["cost"] |= {(dim, *e) for e in by_cases if e[1] != UNSHOWN_COLUMN}
+        for m in OUTCOME_MEASURES:
+            events = dict(zip(keys, part[f"{m}_observed"].fillna(0).astype(int), strict=True))
+            primary = by_cases | {e for e, o in events.items() if 1 <= o < MIN_CELL}
+            out = linked_suppression(events, {e for e in primary if e[1] != UNSHOWN_COLUMN}, upper=cases)
+            hidden[m] |= {(dim, *e) for e in out if e[1] != UNSHOWN_COLUMN}
+    return hidden
+
+
+def suppress(cells: pd.DataFrame) -> pd.DataFrame:
+    """Every (scope, dimension, group, measure) cell of one period from `mart_equity_cell`, suppressed.
+
+    The one place the cell-size rule is applied (README, *Equity*). The hospital and its service lines
+    are one linked table (a supply analyst sees them all: Hospital Medicaid − Ortho Medicaid − Cardiac
+    Medicaid would give Spine Medicaid), so `linked_suppression` runs over all of them at once, per
+    dimension: on case counts for cost, then on each outcome's events, starting from the cells hidden for
+    their cases plus those with 1–10 events. A physician's own patients are shown by a dimension only when
+    no cell of it has 1–10 cases (and, for an outcome, 1–10 events): the whole dimension or nothing.
+    Suppressed cells keep only their names; every figure of them is null. Each row carries its dimension's
+    reference group (the largest shown group) for the gaps. Cases with no service line (the service-line
+    row with an empty name) are an unshown column of the linked table, and left out of the result.
+    """
+    cells = cells.copy()
+    cells["column"] = np.where(cells["scope"] == "hospital", HOSPITAL_COLUMN, cells["scope_value"])
+    linked = cells[cells["scope"] != "physician"]
+    hidden = _hidden_cells(linked) if len(linked) else {m: set() for m in MEASURES}
+    doctor = cells["scope"] == "physician"
+    small_cases = cells["case_count"] < MIN_CELL
+    per_dim = ["scope", "scope_value", "dimension"]
+    frames = []
+    for m in MEASURES:
+        frame = cells.drop(columns=[c for c in cells if c.endswith(("_observed", "_expected"))]).assign(measure=m)
+        if m == "cost":
+            frame["observed_count"], frame["expected_count"] = np.nan, np.nan
+            small = small_cases
+        else:
+            frame["observed_count"] = cells[f"{m}_observed"].astype(float)
+            frame["expected_count"] = cells[f"{m}_expected"].astype(float)
+            small = small_cases | frame["observed_count"].between(1, MIN_CELL - 1)
+            frame[["mean_case_cost_usd", "cost_index", "cost_index_var"]] = np.nan
+        keys = zip(cells["dimension"], cells["group_value"], cells["column"], strict=True)
+        flag = np.array([k in hidden[m] for k in keys], dtype=bool)
+        whole = small.groupby([cells[c] for c in per_dim]).transform("any").to_numpy(dtype=bool)
+        frame["suppressed_flag"] = np.where(doctor, whole, flag)
+        frames.append(frame[frame["column"] != UNSHOWN_COLUMN])
+    out = pd.concat(frames, ignore_index=True).drop(columns="column")
+    out.loc[out["suppressed_flag"], _FIGURES] = np.nan
+    return _with_reference(out)
+
+
+def _with_reference(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row with its dimension's reference group (its largest shown group) and that group's figures."""
+    key = ["scope", "scope_value", "dimension", "measure"]
+    ref = (
+        frame[~frame["suppressed_flag"]]
+        .sort_values(["case_count", "group_value"], ascending=[False, True])
+        .drop_duplicates(key)[[*key, "group_value", *_FIGURES[:3], "cost_index", "cost_index_var"]]
+        .rename(columns={"group_value": "reference_group"} | {c: f"ref_{c}" for c in _FIGURES})
+    )
+    out = frame.merge(ref, on=key, how="left")
+    shown = ~out["suppressed_flag"]
+    out["reference_flag"] = shown & (out["group_value"] == out["reference_group"])
+    refs = [f"ref_{c}" for c in ("case_count", "observed_count", "expected_count", "cost_index", "cost_index_var")]
+    out.loc[~shown, refs] = np.nan
+    out.loc[out["measure"] != "cost", ["ref_cost_index", "ref_cost_index_var"]] = np.nan
+    return out
+
+
+def year_table(cells: pd.DataFrame, year: int) -> pd.DataFrame:
+    """One closed year of `mart_equity_group`: `suppress` over the year's `mart_equity_cell`, typed."""
+    out = suppress(cells).assign(year=year) if len(cells) else pd.DataFrame(columns=COLUMNS)
+    out = out[COLUMNS].copy()
+    for col in ("year", "dimension_order"):
+        out[col] = out[col].astype("int64")
+    for col in ("suppressed_flag", "reference_flag"):
+        out[col] = out[col].astype(bool)
+    for col in [*_FIGURES, "ref_case_count", "ref_observed_count", "ref_expected_count", "ref_cost_index"]:
+        out[col] = out[col].astype(float)
+    out["ref_cost_index_var"] = out["ref_cost_index_var"].astype(float)
+    return out
+
+
+# --- reads ---------------------------------------------------------------------------------------------
+
+
+def closed_year(period: Period, data_start, data_end) -> int:
+    """The year of `period` when it is one of the closed calendar years equity is shown for, else ValueError.
+
+    Only closed calendar years are shown (README, *Equity*): two overlapping periods — a year and three of
+    its quarters, two 12-month windows a month apart — could be subtracted to recover a small cell.
+    """
+    if period not in closed_years(data_start, data_end):
+        raise ValueError(f"equity figures are shown by closed calendar year only, not for {period.label}")
+    return period.start.year
+
+
+def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
+    """Every (dimension, group, measure) cell of one scope in one closed year, with intervals and gaps.
+
+    Suppressed cells keep their names and nothing else. Without accepted flags the build's suppressed
+    table is read; with them the year is recomputed from `mart_equity_cell` and suppressed by `suppress`
+    over every scope (the rule is the same; the table the build holds is for every case counted).
     Columns added to the mart's: `oe_ratio`, `ci95_low`, `ci95_high` (outcomes: exact Poisson; cost: the
     cost index's normal interval), `gap`, `gap_low`, `gap_high` (outcomes: ratio of O/E to the reference
     group's, exact conditional interval; cost: difference of cost index, Welch interval) and
     `gap_clear` (the 99.8% interval of the gap excludes no difference: see CLEAR_LEVEL).
     """
-    frame = db.fetch(
-        "mart_equity_group",
-        where={"scope": scope, "scope_value": scope_value},
-        variables=scorecard.period_variables(period, excluded),
-        order_by=["dimension_order", "measure", "group_value"],
-    )
+    ctx = scorecard.data_context()
+    year = closed_year(period, ctx.data_start, ctx.data_end)
+    order = ["dimension_order", "measure", "group_value"]
+    if not excluded:
+        frame = db.fetch(
+            "mart_equity_group", where={"year": year, "scope": scope, "scope_value": scope_value}, order_by=order
+        )
+    else:
+        cells = db.fetch("mart_equity_cell", variables=scorecard.period_variables(period, excluded))
+        frame = year_table(cells, year)
+        frame = frame[(frame["scope"] == scope) & (frame["scope_value"] == scope_value)]
+        frame = frame.sort_values(order).reset_index(drop=True)
+    return with_intervals(frame)
+
+
+def with_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Row-wise intervals and gaps of shown cells (see `groups`); suppressed rows stay empty."""
     if frame.empty:
         return frame.assign(oe_ratio=[], ci95_low=[], ci95_high=[], gap=[], gap_low=[], gap_high=[], gap_clear=[])
+    frame = frame.copy()
     cost = (frame["measure"] == "cost").to_numpy()
     obs = frame["observed_count"].astype(float).to_numpy()
     exp = frame["expected_count"].astype(float).to_numpy()
