@@ -17,6 +17,7 @@ Who may see which scope is decided in `core.access.equity_scopes`.
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -90,24 +91,57 @@ _FIGURES = ["case_count", "observed_count", "expected_count", "mean_case_cost_us
 Edge = tuple[str, str]  # (patient group, column: a service line, HOSPITAL_COLUMN or UNSHOWN_COLUMN)
 
 
-def _adjacency(edges) -> dict[tuple[str, str], list[tuple[tuple[str, str], Edge]]]:
-    adj: dict[tuple[str, str], list] = {}
-    for e in edges:
-        row, col = ("g", e[0]), ("c", e[1])
-        adj.setdefault(row, []).append((col, e))
-        adj.setdefault(col, []).append((row, e))
-    return adj
+def _cheapest_cycle(
+    values: dict[Edge, int], lower: dict[Edge, int], upper: dict[Edge, int], hidden: set[Edge], need: Edge
+) -> list[Edge] | None:
+    """The cells of the cheapest cycle through `need` along which every cell can move by 1, or None.
 
+    A cycle alternates +1 and −1 in the signed table (a hospital cell enters its rows with a minus: its
+    groups' line cells add up to it, so it moves with them); each cell must have room to move its way
+    (`lower` ≤ value ± 1 ≤ `upper`). Dijkstra from `need`'s column back to its row, for either direction
+    of `need`; a hidden cell costs nothing, a shown one its count, so the cycle hides as few cases as it
+    can and reuses cells already hidden.
+    """
 
-def _reach(adj, start, without: Edge) -> set:
-    """Nodes reached from `start` through the graph's edges other than `without`."""
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt, e in adj.get(todo.pop(), ()):
-            if e != without and nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+    def room(e: Edge, step: int) -> bool:
+        moved = values[e] + step * (-1 if e[1] == HOSPITAL_COLUMN else 1)
+        return lower.get(e, 0) <= moved <= upper.get(e, math.inf)
+
+    adj: dict[tuple[str, str], list[tuple[tuple[str, str], Edge]]] = {}
+    for e in values:
+        if e != need and (e in hidden or e[1] != UNSHOWN_COLUMN):
+            adj.setdefault(("g", e[0]), []).append((("c", e[1]), e))
+            adj.setdefault(("c", e[1]), []).append((("g", e[0]), e))
+    found: tuple[float, list[Edge]] | None = None
+    for delta in (1, -1):
+        if not room(need, delta):
+            continue
+        start, goal = ("c", need[1]), ("g", need[0])
+        best: dict[tuple[str, str], float] = {start: 0.0}
+        came: dict[tuple[str, str], tuple[tuple[str, str], Edge]] = {}
+        heap: list[tuple[float, tuple[str, str]]] = [(0.0, start)]
+        while heap:
+            cost, node = heapq.heappop(heap)
+            if node == goal:
+                path = []
+                while node != start:
+                    node, e = came[node]
+                    path.append(e)
+                if found is None or cost < found[0]:
+                    found = (cost, path)
+                break
+            if cost > best[node]:
+                continue
+            # leaving a column node the cell moves by −delta (signed), leaving a row node by +delta
+            step = -delta if node[0] == "c" else delta
+            for nxt, e in adj.get(node, ()):
+                if not room(e, step):
+                    continue
+                total = cost + (0.0 if e in hidden else float(values[e]))
+                if total < best.get(nxt, math.inf):
+                    best[nxt], came[nxt] = total, (node, e)
+                    heapq.heappush(heap, (total, nxt))
+    return None if found is None else found[1]
 
 
 def linked_suppression(
@@ -121,54 +155,26 @@ def linked_suppression(
     The table: rows are the dimension's groups, columns the service lines, the cases with no service line
     (UNSHOWN_COLUMN: never shown) and the hospital (HOSPITAL_COLUMN: H[g] = Σ_l x[g, l], Σ_g H[g] = N).
     Every margin is taken as public — a service line's or the hospital's total is given away by any
-    complete dimension — and an absent cell is a known zero. With every margin known, a hidden cell is
-    pinned to one value exactly when it is a *bridge* of the bipartite graph of hidden cells (row node —
-    column node): on a cycle, the cells can all move by ±1 in turn and every margin stays the same.
+    complete dimension — and an absent cell is a known zero. With every margin known, a hidden cell can
+    be worked out exactly when it lies on no cycle of hidden cells in the bipartite graph of the table
+    (row node — column node): it is a *bridge*. On a cycle, the cells can move by 1 in turn and every
+    margin stays the same — provided each has room to move its way: what a reader knows bounds them (a
+    listed group has at least 1 case, and at least as many cases as events; events lie between 0 and
+    the cases), given here as `lower` and `upper`.
 
-    A cycle moves only cells that have room: a cell can go both ways only when `lower` < value < `upper`
-    (what a reader knows: a listed group has at least 1 case; events lie between 0 and the cases). A
-    cell at a bound (1 case; 0 events, or events = cases) can move one way only, so it is protected when
-    its ends are joined by a path of cells that can move both ways (a cycle with one such cell moves
-    toward its free side). Starting from `primary`, while some hidden cell is not so protected, the
-    smallest shown cell that can move both ways and closes a cycle through it is hidden too (failing
-    that, one that grows its side of the graph; preferring a cell whose other end is already hidden
-    somewhere). A cell no shown cell can protect (a dimension of one group: it equals the margin, small
-    in every dimension) stays hidden as it is. Returns every hidden cell, the unshown column included.
+    For each cell of `primary`, smallest first, the cheapest such cycle through it (`_cheapest_cycle`) is
+    hidden too. Every cell of that cycle can then move by 1, so the cells hidden to protect it are not
+    pinned either, and hiding more later never breaks a cycle. A cell no cycle can protect (a dimension
+    of one group: it equals the margin, small in every dimension) stays hidden as it is. Returns every
+    hidden cell, the unshown column included.
     """
     lower, upper = lower or {}, upper or {}
-
-    def free(e: Edge) -> bool:
-        return lower.get(e, 0) < values[e] < upper.get(e, math.inf)
-
     hidden = set(primary) | {e for e in values if e[1] == UNSHOWN_COLUMN}
-    protect = {e for e in primary if e[1] != UNSHOWN_COLUMN}
-    while True:
-        adj = _adjacency(e for e in hidden if free(e))
-        need, sides = None, (set(), set())
-        for e in sorted(protect, key=lambda e: (values[e], e)):
-            near = _reach(adj, ("g", e[0]), e)
-            if ("c", e[1]) not in near:
-                need, sides = e, (near, _reach(adj, ("c", e[1]), e))
-                break
-        if need is None:
-            return hidden
-        a, b = sides
-        best = None
-        for f in values:
-            if f in hidden or f[1] == UNSHOWN_COLUMN or not free(f):
-                continue
-            row, col = ("g", f[0]), ("c", f[1])
-            closes = (row in a and col in b) or (row in b and col in a)
-            if not (closes or row in a | b or col in a | b):
-                continue
-            other = col if row in a | b else row
-            key = (not closes, other not in adj, values[f], f)
-            best = min(best, key) if best else key
-        if best is None:
-            protect.discard(need)  # nothing shown can protect it: see the docstring
-        else:
-            hidden.add(best[3])
-            protect.add(best[3])
+    for need in sorted((e for e in primary if e[1] != UNSHOWN_COLUMN), key=lambda e: (values[e], e)):
+        cycle = _cheapest_cycle(values, lower, upper, hidden, need)
+        if cycle is not None:
+            hidden.update(cycle)
+    return hidden
 
 
 def _hidden_cells(cells: pd.DataFrame) -> dict[str, set[tuple[str, str, str]]]:
@@ -177,14 +183,17 @@ def _hidden_cells(cells: pd.DataFrame) -> dict[str, set[tuple[str, str, str]]]:
     for dim, part in cells.groupby("dimension", sort=False):
         keys = list(zip(part["group_value"], part["column"], strict=True))
         cases = dict(zip(keys, part["case_count"].astype(int), strict=True))
-        listed = {e: 1 for e in keys if e[1] != UNSHOWN_COLUMN}  # a listed group has at least one case
+        events = {
+            m: dict(zip(keys, part[f"{m}_observed"].fillna(0).astype(int), strict=True)) for m in OUTCOME_MEASURES
+        }
+        # A listed group has at least one case, and at least as many as any outcome's events in it.
+        most = {e: max([1 if e[1] != UNSHOWN_COLUMN else 0, *(events[m][e] for m in events)]) for e in keys}
         small = {e for e, n in cases.items() if 1 <= n < MIN_CELL and e[1] != UNSHOWN_COLUMN}
-        by_cases = linked_suppression(cases, small, lower=listed)
+        by_cases = linked_suppression(cases, small, lower=most)
         hidden["cost"] |= {(dim, *e) for e in by_cases if e[1] != UNSHOWN_COLUMN}
         for m in OUTCOME_MEASURES:
-            events = dict(zip(keys, part[f"{m}_observed"].fillna(0).astype(int), strict=True))
-            primary = by_cases | {e for e, o in events.items() if 1 <= o < MIN_CELL}
-            out = linked_suppression(events, {e for e in primary if e[1] != UNSHOWN_COLUMN}, upper=cases)
+            primary = by_cases | {e for e, o in events[m].items() if 1 <= o < MIN_CELL}
+            out = linked_suppression(events[m], {e for e in primary if e[1] != UNSHOWN_COLUMN}, upper=cases)
             hidden[m] |= {(dim, *e) for e in out if e[1] != UNSHOWN_COLUMN}
     return hidden
 
