@@ -99,8 +99,8 @@ def _cheapest_cycle(
     A cycle alternates +1 and −1 in the signed table (a hospital cell enters its rows with a minus: its
     groups' line cells add up to it, so it moves with them); each cell must have room to move its way
     (`lower` ≤ value ± 1 ≤ `upper`). Dijkstra from `need`'s column back to its row, for either direction
-    of `need`; a hidden cell costs nothing, a shown one its count, so the cycle hides as few cases as it
-    can and reuses cells already hidden.
+    of `need`; a hidden cell costs nothing, a shown one its count plus one (a shown 0 is still a cell to
+    hide), so the cycle hides as few cases as it can and reuses cells already hidden.
     """
 
     def room(e: Edge, step: int) -> bool:
@@ -137,7 +137,7 @@ def _cheapest_cycle(
             for nxt, e in adj.get(node, ()):
                 if not room(e, step):
                     continue
-                total = cost + (0.0 if e in hidden else float(values[e]))
+                total = cost + (0.0 if e in hidden else 1.0 + values[e])
                 if total < best.get(nxt, math.inf):
                     best[nxt], came[nxt] = total, (node, e)
                     heapq.heappush(heap, (total, nxt))

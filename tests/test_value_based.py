@@ -143,7 +143,10 @@ def test_department_slide_is_blinded_and_names_skilled_nursing(on_demo):
 def test_dual_eligible_patients_have_clearly_worse_readmissions(on_demo):
     path, truth, _ = on_demo
     planted = truth["value_based_care"]["worse_group"]
-    period = scorecard.data_context(path).default_period()
+    # Equity is shown by closed calendar year: the demo's data run from October 2024 to September 2026, so
+    # the latest closed year is 2025 (the planted effect holds over the whole span).
+    period = scorecard.data_context(path).closed_years()[0]
+    assert period.token == "2025"
     frame = equity.groups("hospital", "", period)
     [outcome] = planted["outcomes"]
     row = frame[
@@ -181,8 +184,8 @@ def test_demo_suppression_holds_in_every_scope(on_demo):
     assert ((phys == 0) | (phys == sizes.loc["physician"])).all()
 
 
-def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
-    """mart_equity_group's SQL over a hand-made mart_period_case and int_case_equity."""
+def _equity_cells(cases: pd.DataFrame) -> pd.DataFrame:
+    """mart_equity_cell's SQL (no suppression) over a hand-made mart_period_case and int_case_equity."""
     con = duckdb.connect()
     con.register("cases_frame", cases)
     con.execute(
@@ -199,24 +202,32 @@ def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
         "create table int_equity_dimension as select * from (values ('payer', 'Payer', 1), "
         "('patient_sex', 'Sex', 2), ('age_band', 'Age band', 3)) as d(dimension, dimension_label, dimension_order)"
     )
-    sql = (SQL_DIR / "marts" / "equity" / "mart_equity_group.sql").read_text()
+    sql = (SQL_DIR / "marts" / "equity" / "mart_equity_cell.sql").read_text()
     return con.execute(sql).df()
 
 
-def _cases(spec: list[tuple[str, str, str, int, int]]) -> pd.DataFrame:
-    """(physician, payer, sex, cases, complications) blocks; ages all in one band."""
+def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
+    """What the build stores for one year: mart_equity_cell suppressed by core.equity.suppress."""
+    return equity.suppress(_equity_cells(cases))
+
+
+def _cases(spec: list[tuple], line: str | None = "Orthopaedics") -> pd.DataFrame:
+    """(physician, payer, sex, cases, complications[, readmissions[, service line]]) blocks; one age band."""
     rows = []
-    for physician, payer, sex, n, events in spec:
+    for block in spec:
+        physician, payer, sex, n, events = block[:5]
+        readmits = block[5] if len(block) > 5 else 0
+        block_line = block[6] if len(block) > 6 else line
         for k in range(n):
             rows.append(
                 {
-                    "case_id": f"{physician}-{payer}-{sex}-{k}",
+                    "case_id": f"{physician}-{payer}-{sex}-{block_line}-{k}",
                     "physician_id": physician,
-                    "service_line": "Orthopaedics",
+                    "service_line": block_line,
                     "case_cost_usd": 1000.0 + k,
                     "expected_case_cost_usd": 1000.0,
                     "complication_flag": k < events,
-                    "readmit_30d_flag": False,
+                    "readmit_30d_flag": k >= n - readmits,
                     "ssi_flag": False,
                     "mortality_flag": False,
                     "expected_complication_rate": 0.1,
@@ -315,6 +326,181 @@ def test_two_small_cells_need_no_third_and_a_physician_sees_a_dimension_only_whe
     by_dim = phys.groupby("dimension")["suppressed_flag"].agg(["all", "any"])
     assert by_dim.loc["payer", "all"]  # Medicaid 5, Self-pay 3: the whole payer dimension is hidden
     assert not by_dim.loc["patient_sex", "any"]  # F 48, M 20: shown
+
+
+# --- suppression across scopes (the hospital and its service lines are one linked table) ---------------
+
+
+def _ranges(cells: pd.DataFrame, out: pd.DataFrame, dimension: str) -> dict[tuple[str, str, str], tuple]:
+    """What an attacker can pin: for every suppressed hospital or service-line cell of `dimension`, the least
+    and the greatest value (cases for cost, events for an outcome) consistent with all a supply analyst sees.
+
+    The attacker knows every shown cell of every scope (cases, and each outcome's events), every margin
+    (each service line's, the no-service-line rest's and the hospital's cases and events: any complete
+    dimension gives them away), that a group listed as suppressed has at least one case, that a group not
+    listed in a scope has none there, that the hospital is the sum of its lines and the rest, and that
+    events never exceed cases. Solved exactly as linear programs (scipy's HiGHS). Returns
+    {(measure, column, group): (min, max, true value, whether a public total of 0 gives it)}.
+    """
+    from itertools import product
+
+    from scipy.optimize import linprog
+
+    hosp = "\x00hospital"
+    raw = cells[(cells["scope"] != "physician") & (cells["dimension"] == dimension)]
+    seen = out[(out["scope"] != "physician") & (out["dimension"] == dimension)]
+
+    def column(scope: str, value: str) -> str:
+        return hosp if scope == "hospital" else value
+
+    groups = sorted(raw["group_value"].unique())
+    lines = sorted(set(raw.loc[raw["scope"] == "service_line", "scope_value"]) | {""})  # "": no service line
+    columns = [*lines, hosp]
+    quantities = ["cases", *equity.OUTCOME_MEASURES]
+    index = {key: i for i, key in enumerate(product(quantities, groups, columns))}
+    truth = dict.fromkeys(index, 0.0)
+    for r in raw.itertuples():
+        c = column(r.scope, r.scope_value)
+        truth[("cases", r.group_value, c)] = float(r.case_count)
+        for m in equity.OUTCOME_MEASURES:
+            truth[(m, r.group_value, c)] = float(getattr(r, f"{m}_observed"))
+    a_eq, b_eq = [], []
+    for q in quantities:
+        for c in columns:  # every margin is public
+            row = np.zeros(len(index))
+            for g in groups:
+                row[index[(q, g, c)]] = 1
+            a_eq.append(row)
+            b_eq.append(sum(truth[(q, g, c)] for g in groups))
+        for g in groups:  # the hospital is the sum of its lines and the rest
+            row = np.zeros(len(index))
+            for c in lines:
+                row[index[(q, g, c)]] = 1
+            row[index[(q, g, hosp)]] = -1
+            a_eq.append(row)
+            b_eq.append(0.0)
+    a_ub = []
+    for m, g, c in product(equity.OUTCOME_MEASURES, groups, columns):  # events ≤ cases
+        row = np.zeros(len(index))
+        row[index[(m, g, c)]], row[index[("cases", g, c)]] = 1, -1
+        a_ub.append(row)
+    bounds = [(0.0, None)] * len(index)
+    listed = {(r.group_value, column(r.scope, r.scope_value)) for r in seen.itertuples()}
+    for q, g, c in index:
+        if c != "" and (g, c) not in listed:
+            bounds[index[(q, g, c)]] = (0.0, 0.0)  # not listed in a shown scope: none there
+    hidden = []
+    for r in seen.itertuples():
+        c, q = column(r.scope, r.scope_value), ("cases" if r.measure == "cost" else r.measure)
+        if r.suppressed_flag:
+            hidden.append((q, r.group_value, c))
+            if q == "cases":
+                bounds[index[(q, r.group_value, c)]] = (1.0, None)
+            continue
+        bounds[index[("cases", r.group_value, c)]] = (r.case_count, r.case_count)
+        if q != "cases":
+            bounds[index[(q, r.group_value, c)]] = (r.observed_count, r.observed_count)
+    result = {}
+    for key in hidden:
+        objective = np.zeros(len(index))
+        objective[index[key]] = 1
+        ends = []
+        for sign in (1, -1):
+            lp = linprog(sign * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=b_eq, bounds=bounds)
+            assert lp.status == 0, (key, lp.message)  # the true table is always a solution
+            ends.append(sign * lp.fun)
+        # A cell in a line, or a group, with no event at all is 0 by a public total: no suppression can hide
+        # that, and it discloses no count of 1–10.
+        zero = sum(truth[(key[0], g, key[2])] for g in groups) == 0 or truth[(key[0], key[1], hosp)] == 0
+        result[("cost" if key[0] == "cases" else key[0], key[2], key[1])] = (ends[0], ends[1], truth[key], zero)
+    return result
+
+
+def _pinned(cells: pd.DataFrame, out: pd.DataFrame, dimensions=("payer", "patient_sex")) -> dict:
+    """Suppressed cells the attacker narrows to less than one unit (each with its range and true value)."""
+    ranges = {}
+    for dim in dimensions:
+        for key, (low, high, true, zero) in _ranges(cells, out, dim).items():
+            assert low - 1e-6 <= true <= high + 1e-6
+            if not zero:
+                ranges[(dim, *key)] = (round(low, 3), round(high, 3), true)
+    return {k: v for k, v in ranges.items() if v[1] - v[0] < 1 - 1e-6}
+
+
+def _three_lines() -> pd.DataFrame:
+    # Medicaid: Orthopaedics 25, Cardiac 12, Spine 3 (small) — the hospital's Medicaid is 40.
+    blocks = []
+    for line, sizes in {
+        "Orthopaedics": {"Medicare": 60, "Commercial": 40, "Medicaid": 25},
+        "Cardiac": {"Medicare": 50, "Commercial": 30, "Medicaid": 12},
+        "Spine": {"Medicare": 30, "Commercial": 20, "Medicaid": 3},
+    }.items():
+        for payer, n in sizes.items():
+            blocks.append((f"P-{line}", payer, "F", n, n // 5, n // 8, line))
+            if payer != "Medicaid":
+                blocks.append((f"P-{line}", payer, "M", 12, 2, 1, line))
+    return _cases(blocks)
+
+
+def test_the_hospital_less_two_service_lines_no_longer_gives_away_the_third():
+    cells = _equity_cells(_three_lines())
+    out = equity.suppress(cells)
+    cost = out[(out["measure"] == "cost") & (out["dimension"] == "payer") & (out["scope"] != "physician")]
+    cost = cost.assign(where=np.where(cost["scope"] == "hospital", "Hospital", cost["scope_value"]))
+    medicaid = cost[cost["group_value"] == "Medicaid"].set_index("where")["case_count"]
+    assert np.isnan(medicaid["Spine"])  # 3 cases
+    # Within each scope alone the old rule was met; across scopes Hospital − Orthopaedics − Cardiac gave Spine.
+    # Now one of those three is hidden too, so the subtraction cannot be done ...
+    assert medicaid[["Hospital", "Orthopaedics", "Cardiac"]].isna().any()
+    # ... and no linear combination of everything shown pins any hidden cell, in any measure.
+    assert not _pinned(cells, out)
+
+
+def test_no_suppressed_cell_can_be_pinned_from_everything_a_supply_analyst_sees():
+    # A hand-made hospital: four lines, four payers, small cells scattered, a case with no service line.
+    blocks = [
+        ("A", "Medicare", "F", 40, 9, 4, "Orthopaedics"),
+        ("A", "Medicare", "M", 35, 6, 3, "Orthopaedics"),
+        ("A", "Medicaid", "F", 4, 1, 0, "Orthopaedics"),
+        ("A", "Commercial", "M", 22, 3, 11, "Orthopaedics"),
+        ("B", "Self-pay", "F", 2, 0, 1, "Orthopaedics"),
+        ("C", "Medicare", "F", 25, 12, 2, "Cardiac"),
+        ("C", "Medicaid", "M", 14, 5, 1, "Cardiac"),
+        ("C", "Commercial", "F", 11, 0, 0, "Cardiac"),
+        ("C", "Self-pay", "M", 1, 1, 1, "Cardiac"),
+        ("D", "Medicare", "M", 18, 2, 2, "Spine"),
+        ("D", "Medicaid", "F", 7, 3, 0, "Spine"),
+        ("D", "Commercial", "F", 30, 4, 12, "Spine"),
+        ("E", "Medicare", "F", 50, 20, 13, "General"),
+        ("E", "Commercial", "M", 9, 9, 0, "General"),
+        ("E", "Self-pay", "F", 13, 2, 0, "General"),
+        ("F", "Medicaid", "M", 3, 0, 0, None),
+    ]
+    cells = _equity_cells(_cases(blocks))
+    out = equity.suppress(cells)
+    assert out["suppressed_flag"].any() and not out["suppressed_flag"].all()
+    assert not _pinned(cells, out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_suppressed_cell_can_be_pinned_in_random_hospitals(seed):
+    rng = np.random.default_rng(seed)
+    lines = [f"Line {k}" for k in range(int(rng.integers(3, 5)))]
+    blocks = []
+    for line in [*lines, None]:
+        for payer in ("Medicare", "Medicaid", "Commercial", "Self-pay"):
+            for sex in ("F", "M"):
+                if line is None and rng.random() < 0.7:
+                    continue
+                kind = rng.choice(3, p=[0.15, 0.35, 0.5])
+                n = 0 if kind == 0 else int(rng.integers(1, 11) if kind == 1 else rng.integers(11, 70))
+                if n:
+                    blocks.append(
+                        (f"P{seed}", payer, sex, n, int(rng.binomial(n, 0.2)), int(rng.binomial(n, 0.1)), line)
+                    )
+    cells = _equity_cells(_cases(blocks))
+    out = equity.suppress(cells)
+    assert not _pinned(cells, out), seed
 
 
 def test_rate_ratio_interval_matches_the_exact_conditional_binomial():
