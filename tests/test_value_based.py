@@ -503,6 +503,89 @@ def test_no_suppressed_cell_can_be_pinned_in_random_hospitals(seed):
     assert not _pinned(cells, out), seed
 
 
+# --- suppression across periods: closed calendar years only ----------------------------------------------
+
+
+def test_equity_periods_are_the_closed_calendar_years_and_anything_else_falls_back_with_a_reason():
+    from datetime import date
+
+    from core import periods
+
+    start, end = date(2024, 10, 1), date(2026, 9, 30)  # the demo's span
+    years = periods.closed_years(start, end)
+    assert [p.token for p in years] == ["2025", "2024"]  # 2024 starts late in the data: closed all the same
+    assert years[0] == periods.Period(date(2025, 1, 1), date(2025, 12, 31), "2025", "Year 2025")
+    assert periods.closed_years(start, date(2025, 12, 31))[0].token == "2025"  # closed on its last day
+    assert periods.closed_years(date(2025, 3, 1), date(2025, 12, 30)) == []
+    assert periods.parse_closed_year("2025", date(2025, 3, 1), date(2025, 12, 30)) == (None, None)
+    assert periods.parse_closed_year(None, start, end) == (years[0], None)
+    assert periods.parse_closed_year("2024", start, end) == (years[1], None)
+    for token in ("2025Q3", "last12", "2025-01-01..2025-06-30", "2026", "2019", "２０２５", "x" * 100):
+        period, problem = periods.parse_closed_year(token, start, end)
+        assert period == years[0] and problem and problem.endswith("showing Year 2025"), token
+    assert "closed calendar year only" in periods.parse_closed_year("2025Q3", start, end)[1]
+    assert "'2026' is not closed yet (data run to 30 Sep 2026)" in periods.parse_closed_year("2026", start, end)[1]
+    assert "has no data" in periods.parse_closed_year("2019", start, end)[1]
+    # The reads refuse anything else, so no caller can show two periods that overlap.
+    quarter = periods.Period(date(2025, 7, 1), date(2025, 9, 30), "2025Q3", "2025 Q3")
+    with pytest.raises(ValueError, match="closed calendar year only"):
+        equity.closed_year(quarter, start, end)
+    with pytest.raises(ValueError):
+        equity.closed_year(periods.year_period(2026), start, end)
+    assert equity.closed_year(years[1], start, end) == 2024
+
+
+def _equity_page(email: str, params: dict):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "scorecard",
+        "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": "N"}
+    at.run()
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/equity.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("token", ["2025Q3", "last12", "2026"])
+def test_equity_page_offers_closed_years_only_and_a_link_to_another_period_falls_back(
+    on_demo, monkeypatch, tmp_path, token
+):
+    path, truth, _ = on_demo
+    monkeypatch.setenv("SCORECARD_STATE", str(tmp_path / "state.sqlite"))
+    at = _equity_page(truth["personas"]["supply"], {"scope": "hospital", "period": token})
+    picker = next(s for s in at.sidebar.selectbox if s.label == "Period")
+    assert picker.options == ["Year 2025", "Year 2024"]  # no quarter, no last 12 months, no custom range
+    assert picker.value.token == "2025"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "closed calendar year only" in warnings and "showing Year 2025" in warnings
+    assert at.query_params["period"] == "2025"  # the link now says what is shown
+    # A closed year from a link is taken as it is, with no warning.
+    at = _equity_page(truth["personas"]["supply"], {"scope": "hospital", "period": "2024"})
+    assert not at.warning and "Year 2024" in " ".join(c.value for c in at.caption)
+
+
+def test_equity_page_without_a_closed_year_says_so_and_shows_no_figures(fixture_db):
+    ctx = scorecard.data_context(fixture_db)
+    assert not ctx.closed_years()  # the fixture's cases all fall in 2026
+    at = _equity_page("supply@fixture.org", {"scope": "hospital"})
+    info = " ".join(i.value for i in at.info)
+    assert f"The data run from {ctx.data_start:%d %b %Y} to {ctx.data_end:%d %b %Y}" in info
+    assert "shown by closed calendar year only" in info
+    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+
+
 def test_rate_ratio_interval_matches_the_exact_conditional_binomial():
     # Conditional on 45 events, 30 fall in group 1: scipy's exact (Clopper–Pearson) interval for 30/45,
     # mapped to the ratio p/(1 − p) × e2/e1, must be what rate_ratio_interval gives.
@@ -544,8 +627,9 @@ def test_equity_scopes_by_role():
 def test_fixture_without_optional_data_builds_and_has_no_episode_or_extra_dimensions(fixture_db):
     assert db.fetch("mart_episode_position", path=fixture_db).empty
     assert db.fetch("mart_episode_case", path=fixture_db).empty
-    frame = db.fetch("mart_equity_group", path=fixture_db)
+    frame = db.fetch("mart_equity_cell", path=fixture_db)  # no closed year in the fixture: the cells as they are
     assert set(frame["dimension"]) == {"payer", "patient_sex", "age_band"}
+    assert db.fetch("mart_equity_group", path=fixture_db).empty
     result = report.report("P01", db_path=fixture_db)
     assert result["procedures"] and all(p["episode"] is None for p in result["procedures"])
     assert "episode" not in report.to_csv(result).splitlines()[0]
