@@ -172,7 +172,8 @@ def test_demo_suppression_holds_in_every_scope(on_demo):
     shown = frame[~frame["suppressed_flag"]]
     assert not shown["case_count"].between(1, 10).any()
     assert not shown["observed_count"].between(1, 10).any()
-    per = frame.groupby(["scope", "scope_value", "dimension", "measure"])["suppressed_flag"]
+    assert sorted(frame["year"].unique()) == [2024, 2025]  # every closed year, built ahead
+    per = frame.groupby(["year", "scope", "scope_value", "dimension", "measure"])["suppressed_flag"]
     counts = per.sum()
     sizes = per.size()
     # Never exactly one suppressed cell beside shown ones (it would be the total − the rest). A dimension
@@ -180,8 +181,8 @@ def test_demo_suppression_holds_in_every_scope(on_demo):
     bad = (counts == 1) & (sizes > 1)
     assert not bad.any(), counts[bad]
     # ... and a physician's own patients: the whole dimension or nothing.
-    phys = counts.loc["physician"]
-    assert ((phys == 0) | (phys == sizes.loc["physician"])).all()
+    phys = counts.xs("physician", level="scope")
+    assert ((phys == 0) | (phys == sizes.xs("physician", level="scope"))).all()
 
 
 def _equity_cells(cases: pd.DataFrame) -> pd.DataFrame:
@@ -340,7 +341,7 @@ def _ranges(cells: pd.DataFrame, out: pd.DataFrame, dimension: str) -> dict[tupl
     dimension gives them away), that a group listed as suppressed has at least one case, that a group not
     listed in a scope has none there, that the hospital is the sum of its lines and the rest, and that
     events never exceed cases. Solved exactly as linear programs (scipy's HiGHS). Returns
-    {(measure, column, group): (min, max, true value, whether a public total of 0 gives it)}.
+    {(measure, column, group): (min, max, true value, whether a public total gives it whatever is hidden)}.
     """
     from itertools import product
 
@@ -409,10 +410,18 @@ def _ranges(cells: pd.DataFrame, out: pd.DataFrame, dimension: str) -> dict[tupl
             lp = linprog(sign * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=b_eq, bounds=bounds)
             assert lp.status == 0, (key, lp.message)  # the true table is always a solution
             ends.append(sign * lp.fun)
-        # A cell in a line, or a group, with no event at all is 0 by a public total: no suppression can hide
-        # that, and it discloses no count of 1–10.
+        # Two cells no suppression can hide, both given by a public total: a cell in a line, or a group, with
+        # no event at all (it is 0, no count of 1–10), and a line's only group of the dimension (all of
+        # Women's Health is female: the cell IS the line's total, which the hospital's total less the other
+        # lines' gives; README, *Equity*, says so).
         zero = sum(truth[(key[0], g, key[2])] for g in groups) == 0 or truth[(key[0], key[1], hosp)] == 0
-        result[("cost" if key[0] == "cases" else key[0], key[2], key[1])] = (ends[0], ends[1], truth[key], zero)
+        alone = sum(truth[("cases", g, key[2])] > 0 for g in groups) == 1
+        result[("cost" if key[0] == "cases" else key[0], key[2], key[1])] = (
+            ends[0],
+            ends[1],
+            truth[key],
+            zero or alone,
+        )
     return result
 
 
@@ -420,9 +429,9 @@ def _pinned(cells: pd.DataFrame, out: pd.DataFrame, dimensions=("payer", "patien
     """Suppressed cells the attacker narrows to less than one unit (each with its range and true value)."""
     ranges = {}
     for dim in dimensions:
-        for key, (low, high, true, zero) in _ranges(cells, out, dim).items():
+        for key, (low, high, true, given) in _ranges(cells, out, dim).items():
             assert low - 1e-6 <= true <= high + 1e-6
-            if not zero:
+            if not given:
                 ranges[(dim, *key)] = (round(low, 3), round(high, 3), true)
     return {k: v for k, v in ranges.items() if v[1] - v[0] < 1 - 1e-6}
 
@@ -501,6 +510,25 @@ def test_no_suppressed_cell_can_be_pinned_in_random_hospitals(seed):
     cells = _equity_cells(_cases(blocks))
     out = equity.suppress(cells)
     assert not _pinned(cells, out), seed
+
+
+def test_demo_year_pins_no_suppressed_cell_and_flags_recompute_it_with_the_same_rule(on_demo):
+    path, *_ = on_demo
+    year = scorecard.data_context(path).closed_years()[0]
+    cells = db.fetch("mart_equity_cell", variables=scorecard.period_variables(year), path=path)
+    built = db.fetch("mart_equity_group", where={"year": 2025}, path=path)
+    dims = ("payer", "patient_sex", "age_band", "race_ethnicity", "dual_eligible")
+    assert built.loc[built["scope"] != "physician", "suppressed_flag"].any()
+    assert not _pinned(cells, built, dims)
+    # With accepted flags the year is recomputed from the cells by the same rule: an excluded id that
+    # matches no case changes nothing, so the recomputed scope equals the build's.
+    for scope, value in (("hospital", ""), ("service_line", "Orthopaedics")):
+        kept = equity.groups(scope, value, year)
+        again = equity.groups(scope, value, year, ["no-such-case"])
+        cols = ["dimension", "group_value", "measure", "suppressed_flag", "case_count", "observed_count", "gap"]
+        pd.testing.assert_frame_equal(
+            kept[cols].reset_index(drop=True), again[cols].reset_index(drop=True), check_dtype=False
+        )
 
 
 # --- suppression across periods: closed calendar years only ----------------------------------------------
