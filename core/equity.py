@@ -180,7 +180,8 @@ def linked_suppression(
 def _hidden_cells(cells: pd.DataFrame) -> dict[str, set[tuple[str, str, str]]]:
     """{measure: {(dimension, group, column)}} hidden in the hospital and service-line scopes."""
     hidden: dict[str, set] = {m: set() for m in MEASURES}
-    for dim, part in cells.groupby("dimension", sort=False):
+    for dim in dict.fromkeys(cells["dimension"]):  # a rule per dimension: nothing is added up here
+        part = cells[cells["dimension"] == dim]
         keys = list(zip(part["group_value"], part["column"], strict=True))
         cases = dict(zip(keys, part["case_count"].astype(int), strict=True))
         events = {
@@ -231,7 +232,9 @@ def suppress(cells: pd.DataFrame) -> pd.DataFrame:
             frame[["mean_case_cost_usd", "cost_index", "cost_index_var"]] = np.nan
         keys = zip(cells["dimension"], cells["group_value"], cells["column"], strict=True)
         flag = np.array([k in hidden[m] for k in keys], dtype=bool)
-        whole = small.groupby([cells[c] for c in per_dim]).transform("any").to_numpy(dtype=bool)
+        scopes = list(zip(*(cells[c] for c in per_dim), strict=True))
+        any_small = {k for k, is_small in zip(scopes, small, strict=True) if is_small}
+        whole = np.array([k in any_small for k in scopes], dtype=bool)
         frame["suppressed_flag"] = np.where(doctor, whole, flag)
         frames.append(frame[frame["column"] != UNSHOWN_COLUMN])
     out = pd.concat(frames, ignore_index=True).drop(columns="column")
