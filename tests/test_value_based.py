@@ -1,6 +1,8 @@
 """Episode cost and equity (issue 15): the demo's planted truths found through the marts and `core report`,
-the CMS cell-size suppression (including recovery by subtraction), access scopes, and a source without
-post-acute data or the optional equity columns (the fixture) showing no empty sections.
+the CMS cell-size suppression (including recovery by subtraction, within a view, across the hospital and its
+service lines — attacked with linear programs — and across periods: closed calendar years only), access
+scopes, and a source without post-acute data or the optional equity columns (the fixture) showing no empty
+sections.
 """
 
 from __future__ import annotations
