@@ -533,6 +533,19 @@ def test_demo_year_pins_no_suppressed_cell_and_flags_recompute_it_with_the_same_
         )
 
 
+def test_only_the_suppression_rule_and_the_build_read_the_unsuppressed_cells():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readers = {
+        str(p.relative_to(root))
+        for p in [*root.glob("pages/*.py"), *root.glob("app.py"), *(root / "core").rglob("*.py")]
+        if "mart_equity_cell" in p.read_text(encoding="utf-8")
+    }
+    # core/build/pipeline.py only names it as the build step's input.
+    assert readers == {"core/equity.py", "core/build/equity_years.py", "core/build/pipeline.py"}
+
+
 # --- suppression across periods: closed calendar years only ----------------------------------------------
 
 
