@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -277,7 +278,7 @@ def year_table(cells: pd.DataFrame, year: int) -> pd.DataFrame:
 # --- reads ---------------------------------------------------------------------------------------------
 
 
-def closed_year(period: Period, data_start, data_end) -> int:
+def closed_year(period: Period, data_start: date, data_end: date) -> int:
     """The year of `period` when it is one of the closed calendar years equity is shown for, else ValueError.
 
     Only closed calendar years are shown (README, *Equity*): two overlapping periods — a year and three of
