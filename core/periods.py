@@ -1,4 +1,5 @@
-"""Periods a scorecard can cover: the default 12 months, calendar quarters and years, or any dates.
+"""Periods a scorecard can cover: the default 12 months, calendar quarters and years, or any dates
+(and, for the equity view, closed calendar years only: `closed_years`).
 
 A period travels in links as a short token — `last12`, `2026Q3`, `2026`, or
 `2025-10-01..2026-09-30` — parsed here, never trusted: a token outside the data or malformed
@@ -122,3 +123,54 @@ def parse_period(
     if offered_only and period.token not in {p.token for p in period_options(data_start, data_end, default_start)}:
         return default, out_of_range
     return period, None
+
+
+def year_period(year: int) -> Period:
+    """The calendar year `year` (1 January – 31 December), as the pickers offer it."""
+    return Period(date(year, 1, 1), date(year, 12, 31), str(year), f"Year {year}")
+
+
+def closed_years(data_start: date, data_end: date) -> list[Period]:
+    """Calendar years whose 31 December is on or before the data's end, newest first (README, *Equity*).
+
+    A year the data start partway through is closed all the same: it will never gain cases. Years are
+    disjoint, so no two of them can be subtracted one from another; an open year would grow with every
+    refresh, and two refreshes could be differenced.
+    """
+    last = data_end.year if data_end >= date(data_end.year, 12, 31) else data_end.year - 1
+    return [year_period(year) for year in range(last, data_start.year - 1, -1)]
+
+
+def parse_closed_year(token: str | None, data_start: date, data_end: date) -> tuple[Period | None, str | None]:
+    """(closed year, problem) for a token from a link where only closed calendar years are offered.
+
+    The latest closed year when the token is absent; when it names anything else (a quarter, the last 12
+    months, a custom range, an open year or none at all), the latest closed year and a message saying why.
+    (None, None) when the data hold no closed year. Never raises.
+    """
+    years = closed_years(data_start, data_end)
+    if not years:
+        return None, None
+    latest = years[0]
+    token = "" if token is None else str(token).strip()
+    if token == "":
+        return latest, None
+    if token in {p.token for p in years}:
+        return next(p for p in years if p.token == token), None
+    fallback = f"showing {latest.label}"
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        return latest, f"the period in the link is not understood; {fallback}"
+    why = (
+        "figures by patient group are shown by closed calendar year only (two overlapping periods could "
+        "be subtracted to recover a small group)"
+    )
+    if _YEAR.fullmatch(token) and data_start.year <= int(token) <= data_end.year:
+        return latest, (
+            f"the year {_shown(token)} is not closed yet (data run to {data_end:%d %b %Y}): {why}; {fallback}"
+        )
+    if _YEAR.fullmatch(token):
+        return latest, (
+            f"the period {_shown(token)} has no data (data run from {data_start:%d %b %Y} "
+            f"to {data_end:%d %b %Y}); {fallback}"
+        )
+    return latest, f"the period {_shown(token)} is not offered here: {why}; {fallback}"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core import access, db, metrics, state, stats
-from core.periods import Period, default_period, parse_period, period_options
+from core.periods import Period, closed_years, default_period, parse_closed_year, parse_period, period_options
 
 BLINDING_SECRET = "peer_letters"
 
@@ -66,6 +66,14 @@ class DataContext:
     def parse_period(self, token: str | None, offered_only: bool = False) -> tuple[Period, str | None]:
         """A period from a link token, or the default and why (`offered_only` for blinded viewers)."""
         return parse_period(token, self.data_start, self.data_end, self.default_start, offered_only=offered_only)
+
+    def closed_years(self) -> list[Period]:
+        """The closed calendar years of the data, newest first (the only periods of the equity view)."""
+        return closed_years(self.data_start, self.data_end)
+
+    def parse_closed_year(self, token: str | None) -> tuple[Period | None, str | None]:
+        """A closed year from a link token, or the latest and why; (None, None) without a closed year."""
+        return parse_closed_year(token, self.data_start, self.data_end)
 
 
 def _as_date(value) -> date:

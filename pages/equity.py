@@ -1,5 +1,5 @@
 """Equity: outcomes and cost by patient group (payer, sex, age band, race/ethnicity, dual eligibility),
-with every cell of 1–10 cases or events suppressed in SQL (README, *Equity*)."""
+by closed calendar year, with every cell of 1–10 cases or events suppressed (README, *Equity*)."""
 
 import streamlit as st
 
@@ -28,7 +28,13 @@ if ui.param("scope") and asked not in scopes:
 scope = st.sidebar.selectbox(
     "Patients", scopes, index=scopes.index(asked) if asked in scopes else 0, format_func=equity_ui.scope_label
 )
-period = ui.period_picker(ctx)
+period = ui.period_picker(ctx, grain="closed_year")
+if period is None:
+    ui.no_data(
+        f"The data run from {ctx.data_start:%d %b %Y} to {ctx.data_end:%d %b %Y}. Figures by patient group are "
+        "shown by closed calendar year only, and no calendar year has ended within the data yet."
+    )
+    st.stop()
 measures = list(equity.MEASURES)
 measure = st.sidebar.radio(
     "Figure",
@@ -48,8 +54,9 @@ ui.share_box("equity", params, "this equity view")
 st.caption(
     f"{equity_ui.scope_label(scope)} · {period.label}. Outcomes are observed ÷ expected from the risk models "
     "(patient factors only, never payer or group), with exact 95% intervals; cost index = case cost ÷ "
-    "expected case cost. Any cell of 1–10 cases or events is suppressed, with a second cell where one "
-    "could otherwise be worked out from the others; no totals are shown. See *Definitions*."
+    "expected case cost. Shown by closed calendar year only. Any cell of 1–10 cases or events is "
+    "suppressed, with other cells wherever one could otherwise be worked out from the rest (across the "
+    "hospital and its service lines); no totals are shown. See *Definitions*."
 )
 frame = ui.cached(equity.groups, scope[0], scope[1], period, excluded)
 if frame.empty:

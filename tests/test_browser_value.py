@@ -64,6 +64,7 @@ def test_supply_analyst_walks_the_equity_view(demo_app, page):
     assert "Equity: outcomes and cost by patient group" in body
     assert "Dual-eligible — Dual eligibility (Medicare and Medicaid): 30-day readmissions" in body
     assert "Race and ethnicity" in body and "group(s) suppressed: fewer than 11 cases or events" in body
+    assert "Year 2025" in body and "Shown by closed calendar year only" in body  # the demo's latest closed year
     page.locator("canvas, svg.marks").first.wait_for()
     screenshot(page, SHOTS / "equity-supply-desktop.png", 1280, 900)
     page.get_by_text("Race and ethnicity").first.scroll_into_view_if_needed()
@@ -75,6 +76,12 @@ def test_supply_analyst_walks_the_equity_view(demo_app, page):
     wait_for_app(page)
     assert "Service line: Cardiovascular" in app_text(page)
     assert "scope=service_line" in page.url
+    # A link to a quarter shows the latest closed year instead, and says why.
+    page.goto(f"{demo_app}/equity?scope=hospital&period=2025Q3&outcome=readmit_30d")
+    wait_for_app(page)
+    body = app_text(page)
+    assert "is not offered here" in body and "closed calendar year only" in body and "showing Year 2025" in body
+    screenshot(page, SHOTS / "equity-supply-quarter-link-desktop.png", 1280, 900)
 
 
 def test_snf_heavy_surgeon_sees_where_his_episode_cost_comes_from(demo_app, page):

@@ -1,6 +1,8 @@
 """Episode cost and equity (issue 15): the demo's planted truths found through the marts and `core report`,
-the CMS cell-size suppression (including recovery by subtraction), access scopes, and a source without
-post-acute data or the optional equity columns (the fixture) showing no empty sections.
+the CMS cell-size suppression (including recovery by subtraction, within a view, across the hospital and its
+service lines — attacked with linear programs — and across periods: closed calendar years only), access
+scopes, and a source without post-acute data or the optional equity columns (the fixture) showing no empty
+sections.
 """
 
 from __future__ import annotations
@@ -143,7 +145,10 @@ def test_department_slide_is_blinded_and_names_skilled_nursing(on_demo):
 def test_dual_eligible_patients_have_clearly_worse_readmissions(on_demo):
     path, truth, _ = on_demo
     planted = truth["value_based_care"]["worse_group"]
-    period = scorecard.data_context(path).default_period()
+    # Equity is shown by closed calendar year: the demo's data run from October 2024 to September 2026, so
+    # the latest closed year is 2025 (the planted effect holds over the whole span).
+    period = scorecard.data_context(path).closed_years()[0]
+    assert period.token == "2025"
     frame = equity.groups("hospital", "", period)
     [outcome] = planted["outcomes"]
     row = frame[
@@ -169,7 +174,8 @@ def test_demo_suppression_holds_in_every_scope(on_demo):
     shown = frame[~frame["suppressed_flag"]]
     assert not shown["case_count"].between(1, 10).any()
     assert not shown["observed_count"].between(1, 10).any()
-    per = frame.groupby(["scope", "scope_value", "dimension", "measure"])["suppressed_flag"]
+    assert sorted(frame["year"].unique()) == [2024, 2025]  # every closed year, built ahead
+    per = frame.groupby(["year", "scope", "scope_value", "dimension", "measure"])["suppressed_flag"]
     counts = per.sum()
     sizes = per.size()
     # Never exactly one suppressed cell beside shown ones (it would be the total − the rest). A dimension
@@ -177,12 +183,12 @@ def test_demo_suppression_holds_in_every_scope(on_demo):
     bad = (counts == 1) & (sizes > 1)
     assert not bad.any(), counts[bad]
     # ... and a physician's own patients: the whole dimension or nothing.
-    phys = counts.loc["physician"]
-    assert ((phys == 0) | (phys == sizes.loc["physician"])).all()
+    phys = counts.xs("physician", level="scope")
+    assert ((phys == 0) | (phys == sizes.xs("physician", level="scope"))).all()
 
 
-def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
-    """mart_equity_group's SQL over a hand-made mart_period_case and int_case_equity."""
+def _equity_cells(cases: pd.DataFrame) -> pd.DataFrame:
+    """mart_equity_cell's SQL (no suppression) over a hand-made mart_period_case and int_case_equity."""
     con = duckdb.connect()
     con.register("cases_frame", cases)
     con.execute(
@@ -199,24 +205,32 @@ def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
         "create table int_equity_dimension as select * from (values ('payer', 'Payer', 1), "
         "('patient_sex', 'Sex', 2), ('age_band', 'Age band', 3)) as d(dimension, dimension_label, dimension_order)"
     )
-    sql = (SQL_DIR / "marts" / "equity" / "mart_equity_group.sql").read_text()
+    sql = (SQL_DIR / "marts" / "equity" / "mart_equity_cell.sql").read_text()
     return con.execute(sql).df()
 
 
-def _cases(spec: list[tuple[str, str, str, int, int]]) -> pd.DataFrame:
-    """(physician, payer, sex, cases, complications) blocks; ages all in one band."""
+def _run_equity_sql(cases: pd.DataFrame) -> pd.DataFrame:
+    """What the build stores for one year: mart_equity_cell suppressed by core.equity.suppress."""
+    return equity.suppress(_equity_cells(cases))
+
+
+def _cases(spec: list[tuple], line: str | None = "Orthopaedics") -> pd.DataFrame:
+    """(physician, payer, sex, cases, complications[, readmissions[, service line]]) blocks; one age band."""
     rows = []
-    for physician, payer, sex, n, events in spec:
+    for block in spec:
+        physician, payer, sex, n, events = block[:5]
+        readmits = block[5] if len(block) > 5 else 0
+        block_line = block[6] if len(block) > 6 else line
         for k in range(n):
             rows.append(
                 {
-                    "case_id": f"{physician}-{payer}-{sex}-{k}",
+                    "case_id": f"{physician}-{payer}-{sex}-{block_line}-{k}",
                     "physician_id": physician,
-                    "service_line": "Orthopaedics",
+                    "service_line": block_line,
                     "case_cost_usd": 1000.0 + k,
                     "expected_case_cost_usd": 1000.0,
                     "complication_flag": k < events,
-                    "readmit_30d_flag": False,
+                    "readmit_30d_flag": k >= n - readmits,
                     "ssi_flag": False,
                     "mortality_flag": False,
                     "expected_complication_rate": 0.1,
@@ -317,6 +331,304 @@ def test_two_small_cells_need_no_third_and_a_physician_sees_a_dimension_only_whe
     assert not by_dim.loc["patient_sex", "any"]  # F 48, M 20: shown
 
 
+# --- suppression across scopes (the hospital and its service lines are one linked table) ---------------
+
+
+def _ranges(cells: pd.DataFrame, out: pd.DataFrame, dimension: str) -> dict[tuple[str, str, str], tuple]:
+    """What an attacker can pin: for every suppressed hospital or service-line cell of `dimension`, the least
+    and the greatest value (cases for cost, events for an outcome) consistent with all a supply analyst sees.
+
+    The attacker knows every shown cell of every scope (cases, and each outcome's events), every margin
+    (each service line's, the no-service-line rest's and the hospital's cases and events: any complete
+    dimension gives them away), that a group listed as suppressed has at least one case, that a group not
+    listed in a scope has none there, that the hospital is the sum of its lines and the rest, and that
+    events never exceed cases. Solved exactly as linear programs (scipy's HiGHS). Returns
+    {(measure, column, group): (min, max, true value, whether a public total gives it whatever is hidden)}.
+    """
+    from itertools import product
+
+    from scipy.optimize import linprog
+
+    hosp = "\x00hospital"
+    raw = cells[(cells["scope"] != "physician") & (cells["dimension"] == dimension)]
+    seen = out[(out["scope"] != "physician") & (out["dimension"] == dimension)]
+
+    def column(scope: str, value: str) -> str:
+        return hosp if scope == "hospital" else value
+
+    groups = sorted(raw["group_value"].unique())
+    lines = sorted(set(raw.loc[raw["scope"] == "service_line", "scope_value"]) | {""})  # "": no service line
+    columns = [*lines, hosp]
+    quantities = ["cases", *equity.OUTCOME_MEASURES]
+    index = {key: i for i, key in enumerate(product(quantities, groups, columns))}
+    truth = dict.fromkeys(index, 0.0)
+    for r in raw.itertuples():
+        c = column(r.scope, r.scope_value)
+        truth[("cases", r.group_value, c)] = float(r.case_count)
+        for m in equity.OUTCOME_MEASURES:
+            truth[(m, r.group_value, c)] = float(getattr(r, f"{m}_observed"))
+    a_eq, b_eq = [], []
+    for q in quantities:
+        for c in columns:  # every margin is public
+            row = np.zeros(len(index))
+            for g in groups:
+                row[index[(q, g, c)]] = 1
+            a_eq.append(row)
+            b_eq.append(sum(truth[(q, g, c)] for g in groups))
+        for g in groups:  # the hospital is the sum of its lines and the rest
+            row = np.zeros(len(index))
+            for c in lines:
+                row[index[(q, g, c)]] = 1
+            row[index[(q, g, hosp)]] = -1
+            a_eq.append(row)
+            b_eq.append(0.0)
+    a_ub = []
+    for m, g, c in product(equity.OUTCOME_MEASURES, groups, columns):  # events ≤ cases
+        row = np.zeros(len(index))
+        row[index[(m, g, c)]], row[index[("cases", g, c)]] = 1, -1
+        a_ub.append(row)
+    bounds = [(0.0, None)] * len(index)
+    listed = {(r.group_value, column(r.scope, r.scope_value)) for r in seen.itertuples()}
+    for q, g, c in index:
+        if c != "" and (g, c) not in listed:
+            bounds[index[(q, g, c)]] = (0.0, 0.0)  # not listed in a shown scope: none there
+    hidden = []
+    for r in seen.itertuples():
+        c, q = column(r.scope, r.scope_value), ("cases" if r.measure == "cost" else r.measure)
+        if r.suppressed_flag:
+            hidden.append((q, r.group_value, c))
+            if q == "cases":
+                bounds[index[(q, r.group_value, c)]] = (1.0, None)
+            continue
+        bounds[index[("cases", r.group_value, c)]] = (r.case_count, r.case_count)
+        if q != "cases":
+            bounds[index[(q, r.group_value, c)]] = (r.observed_count, r.observed_count)
+    result = {}
+    for key in hidden:
+        objective = np.zeros(len(index))
+        objective[index[key]] = 1
+        ends = []
+        for sign in (1, -1):
+            lp = linprog(sign * objective, A_ub=a_ub, b_ub=np.zeros(len(a_ub)), A_eq=a_eq, b_eq=b_eq, bounds=bounds)
+            assert lp.status == 0, (key, lp.message)  # the true table is always a solution
+            ends.append(sign * lp.fun)
+        # Two cells no suppression can hide, both given by a public total: a cell in a line, or a group, with
+        # no event at all (it is 0, no count of 1–10), and a line's only group of the dimension (all of
+        # Women's Health is female: the cell IS the line's total, which the hospital's total less the other
+        # lines' gives; README, *Equity*, says so).
+        zero = sum(truth[(key[0], g, key[2])] for g in groups) == 0 or truth[(key[0], key[1], hosp)] == 0
+        alone = sum(truth[("cases", g, key[2])] > 0 for g in groups) == 1
+        result[("cost" if key[0] == "cases" else key[0], key[2], key[1])] = (
+            ends[0],
+            ends[1],
+            truth[key],
+            zero or alone,
+        )
+    return result
+
+
+def _pinned(cells: pd.DataFrame, out: pd.DataFrame, dimensions=("payer", "patient_sex")) -> dict:
+    """Suppressed cells the attacker narrows to less than one unit (each with its range and true value)."""
+    ranges = {}
+    for dim in dimensions:
+        for key, (low, high, true, given) in _ranges(cells, out, dim).items():
+            assert low - 1e-6 <= true <= high + 1e-6
+            if not given:
+                ranges[(dim, *key)] = (round(low, 3), round(high, 3), true)
+    return {k: v for k, v in ranges.items() if v[1] - v[0] < 1 - 1e-6}
+
+
+def _three_lines() -> pd.DataFrame:
+    # Medicaid: Orthopaedics 25, Cardiac 12, Spine 3 (small) — the hospital's Medicaid is 40.
+    blocks = []
+    for line, sizes in {
+        "Orthopaedics": {"Medicare": 60, "Commercial": 40, "Medicaid": 25},
+        "Cardiac": {"Medicare": 50, "Commercial": 30, "Medicaid": 12},
+        "Spine": {"Medicare": 30, "Commercial": 20, "Medicaid": 3},
+    }.items():
+        for payer, n in sizes.items():
+            blocks.append((f"P-{line}", payer, "F", n, n // 5, n // 8, line))
+            if payer != "Medicaid":
+                blocks.append((f"P-{line}", payer, "M", 12, 2, 1, line))
+    return _cases(blocks)
+
+
+def test_the_hospital_less_two_service_lines_no_longer_gives_away_the_third():
+    cells = _equity_cells(_three_lines())
+    out = equity.suppress(cells)
+    cost = out[(out["measure"] == "cost") & (out["dimension"] == "payer") & (out["scope"] != "physician")]
+    cost = cost.assign(where=np.where(cost["scope"] == "hospital", "Hospital", cost["scope_value"]))
+    medicaid = cost[cost["group_value"] == "Medicaid"].set_index("where")["case_count"]
+    assert np.isnan(medicaid["Spine"])  # 3 cases
+    # Within each scope alone the old rule was met; across scopes Hospital − Orthopaedics − Cardiac gave Spine.
+    # Now one of those three is hidden too, so the subtraction cannot be done ...
+    assert medicaid[["Hospital", "Orthopaedics", "Cardiac"]].isna().any()
+    # ... and no linear combination of everything shown pins any hidden cell, in any measure.
+    assert not _pinned(cells, out)
+
+
+def test_no_suppressed_cell_can_be_pinned_from_everything_a_supply_analyst_sees():
+    # A hand-made hospital: four lines, four payers, small cells scattered, a case with no service line.
+    blocks = [
+        ("A", "Medicare", "F", 40, 9, 4, "Orthopaedics"),
+        ("A", "Medicare", "M", 35, 6, 3, "Orthopaedics"),
+        ("A", "Medicaid", "F", 4, 1, 0, "Orthopaedics"),
+        ("A", "Commercial", "M", 22, 3, 11, "Orthopaedics"),
+        ("B", "Self-pay", "F", 2, 0, 1, "Orthopaedics"),
+        ("C", "Medicare", "F", 25, 12, 2, "Cardiac"),
+        ("C", "Medicaid", "M", 14, 5, 1, "Cardiac"),
+        ("C", "Commercial", "F", 11, 0, 0, "Cardiac"),
+        ("C", "Self-pay", "M", 1, 1, 1, "Cardiac"),
+        ("D", "Medicare", "M", 18, 2, 2, "Spine"),
+        ("D", "Medicaid", "F", 7, 3, 0, "Spine"),
+        ("D", "Commercial", "F", 30, 4, 12, "Spine"),
+        ("E", "Medicare", "F", 50, 20, 13, "General"),
+        ("E", "Commercial", "M", 9, 9, 0, "General"),
+        ("E", "Self-pay", "F", 13, 2, 0, "General"),
+        ("F", "Medicaid", "M", 3, 0, 0, None),
+    ]
+    cells = _equity_cells(_cases(blocks))
+    out = equity.suppress(cells)
+    assert out["suppressed_flag"].any() and not out["suppressed_flag"].all()
+    assert not _pinned(cells, out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_suppressed_cell_can_be_pinned_in_random_hospitals(seed):
+    rng = np.random.default_rng(seed)
+    lines = [f"Line {k}" for k in range(int(rng.integers(3, 5)))]
+    blocks = []
+    for line in [*lines, None]:
+        for payer in ("Medicare", "Medicaid", "Commercial", "Self-pay"):
+            for sex in ("F", "M"):
+                if line is None and rng.random() < 0.7:
+                    continue
+                kind = rng.choice(3, p=[0.15, 0.35, 0.5])
+                n = 0 if kind == 0 else int(rng.integers(1, 11) if kind == 1 else rng.integers(11, 70))
+                if n:
+                    blocks.append(
+                        (f"P{seed}", payer, sex, n, int(rng.binomial(n, 0.2)), int(rng.binomial(n, 0.1)), line)
+                    )
+    cells = _equity_cells(_cases(blocks))
+    out = equity.suppress(cells)
+    assert not _pinned(cells, out), seed
+
+
+def test_demo_year_pins_no_suppressed_cell_and_flags_recompute_it_with_the_same_rule(on_demo):
+    path, *_ = on_demo
+    year = scorecard.data_context(path).closed_years()[0]
+    cells = db.fetch("mart_equity_cell", variables=scorecard.period_variables(year), path=path)
+    built = db.fetch("mart_equity_group", where={"year": 2025}, path=path)
+    dims = ("payer", "patient_sex", "age_band", "race_ethnicity", "dual_eligible")
+    assert built.loc[built["scope"] != "physician", "suppressed_flag"].any()
+    assert not _pinned(cells, built, dims)
+    # With accepted flags the year is recomputed from the cells by the same rule: an excluded id that
+    # matches no case changes nothing, so the recomputed scope equals the build's.
+    for scope, value in (("hospital", ""), ("service_line", "Orthopaedics")):
+        kept = equity.groups(scope, value, year)
+        again = equity.groups(scope, value, year, ["no-such-case"])
+        cols = ["dimension", "group_value", "measure", "suppressed_flag", "case_count", "observed_count", "gap"]
+        pd.testing.assert_frame_equal(
+            kept[cols].reset_index(drop=True), again[cols].reset_index(drop=True), check_dtype=False
+        )
+
+
+def test_only_the_suppression_rule_and_the_build_read_the_unsuppressed_cells():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readers = {
+        str(p.relative_to(root))
+        for p in [*root.glob("pages/*.py"), *root.glob("app.py"), *(root / "core").rglob("*.py")]
+        if "mart_equity_cell" in p.read_text(encoding="utf-8")
+    }
+    # core/build/pipeline.py only names it as the build step's input.
+    assert readers == {"core/equity.py", "core/build/equity_years.py", "core/build/pipeline.py"}
+
+
+# --- suppression across periods: closed calendar years only ----------------------------------------------
+
+
+def test_equity_periods_are_the_closed_calendar_years_and_anything_else_falls_back_with_a_reason():
+    from datetime import date
+
+    from core import periods
+
+    start, end = date(2024, 10, 1), date(2026, 9, 30)  # the demo's span
+    years = periods.closed_years(start, end)
+    assert [p.token for p in years] == ["2025", "2024"]  # 2024 starts late in the data: closed all the same
+    assert years[0] == periods.Period(date(2025, 1, 1), date(2025, 12, 31), "2025", "Year 2025")
+    assert periods.closed_years(start, date(2025, 12, 31))[0].token == "2025"  # closed on its last day
+    assert periods.closed_years(date(2025, 3, 1), date(2025, 12, 30)) == []
+    assert periods.parse_closed_year("2025", date(2025, 3, 1), date(2025, 12, 30)) == (None, None)
+    assert periods.parse_closed_year(None, start, end) == (years[0], None)
+    assert periods.parse_closed_year("2024", start, end) == (years[1], None)
+    for token in ("2025Q3", "last12", "2025-01-01..2025-06-30", "2026", "2019", "２０２５", "x" * 100):
+        period, problem = periods.parse_closed_year(token, start, end)
+        assert period == years[0] and problem and problem.endswith("showing Year 2025"), token
+    assert "closed calendar year only" in periods.parse_closed_year("2025Q3", start, end)[1]
+    assert "'2026' is not closed yet (data run to 30 Sep 2026)" in periods.parse_closed_year("2026", start, end)[1]
+    assert "has no data" in periods.parse_closed_year("2019", start, end)[1]
+    # The reads refuse anything else, so no caller can show two periods that overlap.
+    quarter = periods.Period(date(2025, 7, 1), date(2025, 9, 30), "2025Q3", "2025 Q3")
+    with pytest.raises(ValueError, match="closed calendar year only"):
+        equity.closed_year(quarter, start, end)
+    with pytest.raises(ValueError):
+        equity.closed_year(periods.year_period(2026), start, end)
+    assert equity.closed_year(years[1], start, end) == 2024
+
+
+def _equity_page(email: str, params: dict):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=60)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "scorecard",
+        "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": "N"}
+    at.run()
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/equity.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("token", ["2025Q3", "last12", "2026"])
+def test_equity_page_offers_closed_years_only_and_a_link_to_another_period_falls_back(
+    on_demo, monkeypatch, tmp_path, token
+):
+    path, truth, _ = on_demo
+    monkeypatch.setenv("SCORECARD_STATE", str(tmp_path / "state.sqlite"))
+    at = _equity_page(truth["personas"]["supply"], {"scope": "hospital", "period": token})
+    picker = next(s for s in at.sidebar.selectbox if s.label == "Period")
+    assert picker.options == ["Year 2025", "Year 2024"]  # no quarter, no last 12 months, no custom range
+    assert picker.value.token == "2025"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "closed calendar year only" in warnings and "showing Year 2025" in warnings
+    assert at.query_params["period"] == "2025"  # the link now says what is shown
+    # A closed year from a link is taken as it is, with no warning.
+    at = _equity_page(truth["personas"]["supply"], {"scope": "hospital", "period": "2024"})
+    assert not at.warning and "Year 2024" in " ".join(c.value for c in at.caption)
+
+
+def test_equity_page_without_a_closed_year_says_so_and_shows_no_figures(fixture_db):
+    ctx = scorecard.data_context(fixture_db)
+    assert not ctx.closed_years()  # the fixture's cases all fall in 2026
+    at = _equity_page("supply@fixture.org", {"scope": "hospital"})
+    info = " ".join(i.value for i in at.info)
+    assert f"The data run from {ctx.data_start:%d %b %Y} to {ctx.data_end:%d %b %Y}" in info
+    assert "shown by closed calendar year only" in info
+    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+
+
 def test_rate_ratio_interval_matches_the_exact_conditional_binomial():
     # Conditional on 45 events, 30 fall in group 1: scipy's exact (Clopper–Pearson) interval for 30/45,
     # mapped to the ratio p/(1 − p) × e2/e1, must be what rate_ratio_interval gives.
@@ -358,8 +670,9 @@ def test_equity_scopes_by_role():
 def test_fixture_without_optional_data_builds_and_has_no_episode_or_extra_dimensions(fixture_db):
     assert db.fetch("mart_episode_position", path=fixture_db).empty
     assert db.fetch("mart_episode_case", path=fixture_db).empty
-    frame = db.fetch("mart_equity_group", path=fixture_db)
+    frame = db.fetch("mart_equity_cell", path=fixture_db)  # no closed year in the fixture: the cells as they are
     assert set(frame["dimension"]) == {"payer", "patient_sex", "age_band"}
+    assert db.fetch("mart_equity_group", path=fixture_db).empty
     result = report.report("P01", db_path=fixture_db)
     assert result["procedures"] and all(p["episode"] is None for p in result["procedures"])
     assert "episode" not in report.to_csv(result).splitlines()[0]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import db
-from core.build import contract, episodes, funnels, provenance, risk, validate
+from core.build import contract, episodes, equity_years, funnels, provenance, risk, validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -33,6 +33,7 @@ PYTHON_MODELS = {
     "int_episode_expected": ("int_case_episode",),
     "int_episode_model": ("int_episode_expected",),
     "mart_funnel_default": ("mart_outcome_position_default",),
+    "mart_equity_group": ("mart_equity_cell", "int_period"),
 }
 DEMO_GENERATOR = provenance.DEMO_GENERATOR
 
@@ -179,6 +180,9 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 episodes.build_episode_expected(con)  # writes int_episode_model too
             elif name == "mart_funnel_default":
                 funnels.build_funnel_defaults(con)
+            elif name == "mart_equity_group":
+                rows = equity_years.build_equity_years(con)
+                progress(f"built mart_equity_group: {rows:,} rows ({time.monotonic() - started:.1f}s)")
             continue  # int_risk_model is written by the risk step
         kind, sql = models[name]
         body = sql.strip().rstrip(";")

@@ -108,9 +108,12 @@ def markdown(ctx: Any) -> str:
   ratio of the two O/Es with an exact interval (conditional on the two groups' events); for cost, the difference
   of the cost indices with a Welch interval. A gap is called **clear** only when its 99.8% interval excludes no
   difference: a page compares dozens of groups, and at 95% one comparison in twenty would differ by chance.
+- Figures are shown by **closed calendar year** only (a year that ended within the data): two overlapping
+  periods — a year and three of its quarters — could be subtracted to reveal a small group in the rest.
 - **Small cells are suppressed** (the CMS cell-size rule): a group with 1–10 cases, or an outcome with 1–10
-  events in it, shows nothing. When only one cell of a dimension is suppressed, the next smallest is suppressed
-  too, so it cannot be worked out by subtracting the others from a total; no totals are shown.
+  events in it, shows nothing. Other cells are suppressed with it wherever it could otherwise be worked out by
+  subtraction — within a view, and across the hospital and its service lines together (the hospital's
+  Medicaid patients less those of two service lines would give the third's). No totals are shown.
 - Supply and admin see the hospital and every service line; champions their own service line; physicians and
   champions their own patients, by a dimension only when every group of it has at least 11 cases and events.
 

@@ -175,18 +175,31 @@ def refuse(page: str, params: dict[str, Any], reason: str) -> None:
 
 
 def period_picker(
-    ctx: scorecard.DataContext, where: Any = None, token: str | None = None, offered_only: bool | None = None
+    ctx: scorecard.DataContext,
+    where: Any = None,
+    token: str | None = None,
+    offered_only: bool | None = None,
+    grain: str = "any",
 ) -> Any:
     """The link's period (or the default) offered in a picker (`where`, default the sidebar). When the link's
     period cannot be used, a warning says why in plain text (it quotes the link) and the default is shown.
     The one period picker of every page.
 
     Viewers who see peers blinded get only the offered whole periods (`offered_only`, by default
-    everyone but those who may `choose_any_period`): see `core.periods.parse_period`."""
-    if offered_only is None:
-        offered_only = not access.can(globals()["viewer"](), "choose_any_period")
-    period, problem = ctx.parse_period(token if token is not None else param("period"), offered_only=offered_only)
-    options = ctx.period_options()
+    everyone but those who may `choose_any_period`): see `core.periods.parse_period`. With
+    `grain="closed_year"` (the equity view) only closed calendar years are offered, to everyone, the
+    latest by default (`core.periods.parse_closed_year`); None when the data hold no closed year."""
+    asked = token if token is not None else param("period")
+    if grain == "closed_year":
+        period, problem = ctx.parse_closed_year(asked)
+        if period is None:
+            return None
+        options = ctx.closed_years()
+    else:
+        if offered_only is None:
+            offered_only = not access.can(globals()["viewer"](), "choose_any_period")
+        period, problem = ctx.parse_period(asked, offered_only=offered_only)
+        options = ctx.period_options()
     tokens = [p.token for p in options]
     if period.token not in tokens:
         options, tokens = [period, *options], [period.token, *tokens]

@@ -89,8 +89,8 @@ def dimension(rows: pd.DataFrame, measure: str) -> None:
     hidden = int(rows["suppressed_flag"].sum())
     if hidden:
         st.caption(
-            f"{hidden} group(s) suppressed: fewer than 11 cases or events, or hidden with a small one so "
-            "that it cannot be worked out from the others."
+            f"{hidden} group(s) suppressed: fewer than 11 cases or events, or hidden with a small one (here "
+            "or in another view of the hospital and its service lines) so that it cannot be worked out."
         )
     left, right = st.columns([1, 2])
     left.altair_chart(chart(rows, measure), width="stretch")
