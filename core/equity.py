@@ -289,8 +289,19 @@ def closed_year(period: Period, data_start: date, data_end: date) -> int:
     return period.start.year
 
 
-def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
+def groups(
+    scope: str,
+    scope_value: str,
+    period: Period,
+    excluded: list[str] | None = None,
+    also_seen: list[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """Every (dimension, group, measure) cell of one scope in one closed year, with intervals and gaps.
+
+    `also_seen`: the hospital and service-line scopes the same viewer may open (a champion's own line).
+    Their own patients' cells are exact counts of part of those scopes' cells, so an attacker who sees
+    both can bound a hidden cell beside one — a lower bound that may pin it. A physician's own patients
+    are therefore shown by a dimension and measure only where none of those scopes hides a cell of it.
 
     Suppressed cells keep their names and nothing else. Without accepted flags the build's suppressed
     table is read; with them the year is recomputed from `mart_equity_cell` and suppressed by `suppress`
@@ -303,15 +314,28 @@ def groups(scope: str, scope_value: str, period: Period, excluded: list[str] | N
     ctx = scorecard.data_context()
     year = closed_year(period, ctx.data_start, ctx.data_end)
     order = ["dimension_order", "measure", "group_value"]
+    linked = [s for s in (also_seen or []) if s[0] != "physician"] if scope == "physician" else []
+    wanted = [(scope, scope_value), *linked]
     if not excluded:
-        frame = db.fetch(
-            "mart_equity_group", where={"year": year, "scope": scope, "scope_value": scope_value}, order_by=order
+        table = db.fetch(
+            "mart_equity_group",
+            where={"year": year, "scope": [s for s, _ in wanted], "scope_value": [v for _, v in wanted]},
+            order_by=order,
         )
     else:
-        cells = db.fetch("mart_equity_cell", variables=scorecard.period_variables(period, excluded))
-        frame = year_table(cells, year)
-        frame = frame[(frame["scope"] == scope) & (frame["scope_value"] == scope_value)]
-        frame = frame.sort_values(order).reset_index(drop=True)
+        table = year_table(db.fetch("mart_equity_cell", variables=scorecard.period_variables(period, excluded)), year)
+    pairs = list(zip(table["scope"], table["scope_value"], strict=True))
+    mine = np.array([p == (scope, scope_value) for p in pairs], dtype=bool)
+    others = np.array([p in linked for p in pairs], dtype=bool)
+    frame = table[mine].sort_values(order).reset_index(drop=True)
+    if linked and len(frame):
+        seen_hidden = table[others & table["suppressed_flag"].to_numpy(dtype=bool)]
+        blocks = set(zip(seen_hidden["dimension"], seen_hidden["measure"], strict=True))
+        hide = np.array([b in blocks for b in zip(frame["dimension"], frame["measure"], strict=True)], dtype=bool)
+        refs = [c for c in frame.columns if c.startswith("ref_")]
+        frame.loc[hide, "suppressed_flag"] = True
+        frame.loc[hide, [*_FIGURES, *refs]] = np.nan
+        frame.loc[hide, "reference_flag"] = False
     return with_intervals(frame)
 
 

@@ -58,7 +58,7 @@ st.caption(
     "suppressed, with other cells wherever one could otherwise be worked out from the rest (across the "
     "hospital and its service lines); no totals are shown. See *Definitions*."
 )
-frame = ui.cached(equity.groups, scope[0], scope[1], period, excluded)
+frame = ui.cached(equity.groups, scope[0], scope[1], period, excluded, scopes)
 if frame.empty:
     ui.no_data(f"No cases in {period.label}.")
     st.stop()
@@ -71,5 +71,6 @@ for key in rows["dimension"].drop_duplicates():
 if scope[0] == "physician":
     st.caption(
         "Your own patients are shown by a dimension only when every group has at least 11 cases "
-        "(and events), so that no small group of patients can be recognised."
+        "(and events), and nothing of it is hidden in the service-line view you also see, so that no small "
+        "group of patients can be recognised or worked out."
     )

@@ -533,6 +533,45 @@ def test_demo_year_pins_no_suppressed_cell_and_flags_recompute_it_with_the_same_
         )
 
 
+def test_a_champion_sees_nothing_of_their_own_patients_that_their_line_hides(on_demo):
+    """A champion sees their line and their own patients: their own exact counts bound the line's hidden cells
+    from below, so an own (dimension, measure) is shown only where the line hides nothing of it."""
+    path, _, _ = on_demo
+    ctx = scorecard.data_context(path)
+    year = ctx.closed_years()[0]
+    table = db.fetch("mart_equity_group", where={"year": year.start.year}, path=path)
+    lines = table[(table["scope"] == "service_line") & table["suppressed_flag"]]
+    own = table[(table["scope"] == "physician") & ~table["suppressed_flag"]]
+    # A physician of a line that hides something of a block they would see whole on their own.
+    cases = db.fetch("mart_case", columns=["physician_id", "service_line"], path=path).drop_duplicates()
+    found = None
+    for line, hidden in lines.groupby("scope_value"):
+        blocks = set(zip(hidden["dimension"], hidden["measure"], strict=True))
+        for pid in cases.loc[cases["service_line"] == line, "physician_id"]:
+            mine = own[own["scope_value"] == pid]
+            overlap = blocks & set(zip(mine["dimension"], mine["measure"], strict=True))
+            if overlap:
+                found = (line, pid, overlap)
+                break
+        if found:
+            break
+    assert found, "the demo should have a physician whose line hides part of a block they see whole"
+    line, pid, overlap = found
+    alone = equity.groups("physician", pid, year)
+    champion = equity.groups("physician", pid, year, also_seen=[("service_line", line), ("physician", pid)])
+    for frame in (alone, champion):
+        assert frame["suppressed_flag"].dtype == bool
+    key = list(zip(champion["dimension"], champion["measure"], strict=True))
+    hide = np.array([k in overlap for k in key])
+    assert champion.loc[hide, "suppressed_flag"].all()
+    assert champion.loc[hide, ["case_count", "observed_count", "mean_case_cost_usd", "oe_ratio"]].isna().all().all()
+    # Everything else is what the physician alone would see.
+    shown = champion.loc[~hide].reset_index(drop=True)
+    same = alone.loc[~hide].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shown, same)
+    assert not alone.loc[hide, "suppressed_flag"].any()  # alone, they did see those blocks
+
+
 def test_only_the_suppression_rule_and_the_build_read_the_unsuppressed_cells():
     from pathlib import Path
 
