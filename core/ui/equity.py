@@ -84,7 +84,10 @@ def dimension(rows: pd.DataFrame, measure: str) -> None:
     """One dimension: the chart and the table, or why nothing is shown."""
     st.markdown(f"**{ui.md(str(rows['dimension_label'].iloc[0]))}**")
     if rows["suppressed_flag"].all():
-        ui.no_data("Not shown: some groups have fewer than 11 cases or events (CMS cell-size rule).")
+        ui.no_data(
+            "Not shown: some groups have fewer than 11 cases or events, or could be worked out from another view "
+            "you see (CMS cell-size rule)."
+        )
         return
     hidden = int(rows["suppressed_flag"].sum())
     if hidden:
