@@ -42,11 +42,16 @@ def default_period(default_start: date, default_end: date) -> Period:
     )
 
 
+def year_period(year: int) -> Period:
+    """The calendar year `year` (1 January – 31 December), as the pickers offer it."""
+    return Period(date(year, 1, 1), date(year, 12, 31), str(year), f"Year {year}")
+
+
 def period_options(data_start: date, data_end: date, default_start: date) -> list[Period]:
     """The periods offered in pickers: the default, then each year and quarter with data, newest first."""
     options = [default_period(default_start, data_end)]
     for year in range(data_end.year, data_start.year - 1, -1):
-        options.append(Period(date(year, 1, 1), date(year, 12, 31), str(year), f"Year {year}"))
+        options.append(year_period(year))
     for year in range(data_end.year, data_start.year - 1, -1):
         for q in range(4, 0, -1):
             start, end = _quarter_bounds(year, q)
@@ -98,7 +103,7 @@ def parse_period(
     elif _YEAR.fullmatch(token):
         if int(token) not in years:
             return default, out_of_range
-        period = Period(date(int(token), 1, 1), date(int(token), 12, 31), token, f"Year {token}")
+        period = year_period(int(token))
     elif m := _RANGE.fullmatch(token):
         if offered_only:
             return default, (
@@ -123,11 +128,6 @@ def parse_period(
     if offered_only and period.token not in {p.token for p in period_options(data_start, data_end, default_start)}:
         return default, out_of_range
     return period, None
-
-
-def year_period(year: int) -> Period:
-    """The calendar year `year` (1 January – 31 December), as the pickers offer it."""
-    return Period(date(year, 1, 1), date(year, 12, 31), str(year), f"Year {year}")
 
 
 def closed_years(data_start: date, data_end: date) -> list[Period]:
