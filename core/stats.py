@@ -224,7 +224,10 @@ def exact_test_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
 _EXACT = ("test", "funnelplotr")
 
 
-def peer_calibration(observed, expected, total_observed, total_expected, prior: float = None) -> np.ndarray:
+PEER_PRIOR_EVENTS = 5.0  # mart_outcome_calibration.sql says the same 5.0
+
+
+def peer_calibration(observed, expected, total_observed, total_expected, prior: float | None = None) -> np.ndarray:
     """The factor that sets a physician's expected count against their peers alone (vectorised).
 
     The risk model is fitted on every case of the procedure, the physician's own included, so its
@@ -242,9 +245,6 @@ def peer_calibration(observed, expected, total_observed, total_expected, prior: 
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = (np.asarray(total_observed, dtype=float) - o + a) / (np.asarray(total_expected, dtype=float) - e + a)
     return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
-
-
-PEER_PRIOR_EVENTS = 5.0  # mart_outcome_calibration.sql says the same 5.0
 
 
 def _adjusted_limits(e: np.ndarray, tau2: float, z: float, method: str) -> tuple[np.ndarray, np.ndarray]:

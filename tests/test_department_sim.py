@@ -71,15 +71,18 @@ def department(seed: int) -> pd.DataFrame:
     return pd.DataFrame(pd.concat(frames, ignore_index=True))
 
 
-def department_flags(cases: pd.DataFrame) -> pd.DataFrame:
-    """The app's call per surgeon: risk model, funnel over the department, verdict."""
+def department_flags(cases: pd.DataFrame, calibrate: bool = True, exact: str = "test") -> pd.DataFrame:
+    """The app's call per surgeon: risk model, peer calibration, funnel over the department, verdict.
+
+    `calibrate=False, exact="funnelplotr"` is the call as it was before those two steps."""
     fit = stats.fit_expected(
         cases, "complication", "binomial", words=("complication", "complications", "complications")
     )
     per = pd.DataFrame({"surgeon": cases["surgeon"], "o": cases["complication"].astype(float), "e": fit.expected})
     per = per.groupby("surgeon", sort=True).sum()
-    per["e"] = per["e"] * stats.peer_calibration(per["o"], per["e"], per["o"].sum(), per["e"].sum())
-    fun = stats.funnel(per["o"].to_numpy(), per["e"].to_numpy())
+    if calibrate:
+        per["e"] = per["e"] * stats.peer_calibration(per["o"], per["e"], per["o"].sum(), per["e"].sum())
+    fun = stats.funnel(per["o"].to_numpy(), per["e"].to_numpy(), exact=exact)
     flags = [
         stats.verdict(r.observed, r.expected, r._asdict(), fit.adjusted, fun.attrs["limits"]).flag
         for r in fun.itertuples(index=False)
@@ -87,10 +90,10 @@ def department_flags(cases: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"surgeon": per.index, "flag": flags, "limits": fun.attrs["limits"]})
 
 
-def called_out_rates(seeds) -> dict[str, float]:
+def called_out_rates(seeds, **call) -> dict[str, float]:
     worse, sicker, ordinary, ordinary_n, exact = 0, 0, 0, 0, 0
     for seed in seeds:
-        f = department_flags(department(seed))
+        f = department_flags(department(seed), **call)
         high = f["flag"].isin(["high_95", "high_998"]).to_numpy()
         worse += int(high[0])
         sicker += int(high[1])
@@ -120,17 +123,8 @@ def test_what_each_step_buys():
     """Without the peer calibration (the surgeon's own excess raises their expected count) and with
     FunnelPlotR's exact limits (about one event beyond the exact test), the same departments call the
     worse surgeon out less often: the two steps are what reach 90%."""
-    plain = 0
-    for seed in range(200):
-        cases = department(seed)
-        fit = stats.fit_expected(
-            cases, "complication", "binomial", words=("complication", "complications", "complications")
-        )
-        per = pd.DataFrame({"surgeon": cases["surgeon"], "o": cases["complication"].astype(float), "e": fit.expected})
-        per = per.groupby("surgeon", sort=True).sum()
-        fun = stats.funnel(per["o"].to_numpy(), per["e"].to_numpy(), exact="funnelplotr")
-        plain += bool(fun["outlier95"].iloc[0] and fun["ratio"].iloc[0] > 1)
-    assert plain / 200 < 0.90 <= _two_hundred()["worse"], (plain / 200, _two_hundred())
+    plain = called_out_rates(range(200), calibrate=False, exact="funnelplotr")["worse"]
+    assert plain < 0.90 <= _two_hundred()["worse"], (plain, _two_hundred())
 
 
 @pytest.mark.slow
@@ -152,15 +146,13 @@ def test_the_ceiling_even_with_the_true_expected_counts():
     from scipy.stats import binom
 
     n = np.arange(40, 121)
-    ceiling = {}
-    for base in (0.12, 0.15, 0.20):
+
+    def ceiling(limits, base: float) -> float:
+        """Mean over volumes of P(called out): O/E > the upper limit, i.e. O > E × upper."""
         worse = WORSE_ODDS * base / (1 - base + WORSE_ODDS * base)
-        expected = n * base
-        _, upper95 = stats.poisson_limits(expected, 0.95)
-        # Called out when O/E > the upper limit, i.e. O > E × upper.
-        ceiling[base] = float(np.mean(binom.sf(np.floor(expected * upper95), n, worse)))
-    assert [round(ceiling[b], 3) for b in (0.12, 0.15, 0.20)] == [0.856, 0.895, 0.929], ceiling
-    for base, want in ((0.12, 0.917), (0.15, 0.943), (0.20, 0.959)):
-        worse = WORSE_ODDS * base / (1 - base + WORSE_ODDS * base)
-        _, upper95 = stats.exact_test_limits(n * base, 0.95)
-        assert round(float(np.mean(binom.sf(np.floor(n * base * upper95), n, worse))), 3) == want
+        _, upper95 = limits(n * base, 0.95)
+        return round(float(np.mean(binom.sf(np.floor(n * base * upper95), n, worse))), 3)
+
+    bases = (0.12, 0.15, 0.20)
+    assert [ceiling(stats.poisson_limits, b) for b in bases] == [0.856, 0.895, 0.929]
+    assert [ceiling(stats.exact_test_limits, b) for b in bases] == [0.917, 0.943, 0.959]
