@@ -250,7 +250,9 @@ def funnel_data(
     meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
     group = frame["eligible_flag"].to_numpy()
     meta["group_observed"] = float(frame.loc[group, "observed_count"].sum())
-    meta["group_expected"] = float(frame.loc[group, "expected_count"].sum())
+    # The group's own total is the model's sum, as on the outcomes slide (mart_outcome_group): each
+    # physician's peer calibration sets them against the others, which a group total has none of.
+    meta["group_expected"] = float(frame.loc[group, "model_expected_count"].sum())
     meta["limits"], meta["limits_reason"] = fun.attrs.get("limits", "exact"), fun.attrs.get("limits_reason", "")
     points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
     points["flag"] = [physician_flag(r, meta["adjusted"]) for r in fun.to_dict("records")]
