@@ -226,7 +226,7 @@ def request(
     out["switch_saving_usd"] = float(cats["switch_saving_usd"].sum())
     out["categories"] = {cat: {k: row[k] for k in CATEGORY_FIGURES} for cat, row in cats.iterrows()}
 
-    # Outcomes: observed and expected per physician; the funnel over the eligible peers and the subject.
+    # Outcomes: observed and expected per physician; the funnel of the eligible peers, with the subject.
     out["outcomes"] = {}
     group = cases.groupby("physician_id")
     for outcome, (observed_col, expected_col) in OUTCOME_COLUMNS.items():
@@ -238,7 +238,10 @@ def request(
             }
         )
         per = per[(per["case_count"] >= s["min_cases"]) | (per.index == physician_id)]
-        fun = stats.funnel(per["observed"].tolist(), per["expected"].tolist())
+        # the eligible peers set φ and τ²; a subject under the minimum is drawn against them
+        fun = stats.funnel(
+            per["observed"].tolist(), per["expected"].tolist(), in_dispersion=per["case_count"] >= s["min_cases"]
+        )
         i = list(per.index).index(physician_id)
         f, r = fun.iloc[i], per.loc[physician_id]
         ratio, low, high = stats.oe_ratio(float(r["observed"]), float(r["expected"]))

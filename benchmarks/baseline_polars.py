@@ -278,7 +278,8 @@ def request(
     out["outcomes"] = {}
     for key in OUTCOME_COLUMNS:
         observed, expected = per[f"o_{key}"].to_list(), per[f"e_{key}"].to_list()
-        fun = stats.funnel(observed, expected)
+        # the eligible peers set φ and τ²; a subject under the minimum is drawn against them
+        fun = stats.funnel(observed, expected, in_dispersion=[n >= s["min_cases"] for n in per["case_count"].to_list()])
         ratio, low, high = stats.oe_ratio(float(observed[i]), float(expected[i]))
         flag = physician_flag(fun.iloc[i], data.adjusted.get((procedure_code, key), False))
         out["outcomes"][key] = {

@@ -133,11 +133,12 @@ def physicians() -> pd.DataFrame:
 
 def positions(physician_id: str, period: Period, excluded: list[str] | None = None) -> pd.DataFrame:
     """The physician's cost position for every procedure they did in the period."""
-    frame = db.fetch(
-        "mart_cost_position", where={"physician_id": physician_id}, variables=period_variables(period, excluded)
+    return db.fetch(
+        "mart_cost_position",
+        where={"physician_id": physician_id},
+        order_by=["case_count desc", "procedure_code"],
+        variables=period_variables(period, excluded),
     )
-    names = procedures()[["procedure_code", "procedure_name", "service_line"]]
-    return frame.merge(names, on="procedure_code", how="left").sort_values("case_count", ascending=False)
 
 
 def peer_distribution(
@@ -226,39 +227,54 @@ def funnel_data(
 ) -> tuple[pd.DataFrame, dict]:
     """Funnel points (eligible physicians, presented for the viewer) and the model's φ, τ² and adjustment.
 
-    Each point carries `flag`, the scorecard's call (`physician_flag`) made on the exact figures. For a
-    blinded viewer the peers' points are then made to say no more than their volume band
-    (`_blind_funnel_peers`); meta's `group_observed` / `group_expected` give the group's O/E.
+    Each point carries `flag`, the scorecard's call (`outcome_calls`, the same as `outcome_summary`):
+    for the default period with every case counted, the build's calls (mart_outcome_summary_default);
+    otherwise computed here from the peer group. φ and τ² come from the eligible physicians; a subject
+    under the minimum case count is drawn against them. For a blinded viewer the peers' points are then
+    made to say no more than their volume band (`_blind_funnel_peers`); meta's `group_observed` /
+    `group_expected` give the group's O/E.
     """
-    frame = db.fetch(
-        "mart_outcome_position",
-        where={"procedure_code": procedure_code, "outcome": outcome},
-        variables=period_variables(period, excluded),
-    )
-    frame = frame[frame["eligible_flag"] | (frame["physician_id"] == subject_id)].reset_index(drop=True)
+    variables = period_variables(period, excluded)
+    where = {"procedure_code": procedure_code, "outcome": outcome}
+    if db.is_default_request(variables) and _has_summary(db.database_version()):
+        calls = db.fetch("mart_outcome_summary_default", where=where)
+    else:
+        calls = outcome_calls(db.fetch("mart_outcome_position", where=where, variables=variables), {})
+    keep = calls["eligible_flag"].to_numpy(dtype=bool) | (calls["physician_id"] == subject_id).to_numpy()
+    calls = calls[keep].sort_values("physician_id").reset_index(drop=True)
     meta = {
-        "adjusted": bool(frame["adjusted_flag"].all()) if len(frame) else False,
-        "model_note": frame["model_note"].iloc[0] if len(frame) else "",
+        "adjusted": bool(calls["adjusted"].all()) if len(calls) else False,
+        "model_note": calls["model_note"].iloc[0] if len(calls) else "",
         "phi": np.nan,
         "tau2": 0.0,
-        "peers": int(frame["eligible_flag"].sum()),
+        "peers": int(calls["eligible_flag"].sum()),
     }
-    if frame.empty:
-        return frame, meta
-    fun = stats.funnel(frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist())
+    if calls.empty:
+        return calls, meta
     # tau2 is what the limits use (0 for exact limits); limits_reason says which and why.
-    meta["phi"], meta["tau2"] = fun.attrs.get("phi", np.nan), fun.attrs.get("tau2", 0.0)
-    group = frame["eligible_flag"].to_numpy()
-    meta["group_observed"] = float(frame.loc[group, "observed_count"].sum())
+    meta["phi"], meta["tau2"] = float(calls["phi"].iloc[0]), float(calls["tau2"].iloc[0])
+    group = calls["eligible_flag"].to_numpy(dtype=bool)
+    meta["group_observed"] = float(calls.loc[group, "observed"].sum())
     # The group's own total is the model's sum, as on the outcomes slide (mart_outcome_group): each
     # physician's peer calibration sets them against the others, which a group total has none of.
-    meta["group_expected"] = float(frame.loc[group, "model_expected_count"].sum())
-    meta["limits"], meta["limits_reason"] = fun.attrs.get("limits", "exact"), fun.attrs.get("limits_reason", "")
-    points = pd.concat([frame[["physician_id", "case_count", "eligible_flag"]], fun], axis=1)
-    points["flag"] = [physician_flag(r, meta["adjusted"]) for r in fun.to_dict("records")]
+    meta["group_expected"] = float(calls.loc[group, "model_expected"].sum())
+    meta["limits"], meta["limits_reason"] = calls["limits"].iloc[0], calls["limits_reason"].iloc[0]
+    points = calls[["physician_id", "cases", "eligible_flag", "observed", "expected", "oe_ratio"]].rename(
+        columns={"cases": "case_count", "oe_ratio": "ratio"}
+    )
+    for name in ("lower95", "upper95", "lower998", "upper998"):
+        points[name] = calls[name].to_numpy(dtype=float)
+    ratio = points["ratio"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        for level in ("95", "998"):
+            # strictly outside, as FunnelPlotR (stats.funnel); NaN is never an outlier
+            points[f"outlier{level}"] = (ratio < points[f"lower{level}"].to_numpy()) | (
+                ratio > points[f"upper{level}"].to_numpy()
+            )
+    points["flag"] = calls["flag"].to_numpy()
     points = points.merge(physicians()[["physician_id", "physician_name"]], on="physician_id", how="left")
     eligible = points.loc[points["eligible_flag"], "physician_id"].astype(str).tolist()
-    cases = float(frame.loc[group, "case_count"].sum())
+    cases = float(points.loc[points["eligible_flag"], "case_count"].sum())
     presented = access.present_peers(
         points,
         viewer,
@@ -303,6 +319,147 @@ def _blind_funnel_peers(points: pd.DataFrame, expected_per_case: float) -> pd.Da
     return out
 
 
+# The columns of an outcome call (`outcome_calls`), as the build stores them in mart_outcome_summary_default.
+CALL_COLUMNS = [
+    "procedure_code",
+    "physician_id",
+    "outcome_order",
+    "outcome",
+    "label",
+    "eligible_flag",
+    "cases",
+    "observed",
+    "expected",
+    "model_expected",
+    "oe_ratio",
+    "ci95_low",
+    "ci95_high",
+    "lower95",
+    "upper95",
+    "lower998",
+    "upper998",
+    "flag",
+    "verdict",
+    "tone",
+    "colour",
+    "badge_colour",
+    "badge",
+    "shrunken_oe_ratio",
+    "reliability",
+    "adjusted",
+    "model_note",
+    "phi",
+    "tau2",
+    "limits",
+    "limits_reason",
+]
+# What outcome_summary returns, one row per outcome in the registry's order.
+SUMMARY_COLUMNS = [
+    c
+    for c in CALL_COLUMNS
+    if c not in ("procedure_code", "physician_id", "outcome_order", "eligible_flag", "model_expected")
+]
+
+
+def outcome_calls(
+    rows: pd.DataFrame, dispersion: dict[tuple[str, str], tuple[float, float, int, float]]
+) -> pd.DataFrame:
+    """The call for every row of `rows` (mart_outcome_reliability rows: any physicians, procedures, outcomes).
+
+    A physician's limits are the funnel's at their own expected count, with the peer group's φ and τ²
+    (`dispersion`, per procedure × outcome, from the eligible physicians: core/build/funnels.py for the
+    default period, else computed from `rows`' eligible physicians). The flag, its words and colour
+    come from one decision (`stats.verdicts`); an unadjusted model is never flagged. Vectorised over every
+    row at once (each with its own group's τ²), so the build calls it once for every physician
+    (mart_outcome_summary_default) and a request for its own five rows: the same numbers by construction.
+    """
+    if rows.empty:
+        return pd.DataFrame(columns=CALL_COLUMNS)
+    keys = list(zip(rows["procedure_code"], rows["outcome"], strict=True))
+    eligible = rows["eligible_flag"].to_numpy(dtype=bool)
+    known = dict(dispersion)
+    for key in set(keys) - set(known):  # not given: from this peer group's eligible physicians
+        group = eligible & np.fromiter((k == key for k in keys), dtype=bool, count=len(keys))
+        known[key] = (np.nan, 0.0, 0, np.nan)  # no eligible physician: exact limits
+        if group.any():
+            fun = stats.funnel(
+                rows["observed_count"].to_numpy(float)[group], rows["expected_count"].to_numpy(float)[group]
+            )
+            known[key] = (
+                fun.attrs["phi"],
+                fun.attrs["tau2"],
+                int(fun.attrs["n_dispersion"]),
+                fun.attrs["tau2_estimate"],
+            )
+    rules = {key: stats.limits_rule(known[key][2], known[key][3]) for key in set(keys)}
+    phi = np.array([known[k][0] for k in keys], dtype=float)
+    tau2 = np.array([max(known[k][1], 0.0) for k in keys], dtype=float)
+    kinds = np.array([rules[k][0] for k in keys], dtype=object)
+    observed = rows["observed_count"].to_numpy(float)
+    expected = rows["expected_count"].to_numpy(float)
+    limits = stats.funnel_limits(expected, tau2)
+    adjusted = rows["adjusted_flag"].to_numpy(dtype=bool)
+    call = stats.verdicts(
+        observed,
+        expected,
+        limits["lower95"],
+        limits["upper95"],
+        limits["lower998"],
+        limits["upper998"],
+        adjusted,
+        kinds,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(expected > 0, observed / np.where(expected > 0, expected, 1.0), np.nan)
+    tones = call["tone"].to_numpy()
+    order = {key: i for i, key in enumerate(metrics.OUTCOME_KEYS)}
+    outcomes = rows["outcome"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "procedure_code": rows["procedure_code"].to_numpy(),
+            "physician_id": rows["physician_id"].to_numpy(),
+            "outcome_order": [order.get(o, len(order)) for o in outcomes],
+            "outcome": outcomes,
+            "label": [metrics.outcome(o).label if o in order else o for o in outcomes],
+            "eligible_flag": eligible,
+            "cases": rows["case_count"].to_numpy(dtype="int64"),
+            "observed": observed,
+            "expected": expected,
+            "model_expected": _numbers(rows, "model_expected_count"),
+            "oe_ratio": ratio,
+            "ci95_low": call["ci95_low"].to_numpy(),
+            "ci95_high": call["ci95_high"].to_numpy(),
+            "lower95": limits["lower95"].to_numpy(),
+            "upper95": limits["upper95"].to_numpy(),
+            "lower998": limits["lower998"].to_numpy(),
+            "upper998": limits["upper998"].to_numpy(),
+            "flag": call["flag"].to_numpy(),
+            "verdict": call["words"].to_numpy(),
+            "tone": tones,
+            "colour": call["colour"].to_numpy(),
+            "badge_colour": [stats.TONE_BADGES[t][0] for t in tones],
+            "badge": [stats.TONE_BADGES[t][1] for t in tones],
+            "shrunken_oe_ratio": _numbers(rows, "shrunken_oe_ratio"),
+            "reliability": _numbers(rows, "reliability"),
+            "adjusted": adjusted,
+            "model_note": rows["model_note"].to_numpy(),
+            "phi": phi,
+            "tau2": tau2,
+            "limits": kinds,
+            "limits_reason": [rules[k][1] for k in keys],
+        }
+    )
+    return frame[CALL_COLUMNS]
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (NULL → NaN), or NaN throughout when the rows do not carry it (mart_outcome_position
+    has no shrunken O/E; mart_outcome_reliability no model expected count)."""
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
 def outcome_summary(
     subject_id: str, procedure_code: str, period: Period, excluded: list[str] | None = None
 ) -> pd.DataFrame:
@@ -310,12 +467,20 @@ def outcome_summary(
 
     The flag uses the funnel of the subject's peer group, so the limits are exactly the ones the
     plot shows: widened for overdispersion only when enough physicians remain to estimate it,
-    else exact (`limits`, `limits_reason`). The flag, its words (`verdict`) and colour come from
-    one decision, `stats.verdict`; an unadjusted model is never flagged. `shrunken_oe_ratio` and
-    `reliability` come from mart_outcome_reliability (empirical Bayes over the peer group).
+    else exact (`limits`, `limits_reason`). The calls are `outcome_calls`: for the default period with
+    every case counted the build made them for every physician (mart_outcome_summary_default, five rows
+    to read); otherwise from the peer group's φ and τ² (the build's where no accepted flag touched the
+    procedure, else computed once per excluded set) and the subject's own rows.
+    `shrunken_oe_ratio` and `reliability` come from mart_outcome_reliability (empirical Bayes).
     """
-    rows = []
     variables = period_variables(period, excluded)
+    if db.is_default_request(variables) and _has_summary(db.database_version()):
+        return db.fetch(
+            "mart_outcome_summary_default",
+            columns=SUMMARY_COLUMNS,
+            where={"procedure_code": procedure_code, "physician_id": subject_id},
+            order_by=["outcome_order"],
+        )
     dispersion = _dispersions(db.database_version()) if db.is_default_request(variables) else {}
     flagged = db.excluded_by_procedure(variables) if not dispersion else None
     if flagged is not None:  # accepted flags, default period: the build's φ, τ² hold where no case was removed
@@ -327,60 +492,25 @@ def outcome_summary(
             flagged[procedure_code],
             lambda: db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code}, variables=variables),
         )
-    # mart_outcome_reliability is mart_outcome_position with the shrunken O/E and reliability beside it.
-    everything = _outcome_rows("mart_outcome_reliability", subject_id, procedure_code, variables, dispersion)
-    for outcome in metrics.OUTCOME_KEYS:
-        frame = everything[everything["outcome"].to_numpy() == outcome].reset_index(drop=True)
-        if frame.empty:
-            continue
-        mine = frame.index[frame["physician_id"].to_numpy() == subject_id]
-        if len(mine) == 0:
-            continue
-        r = frame.loc[mine[0]]
-        known = dispersion.get((procedure_code, outcome)) if bool(r["eligible_flag"]) else None
-        if known is not None:
-            # The build's φ and τ² for this peer group: only the limits at this expected count remain.
-            phi, tau2, units, tau2_estimate = known
-            f = stats.funnel_limits([float(r["expected_count"])], tau2 if tau2 > 0 else 0.0).iloc[0]
-            f = f.to_dict() | {"observed": float(r["observed_count"])}
-            kind, reason = stats.limits_rule(units, tau2_estimate)
-            attrs = {"phi": phi, "tau2": tau2, "limits": kind, "limits_reason": reason}
-        else:
-            fun = stats.funnel(
-                frame["observed_count"].astype(float).tolist(), frame["expected_count"].astype(float).tolist()
-            )
-            f, attrs = fun.loc[mine[0]], fun.attrs
-        ratio, low, high = stats.oe_ratio(float(r["observed_count"]), float(r["expected_count"]))
-        adjusted = bool(r["adjusted_flag"])
-        limits = attrs.get("limits", "exact")
-        call = stats.verdict(float(r["observed_count"]), float(r["expected_count"]), f, adjusted, limits)
-        rows.append(
-            {
-                "outcome": outcome,
-                "label": metrics.outcome(outcome).label,
-                "cases": int(r["case_count"]),
-                "observed": float(r["observed_count"]),
-                "expected": float(r["expected_count"]),
-                "oe_ratio": ratio,
-                "ci95_low": low,
-                "ci95_high": high,
-                "flag": call.flag,
-                "verdict": call.words,
-                "tone": call.tone,
-                "colour": call.colour,
-                "badge_colour": call.badge[0],
-                "badge": call.badge[1],
-                "shrunken_oe_ratio": _float(r["shrunken_oe_ratio"]),
-                "reliability": _float(r["reliability"]),
-                "adjusted": adjusted,
-                "model_note": r["model_note"],
-                "phi": attrs.get("phi"),
-                "tau2": attrs.get("tau2"),
-                "limits": limits,
-                "limits_reason": attrs.get("limits_reason", ""),
-            }
-        )
-    return pd.DataFrame(rows)
+    rows = _outcome_rows("mart_outcome_reliability", subject_id, procedure_code, variables, dispersion)
+    calls = outcome_calls(rows, dispersion)
+    return _present_calls(calls[calls["physician_id"].to_numpy() == subject_id])
+
+
+def _present_calls(calls: pd.DataFrame) -> pd.DataFrame:
+    """One physician's calls as the page, report and slides read them, in the registry's outcome order."""
+    out = calls[calls["outcome"].isin(metrics.OUTCOME_KEYS).to_numpy()]
+    return out.sort_values("outcome_order", kind="stable")[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def _has_summary(version: str) -> bool:
+    """Whether the database holds the build's calls (a database built before them reads the live views)."""
+    try:
+        db.fetch("mart_outcome_summary_default", limit=0)
+    except Exception:  # noqa: BLE001 - the table is missing: the request computes the calls itself
+        return False
+    return True
 
 
 @lru_cache(maxsize=4)
@@ -432,14 +562,11 @@ def _outcome_rows(
 ) -> pd.DataFrame:
     """The rows outcome_summary needs: the subject's own when the peer group's φ and τ² are known for every
     outcome (only the limits at the subject's expected count remain to compute: 5 rows rather than every
-    peer's, README *Performance*), else the whole peer group (eligible physicians, and the subject)."""
+    peer's, README *Performance*), else the whole peer group (eligible physicians, who set φ and τ², and
+    the subject)."""
     if dispersion:
         mine = db.fetch(view, where={"procedure_code": procedure_code, "physician_id": subject_id}, variables=variables)
-        if (
-            len(mine)
-            and mine["eligible_flag"].all()
-            and all((procedure_code, o) in dispersion for o in mine["outcome"])
-        ):
+        if len(mine) and all((procedure_code, o) in dispersion for o in mine["outcome"]):
             return mine
     everything = db.fetch(view, where={"procedure_code": procedure_code}, variables=variables)
     return everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]

@@ -267,6 +267,8 @@ def _adjusted_limits(e: np.ndarray, tau2: float, z: float, method: str) -> tuple
 def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi", exact: str = "test") -> pd.DataFrame:
     """Funnel limits at each expected value: columns expected, lower95, upper95, lower998, upper998.
 
+    ``tau2`` is one value for all, or one per expected value (the build draws every peer group's limits at once).
+
     tau2 = 0 (or method "none") gives exact limits: the exact test's boundaries (`exact_test_limits`,
     the default, so the call always agrees with the O/E's exact interval) or, with
     ``exact="funnelplotr"``, FunnelPlotR's (see `poisson_limits`); tau2 > 0
@@ -278,16 +280,19 @@ def funnel_limits(expected_values, tau2: float = 0.0, *, method: str = "shmi", e
     if exact not in _EXACT:
         raise ValueError(f"exact must be one of {_EXACT}, got {exact!r}")
     e = np.asarray(expected_values, dtype=float).ravel()
-    tau2 = float(tau2) if tau2 is not None and np.isfinite(tau2) else 0.0
+    t = np.asarray(0.0 if tau2 is None else tau2, dtype=float).ravel()
+    t = np.where(np.isfinite(t), t, 0.0)
+    widened = np.broadcast_to(t > 0, e.shape) if method != "none" else np.zeros(e.shape, dtype=bool)
     out = {"expected": e}
     for name, level in _LEVELS:
-        if tau2 > 0 and method != "none":
+        lo, hi = np.full(e.shape, np.nan), np.full(e.shape, np.nan)
+        if widened.any():
             z = _st.norm.ppf(0.5 + level / 2.0)
-            lo, hi = _adjusted_limits(e, tau2, z, method)
-        elif exact == "test":
-            lo, hi = exact_test_limits(e, level)
-        else:
-            lo, hi = poisson_limits(e, level)
+            wide = _adjusted_limits(e[widened], np.broadcast_to(t, e.shape)[widened], z, method)
+            lo[widened], hi[widened] = wide
+        if not widened.all():
+            exact_lo, exact_hi = (exact_test_limits if exact == "test" else poisson_limits)(e[~widened], level)
+            lo[~widened], hi[~widened] = exact_lo, exact_hi
         out[f"lower{name}"] = lo
         out[f"upper{name}"] = hi
     return pd.DataFrame(out)
@@ -428,6 +433,7 @@ def funnel(
     shmi_rounding: bool = False,
     min_units: int = MIN_DISPERSION_UNITS,
     exact: str = "test",
+    in_dispersion: Sequence[bool] | None = None,
 ) -> pd.DataFrame:
     """Funnel-plot table: one row per unit in input order, limits widened for overdispersion.
 
@@ -460,6 +466,10 @@ def funnel(
     about 1e-4. The ``expected`` and ``ratio`` columns always keep the unrounded values.
 
     When ``observed`` is a pandas Series its index is kept (e.g. physician ids).
+
+    ``in_dispersion`` (a mask, default every unit) says which units set φ and τ²: the scorecard passes
+    the eligible physicians, so a physician under the minimum case count gets limits at their own
+    expected count from the peer group's spread without moving it (their O/E is the noisiest there is).
 
     Units with E <= 0 or a missing value get NaN ratio and limits, are never outliers and do not
     enter φ. A unit with O = 0 has z = −∞ on the SHMI log scale: it ranks lowest, so truncation
@@ -495,8 +505,9 @@ def funnel(
             z_all = 2.0 * (np.sqrt(safe_o) - np.sqrt(safe_e))
             w_all = 4.0 * safe_e  # 1/s² with s = 1/(2√E)
 
-    z = z_all[valid]
-    w = w_all[valid]
+    enters = valid if in_dispersion is None else valid & np.asarray(in_dispersion, dtype=bool).ravel()
+    z = z_all[enters]
+    w = w_all[enters]
     if log_scale:
         keep = _truncate_keep(z, float(trim))
         # O = 0 → z = −∞: cannot enter a mean of squares (see docstring).
@@ -548,6 +559,34 @@ def funnel(
     return out
 
 
+def _numbers(values, n: int | None = None) -> np.ndarray:
+    """Floats from numbers, None, pd.NA or text (missing or unreadable → NaN), as a 1-d array."""
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        items = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+        out = pd.to_numeric(pd.Series(items, dtype=object), errors="coerce").to_numpy(dtype=float)
+    out = np.atleast_1d(out).ravel()
+    return np.broadcast_to(out, (n,)).astype(float) if n is not None and out.size == 1 else out
+
+
+def flags_for(observed, expected, lower95, upper95, lower998, upper998, adjusted) -> np.ndarray:
+    """`flag_for` over arrays (one element per physician): what the build and the funnel use for many at once."""
+    o = _numbers(observed)
+    n = o.size
+    e = _numbers(expected, n)
+    lo95, hi95, lo998, hi998 = (_numbers(v, n) for v in (lower95, upper95, lower998, upper998))
+    adj = np.broadcast_to(np.atleast_1d(np.asarray(adjusted, dtype=bool)).ravel(), (n,))
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(ok, o / np.where(ok, e, 1.0), np.nan)
+        # Comparisons with NaN are False, so a missing limit never triggers a flag.
+        conditions = [~adj, ~ok, r > hi998, r > hi95, r < lo998, r < lo95]
+    return np.select(conditions, ["unadjusted", "within", "high_998", "high_95", "low_998", "low_95"], "within").astype(
+        object
+    )
+
+
 def flag_for(
     observed: float, expected: float, lower95: float, upper95: float, lower998: float, upper998: float, adjusted: bool
 ) -> str:
@@ -557,30 +596,7 @@ def flag_for(
     crude, unadjusted comparison is never flagged. A ratio that cannot be computed (E <= 0) or a
     missing limit is "within": there is nothing to call out. Limits are strict, as in FunnelPlotR.
     """
-    if not adjusted:
-        return "unadjusted"
-
-    def num(v) -> float:
-        # None, pd.NA and text all count as missing rather than raising.
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return math.nan
-
-    o, e = num(observed), num(expected)
-    if not (math.isfinite(o) and math.isfinite(e) and e > 0):
-        return "within"
-    r = o / e
-    # Comparisons with NaN are False, so a missing limit never triggers a flag.
-    if r > num(upper998):
-        return "high_998"
-    if r > num(upper95):
-        return "high_95"
-    if r < num(lower998):
-        return "low_998"
-    if r < num(lower95):
-        return "low_95"
-    return "within"
+    return str(flags_for(observed, expected, lower95, upper95, lower998, upper998, bool(adjusted))[0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -633,15 +649,6 @@ class Verdict:
         return TONE_BADGES[self.tone]
 
 
-def _ci_side(ci_low: float, ci_high: float) -> str:
-    """Where the exact 95% interval of O/E sits: "above" 1, "below" 1, or "spans" 1."""
-    if math.isfinite(ci_low) and ci_low > 1.0:
-        return "above"
-    if math.isfinite(ci_high) and ci_high < 1.0:
-        return "below"
-    return "spans"
-
-
 def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
     """(tone, words) for a flag, the side of 1 its exact interval is on, and which limits were used.
 
@@ -681,43 +688,67 @@ def verdict_words(flag: str, side: str, limits: str) -> tuple[str, str]:
     return "as_expected", _FLAG_WORDS["within"]
 
 
-def verdict(observed: float, expected: float, limits: Any, adjusted: bool, limits_kind: str = "exact") -> Verdict:
-    """THE call for one physician's outcome: flag, words and colour decided together.
+def verdicts(observed, expected, lower95, upper95, lower998, upper998, adjusted, limits_kind="exact") -> pd.DataFrame:
+    """THE call for each physician's outcome (arrays, one element each): flag, tone, words and colour decided together.
 
-    ``limits`` holds lower95, upper95, lower998, upper998 (a funnel row or dict); ``limits_kind``
-    is "exact" or "overdispersed" (`limits_rule`). The flag is where O/E sits against the funnel
-    limits (`flag_for`), with a "lower than expected" call kept only when chance alone would rarely
-    give so few events: on the log scale of the SHMI limits a count of 0 always falls below the
-    lower limit, even when 0 events happen by chance a fifth of the time (E = 1.5), so a low call
-    must also clear the one-sided exact Poisson probability of so few events (under 0.1% for 99.8%,
-    2.5% for 95%) — nobody is praised, or blamed, for small numbers. The words then describe the
-    flag *and* the exact 95% interval of O/E (`oe_ratio`), so they can never contradict it.
+    The limits are lower95, upper95, lower998, upper998; ``limits_kind`` is "exact" or "overdispersed"
+    (`limits_rule`), one for all or one each. The flag is where O/E sits against the funnel limits
+    (`flags_for`), with a "lower than expected" call kept only when chance alone would rarely give so
+    few events: on the log scale of the SHMI limits a count of 0 always falls below the lower limit,
+    even when 0 events happen by chance a fifth of the time (E = 1.5), so a low call must also clear
+    the one-sided exact Poisson probability of so few events (under 0.1% for 99.8%, 2.5% for 95%) —
+    nobody is praised, or blamed, for small numbers. The words then describe the flag *and* the exact
+    95% interval of O/E (`oe_ratios`), so they can never contradict it. Columns: flag, tone, words,
+    colour, ci95_low, ci95_high.
     """
+    o = _numbers(observed)
+    n = o.size
+    e = _numbers(expected, n)
+    flag = flags_for(o, e, lower95, upper95, lower998, upper998, adjusted)
+    low = np.isin(flag, ("low_95", "low_998")) & np.isfinite(e) & (e > 0)
+    if low.any():
+        p_low = _st.poisson.cdf(np.round(o[low]), e[low])
+        flag[low] = np.where(p_low < 0.001, flag[low], np.where(p_low < 0.025, "low_95", "within"))
+    _, ci_low, ci_high = oe_ratios(o, e)
+    computable = (flag != "unadjusted") & np.isfinite(o) & np.isfinite(e) & (e > 0)
+    side = np.where(computable & (ci_low > 1.0), "above", np.where(computable & (ci_high < 1.0), "below", "spans"))
+    kinds = np.broadcast_to(np.atleast_1d(np.asarray(limits_kind, dtype=object)).ravel(), (n,))
+    said = {key: verdict_words(*key) for key in set(zip(flag, side, kinds, strict=True))}
+    tone_words = [said[key] for key in zip(flag, side, kinds, strict=True)]
+    tones = [t for t, _ in tone_words]
+    return pd.DataFrame(
+        {
+            "flag": flag.astype(object),
+            "tone": tones,
+            "words": [w for _, w in tone_words],
+            "colour": [TONE_COLOURS[t] for t in tones],
+            "ci95_low": ci_low,
+            "ci95_high": ci_high,
+        }
+    )
 
-    def num(v) -> float:
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return math.nan
 
-    def get(key: str) -> float:
+def verdict(observed: float, expected: float, limits: Any, adjusted: bool, limits_kind: str = "exact") -> Verdict:
+    """The call for one physician's outcome (`verdicts` for one): ``limits`` holds lower95, upper95, lower998,
+    upper998 (a funnel row or dict)."""
+
+    def get(key: str) -> Any:
         try:
-            return num(limits[key])
+            return limits[key]
         except (KeyError, IndexError, TypeError):
             return math.nan
 
-    o, e = num(observed), num(expected)
-    flag = flag_for(o, e, get("lower95"), get("upper95"), get("lower998"), get("upper998"), adjusted)
-    if flag in ("low_95", "low_998") and e > 0:
-        p_low = float(_st.poisson.cdf(round(o), e))
-        flag = flag if p_low < 0.001 else "low_95" if p_low < 0.025 else "within"
-    if flag == "unadjusted" or not (math.isfinite(o) and math.isfinite(e) and e > 0):
-        side = "spans"
-    else:
-        _, lo, hi = oe_ratio(o, e)
-        side = _ci_side(lo, hi)
-    tone, words = verdict_words(flag, side, limits_kind)
-    return Verdict(flag=flag, tone=tone, words=words, colour=TONE_COLOURS[tone])
+    row = verdicts(
+        [observed],
+        [expected],
+        [get("lower95")],
+        [get("upper95")],
+        [get("lower998")],
+        [get("upper998")],
+        bool(adjusted),
+        limits_kind,
+    ).iloc[0]
+    return Verdict(flag=row["flag"], tone=row["tone"], words=row["words"], colour=row["colour"])
 
 
 # --------------------------------------------------------------------------------------------

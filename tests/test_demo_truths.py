@@ -113,23 +113,39 @@ def test_below_min_cases_physicians_are_not_eligible(demo):
         assert not row["eligible_flag"] and row["cost_percentile_pct"] != row["cost_percentile_pct"]
 
 
-def test_precomputed_dispersion_gives_the_same_flags_as_the_full_funnel(demo, monkeypatch):
-    """mart_funnel_default (build time) and the request-time funnel agree for every physician."""
-    from core import scorecard
+def test_the_builds_calls_are_the_ones_a_request_computes(demo, monkeypatch):
+    """mart_outcome_summary_default (every call made at build time) and the calls a request makes itself
+    from the live views agree for every physician, eligible or not: figures, words, limits and funnels."""
+    from core import access, scorecard
 
     path, _ = demo
     monkeypatch.setenv("SCORECARD_DB", str(path))
     ctx = scorecard.data_context()
     period = ctx.default_period()
-    pairs = db.fetch("mart_cost_position", columns=["physician_id", "procedure_code"], path=path)
+    pairs = db.fetch("mart_cost_position", columns=["physician_id", "procedure_code", "eligible_flag"], path=path)
     assert len(db.fetch("mart_funnel_default", path=path)) > 0
-    for pid, code in pairs.itertuples(index=False):
+    assert (~pairs["eligible_flag"]).sum() > 0  # the demo has physicians under the minimum: they are checked too
+    text = ["outcome", "label", "flag", "verdict", "tone", "colour", "badge", "limits", "limits_reason"]
+    numbers = ["observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "lower95", "upper998", "phi", "tau2"]
+    for pid, code, _ in pairs.itertuples(index=False):
         fast = scorecard.outcome_summary(pid, code, period, [])
-        # An excluded id that matches no case forces the live views and the full funnel.
+        # An excluded id that matches no case forces the live views and the calls made here.
         full = scorecard.outcome_summary(pid, code, period, ["no-such-case"])
-        assert fast[["outcome", "flag"]].equals(full[["outcome", "flag"]]), (pid, code)
-        for col in ("observed", "expected", "oe_ratio", "phi", "tau2"):
+        assert list(fast.columns) == list(full.columns) == scorecard.SUMMARY_COLUMNS
+        assert fast[text].equals(full[text]), (pid, code)
+        for col in numbers:
             assert fast[col].to_numpy() == pytest.approx(full[col].to_numpy(), rel=1e-9, nan_ok=True), (pid, code, col)
+    admin = access.Viewer(email="admin@example.org", role="admin")
+    for code in pairs["procedure_code"].unique()[:4]:
+        for outcome in ("complication", "readmit_30d", "los_days"):
+            built, meta_b = scorecard.funnel_data(admin, None, code, outcome, period, b"s" * 32, ctx.min_peers)
+            live, meta_l = scorecard.funnel_data(
+                admin, None, code, outcome, period, b"s" * 32, ctx.min_peers, ["no-such-case"]
+            )
+            assert built["flag"].tolist() == live["flag"].tolist()
+            cols = ["expected", "ratio", "lower95", "upper95", "lower998", "upper998"]
+            assert built[cols].to_numpy() == pytest.approx(live[cols].to_numpy(), rel=1e-9, nan_ok=True)
+            assert meta_b["group_expected"] == pytest.approx(meta_l["group_expected"], rel=1e-9)
 
 
 def test_every_rendered_outcome_sentence_matches_its_interval(demo, monkeypatch):

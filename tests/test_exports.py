@@ -162,6 +162,10 @@ def test_scorecard_exports_are_audited_for_a_physician(fixture_db):
     at.session_state["_scorecard_viewer"] = PHYSICIAN
     at.run()
     assert not at.exception
+    # The files are made only when asked for (README, Performance): no button before the toggle.
+    assert not at.get("download_button")
+    at.toggle(key="export_files_TKA").set_value(True).run()
+    assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert labels[0] == "Slides (PowerPoint)" and labels.count("PNG") >= 3
     at.get("download_button")[0].click().run()

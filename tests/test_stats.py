@@ -909,3 +909,39 @@ def test_cusum_window_identity_on_the_cardiac_data(cardiac):
     # Seven surgeons; this implementation's result (not a published one): the charts of surgeons 1
     # (87 deaths against 71.2 expected) and 2 (40 against 24.3) reach h = 4.5, the others do not.
     assert signals == {1: True, 2: True, 3: False, 4: False, 5: False, 6: False, 7: False}
+
+
+def test_units_outside_the_dispersion_mask_get_limits_without_moving_phi():
+    """`in_dispersion`: a physician under the minimum case count is drawn against the eligible peers' φ and τ²."""
+    rng = np.random.default_rng(7)
+    e = rng.uniform(5, 60, size=40)
+    o = rng.poisson(e * rng.gamma(8, 1 / 8, size=40)).astype(float)
+    mask = np.ones(40, dtype=bool)
+    mask[[3, 17]] = False
+    o[3] = 25.0  # an extreme small unit: it would move φ if it entered
+    e[3] = 2.0
+    peers = S.funnel(o[mask], e[mask])
+    full = S.funnel(o, e, in_dispersion=mask)
+    assert full.attrs["phi"] == pytest.approx(peers.attrs["phi"]) and full.attrs["tau2"] == pytest.approx(peers.attrs["tau2"])
+    assert full.attrs["phi"] != pytest.approx(S.funnel(o, e).attrs["phi"])
+    at_e = S.funnel_limits([e[3]], full.attrs["tau2"]).iloc[0]
+    assert full.loc[3, "upper95"] == pytest.approx(at_e["upper95"]) and bool(full.loc[3, "outlier998"])
+
+
+def test_verdicts_over_arrays_are_the_verdict_of_each():
+    """The vectorised call the build uses gives, element by element, the scalar call (missing values included)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    e = rng.uniform(0.05, 30, size=n)
+    o = rng.poisson(e * rng.choice([0.3, 1.0, 2.5], size=n)).astype(float)
+    lim = S.funnel_limits(e, 0.0)
+    lim.loc[::37, "upper95"] = np.nan
+    e[::53] = 0.0
+    adjusted = rng.random(n) > 0.1
+    kinds = np.where(rng.random(n) > 0.5, "exact", "overdispersed")
+    many = S.verdicts(o, e, lim["lower95"], lim["upper95"], lim["lower998"], lim["upper998"], adjusted, kinds)
+    for i in range(n):
+        one = S.verdict(o[i], e[i], lim.iloc[i].to_dict(), bool(adjusted[i]), kinds[i])
+        assert (one.flag, one.tone, one.words, one.colour) == tuple(many.loc[i, ["flag", "tone", "words", "colour"]])
+    assert set(many["flag"]) >= {"within", "high_998", "unadjusted"}
+    assert S.verdict(None, "x", {}, True).flag == "within"

@@ -33,6 +33,11 @@ PYTHON_MODELS = {
     "int_episode_expected": ("int_case_episode",),
     "int_episode_model": ("int_episode_expected",),
     "mart_funnel_default": ("mart_outcome_position_default",),
+    "mart_outcome_summary_default": (
+        "mart_funnel_default",
+        "mart_outcome_reliability_default",
+        "mart_outcome_position_default",
+    ),
     "mart_equity_group": ("mart_equity_cell", "int_period"),
 }
 DEMO_GENERATOR = provenance.DEMO_GENERATOR
@@ -180,6 +185,9 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 episodes.build_episode_expected(con)  # writes int_episode_model too
             elif name == "mart_funnel_default":
                 funnels.build_funnel_defaults(con)
+            elif name == "mart_outcome_summary_default":
+                funnels.build_outcome_summary(con)
+                progress(f"built mart_outcome_summary_default ({time.monotonic() - started:.1f}s)")
             elif name == "mart_equity_group":
                 rows = equity_years.build_equity_years(con)
                 progress(f"built mart_equity_group: {rows:,} rows ({time.monotonic() - started:.1f}s)")

@@ -56,7 +56,9 @@ def markdown(ctx: Any) -> str:
   method (z = √E·ln(O/E), 10% trimmed at each end, a between-physician variance τ² by DerSimonian–Laird; as
   published in NHS-R's FunnelPlotR) — but only when **at least 20 physicians remain after trimming**: from fewer,
   that variance cannot be estimated (one true outlier would widen the limits past itself; Spiegelhalter 2005), so
-  a department of 8–12 surgeons gets the exact limits. Each outcome says which limits it used and why. The exact
+  a department of 8–12 surgeons gets the exact limits. The spread is the eligible physicians' alone: a physician
+  under the minimum case count is drawn against it without moving it. Each outcome says which limits it used
+  and why. The exact
   limits are the exact test itself: you are outside the 95% limit exactly when your O/E's 95% interval lies
   wholly above (or below) 1.
 - The **call** (badge, colour and words) is decided once from the flag *and* the 95% interval: outside a limit it is

@@ -16,6 +16,7 @@ from core import access, presentation, ui
 from core.output import exports
 from core.output.deck import Deck, Slide
 from core.periods import Period
+from core.ui import render
 
 
 def _record(page: str, params: dict[str, Any], what: str) -> None:
@@ -84,22 +85,33 @@ def scorecard_exports(
     secret: bytes,
     excluded: list[str] | None = None,
 ) -> None:
-    """An "Export" popover for one procedure of the scorecard page: the deck, and each chart's files."""
-    try:
-        deck = ui.cached(presentation.scorecard_deck, viewer, physician_id, procedure_code, period, secret, excluded)
-    except (LookupError, PermissionError):
-        return
+    """An "Export" popover for one procedure of the scorecard page: the deck, and each chart's files.
+
+    The files are made when asked for (a toggle in a fragment): the deck is a slide per step with its
+    charts, several times the work of the page itself, and most views export nothing (README, *Performance*).
+    """
     params = {"physician": physician_id, "procedure": procedure_code, "period": period.token}
-    with st.popover("Export", icon=":material/download:"):
-        st.caption(
-            "Files made from exactly this view, blinded as you see it. Every export is recorded in the audit log."
-        )
+
+    def files() -> None:
+        try:
+            deck = ui.cached(
+                presentation.scorecard_deck, viewer, physician_id, procedure_code, period, secret, excluded
+            )
+        except (LookupError, PermissionError):
+            ui.no_data("Nothing to export for this procedure.")
+            return
         deck_button(deck, "scorecard", params, key=f"deck_{procedure_code}")
         for slide in deck.slides[1:]:
             if slide.chart is None and slide.data.empty:
                 continue
             st.markdown(f"**{ui.plain(slide.title)}**")
             chart_buttons(deck, slide, "scorecard", params, key=f"{procedure_code}_{slide.key}")
+
+    with st.popover("Export", icon=":material/download:"):
+        st.caption(
+            "Files made from exactly this view, blinded as you see it. Every export is recorded in the audit log."
+        )
+        render.on_demand("Prepare the slides and chart files", f"export_files_{procedure_code}", files)
 
 
 def draw_slide(deck: Deck, slide: Slide, kicker: str, menu: bool) -> None:

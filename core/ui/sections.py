@@ -78,9 +78,15 @@ def cost_position(peers: pd.DataFrame, position: dict[str, Any], drivers: pd.Dat
             render.chart(charts.category_drivers, drivers.head(8))
 
 
-def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]]) -> None:
-    """Per outcome: the call as a badge and a sentence, raw O/E beside the reliability-adjusted one,
-    which funnel limits were used and why, and the funnel with You marked."""
+def outcomes(summary: pd.DataFrame, funnel_for: Any, key: str) -> None:
+    """Per outcome: the call as a badge and a sentence, raw O/E beside the reliability-adjusted one and
+    which funnel limits were used and why; then one funnel at a time, with You marked.
+
+    `funnel_for(outcome)` gives that outcome's (points, meta), blinded for the viewer. One funnel is
+    drawn, the most notable call's first, and a picker redraws only itself (a fragment): a peer group
+    of hundreds makes each funnel a large chart, and five of them were most of a first view's time
+    (README, *Performance*).
+    """
     if summary.empty:
         ui.no_data("No outcomes in this period.")
         return
@@ -102,13 +108,44 @@ def outcomes(summary: pd.DataFrame, funnels: dict[str, tuple[pd.DataFrame, dict]
                     "much of the raw O/E's difference from peers is real rather than chance.",
                 )
                 st.caption(ui.md(sentences.reliability_sentence(row)))
-            points, meta = funnels.get(row["outcome"], (pd.DataFrame(), {}))
-            if row["adjusted"] and len(points) > 1:
-                render.chart(charts.funnel, points, meta.get("tau2", 0.0), row["label"])
             if row["adjusted"] and row.get("limits_reason"):
                 st.caption(ui.md(row["limits_reason"]))
             elif not row["adjusted"]:
                 st.caption(f"Unadjusted: {ui.plain(row['model_note'])}")
+    adjusted = summary[summary["adjusted"]]
+    if len(adjusted):
+        labels = dict(zip(adjusted["outcome"], adjusted["label"], strict=False))
+        _funnel(list(labels), labels, _most_notable(adjusted), funnel_for, key)
+
+
+# Which call's funnel opens first: a called-out one before one worth watching before the rest.
+_NOTABLE = {"high": 0, "low": 1, "watch_high": 2, "watch_low": 3}
+
+
+def _most_notable(summary: pd.DataFrame) -> str:
+    ranks = [_NOTABLE.get(t, 9) for t in summary["tone"]]
+    return str(summary["outcome"].iloc[ranks.index(min(ranks))])
+
+
+@st.fragment
+def _funnel(options: list[str], labels: dict[str, str], first: str, funnel_for: Any, key: str) -> None:
+    choice = (
+        st.segmented_control(
+            "Funnel plot",
+            options,
+            default=first,
+            format_func=lambda o: ui.plain(labels[o]),
+            key=key,
+            help="Each dot is an eligible surgeon of this procedure: O/E against the expected count, "
+            "inside the limits that chance alone would give. Pick an outcome to draw its funnel.",
+        )
+        or first
+    )
+    points, meta = funnel_for(choice)
+    if len(points) > 1:
+        render.chart(charts.funnel, points, meta.get("tau2", 0.0), labels[choice])
+    else:
+        ui.no_data("Too few eligible surgeons to draw a funnel.")
 
 
 def trend(cost: pd.DataFrame, vlad: pd.DataFrame) -> None:
@@ -234,12 +271,11 @@ def procedure_tab(
             pos["procedure_name"],
         )
     st.subheader("Outcomes, risk-adjusted")
-    summary = ui.cached(sc.outcome_summary, physician_id, code, period, excluded)
-    funnels = {
-        o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, min_peers, excluded)
-        for o in summary.get("outcome", [])
-    }
-    outcomes(summary, funnels)
+    outcomes(
+        ui.cached(sc.outcome_summary, physician_id, code, period, excluded),
+        lambda o: ui.cached(sc.funnel_data, viewer, physician_id, code, o, period, secret, min_peers, excluded),
+        key=f"funnel_{code}",
+    )
     st.subheader("Over time")  # a dozen charts: drawn when asked for, in a fragment (README, Performance)
     render.on_demand(
         "Show cost and outcomes over time",

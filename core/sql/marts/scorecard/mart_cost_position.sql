@@ -79,6 +79,8 @@ ranked as (
 select
     f.physician_id,
     f.procedure_code,
+    pr.procedure_name,
+    pr.service_line,
     f.case_count,
     f.eligible_flag,
     f.min_cases_count,
@@ -121,3 +123,5 @@ cross join period
 left join peers as pe on pe.procedure_code = f.procedure_code
 left join ranked as r on r.physician_id = f.physician_id and r.procedure_code = f.procedure_code
 left join preferred as p on p.physician_id = f.physician_id and p.procedure_code = f.procedure_code
+-- the procedure's name and line beside its figures, so a page reads one row per procedure and joins nothing
+left join stg_procedures as pr on pr.procedure_code = f.procedure_code
