@@ -78,6 +78,22 @@ def test_every_page_for_every_role(fixture_db, role, page):
     at.switch_page(PAGE_FILES[page]).run()
     assert_clean(at)
     assert at.title or at.markdown, f"{page} drew nothing for {role}"
+    assert_valid_charts(at)
+
+
+def assert_valid_charts(at: AppTest) -> None:
+    """Every chart drawn is valid Vega-Lite: the app skips Altair's validation for speed (core/ui/render.py,
+    README Performance), so the tests validate each spec the pages draw against the schema instead."""
+    import json
+
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    schema = load_schema()
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        spec.pop("width", None) if spec.get("width") == "container" else None
+        validate_jsonschema(spec, schema)
 
 
 def test_physician_scorecard_shows_own_figures_and_blinded_peers(fixture_db):

@@ -265,7 +265,7 @@ def test_a_view_whose_audit_entry_cannot_be_written_is_not_shown(fixture_db, mon
         assert any("audit log could not be written" in e.value for e in at.error), page
         # Nothing after the failed entry is drawn: no figure, no table, no chart, no download.
         assert not at.metric and not at.dataframe, page
-        assert not at.get("arrow_vega_lite_chart") and not at.get("download_button"), page
+        assert not at.get("vega_lite_chart") and not at.get("download_button"), page
 
 
 def test_a_failed_sign_in_entry_shows_nothing(fixture_db, monkeypatch):

@@ -665,7 +665,7 @@ def test_equity_page_without_a_closed_year_says_so_and_shows_no_figures(fixture_
     info = " ".join(i.value for i in at.info)
     assert f"The data run from {ctx.data_start:%d %b %Y} to {ctx.data_end:%d %b %Y}" in info
     assert "shown by closed calendar year only" in info
-    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+    assert not at.dataframe and not at.get("vega_lite_chart")
 
 
 def test_rate_ratio_interval_matches_the_exact_conditional_binomial():

@@ -20,7 +20,9 @@ from core import db
 
 @st.cache_data(show_spinner=False, max_entries=2000)
 def _spec(module: str, name: str, version: str, args: tuple, kwargs: tuple) -> dict:
-    return getattr(importlib.import_module(module), name)(*args, **dict(kwargs)).to_dict()
+    # Without Altair's schema validation (half the cost of a spec at hundreds of points): the charts are
+    # the project's own functions, and tests/test_app.py validates every spec each page draws.
+    return getattr(importlib.import_module(module), name)(*args, **dict(kwargs)).to_dict(validate=False)
 
 
 def spec(func: Callable, *args: Any, **kwargs: Any) -> dict:
