@@ -922,7 +922,9 @@ def test_units_outside_the_dispersion_mask_get_limits_without_moving_phi():
     e[3] = 2.0
     peers = S.funnel(o[mask], e[mask])
     full = S.funnel(o, e, in_dispersion=mask)
-    assert full.attrs["phi"] == pytest.approx(peers.attrs["phi"]) and full.attrs["tau2"] == pytest.approx(peers.attrs["tau2"])
+    assert full.attrs["phi"] == pytest.approx(peers.attrs["phi"]) and full.attrs["tau2"] == pytest.approx(
+        peers.attrs["tau2"]
+    )
     assert full.attrs["phi"] != pytest.approx(S.funnel(o, e).attrs["phi"])
     at_e = S.funnel_limits([e[3]], full.attrs["tau2"]).iloc[0]
     assert full.loc[3, "upper95"] == pytest.approx(at_e["upper95"]) and bool(full.loc[3, "outlier998"])
