@@ -50,6 +50,6 @@ def test_scorecard_of_a_surgeon_among_300_peers(scale_db, start_app, page, tmp_p
     assert "My scorecard" in text and "Page not found" not in text
     out = ROOT / "screenshots"
     screenshot(page, out / "scorecard-300-peers-desktop.png", 1280, 900)
-    screenshot(page, out / "scorecard-300-peers-desktop-tall.png", 1280, 2600)
+    screenshot(page, out / "scorecard-300-peers-desktop-tall.png", 1280, 4400)
     screenshot(page, out / "scorecard-300-peers-phone.png", 390, 844)
-    screenshot(page, out / "scorecard-300-peers-phone-tall.png", 390, 4200)
+    screenshot(page, out / "scorecard-300-peers-phone-tall.png", 390, 9000)
