@@ -68,8 +68,9 @@ def expected_for(cases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return expected, pd.DataFrame(notes)
 
 
-def build_expected(con) -> None:
-    """Fit every procedure's models from int_case_cost and write int_case_expected and int_risk_model."""
+def build_expected(con) -> int:
+    """Fit every procedure's models from int_case_cost, write int_case_expected and int_risk_model; the
+    number of models (procedures × outcomes)."""
     columns = ", ".join(["case_id", "procedure_code", *stats.PATIENT_FACTORS, *[c for c, _, _ in OUTCOMES.values()]])
     cases = con.execute(f"select {columns} from int_case_cost order by procedure_code, case_id").df()
     expected, notes = expected_for(cases)
@@ -96,3 +97,4 @@ def build_expected(con) -> None:
         "events_count::bigint as events_count, case_count::bigint as case_count from notes_frame"
     )
     con.unregister("notes_frame")
+    return len(notes)
