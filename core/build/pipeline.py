@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import db
-from core.build import contract, episodes, equity_years, funnels, provenance, risk, validate
+from core.build import chunks, contract, episodes, equity_years, funnels, provenance, risk, validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -180,24 +180,37 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
                 # Lets tests kill a build half-way deterministically (tests/test_build.py).
                 if delay := os.environ.get("SCORECARD_SLOW_BUILD_FOR_TESTS"):
                     time.sleep(float(delay))
-                risk.build_expected(con)
+                fits = risk.build_expected(con)
+                progress(f"built int_case_expected, int_risk_model: {fits:,} risk models ({_since(started)})")
             elif name == "int_episode_expected":
                 episodes.build_episode_expected(con)  # writes int_episode_model too
+                progress(f"built int_episode_expected, int_episode_model ({_since(started)})")
             elif name == "mart_funnel_default":
                 funnels.build_funnel_defaults(con)
+                progress(f"built mart_funnel_default ({_since(started)})")
             elif name == "mart_outcome_summary_default":
                 funnels.build_outcome_summary(con)
-                progress(f"built mart_outcome_summary_default ({time.monotonic() - started:.1f}s)")
+                progress(f"built mart_outcome_summary_default ({_since(started)})")
             elif name == "mart_equity_group":
                 rows = equity_years.build_equity_years(con)
-                progress(f"built mart_equity_group: {rows:,} rows ({time.monotonic() - started:.1f}s)")
+                progress(f"built mart_equity_group: {rows:,} rows ({_since(started)})")
             continue  # int_risk_model is written by the risk step
         kind, sql = models[name]
         body = sql.strip().rstrip(";")
-        con.execute(f"create or replace {kind} {name} as {body}")
+        key = chunks.chunk_key(sql) if kind == "table" else None
+        runs = 1
+        if key:
+            runs = chunks.build_chunked(con, name, body, key)
+        else:
+            con.execute(f"create or replace {kind} {name} as {body}")
         if kind == "table":
             rows = con.execute(f"select count(*) from {name}").fetchone()[0]
-            progress(f"built {name}: {rows:,} rows ({time.monotonic() - started:.1f}s)")
+            by = f", {runs} runs by {key}" if runs > 1 else ""
+            progress(f"built {name}: {rows:,} rows ({_since(started)}{by})")
+
+
+def _since(started: float) -> str:
+    return f"{time.monotonic() - started:.1f}s"
 
 
 def _write_build_info(con, source: Path, loaded: dict[str, LoadedTable]) -> dict[str, int]:
@@ -303,13 +316,16 @@ def build(
             return result
         progress("source keeps the contract: building views")
         _normalise_raw(con, loaded)
+        progress("raw tables given the contract's columns")
         _run_models(con, progress)
         result.row_counts = _write_build_info(con, source, loaded)
         _write_warnings(con, result.warnings)
+        progress("wrote mart_build_info (source checksum) and mart_build_warning")
         for table in contract.TABLES:
             # The raw text copies were only needed for checking and staging.
             con.execute(f"drop table if exists raw_{table}")
         con.execute("checkpoint")
+        progress("dropped the raw tables, checkpointed")
         con.close()
         con = None
         os.replace(temp, target)

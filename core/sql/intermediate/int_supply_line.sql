@@ -1,5 +1,7 @@
--- materialized: table
+-- materialized: view
 -- Supply lines priced: price paid is the line's unit_cost, else the item master's (the Definitions page).
+-- A view: the item master is a small join, so the tables built from the lines (int_case_cost and the
+-- supply marts) read it from stg_supply_usage instead of the build writing every line a second time.
 select
     u.case_id,
     u.item_id,

@@ -1,7 +1,9 @@
 -- materialized: table
+-- chunked by: procedure_code
 -- One row per case and supply category: units, spend, preferred share, switch saving and waste,
 -- additive so any period or group sums them. Switch saving (the Definitions page) counts only non-preferred
--- lines in categories that have a preferred item, priced against the cheapest preferred item.
+-- lines in categories that have a preferred item, priced against the cheapest preferred item. Stored by
+-- procedure; built a run of procedures at a time (core/build/chunks.py).
 select
     l.case_id,
     c.physician_id,

@@ -1,6 +1,8 @@
 -- materialized: table
+-- chunked by: category
 -- Every priced supply line with its case's physician, procedure and date, for category and product
--- views (which manufacturers are in use, by whom, at what price).
+-- views (which manufacturers are in use, by whom, at what price). Stored by category, so a category's
+-- views read its row groups only; built a run of categories at a time (core/build/chunks.py).
 select
     l.case_id,
     c.physician_id,

@@ -1,11 +1,16 @@
 -- materialized: table
 -- Evidence summaries with their preferred item and the service lines whose cases use the category.
-with category_lines as (
-    select l.category, list(distinct pr.service_line order by pr.service_line) as service_lines
-    from int_supply_line as l
-    join stg_cases as c on c.case_id = l.case_id
-    join stg_procedures as pr on pr.procedure_code = c.procedure_code
-    group by l.category
+-- The categories' procedures come from mart_case_category (a case's categories, with its procedure),
+-- which holds the same pairs as every supply line joined to its case, without reading every line again.
+with category_procedures as (
+    select distinct category, procedure_code
+    from mart_case_category
+),
+category_lines as (
+    select cp.category, list(distinct pr.service_line order by pr.service_line) as service_lines
+    from category_procedures as cp
+    join stg_procedures as pr on pr.procedure_code = cp.procedure_code
+    group by cp.category
 )
 select
     e.evidence_id,

@@ -1,4 +1,5 @@
 -- materialized: table
+-- chunked by: procedure_code
 -- The spend a standardization programme can move, per case: one row per case and supply category
 -- with a preferred item (kind 'supply') or drug class with a formulary preferred drug (kind 'drug'),
 -- with its spend and remaining switch saving; additive, so any period or group sums them.

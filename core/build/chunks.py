@@ -1,0 +1,105 @@
+"""Build the largest tables a run of keys at a time, in the order they are stored.
+
+The big supply marts hold one row per supply line (282 million at 10,000,000 cases) or per case and
+category, sorted by category or procedure so that DuckDB's zone maps let the reading views skip every
+other category's or procedure's row groups. Sorted in one statement, such a table does not fit in the
+build's memory: DuckDB spills the sort to disk, and at 10,000,000 cases that spill filled the 70 GB
+that were free (benchmarks/results/build-10000000-attempt-2.log).
+
+A model whose ORDER BY begins with a key column says so in its header, `-- chunked by: <column>`. The
+build then runs the model's own query once per run of consecutive key values, each restricted to its
+run and appended in key order: the table gets the same rows in the same order, while a sort holds only
+one run. The restriction is a filter on the query's output column; DuckDB pushes it through the ORDER
+BY and the joins to the scan that supplies the key (the item master for a category, the cases for a
+procedure), so a run reads and sorts only its own lines. Key values are compared with bound
+parameters, in DuckDB's own order, so the runs cover every value once (nulls, last in an ascending
+ORDER BY, go with the last run).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core import config
+
+# Rows each key value brings, in supply lines: the unit the run size is measured in. Approximate is
+# enough (a run that is larger only spills more); the runs cover every key whatever these return.
+WEIGHTS = {
+    "category": "select category, count(*) from int_supply_line group by category",
+    "procedure_code": "select procedure_code, sum(supply_line_count) from int_case_cost group by procedure_code",
+}
+# Supply lines per run and MB of the build's memory limit. A wide mart row (a supply line with its
+# case, item and prices) takes about 250 bytes in DuckDB's sort; a run of 4,000 lines per MB keeps a
+# run's sort about the size of the memory limit (10M lines at the default 2,500 MB).
+LINES_PER_MB = 4000
+
+_HEADER = re.compile(r"^--\s*chunked by:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of consecutive key values: those above `after` (when set) up to `last` (when set)."""
+
+    after: str | None
+    last: str | None
+    nulls: bool  # the run also takes the rows whose key is null (the last run)
+
+
+def chunk_key(sql: str) -> str | None:
+    """The key a model declares with `-- chunked by: <column>`, or None."""
+    match = _HEADER.search(sql)
+    if match is None:
+        return None
+    if match.group(1) not in WEIGHTS:
+        raise RuntimeError(f"chunked by {match.group(1)!r}: no weights for that key (core/build/chunks.py WEIGHTS)")
+    return match.group(1)
+
+
+def plan(weights: list[tuple[str | None, int]], budget: int) -> list[Run]:
+    """Runs of consecutive keys (given in the table's order) of about `budget` rows each.
+
+    The first run is open below and the last open above and takes the nulls, so every key value,
+    even one the weights do not list, lands in exactly one run.
+    """
+    keys = [(k, int(w or 0)) for k, w in weights if k is not None]
+    lasts: list[str] = []
+    total = 0
+    for i, (key, weight) in enumerate(keys):
+        total += weight
+        if total >= budget and i < len(keys) - 1:
+            lasts.append(key)
+            total = 0
+    runs = []
+    after = None
+    for last in lasts:
+        runs.append(Run(after, last, False))
+        after = last
+    runs.append(Run(after, None, True))
+    return runs
+
+
+def _restriction(key: str, run: Run) -> tuple[str, list]:
+    """A filter on `key` for one run, with its bound values."""
+    parts, params = [], []
+    if run.after is not None:
+        parts.append(f"{key} > ?")
+        params.append(run.after)
+    if run.last is not None:
+        parts.append(f"{key} <= ?")
+        params.append(run.last)
+    where = " and ".join(parts) if parts else "true"
+    if run.nulls and parts:
+        where = f"({where}) or {key} is null"
+    return where, params
+
+
+def build_chunked(con, name: str, body: str, key: str) -> int:
+    """Create table `name` from the model query `body` one run of `key` at a time; the number of runs."""
+    weights = con.execute(f"select * from ({WEIGHTS[key]}) order by 1").fetchall()
+    runs = plan(weights, config.build_memory_mb() * LINES_PER_MB)
+    con.execute(f"create or replace table {name} as select * from (\n{body}\n) limit 0")
+    for run in runs:
+        where, params = _restriction(key, run)
+        con.execute(f"insert into {name} select * from (\n{body}\n) where {where}", params)
+    return len(runs)

@@ -1,0 +1,74 @@
+"""The big marts built a run of keys at a time (core/build/chunks.py): the same rows in the same order
+as one statement would give, however small the runs."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from core.build import chunks
+from core.build.chunks import Run, plan
+from core.build.pipeline import build, sql_models
+
+# Each chunked table and the ORDER BY it is stored in (its model's last line).
+STORED_ORDER = {
+    "mart_supply_line": ("category", "surgery_date", "case_id", "line_number"),
+    "mart_case_category": ("procedure_code", "surgery_date", "case_id", "category"),
+    "mart_savings_line": ("procedure_code", "surgery_date", "case_id"),
+}
+
+
+def test_runs_cover_every_key_once_in_order():
+    weights = [("a", 5), ("b", 5), ("c", 5), ("d", 5), (None, 3)]
+    assert plan(weights, 10) == [Run(None, "b", False), Run("b", None, True)]
+    assert plan(weights, 0) == [Run(None, "a", False), Run("a", "b", False), Run("b", "c", False), Run("c", None, True)]
+    # One run when everything fits, and one run for a table with no keys at all.
+    assert plan(weights, 100) == [Run(None, None, True)]
+    assert plan([], 10) == [Run(None, None, True)]
+
+
+def test_chunked_models_declare_the_key_their_order_starts_with():
+    models = sql_models()
+    declared = {name for name, (_kind, sql) in models.items() if chunks.chunk_key(sql)}
+    assert declared == set(STORED_ORDER)
+    for name, order in STORED_ORDER.items():
+        sql = models[name][1]
+        assert chunks.chunk_key(sql) == order[0]
+        last = [line for line in sql.strip().splitlines() if not line.startswith("--")][-1]
+        assert [c.split(".")[-1] for c in last.removeprefix("order by ").split(", ")] == list(order), name
+
+
+def test_a_run_per_key_gives_the_same_rows_in_the_same_order(tmp_path, fixture_source, fixture_db, monkeypatch):
+    monkeypatch.setattr(chunks, "LINES_PER_MB", 0)  # every category and procedure its own run
+    target = tmp_path / "runs.duckdb"
+    assert build(fixture_source, target).ok
+    con = duckdb.connect()
+    con.execute("attach ? as one (read_only)", [str(fixture_db)])
+    con.execute("attach ? as runs (read_only)", [str(target)])
+    for table, order in STORED_ORDER.items():
+        rows = con.execute(f"select count(*) from one.{table}").fetchone()[0]
+        assert rows > 0, table
+        for a, b in (("one", "runs"), ("runs", "one")):
+            extra = con.execute(f"select count(*) from (from {a}.{table} except all from {b}.{table})").fetchone()[0]
+            assert extra == 0, (table, a, b)
+        key = "(" + ", ".join(order) + ")"
+        # Physically sorted: no row's key below the previous row's in storage order.
+        unsorted = con.execute(
+            f"select count(*) from (select {key} as k, lag({key}) over (order by rowid) as p from runs.{table}) "
+            "where k < p"
+        ).fetchone()[0]
+        assert unsorted == 0, table
+        keys = con.execute(f"select count(distinct {order[0]}) from runs.{table}").fetchone()[0]
+        assert keys > 1, table  # the fixture really makes several runs
+
+
+@pytest.mark.parametrize("budget", [0, 7, 1000])
+def test_every_row_lands_in_exactly_one_run(budget):
+    con = duckdb.connect()
+    con.execute("create table t as select * from (values ('a'), ('b'), ('b'), ('c'), (null), ('e')) v(k)")
+    runs = plan([("a", 3), ("b", 4), ("c", 5), ("d", 1)], budget)  # 'e' and null are not in the weights
+    got = []
+    for run in runs:
+        where, params = chunks._restriction("k", run)
+        got += [r[0] for r in con.execute(f"select k from t where {where} order by k nulls last", params).fetchall()]
+    assert got == ["a", "b", "b", "c", "e", None]
