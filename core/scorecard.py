@@ -236,7 +236,7 @@ def funnel_data(
     """
     variables = period_variables(period, excluded)
     where = {"procedure_code": procedure_code, "outcome": outcome}
-    if db.is_default_request(variables) and _has_summary(db.database_version()):
+    if _reads_build_calls(procedure_code, variables):
         calls = db.fetch("mart_outcome_summary_default", where=where)
     else:
         calls = outcome_calls(db.fetch("mart_outcome_position", where=where, variables=variables), {})
@@ -474,7 +474,7 @@ def outcome_summary(
     `shrunken_oe_ratio` and `reliability` come from mart_outcome_reliability (empirical Bayes).
     """
     variables = period_variables(period, excluded)
-    if db.is_default_request(variables) and _has_summary(db.database_version()):
+    if _reads_build_calls(procedure_code, variables):
         return db.fetch(
             "mart_outcome_summary_default",
             columns=SUMMARY_COLUMNS,
@@ -501,6 +501,18 @@ def _present_calls(calls: pd.DataFrame) -> pd.DataFrame:
     """One physician's calls as the page, report and slides read them, in the registry's outcome order."""
     out = calls[calls["outcome"].isin(metrics.OUTCOME_KEYS).to_numpy()]
     return out.sort_values("outcome_order", kind="stable")[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _reads_build_calls(procedure_code: str, variables: dict[str, Any]) -> bool:
+    """Whether the build's calls (mart_outcome_summary_default) hold for this request: the default period, with
+    no accepted flag on this procedure's cases (a call depends only on its procedure's cases, so a flag on
+    another procedure changes none of them; README, *Performance*)."""
+    if not _has_summary(db.database_version()):
+        return False
+    if db.is_default_request(variables):
+        return True
+    flagged = db.excluded_by_procedure(variables)
+    return flagged is not None and procedure_code not in flagged
 
 
 @lru_cache(maxsize=4)

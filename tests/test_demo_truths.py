@@ -127,24 +127,36 @@ def test_the_builds_calls_are_the_ones_a_request_computes(demo, monkeypatch):
     assert (~pairs["eligible_flag"]).sum() > 0  # the demo has physicians under the minimum: they are checked too
     text = ["outcome", "label", "flag", "verdict", "tone", "colour", "badge", "limits", "limits_reason"]
     numbers = ["observed", "expected", "oe_ratio", "ci95_low", "ci95_high", "lower95", "upper998", "phi", "tau2"]
-    for pid, code, _ in pairs.itertuples(index=False):
-        fast = scorecard.outcome_summary(pid, code, period, [])
-        # An excluded id that matches no case forces the live views and the calls made here.
-        full = scorecard.outcome_summary(pid, code, period, ["no-such-case"])
-        assert list(fast.columns) == list(full.columns) == scorecard.SUMMARY_COLUMNS
-        assert fast[text].equals(full[text]), (pid, code)
-        for col in numbers:
-            assert fast[col].to_numpy() == pytest.approx(full[col].to_numpy(), rel=1e-9, nan_ok=True), (pid, code, col)
+    fast = {
+        (pid, code): scorecard.outcome_summary(pid, code, period, []) for pid, code, _ in pairs.itertuples(index=False)
+    }
     admin = access.Viewer(email="admin@example.org", role="admin")
-    for code in pairs["procedure_code"].unique()[:4]:
+    codes = pairs["procedure_code"].unique()[:4]
+    built = {
+        (code, o): scorecard.funnel_data(admin, None, code, o, period, b"s" * 32, ctx.min_peers)
+        for code in codes
+        for o in ("complication", "readmit_30d", "los_days")
+    }
+    # Without the build's calls or dispersion, and with an excluded id that matches no case (the live
+    # views), every call is made here from the whole peer group.
+    monkeypatch.setattr(scorecard, "_has_summary", lambda version: False)
+    monkeypatch.setattr(scorecard, "_dispersions", lambda version: {})
+    for pid, code, _ in pairs.itertuples(index=False):
+        full = scorecard.outcome_summary(pid, code, period, ["no-such-case"])
+        mine = fast[(pid, code)]
+        assert list(mine.columns) == list(full.columns) == scorecard.SUMMARY_COLUMNS
+        assert mine[text].equals(full[text]), (pid, code)
+        for col in numbers:
+            assert mine[col].to_numpy() == pytest.approx(full[col].to_numpy(), rel=1e-9, nan_ok=True), (pid, code, col)
+    for code in codes:
         for outcome in ("complication", "readmit_30d", "los_days"):
-            built, meta_b = scorecard.funnel_data(admin, None, code, outcome, period, b"s" * 32, ctx.min_peers)
+            points, meta_b = built[(code, outcome)]
             live, meta_l = scorecard.funnel_data(
                 admin, None, code, outcome, period, b"s" * 32, ctx.min_peers, ["no-such-case"]
             )
-            assert built["flag"].tolist() == live["flag"].tolist()
+            assert points["flag"].tolist() == live["flag"].tolist()
             cols = ["expected", "ratio", "lower95", "upper95", "lower998", "upper998"]
-            assert built[cols].to_numpy() == pytest.approx(live[cols].to_numpy(), rel=1e-9, nan_ok=True)
+            assert points[cols].to_numpy() == pytest.approx(live[cols].to_numpy(), rel=1e-9, nan_ok=True)
             assert meta_b["group_expected"] == pytest.approx(meta_l["group_expected"], rel=1e-9)
 
 
@@ -267,3 +279,26 @@ def test_personal_deck_shows_reliability_and_outcomes_over_time(demo, monkeypatc
     assert "reliability" in shrunk.note
     over = slides["over-time"]
     assert "more than your patients' risk predicts" in over.headline and "vlad_count" in over.data
+
+
+def test_an_accepted_flag_changes_only_its_procedures_calls(demo, monkeypatch):
+    """With a case's flag accepted, its procedure's calls are made afresh without it, and every other
+    procedure keeps reading the build's calls (a call depends only on its procedure's cases)."""
+    from core import scorecard
+
+    path, _ = demo
+    monkeypatch.setenv("SCORECARD_DB", str(path))
+    period = scorecard.data_context().default_period()
+    case = db.fetch("mart_period_case", columns=["case_id", "physician_id", "procedure_code"], limit=1, path=path)
+    case_id, pid, code = (str(v) for v in case.iloc[0])
+    before = scorecard.outcome_summary(pid, code, period, [])
+    after = scorecard.outcome_summary(pid, code, period, [case_id])
+    assert (after["cases"] == before["cases"] - 1).all()
+    variables = scorecard.period_variables(period, [case_id])
+    assert not scorecard._reads_build_calls(code, variables)
+    others = db.fetch("mart_cost_position", columns=["physician_id", "procedure_code"], path=path)
+    other_pid, other_code = next((p, c) for p, c in others.itertuples(index=False) if c != code)
+    assert scorecard._reads_build_calls(other_code, variables)
+    assert scorecard.outcome_summary(other_pid, other_code, period, [case_id]).equals(
+        scorecard.outcome_summary(other_pid, other_code, period, [])
+    )
