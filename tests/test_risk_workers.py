@@ -3,6 +3,9 @@ values and model notes, in the same order, as fitting them one after another in 
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pandas as pd
 from pandas.testing import assert_frame_equal
@@ -33,7 +36,12 @@ def _cases(procedures: int = 3, per_procedure: int = 400, seed: int = 5) -> pd.D
     return frame
 
 
-def test_worker_processes_give_the_same_fits_in_the_same_order():
+def test_worker_processes_give_the_same_fits_in_the_same_order(monkeypatch):
+    # A build runs as `python -m core build`, whose main module spawned workers import by name. Under
+    # pytest, after an AppTest has run a page, `__main__` can be Streamlit's temporary script, which a
+    # spawned worker would re-run and die on (the build then fits in-process: `expected_for`'s fallback).
+    # A bare main module stands for the build's here, so the processes really start.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     cases = _cases()
     alone_expected, alone_notes = risk.expected_for(cases, workers=1)
     pooled_expected, pooled_notes = risk.expected_for(cases, workers=2)
