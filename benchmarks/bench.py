@@ -442,6 +442,17 @@ def time_pages(
     if first and first in emails:  # the shape's ~300-peer surgeon, so the page is timed at that size too
         chosen = [first] + [e for e in chosen if e != first][: max(0, personas - 1)]
     cold, warm, problems = [], [], []
+
+    def render(email: str):
+        """The app signed in as `email`, run once: (the AppTest, milliseconds)."""
+        at = AppTest.from_file(str(APP), default_timeout=600)
+        if components is not None and hasattr(at, "_bidi_component_manager"):
+            at._bidi_component_manager = components
+        at.secrets["auth"] = AUTH
+        at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Bench"}
+        _, ms = _timed(at.run)
+        return at, ms
+
     # A server renders pages long before a rebuild: its modules (Altair, the page's sections) are imported
     # and its shared caches primed by earlier views. One render for a physician outside the sample does
     # that here, recorded apart as `process_warmup_ms`, so `cold` is each persona's first view after the
@@ -449,21 +460,11 @@ def time_pages(
     spare = next((e for e in emails if e not in chosen), None)
     warmup_ms = None
     if spare is not None:
-        at = AppTest.from_file(str(APP), default_timeout=600)
-        if components is not None and hasattr(at, "_bidi_component_manager"):
-            at._bidi_component_manager = components
-        at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": True, "email": spare, "email_verified": True, "name": "Bench"}
-        _, warmup_ms = _timed(at.run)
+        _, warmup_ms = render(spare)
         say(f"  process warm-up ({spare}): {warmup_ms:.0f} ms")
     for email in chosen:
         for bucket in (cold, warm):
-            at = AppTest.from_file(str(APP), default_timeout=600)
-            if components is not None and hasattr(at, "_bidi_component_manager"):
-                at._bidi_component_manager = components
-            at.secrets["auth"] = AUTH
-            at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": "Bench"}
-            _, ms = _timed(at.run)
+            at, ms = render(email)
             bucket.append(ms)
             if at.exception:
                 problems.append(f"{email}: {at.exception[0].message}")
