@@ -12,9 +12,9 @@ from core.build.pipeline import build, sql_models
 
 # Each chunked table and the ORDER BY it is stored in (its model's last line).
 STORED_ORDER = {
-    "mart_supply_line": ("category", "surgery_date", "case_id", "line_number"),
-    "mart_case_category": ("procedure_code", "surgery_date", "case_id", "category"),
-    "mart_savings_line": ("procedure_code", "surgery_date", "case_id"),
+    "int_supply_line_by_category": ("category", "surgery_date"),
+    "mart_case_category": ("procedure_code", "surgery_date"),
+    "mart_savings_line": ("procedure_code", "surgery_date"),
 }
 
 

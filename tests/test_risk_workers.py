@@ -36,7 +36,7 @@ def _cases(procedures: int = 3, per_procedure: int = 400, seed: int = 5) -> pd.D
     return frame
 
 
-def test_worker_processes_give_the_same_fits_in_the_same_order(monkeypatch):
+def test_worker_processes_give_the_same_fits_in_the_same_order(monkeypatch, tmp_path):
     # A build runs as `python -m core build`, whose main module spawned workers import by name. Under
     # pytest, after an AppTest has run a page, `__main__` can be Streamlit's temporary script, which a
     # spawned worker would re-run and die on (the build then fits in-process: `expected_for`'s fallback).
@@ -50,5 +50,12 @@ def test_worker_processes_give_the_same_fits_in_the_same_order(monkeypatch):
     assert list(alone_notes["procedure_code"].unique()) == ["P0", "P1", "P2"]
     assert len(alone_expected) == len(cases)
     # The processes really ran (expected_for falls back to fitting in this process if they cannot start).
-    fitted = risk._fit_in_processes(cases.groupby("procedure_code", sort=True), 2)
-    assert_frame_equal(pd.concat([part for part, _ in fitted], ignore_index=True), alone_expected)
+    folder = tmp_path / "fits"
+    folder.mkdir()
+    cases_file = folder / "cases.parquet"
+    cases.sort_values(["procedure_code", "case_id"]).to_parquet(cases_file, index=False)
+    tasks = [(code, str(cases_file), str(folder / f"{code}.parquet")) for code in ("P0", "P1", "P2")]
+    notes = risk._fit_in_processes(tasks, 2)
+    assert pd.DataFrame([n for part in notes for n in part]).equals(alone_notes)
+    fitted = pd.concat([pd.read_parquet(t[2]) for t in tasks], ignore_index=True)
+    assert_frame_equal(fitted, alone_expected)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import date
 
+import pandas as pd
 import pytest
 from fixture_source import SUPPLY_EXTRAS, TABLES, write_fixture_source
 
@@ -356,4 +357,5 @@ def test_default_snapshots_equal_their_views(extras_db, view):
     snapshot = db.fetch(view, order_by=cols)  # default period, no flags: the snapshot
     computed = db.fetch(view, order_by=cols, variables={"excluded_case_ids": ["no-such-case"]})  # the view
     assert db.is_default_request({}) and not db.is_default_request({"excluded_case_ids": ["x"]})
-    assert snapshot.astype(str).equals(computed.astype(str)), view
+    # Equal up to the order a parallel sum adds its floats in (a few units in the last place).
+    pd.testing.assert_frame_equal(snapshot, computed, check_dtype=False, check_exact=False, rtol=1e-12, obj=view)

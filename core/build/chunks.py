@@ -29,10 +29,13 @@ WEIGHTS = {
     "category": "select category, count(*) from int_supply_line group by category",
     "procedure_code": "select procedure_code, sum(supply_line_count) from int_case_cost group by procedure_code",
 }
-# Supply lines per run and MB of the build's memory limit. A wide mart row (a supply line with its
-# case, item and prices) takes about 250 bytes in DuckDB's sort; a run of 4,000 lines per MB keeps a
-# run's sort about the size of the memory limit (10M lines at the default 2,500 MB).
-LINES_PER_MB = 4000
+# Supply lines per run and MB of the build's memory limit. A stored line (ids, a date and prices; the
+# item's text is joined back by the views) takes about 130 bytes in DuckDB's sort. 12,000 lines per MB
+# (30 million at the default 2,500 MB) sorts the 28 million lines of 1,000,000 cases in one run, which
+# spills a little but reads the lines once, where three runs read them three times (README,
+# *Performance*); at 10,000,000 cases a run's spill stays a few times the memory limit, not the 70 GB
+# of one statement.
+LINES_PER_MB = 12000
 
 _HEADER = re.compile(r"^--\s*chunked by:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
 

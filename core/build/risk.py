@@ -13,9 +13,11 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 
@@ -72,6 +74,34 @@ def _fit_procedure(item: tuple[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[d
     return part, notes
 
 
+def _fit_task(task: tuple[str, str, str]) -> list[dict]:
+    """Fit one procedure read from the cases file; write its expected values to their own file.
+
+    Runs in a worker process: the procedure's cases are read from Parquet (its row groups only, the
+    file being sorted by procedure) and its results written back to Parquet, so neither the build's
+    cases nor the results are held whole in one process or copied between processes. At 10,000,000
+    cases the pickled frames took more memory than the 8 GiB budget (README, *Performance*)."""
+    import duckdb
+
+    code, cases_file, out_file = task
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        group = con.execute(
+            "select * from read_parquet(?) where procedure_code = ? order by case_id", [cases_file, code]
+        ).df()
+        part, notes = _fit_procedure((code, group))
+        con.register("part_frame", part)
+        con.execute(f"copy part_frame to {_literal(out_file)} (format parquet)")
+    finally:
+        con.close()
+    return notes
+
+
+def _literal(path: str) -> str:
+    # COPY takes no bound parameters; the paths are the build's own, under its temporary folder.
+    return "'" + path.replace("'", "''") + "'"
+
+
 @contextmanager
 def _one_blas_thread():
     """BLAS variables at one thread while processes are started (BLAS reads them when it is loaded)."""
@@ -87,64 +117,102 @@ def _one_blas_thread():
                 os.environ[name] = value
 
 
-def _fit_in_processes(groups, workers: int) -> list[tuple[pd.DataFrame, list[dict]]]:
-    """`_fit_procedure` over `groups` in `workers` processes, results in the groups' order.
+def _fit_in_processes(tasks: list[tuple[str, str, str]], workers: int) -> list[list[dict]]:
+    """`_fit_task` over `tasks` in `workers` processes; each task's notes, in the tasks' order.
 
     The fits are many small least-squares problems (one procedure's cases, a dozen columns): OpenBLAS's
     threads mostly wait on each other there, and on a machine whose cores are busy a 2-thread QR was
     four times slower than a 1-thread one. So each process runs BLAS on one thread and the procedures
-    are fitted side by side, with at most two waiting per process, so only a few procedures' frames
-    are copied at a time.
+    are fitted side by side.
     """
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of DuckDB's threads
-    results: dict[int, tuple[pd.DataFrame, list[dict]]] = {}
-    items = iter(enumerate(groups))
+    results: dict[int, list[dict]] = {}
+    items = iter(enumerate(tasks))
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         running = {}
         with _one_blas_thread():  # the processes start with the first submissions
-            for index, item in itertools.islice(items, 2 * workers):
-                running[pool.submit(_fit_procedure, item)] = index
+            for index, task in itertools.islice(items, 2 * workers):
+                running[pool.submit(_fit_task, task)] = index
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 results[running.pop(future)] = future.result()
-                for index, item in itertools.islice(items, 1):
-                    running[pool.submit(_fit_procedure, item)] = index
+                for index, task in itertools.islice(items, 1):
+                    running[pool.submit(_fit_task, task)] = index
     return [results[i] for i in range(len(results))]
 
 
-def expected_for(cases: pd.DataFrame, workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-case expected values, per procedure × outcome model notes) for a frame of cases.
+def fit_cases_file(cases_file: Path, work_dir: Path, workers: int = 1) -> tuple[list[Path], pd.DataFrame]:
+    """Fit every procedure of a Parquet file of cases sorted by procedure and case: (the files of
+    per-case expected values, in procedure order, and the per procedure × outcome model notes).
 
-    With `workers` > 1 the procedures are fitted in that many processes, with the same results in the
-    same order; should the processes fail to start (a caller's script without a `__main__` guard),
-    they are fitted here."""
-    groups = cases.groupby("procedure_code", sort=True)
-    results = None
-    if workers > 1 and groups.ngroups > 1:
+    With `workers` > 1 the procedures are fitted in that many processes, with the same results; should
+    the processes fail to start (a caller's script without a `__main__` guard), they are fitted here."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        codes = [
+            r[0]
+            for r in con.execute(
+                "select distinct procedure_code from read_parquet(?) order by 1", [str(cases_file)]
+            ).fetchall()
+        ]
+    tasks = [(code, str(cases_file), str(work_dir / f"expected-{i:05d}.parquet")) for i, code in enumerate(codes)]
+    notes = None
+    if workers > 1 and len(tasks) > 1:
         try:
-            results = _fit_in_processes(groups, min(workers, groups.ngroups))
+            notes = _fit_in_processes(tasks, min(workers, len(tasks)))
         except BrokenProcessPool:
-            results = None
-    if results is None:
-        results = [_fit_procedure(item) for item in groups]
-    expected = (
-        pd.concat([part for part, _ in results], ignore_index=True)
-        if results
-        else pd.DataFrame(columns=["case_id", *[c for _, _, c in OUTCOMES.values()]])
-    )
-    return expected, pd.DataFrame([note for _, notes in results for note in notes])
+            notes = None
+    if notes is None:
+        notes = [_fit_task(task) for task in tasks]
+    return [Path(t[2]) for t in tasks], pd.DataFrame([note for part in notes for note in part])
 
 
-def build_expected(con) -> int:
+def expected_for(cases: pd.DataFrame, workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-case expected values, per procedure × outcome model notes) for a frame of cases, fitted as
+    the build fits them (`fit_cases_file`)."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as folder:
+        cases_file = Path(folder) / "cases.parquet"
+        with duckdb.connect() as con:
+            con.register("cases_frame", cases)
+            con.execute(
+                f"copy (select * from cases_frame order by procedure_code, case_id) to {_literal(str(cases_file))} "
+                "(format parquet)"
+            )
+        files, notes = fit_cases_file(cases_file, Path(folder), workers)
+        with duckdb.connect() as con:
+            expected = con.execute("select * from read_parquet(?)", [[str(f) for f in files]]).df() if files else None
+    if expected is None:
+        expected = pd.DataFrame(columns=["case_id", *[c for _, _, c in OUTCOMES.values()]])
+    return expected, notes
+
+
+def build_expected(con, work_dir: Path) -> int:
     """Fit every procedure's models from int_case_cost, write int_case_expected and int_risk_model; the
-    number of models (procedures × outcomes)."""
+    number of models (procedures × outcomes). `work_dir` holds the hand-over files (the build's
+    temporary folder)."""
     columns = ", ".join(["case_id", "procedure_code", *stats.PATIENT_FACTORS, *[c for c, _, _ in OUTCOMES.values()]])
-    cases = con.execute(f"select {columns} from int_case_cost order by procedure_code, case_id").df()
-    expected, notes = expected_for(cases, workers=FIT_WORKERS)
-    con.register("expected_frame", expected)
-    con.execute("create or replace table int_case_expected as select * from expected_frame")
-    con.unregister("expected_frame")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    cases_file = work_dir / "risk-cases.parquet"
+    con.execute(
+        f"copy (select {columns} from int_case_cost order by procedure_code, case_id) to {_literal(str(cases_file))} "
+        "(format parquet, row_group_size 65536)"
+    )
+    files, notes = fit_cases_file(cases_file, work_dir, workers=FIT_WORKERS)
+    empty = ", ".join(
+        ["cast(null as varchar) as case_id", *[f"cast(null as double) as {c}" for _, _, c in OUTCOMES.values()]]
+    )
+    if files:
+        con.execute(
+            "create or replace table int_case_expected as select * from read_parquet(?)", [[str(f) for f in files]]
+        )
+    else:
+        con.execute(f"create or replace table int_case_expected as select {empty} where false")
+    for path in [cases_file, *files]:
+        path.unlink(missing_ok=True)
     if notes.empty:
         notes = pd.DataFrame(
             {

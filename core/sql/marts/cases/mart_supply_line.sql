@@ -1,27 +1,26 @@
--- materialized: table
--- chunked by: category
--- Every priced supply line with its case's physician, procedure and date, for category and product
--- views (which manufacturers are in use, by whom, at what price). Stored by category, so a category's
--- views read its row groups only; built a run of categories at a time (core/build/chunks.py).
+-- materialized: view
+-- Every priced supply line with its case's physician, procedure and date and its item's description,
+-- manufacturer and flags, for category and product views (which manufacturers are in use, by whom, at
+-- what price). A view: the lines are stored narrow and by category in int_supply_line_by_category, and
+-- the item master is a small join, so a filter on category or date still skips the other row groups.
 select
     l.case_id,
-    c.physician_id,
-    c.procedure_code,
-    c.surgery_date,
-    c.surgery_quarter,
+    l.physician_id,
+    l.procedure_code,
+    l.surgery_date,
+    quarter_label(l.surgery_date) as surgery_quarter,
     l.line_number,
     l.item_id,
-    l.item_description,
-    l.manufacturer,
+    i.item_description,
+    i.manufacturer,
     l.category,
-    l.implant_flag,
-    l.preferred_flag,
+    i.implant_flag,
+    i.preferred_flag,
     l.quantity,
     l.wasted_quantity,
     l.paid_unit_cost_usd,
-    l.item_unit_cost_usd,
+    i.item_unit_cost_usd,
     l.line_cost_usd,
     l.waste_usd
-from int_supply_line as l
-join int_case_cost as c on c.case_id = l.case_id
-order by l.category, c.surgery_date, l.case_id, l.line_number
+from int_supply_line_by_category as l
+join stg_items as i on i.item_id = l.item_id

@@ -27,4 +27,4 @@ select
 from mart_case_drug as cd
 where cd.class_has_preferred_flag
 group by cd.case_id, cd.physician_id, cd.procedure_code, cd.surgery_date, cd.drug_class
-order by procedure_code, surgery_date, case_id
+order by procedure_code, surgery_date
