@@ -46,23 +46,37 @@ _patches: dict[tuple, OrderedDict[str, dict[str, frozenset[str]]]] = {}
 _case_procedure: dict[tuple, dict[str, str | None]] = {}
 _patch_lock = threading.Lock()
 PATCHES_KEPT = 4
-# Snapshot views whose rows for a procedure depend only on that procedure's cases (a peer group is one
-# procedure's physicians): the ones prepare_excluded patches per procedure. Any other `<view>_default`
-# (totals over procedures, supply-chain views) is read live once a flag is accepted, as before.
-PER_PROCEDURE_SNAPSHOTS = frozenset(
-    {
-        "mart_cost_position",
-        "mart_outcome_position",
-        "mart_preferred_use",
-        "mart_category_driver",
-        "mart_cost_quarter",
-        "mart_outcome_quarter",
-        "mart_outcome_reliability",
-    }
-)
+# The snapshots prepare_excluded patches, and the key its patch is computed by. A peer group is one
+# procedure's physicians, so a procedure's rows depend only on its cases ("procedure_code"); a
+# physician's own totals only on their cases ("physician_id"); rows ranked against every physician of
+# a category depend on every case (None: the whole view, recomputed). Together they are every snapshot
+# the scorecard page reads, so a page with accepted flags stays on snapshots. Any other `<view>_default`
+# (supply-chain and pharmacy totals over everyone) is read live once a flag is accepted.
+PATCH_KEYS: dict[str, str | None] = {
+    "mart_cost_position": "procedure_code",
+    "mart_outcome_position": "procedure_code",
+    "mart_preferred_use": "procedure_code",
+    "mart_category_driver": "procedure_code",
+    "mart_cost_quarter": "procedure_code",
+    "mart_outcome_quarter": "procedure_code",
+    "mart_outcome_reliability": "procedure_code",
+    "mart_pharmacy_position": "procedure_code",
+    "mart_pharmacy_class_position": "procedure_code",
+    "mart_pharmacy_drug_position": "procedure_code",
+    "mart_episode_position": "procedure_code",
+    "mart_physician_products": "physician_id",
+    "mart_physician_backorder": "physician_id",
+    "mart_category_physician": None,
+}
 
 # Session variables the views understand (see mart_period_case.sql).
-VARIABLES = {"start_date": date, "end_date": date, "excluded_case_ids": list, "procedure_codes": list}
+VARIABLES = {
+    "start_date": date,
+    "end_date": date,
+    "excluded_case_ids": list,
+    "procedure_codes": list,
+    "physician_ids": list,
+}
 
 
 class DatabaseMissing(RuntimeError):
@@ -146,7 +160,7 @@ def _patched_for(view: str, path: Path, variables: dict[str, Any] | None) -> str
     """The patched snapshot of `view` for a default-period request with excluded cases, else None."""
     excluded = (variables or {}).get("excluded_case_ids")
     known = _defaults.get(_file_key(path))
-    if not excluded or known is None or view not in PER_PROCEDURE_SNAPSHOTS or f"{view}_default" not in known[2]:
+    if not excluded or known is None or view not in PATCH_KEYS or f"{view}_default" not in known[2]:
         return None
     asked = ((variables or {}).get("start_date"), (variables or {}).get("end_date"))
     if asked not in ((None, None), known[:2]):
@@ -158,8 +172,9 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     """Bring the patched snapshots up to date for this excluded set; return its hash (cheap when current).
 
     Called when a flag is accepted or rejected (core.review) and by the first request that sees a new
-    set. Only procedures whose excluded cases differ from the most recent patched set are recomputed:
-    their rows come from the live view (default period, this excluded set), every other row is copied.
+    set. Only the procedures (or physicians) whose excluded cases differ from the most recent patched set
+    are recomputed: their rows come from the live view (default period, this excluded set), every other
+    row is copied. A view ranked over every physician (PATCH_KEYS None) is recomputed whole.
     """
     path = path or database_path()
     con = _connection(path)
@@ -175,49 +190,38 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
         if known is None:
             raise RuntimeError("this database has no default-period snapshots")
         start, end, tables = known
-        procedure_of = _case_procedure.setdefault(key, {})
-        unknown = [i for i in ids if i not in procedure_of]
+        owner_of = _case_procedure.setdefault(key, {})
+        unknown = [i for i in ids if i not in owner_of]
         cur = con.cursor()
         try:
             cur.execute(f"use {_ALIAS}")
             if unknown:
-                found = dict(
-                    cur.execute(
-                        "select case_id::varchar, procedure_code from mart_case "
+                found = {
+                    case_id: (procedure, physician)
+                    for case_id, procedure, physician in cur.execute(
+                        "select case_id::varchar, procedure_code, physician_id from mart_case "
                         "where case_id::varchar in (select unnest(?::varchar[]))",
                         [unknown],
                     ).fetchall()
-                )
-                procedure_of.update({i: found.get(i) for i in unknown})
-            by_procedure: dict[str, set[str]] = {}
-            for i in ids:
-                if procedure_of.get(i) is not None:
-                    by_procedure.setdefault(procedure_of[i], set()).add(i)
-            now = {p: frozenset(v) for p, v in by_procedure.items()}
+                }
+                owner_of.update({i: found.get(i) for i in unknown})
+            now: dict[str, dict[str, frozenset[str]]] = {"procedure_code": {}, "physician_id": {}}
+            for kind, position in (("procedure_code", 0), ("physician_id", 1)):
+                grouped: dict[str, set[str]] = {}
+                for i in ids:
+                    if owner_of.get(i) is not None:
+                        grouped.setdefault(owner_of[i][position], set()).add(i)
+                now[kind] = {k: frozenset(v) for k, v in grouped.items()}
             base_digest, base = next(reversed(patches.items())) if patches else (None, {})
-            changed = sorted(p for p in set(now) | set(base) if now.get(p) != base.get(p))
-            # procedure_codes restricts every scan of the period views to the changed procedures (a
-            # constant folded at plan time, so it filters where the rows are read).
-            _set_variables(
-                cur,
-                {
-                    "start_date": start,
-                    "end_date": end,
-                    "excluded_case_ids": sorted(ids),
-                    "procedure_codes": changed or ["\x00none"],
-                },
-            )
+            changed = {
+                kind: sorted(
+                    k for k in set(now[kind]) | set(base.get(kind, {})) if now[kind].get(k) != base.get(kind, {}).get(k)
+                )
+                for kind in now
+            }
             for snapshot in sorted(_patchable(tables)):
                 view = snapshot.removesuffix("_default")
-                source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
-                cur.execute(
-                    f"create or replace table memory.main.{view}__x{digest} as "
-                    f"select * from {source} where procedure_code not in (select unnest(?::varchar[])) "
-                    f"union all by name "
-                    f"select * from {_ALIAS}.{view} where procedure_code in (select unnest(?::varchar[])) "
-                    f"order by procedure_code, physician_id",
-                    [changed, changed],
-                )
+                _patch(con, view, snapshot, PATCH_KEYS[view], digest, base_digest, changed, ids, (start, end))
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
                 old, _ = patches.popitem(last=False)
@@ -226,6 +230,37 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
         finally:
             cur.close()
     return digest
+
+
+def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period) -> None:
+    """Write `memory.main.<view>__x<digest>`: the rows of the changed keys from the live view, the rest
+    copied from the previous patch (or the build's snapshot). Each view on its own cursor, so the
+    restricting session variable (procedure_codes or physician_ids, a constant folded at plan time, so it
+    filters where the rows are read) is only the one this view is keyed by."""
+    cur = con.cursor()
+    try:
+        cur.execute(f"use {_ALIAS}")
+        variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
+        target = f"memory.main.{view}__x{digest}"
+        if key is None:
+            _set_variables(cur, variables)
+            cur.execute(f"create or replace table {target} as select * from {_ALIAS}.{view}")
+            return
+        keys = changed[key]
+        restrict = "procedure_codes" if key == "procedure_code" else "physician_ids"
+        _set_variables(cur, {**variables, restrict: keys or ["\x00none"]})
+        source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
+        order = "procedure_code, physician_id" if key == "procedure_code" else "physician_id"
+        cur.execute(
+            f"create or replace table {target} as "
+            f"select * from {source} where {key} not in (select unnest(?::varchar[])) "
+            f"union all by name "
+            f"select * from {_ALIAS}.{view} where {key} in (select unnest(?::varchar[])) "
+            f"order by {order}",
+            [keys, keys],
+        )
+    finally:
+        cur.close()
 
 
 def excluded_by_procedure(
@@ -240,12 +275,12 @@ def excluded_by_procedure(
         return None
     digest = prepare_excluded((variables or {}).get("excluded_case_ids") or [], path)
     with _patch_lock:
-        return dict(_patches[_file_key(path)].get(digest, {}))
+        return dict(_patches[_file_key(path)].get(digest, {}).get("procedure_code", {}))
 
 
 def _patchable(tables: Iterable[str]) -> list[str]:
-    """Snapshots of per-procedure views (PER_PROCEDURE_SNAPSHOTS) that this database holds."""
-    return [t for t in tables if t.removesuffix("_default") in PER_PROCEDURE_SNAPSHOTS]
+    """Snapshots of the views prepare_excluded patches (PATCH_KEYS) that this database holds."""
+    return [t for t in tables if t.removesuffix("_default") in PATCH_KEYS]
 
 
 def is_default_request(variables: dict[str, Any] | None, path: Path | None = None) -> bool:
@@ -268,7 +303,7 @@ def _set_variables(cur, variables: dict[str, Any] | None) -> None:
             raise ValueError(f"unknown session variable {name!r}")
         if value is None:
             continue
-        if name in ("excluded_case_ids", "procedure_codes"):
+        if name in ("excluded_case_ids", "procedure_codes", "physician_ids"):
             cur.execute(f"set variable {name} = ?::varchar[]", [list(value)])
         else:
             cur.execute(f"set variable {name} = ?::date", [value])

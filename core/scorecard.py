@@ -485,13 +485,9 @@ def outcome_summary(
     flagged = db.excluded_by_procedure(variables) if not dispersion else None
     if flagged is not None:  # accepted flags, default period: the build's φ, τ² hold where no case was removed
         dispersion = _dispersions(db.database_version()) if procedure_code not in flagged else None
-    if dispersion is None:  # a procedure with accepted flags: its φ, τ² once per excluded set (README, Performance)
-        dispersion = _flagged_dispersions(
-            db.database_version(),
-            procedure_code,
-            flagged[procedure_code],
-            lambda: db.fetch("mart_outcome_reliability", where={"procedure_code": procedure_code}, variables=variables),
-        )
+    if dispersion is None:  # a procedure with accepted flags: its calls once per excluded set (README, Performance)
+        calls = _flagged_calls(db.database_version(), procedure_code, flagged[procedure_code], variables)
+        return _present_calls(calls[calls["physician_id"].to_numpy() == subject_id])
     rows = _outcome_rows("mart_outcome_reliability", subject_id, procedure_code, variables, dispersion)
     calls = outcome_calls(rows, dispersion)
     return _present_calls(calls[calls["physician_id"].to_numpy() == subject_id])
@@ -559,14 +555,29 @@ def prepare_flags(excluded: list[str], path: Path | None = None) -> None:
     flagged = db.excluded_by_procedure(variables, path) or {}
     version = db.database_version(path)
     for code, removed in flagged.items():
-        _flagged_dispersions(
-            version,
-            code,
-            removed,
-            lambda code=code: db.fetch(
-                "mart_outcome_reliability", where={"procedure_code": code}, variables=variables, path=path
-            ),
+        _flagged_calls(version, code, removed, variables, path)
+
+
+_FLAGGED_CALLS: dict[tuple, pd.DataFrame] = {}
+
+
+def _flagged_calls(
+    version: str, procedure_code: str, removed: frozenset[str], variables: dict[str, Any], path: Path | None = None
+) -> pd.DataFrame:
+    """Every physician's calls for one procedure with accepted flags' cases removed, made once per (database
+    version, procedure, removed cases) as the build makes them for the unflagged data (`outcome_calls` over
+    the procedure's rows with its φ and τ²), so a request on a flagged procedure reads its five rows
+    like any other (README, *Performance*)."""
+    key = (version, procedure_code, removed)
+    if key not in _FLAGGED_CALLS:
+        if len(_FLAGGED_CALLS) > 512:
+            _FLAGGED_CALLS.clear()
+        rows = db.fetch(
+            "mart_outcome_reliability", where={"procedure_code": procedure_code}, variables=variables, path=path
         )
+        dispersion = _flagged_dispersions(version, procedure_code, removed, lambda: rows)
+        _FLAGGED_CALLS[key] = outcome_calls(rows, dispersion)
+    return _FLAGGED_CALLS[key]
 
 
 def _outcome_rows(

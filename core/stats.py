@@ -1195,8 +1195,37 @@ def _independent_columns(X: np.ndarray, tol: float = 1e-9) -> list[int]:
     return kept
 
 
+# Above this many cases a GLM is fitted on the distinct patient-factor patterns, each weighted by its
+# number of cases (`_patterns`): the same likelihood, so the same coefficients, from a few thousand rows.
+PATTERNS_ABOVE = 20_000
+
+
+def _patterns(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(distinct rows of X, the mean outcome of each, its number of cases), or None when grouping saves
+    little (more than half of the rows distinct).
+
+    Exact, not an approximation: for the binomial, Poisson and gamma (log link) families the
+    log-likelihood is a sum over cases of terms in y_i and μ(x_i), linear in y_i, so the cases that share
+    a pattern x contribute n·ℓ(ȳ, μ(x)) — the likelihood of the pattern's mean outcome with frequency
+    weight n (McCullagh & Nelder 1989, *Generalized Linear Models*, §4.4). Age and comorbidity index are
+    whole numbers and the rest are categories, so a procedure of a million cases has some thousands of
+    patterns and each IRLS step costs that, not a million."""
+    codes = pd.DataFrame(X).groupby(list(range(X.shape[1])), sort=True).ngroup().to_numpy()
+    k = int(codes.max()) + 1 if codes.size else 0
+    if k == 0 or k > X.shape[0] // 2:
+        return None
+    counts = np.bincount(codes, minlength=k).astype(float)
+    means = np.bincount(codes, weights=y, minlength=k) / counts
+    first = np.full(k, -1)
+    first[codes[::-1]] = np.arange(codes.size)[::-1]  # the first row of each pattern
+    return X[first], means, counts
+
+
 def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
-    """Fit a GLM by IRLS; the coefficients, or a plain-words reason why there are none."""
+    """Fit a GLM by IRLS; the coefficients, or a plain-words reason why there are none.
+
+    Above `PATTERNS_ABOVE` cases the fit runs on the distinct patterns with frequency weights
+    (`_patterns`), which gives the same coefficients."""
     import statsmodels.api as sm  # imported here: the rest of the module does not need it
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
@@ -1210,6 +1239,8 @@ def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
     start = np.zeros(X.shape[1])
     m = float(y.mean())
     start[0] = math.log(m / (1.0 - m)) if family == "binomial" else math.log(m)
+    grouped = _patterns(X, y) if len(y) > PATTERNS_ABOVE else None
+    X_fit, y_fit, weights = grouped if grouped is not None else (X, y, None)
     res, error = None, None
     # QR least squares in each IRLS step is about twice as fast as the default SVD-based lstsq on
     # 100,000 rows. Collinear columns are removed before this (_independent_columns); lstsq is the
@@ -1219,7 +1250,9 @@ def _fit_glm(X: np.ndarray, y: np.ndarray, family: str) -> np.ndarray | str:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with np.errstate(all="ignore"):
-                    res = sm.GLM(y, X, family=fam).fit(start_params=start, maxiter=100, tol=1e-8, wls_method=wls_method)
+                    res = sm.GLM(y_fit, X_fit, family=fam, freq_weights=weights).fit(
+                        start_params=start, maxiter=100, tol=1e-8, wls_method=wls_method
+                    )
         except PerfectSeparationError:
             return _SEPARATION
         except (np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError, ZeroDivisionError) as exc:

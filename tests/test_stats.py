@@ -947,3 +947,36 @@ def test_verdicts_over_arrays_are_the_verdict_of_each():
         assert (one.flag, one.tone, one.words, one.colour) == tuple(many.loc[i, ["flag", "tone", "words", "colour"]])
     assert set(many["flag"]) >= {"within", "high_998", "unadjusted"}
     assert S.verdict(None, "x", {}, True).flag == "within"
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson", "gamma"])
+def test_large_procedures_are_fitted_on_their_patterns_with_the_same_coefficients(family, monkeypatch):
+    """Above `PATTERNS_ABOVE` cases a GLM runs on the distinct patient-factor patterns with frequency
+    weights (`S._patterns`): the same likelihood, so the same expected values as on every case."""
+    rng = np.random.default_rng(17)
+    n = 40_000
+    age = rng.integers(20, 90, n)
+    frame = pd.DataFrame(
+        {
+            "patient_age": age,
+            "patient_sex": rng.choice(["F", "M"], n),
+            "asa_class": rng.integers(1, 5, n),
+            "comorbidity_index": rng.integers(0, 6, n),
+            "admission_type": rng.choice(["elective", "urgent", "emergency"], n, p=[0.7, 0.2, 0.1]),
+        }
+    )
+    eta = -2.0 + 0.02 * (age - 55) + 0.3 * (frame["asa_class"] - 2)
+    if family == "binomial":
+        frame["y"] = rng.random(n) < 1 / (1 + np.exp(-eta))
+    elif family == "poisson":
+        frame["y"] = rng.poisson(np.exp(eta + 2.5))
+    else:
+        frame["y"] = rng.gamma(4.0, np.exp(eta + 11.0) / 4.0)
+    X, _, _ = S._design(frame, frame["y"].to_numpy(dtype=float), np.ones(n, dtype=bool), family == "binomial")
+    assert S._patterns(X, frame["y"].to_numpy(dtype=float)) is not None  # some thousands of patterns, not 40,000
+    grouped = S.fit_expected(frame, "y", family)
+    monkeypatch.setattr(S, "PATTERNS_ABOVE", 10**9)  # every case its own row, as below the threshold
+    ungrouped = S.fit_expected(frame, "y", family)
+    assert grouped.adjusted and ungrouped.adjusted
+    np.testing.assert_allclose(grouped.expected, ungrouped.expected, rtol=1e-6)
+    assert grouped.expected.sum() == pytest.approx(frame["y"].astype(float).sum(), rel=1e-6)

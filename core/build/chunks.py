@@ -30,12 +30,12 @@ WEIGHTS = {
     "procedure_code": "select procedure_code, sum(supply_line_count) from int_case_cost group by procedure_code",
 }
 # Supply lines per run and MB of the build's memory limit. A stored line (ids, a date and prices; the
-# item's text is joined back by the views) takes about 130 bytes in DuckDB's sort. 12,000 lines per MB
-# (30 million at the default 2,500 MB) sorts the 28 million lines of 1,000,000 cases in one run, which
-# spills a little but reads the lines once, where three runs read them three times (README,
-# *Performance*); at 10,000,000 cases a run's spill stays a few times the memory limit, not the 70 GB
-# of one statement.
-LINES_PER_MB = 12000
+# item's text is joined back by the views) takes about 130 bytes in DuckDB's sort, so a run spills
+# some of its sort; every run reads all the lines to pick its own, so fewer, larger runs are faster
+# until their spill outgrows the disk. 20,000 lines per MB gives one run at 1,000,000 cases (50 million
+# lines at the default 2,500 MB) and three at 10,000,000 (100 million each at 5,000 MB), where one
+# statement's sort spilled 70 GB (README, *Performance*).
+LINES_PER_MB = 20000
 
 _HEADER = re.compile(r"^--\s*chunked by:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
 

@@ -16,5 +16,7 @@ where c.surgery_date between period.start_date and period.end_date
   and c.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
   and c.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
   and not list_contains(coalesce(getvariable('excluded_case_ids'), []::varchar[]), c.case_id)
-  -- set only by core.db.prepare_excluded, which recomputes just the procedures an accepted flag touches
+  -- set only by core.db.prepare_excluded, which recomputes just the procedures (or physicians) an
+  -- accepted flag touches
   and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), c.procedure_code))
+  and (getvariable('physician_ids') is null or list_contains(getvariable('physician_ids'), c.physician_id))

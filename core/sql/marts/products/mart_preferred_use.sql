@@ -26,4 +26,5 @@ where true
   and cc.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
   -- set only by core.db.prepare_excluded (the procedures an accepted flag touches)
   and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), cc.procedure_code))
+  and (getvariable('physician_ids') is null or list_contains(getvariable('physician_ids'), cc.physician_id))
 group by cc.physician_id, cc.procedure_code, cc.category

@@ -35,6 +35,7 @@ preferred as (
     and cc.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
     and cc.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
     and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), cc.procedure_code))
+    and (getvariable('physician_ids') is null or list_contains(getvariable('physician_ids'), cc.physician_id))
     group by cc.physician_id, cc.procedure_code
 ),
 period as (
