@@ -177,7 +177,8 @@ def _cleanup_stale(target: Path) -> None:
 def _run_models(con, progress: Callable[[str], None]) -> None:
     con.execute((SQL_DIR / "_macros.sql").read_text(encoding="utf-8"))
     models = sql_models()
-    readers = {name for name, (_kind, sql) in models.items() if re.search(r"\braw_[a-z_]+", sql)}
+    raw = re.compile(rf"\braw_({'|'.join(contract.TABLES)})\b")
+    readers = {name for name, (_kind, sql) in models.items() if raw.search(sql)}
     built: set[str] = set()
     for name in model_order(models):
         if readers and readers <= built:
