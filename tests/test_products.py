@@ -436,3 +436,27 @@ def test_scorecard_section_one_liner(fixture_db):
     assert not at.exception
     assert at.subheader[0].value == "Preferred products"
     assert "$906" in "\n".join(m.value for m in at.markdown)
+
+
+def test_median_price_paid_is_the_median_of_every_line(tmp_path):
+    """mart_item's median price paid comes from how many lines paid each price (core/sql, mart_item): the
+    same value as DuckDB's median() over the lines, for odd and even numbers of lines and ties."""
+    import duckdb
+
+    from core.build.pipeline import build
+
+    lines = ["case_id,item_id,line,quantity,unit_cost"]
+    prices = {"KNEE-A": [1000, 1200, 1100], "SUT-1": [5, 5, 7, 9], "GLV-1": [2.5, 2.5]}
+    n = 0
+    for item, paid in prices.items():
+        for price in paid:
+            n += 1
+            lines.append(f"C{(n % 12) + 1:02d},{item},{n},1,{price}")
+    source = write_fixture_source(tmp_path / "src", {"supply_usage.csv": "\n".join(lines) + "\n"})
+    assert build(source, tmp_path / "db.duckdb").ok
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    got = dict(con.execute("select item_id, median_paid_unit_cost_usd from mart_item where line_count > 0").fetchall())
+    direct = dict(
+        con.execute("select item_id, median(paid_unit_cost_usd) from mart_supply_line group by item_id").fetchall()
+    )
+    assert got == direct == {"KNEE-A": 1100.0, "SUT-1": 6.0, "GLV-1": 2.5}
