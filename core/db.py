@@ -40,10 +40,12 @@ _connections: dict[tuple, duckdb.DuckDBPyConnection] = {}
 # that period with no excluded case read the build's snapshot of a view (`<view>_default`) instead.
 _defaults: dict[tuple, tuple[date, date, frozenset[str]] | None] = {}
 
-# Per open file: excluded-set hash -> the cases removed per procedure, for the patched snapshots held in
-# the connection's in-memory catalog (most recent last; a few kept so alternating sets stay cheap).
-_patches: dict[tuple, OrderedDict[str, dict[str, frozenset[str]]]] = {}
-_case_procedure: dict[tuple, dict[str, str | None]] = {}
+# Per open file: excluded-set hash -> the cases removed per procedure and per physician ({"procedure_code":
+# {...}, "physician_id": {...}}), for the patched snapshots held in the connection's in-memory catalog (most
+# recent last; a few kept so alternating sets stay cheap).
+_patches: dict[tuple, OrderedDict[str, dict[str, dict[str, frozenset[str]]]]] = {}
+# Per open file: case id -> (procedure_code, physician_id), or None for a case not in the data.
+_case_owner: dict[tuple, dict[str, tuple[str, str] | None]] = {}
 _patch_lock = threading.Lock()
 PATCHES_KEPT = 4
 # The snapshots prepare_excluded patches, and the key its patch is computed by. A peer group is one
@@ -118,7 +120,7 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
                 _connections.pop(old)
                 _defaults.pop(old, None)
                 _patches.pop(old, None)
-                _case_procedure.pop(old, None)
+                _case_owner.pop(old, None)
             _connections[key] = con
             _defaults[key] = _default_period(con)
     return con
@@ -190,7 +192,7 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
         if known is None:
             raise RuntimeError("this database has no default-period snapshots")
         start, end, tables = known
-        owner_of = _case_procedure.setdefault(key, {})
+        owner_of = _case_owner.setdefault(key, {})
         unknown = [i for i in ids if i not in owner_of]
         cur = con.cursor()
         try:
@@ -303,7 +305,7 @@ def _set_variables(cur, variables: dict[str, Any] | None) -> None:
             raise ValueError(f"unknown session variable {name!r}")
         if value is None:
             continue
-        if name in ("excluded_case_ids", "procedure_codes", "physician_ids"):
+        if VARIABLES[name] is list:
             cur.execute(f"set variable {name} = ?::varchar[]", [list(value)])
         else:
             cur.execute(f"set variable {name} = ?::date", [value])

@@ -575,8 +575,7 @@ def _flagged_calls(
         rows = db.fetch(
             "mart_outcome_reliability", where={"procedure_code": procedure_code}, variables=variables, path=path
         )
-        dispersion = _flagged_dispersions(version, procedure_code, removed, lambda: rows)
-        _FLAGGED_CALLS[key] = outcome_calls(rows, dispersion)
+        _FLAGGED_CALLS[key] = outcome_calls(rows, _peer_dispersions(rows, procedure_code))
     return _FLAGGED_CALLS[key]
 
 
@@ -595,37 +594,27 @@ def _outcome_rows(
     return everything[everything["eligible_flag"].to_numpy() | (everything["physician_id"] == subject_id).to_numpy()]
 
 
-_FLAGGED_DISPERSIONS: dict[tuple, dict[tuple[str, str], tuple[float, float, int, float]]] = {}
-
-
-def _flagged_dispersions(
-    version: str, procedure_code: str, removed: frozenset[str], rows: Any
+def _peer_dispersions(
+    frame: pd.DataFrame, procedure_code: str
 ) -> dict[tuple[str, str], tuple[float, float, int, float]]:
-    """φ and τ² per outcome of one procedure with accepted flags' cases removed, computed once per
-    (database version, procedure, removed cases) from its eligible physicians (as the build does);
-    `rows` reads the procedure's outcome positions, called only when not yet computed."""
-    key = (version, procedure_code, removed)
-    if key not in _FLAGGED_DISPERSIONS:
-        if len(_FLAGGED_DISPERSIONS) > 512:
-            _FLAGGED_DISPERSIONS.clear()
-        frame = rows()
-        eligible = frame[frame["eligible_flag"].to_numpy()]
-        out = {}
-        for outcome in metrics.OUTCOME_KEYS:
-            group = eligible[eligible["outcome"].to_numpy() == outcome]
-            if len(group):
-                fun = stats.funnel(
-                    group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist()
-                )
-                # as the build's funnel step (core/build/funnels.py) stores them in mart_funnel_default
-                out[(procedure_code, outcome)] = (
-                    float(fun.attrs["phi"]),
-                    float(fun.attrs["tau2"]),
-                    int(fun.attrs["n_dispersion"]),
-                    float(fun.attrs["tau2_estimate"]),
-                )
-        _FLAGGED_DISPERSIONS[key] = out
-    return _FLAGGED_DISPERSIONS[key]
+    """φ and τ² per outcome of one procedure from its outcome rows' eligible physicians, as the build's funnel
+    step (core/build/funnels.py) stores them in mart_funnel_default; for a procedure with accepted flags,
+    whose calls `_flagged_calls` makes (and keeps) once per excluded set."""
+    eligible = frame[frame["eligible_flag"].to_numpy()]
+    out = {}
+    for outcome in metrics.OUTCOME_KEYS:
+        group = eligible[eligible["outcome"].to_numpy() == outcome]
+        if len(group):
+            fun = stats.funnel(
+                group["observed_count"].astype(float).tolist(), group["expected_count"].astype(float).tolist()
+            )
+            out[(procedure_code, outcome)] = (
+                float(fun.attrs["phi"]),
+                float(fun.attrs["tau2"]),
+                int(fun.attrs["n_dispersion"]),
+                float(fun.attrs["tau2_estimate"]),
+            )
+    return out
 
 
 def physician_flag(limits: Any, adjusted: bool) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from core import metrics, stats
+from core.build.validate import sql_literal  # COPY takes no bound parameters: a path the build chose
 
 # outcome name -> (column in int_case_cost, GLM family, expected column), registry order.
 OUTCOMES = {o.key: (o.source_column, o.family, o.expected_column) for o in metrics.OUTCOMES}
@@ -91,15 +92,10 @@ def _fit_task(task: tuple[str, str, str]) -> list[dict]:
         ).df()
         part, notes = _fit_procedure((code, group))
         con.register("part_frame", part)
-        con.execute(f"copy part_frame to {_literal(out_file)} (format parquet)")
+        con.execute(f"copy part_frame to {sql_literal(out_file)} (format parquet)")
     finally:
         con.close()
     return notes
-
-
-def _literal(path: str) -> str:
-    # COPY takes no bound parameters; the paths are the build's own, under its temporary folder.
-    return "'" + path.replace("'", "''") + "'"
 
 
 @contextmanager
@@ -179,7 +175,7 @@ def expected_for(cases: pd.DataFrame, workers: int = 1) -> tuple[pd.DataFrame, p
         with duckdb.connect() as con:
             con.register("cases_frame", cases)
             con.execute(
-                f"copy (select * from cases_frame order by procedure_code, case_id) to {_literal(str(cases_file))} "
+                f"copy (select * from cases_frame order by procedure_code, case_id) to {sql_literal(str(cases_file))} "
                 "(format parquet)"
             )
         files, notes = fit_cases_file(cases_file, Path(folder), workers)
@@ -198,7 +194,7 @@ def build_expected(con, work_dir: Path) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     cases_file = work_dir / "risk-cases.parquet"
     con.execute(
-        f"copy (select {columns} from int_case_cost order by procedure_code, case_id) to {_literal(str(cases_file))} "
+        f"copy (select {columns} from int_case_cost order by procedure_code, case_id) to {sql_literal(str(cases_file))} "
         "(format parquet, row_group_size 65536)"
     )
     files, notes = fit_cases_file(cases_file, work_dir, workers=FIT_WORKERS)

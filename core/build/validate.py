@@ -109,8 +109,8 @@ class LoadedTable:
         self.label = self.label or self.path.name
 
 
-def _sql_str(value: str) -> str:
-    # Only used for file paths the build itself found on disk (DuckDB table functions need
+def sql_literal(value: str) -> str:
+    # Only used for file paths the build itself found on disk or writes (DuckDB table functions and COPY need
     # literal paths); user-supplied values are always bound as parameters.
     return "'" + value.replace("'", "''") + "'"
 
@@ -241,11 +241,11 @@ def _apply_value_mapping(con, raw: str, table: Table, columns: tuple[str, ...], 
             whens = []
             if mapping.true_words:
                 whens.append(
-                    f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.true_words)}) then 'true'"
+                    f"when lower(trim({v})) in ({', '.join(sql_literal(w) for w in mapping.true_words)}) then 'true'"
                 )
             if mapping.false_words:
                 whens.append(
-                    f"when lower(trim({v})) in ({', '.join(_sql_str(w) for w in mapping.false_words)}) then 'false'"
+                    f"when lower(trim({v})) in ({', '.join(sql_literal(w) for w in mapping.false_words)}) then 'false'"
                 )
             con.execute(f"update {raw} set {v} = case {' '.join(whens)} else {v} end")
         elif col.type == DATE and mapping.date_format:
@@ -337,14 +337,14 @@ def load_table(
             return None, [problem]
         # The header is ours to read: no type sniffing (every value stays text, types are checked
         # by rule) and a strict parser, so a row with a stray comma fails instead of shifting data.
-        spec = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in names)
+        spec = ", ".join(f"{sql_literal(h)}: 'VARCHAR'" for h in names)
         select = "*"
         reader = (
-            f"read_csv({_sql_str(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
+            f"read_csv({sql_literal(str(path))}, header=true, auto_detect=false, columns={{{spec}}}, "
             "delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)"
         )
     else:
-        reader = f"read_parquet({_sql_str(str(path))})"
+        reader = f"read_parquet({sql_literal(str(path))})"
         try:
             typed = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
         except Exception as err:
@@ -378,7 +378,7 @@ def _first_line(err: Exception) -> str:
 
 
 def _bool_sql(expr: str) -> str:
-    words = ", ".join(_sql_str(w) for w in contract.TRUE_WORDS + contract.FALSE_WORDS)
+    words = ", ".join(sql_literal(w) for w in contract.TRUE_WORDS + contract.FALSE_WORDS)
     return f"lower(trim({expr})) in ({words})"
 
 
@@ -425,7 +425,7 @@ def _column_checks(col: Column) -> list[tuple[str, str, str, str]]:
             ("value.range", f"must be between {col.minimum:g} and {col.maximum:g}", ERROR, f"{num} > {col.maximum}")
         )
     if col.choices:
-        allowed = ", ".join(_sql_str(c) for c in col.choices)
+        allowed = ", ".join(sql_literal(c) for c in col.choices)
         checks.append(
             (
                 "value.enum",
@@ -641,7 +641,7 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
     groups = []
     numeric = [*contract.SETTINGS_DEFAULTS, *(k for k, t in contract.SETTINGS_OPTIONAL.items() if t == FLOAT)]
     dates = [k for k, t in contract.SETTINGS_OPTIONAL.items() if t == DATE]
-    known = ", ".join(_sql_str(k) for k in [*contract.SETTINGS_DEFAULTS, *contract.SETTINGS_OPTIONAL])
+    known = ", ".join(sql_literal(k) for k in [*contract.SETTINGS_DEFAULTS, *contract.SETTINGS_OPTIONAL])
     g = _collect(
         con,
         loaded,
@@ -649,7 +649,7 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
         "setting must be a non-negative number",
         ERROR,
         "value",
-        f"trim(key) in ({', '.join(_sql_str(k) for k in numeric)}) and "
+        f"trim(key) in ({', '.join(sql_literal(k) for k in numeric)}) and "
         f"(try_cast(trim(value) as double) is null or try_cast(trim(value) as double) < 0)",
     )
     if g:
@@ -663,7 +663,7 @@ def check_settings(con, loaded: LoadedTable | None) -> list[ProblemGroup]:
             "setting must be an ISO 8601 date (YYYY-MM-DD)",
             ERROR,
             "value",
-            f"trim(key) in ({', '.join(_sql_str(k) for k in dates)}) and "
+            f"trim(key) in ({', '.join(sql_literal(k) for k in dates)}) and "
             f"(value is null or not {iso} or try_cast(trim(value) as date) is null)",
         )
         if g:
