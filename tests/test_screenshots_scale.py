@@ -5,12 +5,16 @@ serves that database, signs in as the surgeon its source's truth.json names (the
 of the peer group closest to 300 eligible physicians) through the local OpenID provider, and saves the
 scorecard at desktop (1280) and phone (390) width into screenshots/ (git-ignored). It checks that the
 peer distribution reads at that size: a histogram with You marked, not one bar per surgeon.
+`SCORECARD_SCREENSHOT_STATE=<an app state file>` starts from a copy of that state instead of an empty one
+(e.g. the benchmark's, which holds its 100 accepted flags) and names the files `...-flags-...`, to look
+at the page as it reads the patched snapshots.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,7 +44,12 @@ def test_scorecard_of_a_surgeon_among_300_peers(scale_db, start_app, page, tmp_p
     )
     if not email:
         pytest.skip("set SCORECARD_SCREENSHOT_TRUTH (the source's truth.json) or SCORECARD_SCREENSHOT_EMAIL")
-    url = start_app(scale_db, tmp_path / "state.sqlite")
+    state = tmp_path / "state.sqlite"
+    tag = ""
+    if os.environ.get("SCORECARD_SCREENSHOT_STATE"):
+        shutil.copyfile(os.environ["SCORECARD_SCREENSHOT_STATE"], state)
+        tag = "-flags"
+    url = start_app(scale_db, state)
     page.set_default_timeout(120_000)
     sign_in(page, url, email, timeout_ms=180_000)
     if procedure:
@@ -49,7 +58,7 @@ def test_scorecard_of_a_surgeon_among_300_peers(scale_db, start_app, page, tmp_p
     text = app_text(page)
     assert "My scorecard" in text and "Page not found" not in text
     out = ROOT / "screenshots"
-    screenshot(page, out / "scorecard-300-peers-desktop.png", 1280, 900)
-    screenshot(page, out / "scorecard-300-peers-desktop-tall.png", 1280, 4400)
-    screenshot(page, out / "scorecard-300-peers-phone.png", 390, 844)
-    screenshot(page, out / "scorecard-300-peers-phone-tall.png", 390, 9000)
+    screenshot(page, out / f"scorecard-300-peers{tag}-desktop.png", 1280, 900)
+    screenshot(page, out / f"scorecard-300-peers{tag}-desktop-tall.png", 1280, 4400)
+    screenshot(page, out / f"scorecard-300-peers{tag}-phone.png", 390, 844)
+    screenshot(page, out / f"scorecard-300-peers{tag}-phone-tall.png", 390, 9000)
