@@ -200,3 +200,70 @@ def test_the_real_shape_benchmark_at_100000_cases(tmp_path):
     assert rec["baselines"]["polars"]["agree"], rec["baselines"]["polars"]["mismatches"]
     assert rec["flags"]["snapshot_equals_live_view"], rec["flags"]["problems"]
     assert rec["page"]["problems"] == []
+
+
+def _held_requests(path, period, excluded):
+    """Every (view, where, order_by) a scorecard request makes of the held tables, for every pair."""
+    pairs = db.fetch(
+        "mart_cost_position",
+        columns=["physician_id", "procedure_code"],
+        variables=scorecard.period_variables(period, excluded),
+        path=path,
+    )
+    physicians = sorted(set(pairs["physician_id"]))
+    yield from (("mart_cost_position", {"physician_id": p}, ["case_count desc", "procedure_code"]) for p in physicians)
+    for p, c in zip(pairs["physician_id"], pairs["procedure_code"], strict=True):
+        yield (
+            "mart_preferred_use",
+            {"physician_id": p, "procedure_code": c},
+            ["switch_saving_usd desc", "spend_usd desc"],
+        )
+        yield "mart_outcome_summary_default", {"procedure_code": c, "physician_id": p}, ["outcome_order"]
+    yield "mart_cost_position", {"physician_id": "nobody"}, ["case_count desc", "procedure_code"]
+
+
+@pytest.mark.parametrize("flags", [0, 7])
+def test_held_tables_give_duckdbs_rows_and_types(record, monkeypatch, flags):
+    """A request answered from a held table (core.db.HELD_KEYS) gets exactly the frame DuckDB returns for the
+    same query, types included (integer and boolean columns nullable only where its rows have a null), for
+    every physician and pair, on the build's snapshots and on snapshots patched for accepted flags."""
+    _, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    period = scorecard.data_context(path).default_period()
+    cur = db.cursor(path)
+    try:
+        cases = [r[0] for r in cur.execute("select case_id::varchar from mart_case order by case_id").fetchall()]
+    finally:
+        cur.close()
+    excluded = cases[::53][:flags]
+    variables = scorecard.period_variables(period, excluded)
+    requests = list(_held_requests(path, period, excluded))
+    db._held.clear()  # a cache: what this test reads is loaded anew
+    held = [db.fetch(v, where=w, order_by=o, variables=variables, path=path) for v, w, o in requests]
+    assert any(k[1].startswith("memory.") for k in db._held) == bool(flags)
+    monkeypatch.setattr(db, "HELD_KEYS", {})
+    for (view, where, order), mine in zip(requests, held, strict=True):
+        theirs = db.fetch(view, where=where, order_by=order, variables=variables, path=path)
+        tie = [c for c in ("procedure_code", "category", "outcome") if c in theirs.columns]
+        pd.testing.assert_frame_equal(
+            mine.sort_values([*tie]).reset_index(drop=True) if len(mine) else mine,
+            theirs.sort_values([*tie]).reset_index(drop=True) if len(theirs) else theirs,
+        )
+    assert sum(len(f) for f in held) > len(requests)
+
+
+def test_a_held_slice_has_the_types_a_query_would_give():
+    """Integer and boolean columns with a null somewhere in the table: DuckDB gives a slice without nulls
+    numpy types and one with a null pandas' nullable types; the held copy must do the same."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "create table t as select * from (values ('a', 1::bigint, true, 2::integer), ('a', 2, false, 3),"
+        " ('b', null, null, 4), ('b', 5, true, null), ('c', 7, true, 8)) v(k, n, f, m)"
+    )
+    whole = db._Held(con.execute("select * from t order by k, n").df(), ("k",))
+    assert whole.rows(("missing",), ["k"]) is None  # no rows: the query answers, with its own empty types
+    for key in ("a", "b", "c"):
+        theirs = con.execute("select * from t where k = ? order by n", [key]).df()
+        pd.testing.assert_frame_equal(whole.rows((key,), ["k", "n", "f", "m"]), theirs)
