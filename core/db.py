@@ -26,6 +26,7 @@ requests already running finish on the old one, whose inode stays readable until
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -247,9 +248,13 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                 )
                 for kind in now
             }
-            for snapshot in sorted(_patchable(tables)):
+            done: dict[str, str] = {}
+            reads_of = {s.removesuffix("_default"): _reads(cur, s.removesuffix("_default")) for s in _patchable(tables)}
+            for snapshot in _patch_order(_patchable(tables), reads_of):
                 view = snapshot.removesuffix("_default")
-                _patch(con, view, snapshot, PATCH_KEYS[view], digest, base_digest, changed, ids, (start, end))
+                reads = {v: t for v, t in done.items() if v in reads_of[view]}
+                _patch(con, view, snapshot, PATCH_KEYS[view], digest, base_digest, changed, ids, (start, end), reads)
+                done[view] = f"memory.main.{view}__x{digest}"
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
                 old, _ = patches.popitem(last=False)
@@ -260,19 +265,58 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     return digest
 
 
-def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period) -> None:
+def _reads(cur, view: str) -> frozenset[str]:
+    """The patchable views (PATCH_KEYS) that `view`'s definition in this database reads directly."""
+    sql = _view_sql(cur, view)
+    return frozenset(v for v in PATCH_KEYS if v != view and re.search(rf"\b{v}\b", sql))
+
+
+def _view_sql(cur, view: str) -> str:
+    """The query of `view` as this database defines it (DuckDB's own rendering, without `CREATE VIEW`)."""
+    row = cur.execute(
+        "select sql from duckdb_views() where database_name = ? and view_name = ?", [_ALIAS, view]
+    ).fetchone()
+    return re.sub(r"^\s*create\s+view\s+\S+\s+as\s+", "", row[0], count=1, flags=re.I).rstrip().rstrip(";")
+
+
+def _patch_order(snapshots: list[str], reads_of: dict[str, frozenset[str]]) -> list[str]:
+    """The snapshots to patch, each after the patchable views its view reads (so it can read their patches)."""
+    left = sorted(snapshots)
+    order: list[str] = []
+    while left:
+        pending = {x.removesuffix("_default") for x in left}
+        ready = [s for s in left if not (reads_of[s.removesuffix("_default")] & pending)]
+        if not ready:
+            raise RuntimeError(f"patchable views read each other in a cycle: {left}")
+        order += ready
+        left = [s for s in left if s not in ready]
+    return order
+
+
+def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, reads=None) -> None:
     """Write `memory.main.<view>__x<digest>`: the rows of the changed keys from the live view, the rest
     copied from the previous patch (or the build's snapshot). Each view on its own cursor, so the
     restricting session variable (procedure_codes or physician_ids, a constant folded at plan time, so it
-    filters where the rows are read) is only the one this view is keyed by."""
+    filters where the rows are read) is only the one this view is keyed by.
+
+    `reads` maps the patchable views this view reads to their patches for this excluded set, already
+    written: the view's own query then reads those instead of computing them again (a patch holds exactly
+    its view's rows for the set; tests/test_bench.py). The category drivers recomputed preferred use from
+    every case × category row of the touched procedures (README, *Performance*)."""
     cur = con.cursor()
     try:
         cur.execute(f"use {_ALIAS}")
         variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
         target = f"memory.main.{view}__x{digest}"
+        live = f"{_ALIAS}.{view}"
+        if reads:
+            sql = _view_sql(cur, view)
+            for read, table in reads.items():
+                sql = re.sub(rf"\b{read}\b", table, sql)
+            live = f"({sql}) as {view}"
         if key is None:
             _set_variables(cur, variables)
-            cur.execute(f"create or replace table {target} as select * from {_ALIAS}.{view}")
+            cur.execute(f"create or replace table {target} as select * from {live}")
             return
         keys = changed[key]
         restrict = "procedure_codes" if key == "procedure_code" else "physician_ids"
@@ -283,7 +327,7 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period) 
             f"create or replace table {target} as "
             f"select * from {source} where {key} not in (select unnest(?::varchar[])) "
             f"union all by name "
-            f"select * from {_ALIAS}.{view} where {key} in (select unnest(?::varchar[])) "
+            f"select * from {live} where {key} in (select unnest(?::varchar[])) "
             f"order by {order}",
             [keys, keys],
         )

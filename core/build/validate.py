@@ -12,6 +12,7 @@ contract's names first, so the rules below are the same SQL for all of them.
 from __future__ import annotations
 
 import codecs
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -779,8 +780,13 @@ def validate_source(
                 )
             )
     for lt in loaded.values():
+        started = time.monotonic()
         groups.extend(check_table(con, lt))
+        if lt.rows >= 100_000:  # the large tables' checks, timed in the build log (README, *Performance*)
+            progress(f"checked {lt.label}: its rules and keys ({time.monotonic() - started:.1f}s)")
+    started = time.monotonic()
     groups.extend(check_foreign_keys(con, loaded))
+    progress(f"checked the foreign keys ({time.monotonic() - started:.1f}s)")
     groups.extend(check_settings(con, loaded.get("settings")))
     if mapping is not None and mapping.date_format:
         for g in groups:
