@@ -9,8 +9,9 @@ For each size asked for (README, *Performance*; `make bench` runs 100,000 and 1,
 2. builds it with `python -m core build` in a child process, timing the wall clock and sampling the
    resident memory of the whole process tree (the build and anything it starts) every 0.1 s;
 3. times `core.figures.request` — the scorecard figures of one physician × procedure in the default
-   period, through the same `core.scorecard` functions the page uses, no cache — for pairs drawn at
-   random from every physician × procedure pair with cases;
+   period, through the same `core.scorecard` functions the page uses, no cache of results — for pairs
+   drawn at random from every physician × procedure pair with cases (the first request, which loads
+   the tables `core.db` holds in memory, timed apart);
 4. accepts 100 case flags (random cases of the default period) and times what that costs: the refresh
    of the patched snapshots (`core.db.prepare_excluded`) for the 100 at once and for single accepts
    and rejects on top, then the same requests with the 100 cases removed, checked against the live views;
@@ -283,7 +284,7 @@ def _held_bytes() -> int:
     """Bytes of the tables core.db holds in memory for requests (HELD_KEYS), all versions and sets."""
     from core import db
 
-    return sum(int(h.frame.memory_usage(deep=True).sum()) for h in list(db._held.values()) if h is not None)
+    return sum(h.bytes for h in list(db._held.values()) if h is not None)
 
 
 def time_baseline(

@@ -91,7 +91,9 @@ HELD_KEYS: dict[str, tuple[str, ...]] = {
     "mart_outcome_summary_default": ("physician_id", "procedure_code"),
 }
 HELD_ROWS = 1_000_000
-HELD_KEPT = 12  # held tables kept (per table, sort and file; patched snapshots too), least recently used dropped
+# Memory the held tables may take together (the build's and the patched ones of recent excluded sets):
+# the least recently used are dropped beyond it. At 1,000,000 cases the build's three take about 60 MB.
+HELD_MB = 400
 _held: OrderedDict[tuple, _Held | None] = OrderedDict()
 _held_lock = threading.Lock()
 
@@ -456,6 +458,7 @@ class _Held:
         # Columns a query returns as a numpy dtype when its rows have no null, nullable when they do
         # (DuckDB's `df()`): the held frame is nullable wherever the whole table has a null.
         self.nullable = {c: dt.numpy_dtype for c, dt in frame.dtypes.items() if hasattr(dt, "numpy_dtype")}
+        self.bytes = int(frame.memory_usage(deep=True).sum())
 
     def rows(self, key: tuple, columns: list[str]) -> pd.DataFrame | None:
         """The key's rows as DuckDB's `df()` gives them; None for a key with none (an empty result has
@@ -498,7 +501,7 @@ def _held_table(con, path: Path, view: str, source: str, where, order_by) -> _He
         finally:
             cur.close()
         _held[entry] = held
-        while len(_held) > HELD_KEPT:
+        while len(_held) > 1 and sum(h.bytes for h in _held.values() if h is not None) > HELD_MB * 2**20:
             _held.popitem(last=False)
         return held
 
