@@ -263,7 +263,7 @@ def ensure_source(
 
 def time_figures(
     pairs: list[tuple[str, str]], period, say: Callable[[str], None], excluded: list[str] | None = None
-) -> tuple[list[dict | None], list[float]]:
+) -> tuple[list[dict | None], list[float], float]:
     """(figures, milliseconds, first) of `core.figures.request` for each pair, after one warm-up request
     timed apart (`first`): it opens the connection and loads the held tables (core.db.HELD_KEYS), a cost
     paid once per database version and excluded set, not per request."""

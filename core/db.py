@@ -269,16 +269,25 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
 
 def _reads(cur, view: str) -> frozenset[str]:
     """The patchable views (PATCH_KEYS) that `view`'s definition in this database reads directly."""
-    sql = _view_sql(cur, view)
+    sql = _view_sql(cur, view) or ""
     return frozenset(v for v in PATCH_KEYS if v != view and re.search(rf"\b{v}\b", sql))
 
 
-def _view_sql(cur, view: str) -> str:
-    """The query of `view` as this database defines it (DuckDB's own rendering, without `CREATE VIEW`)."""
+def _view_sql(cur, view: str) -> str | None:
+    """The query of `view` as this database defines it (DuckDB's own rendering, without `CREATE VIEW`), or
+    None when its definition is not the plain `CREATE VIEW name AS query` the build writes."""
     row = cur.execute(
         "select sql from duckdb_views() where database_name = ? and view_name = ?", [_ALIAS, view]
     ).fetchone()
-    return re.sub(r"^\s*create\s+view\s+\S+\s+as\s+", "", row[0], count=1, flags=re.I).rstrip().rstrip(";")
+    match = re.match(rf"\s*create\s+view\s+{view}\s+as\s+(.*)$", row[0] if row else "", flags=re.I | re.S)
+    return match.group(1).rstrip().rstrip(";") if match else None
+
+
+def shadowed(query: str, tables: dict[str, str]) -> str:
+    """`query` reading each view named in `tables` from the table it maps to, its text untouched: common
+    table expressions of those names around it, which the query's names bind to before the catalog's."""
+    ctes = ",\n".join(f"{name} as (select * from {table})" for name, table in sorted(tables.items()))
+    return f"with {ctes}\nselect * from (\n{query}\n) as shadowed"
 
 
 def _patch_order(snapshots: list[str], reads_of: dict[str, frozenset[str]]) -> list[str]:
@@ -311,11 +320,9 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
         variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
         target = f"memory.main.{view}__x{digest}"
         live = f"{_ALIAS}.{view}"
-        if reads:
-            sql = _view_sql(cur, view)
-            for read, table in reads.items():
-                sql = re.sub(rf"\b{read}\b", table, sql)
-            live = f"({sql}) as {view}"
+        query = _view_sql(cur, view) if reads else None
+        if query is not None:
+            live = f"({shadowed(query, reads)}) as {view}"
         if key is None:
             _set_variables(cur, variables)
             cur.execute(f"create or replace table {target} as select * from {live}")
@@ -452,13 +459,13 @@ class _Held:
         for column in values:
             change[1:] |= column[1:] != column[:-1]
         starts = np.flatnonzero(change)
-        stops = np.append(starts[1:], n)
+        stops = np.append(starts[1:], n) if n else starts
         firsts = zip(*(v[starts].tolist() for v in values), strict=True)
         self.spans = dict(zip(firsts, zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
         # Columns a query returns as a numpy dtype when its rows have no null, nullable when they do
         # (DuckDB's `df()`): the held frame is nullable wherever the whole table has a null.
         self.nullable = {c: dt.numpy_dtype for c, dt in frame.dtypes.items() if hasattr(dt, "numpy_dtype")}
-        self.bytes = int(frame.memory_usage(deep=True).sum())
+        self.bytes = int(frame.memory_usage(deep=True).sum()) + 200 * len(self.spans)  # a key's tuple and span
 
     def rows(self, key: tuple, columns: list[str]) -> pd.DataFrame | None:
         """The key's rows as DuckDB's `df()` gives them; None for a key with none (an empty result has
@@ -500,6 +507,8 @@ def _held_table(con, path: Path, view: str, source: str, where, order_by) -> _He
                 held = _Held(frame, keys)
         finally:
             cur.close()
+        if _connections.get(entry[0]) is not con:  # the file was replaced meanwhile: keep nothing read from the old one
+            return None
         _held[entry] = held
         while len(_held) > 1 and sum(h.bytes for h in _held.values() if h is not None) > HELD_MB * 2**20:
             _held.popitem(last=False)

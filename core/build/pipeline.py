@@ -117,7 +117,8 @@ def snapshot_sql(name: str, models: dict[str, tuple[str, str]]) -> str | None:
 
     A snapshot is its view with no session variable set (the default period, every case counted), and so is
     each snapshot the view reads: the view's own SQL with those views' names replaced by their snapshots
-    gives the same rows without computing them again. At 10,000,000 cases the category drivers and the
+    gives the same rows without computing them again (`db.shadowed`: the names bound to the snapshots, the
+    view's text untouched). At 10,000,000 cases the category drivers and the
     physicians' product totals each recomputed preferred use from 181 million case × category rows
     (README, *Performance*).
     """
@@ -126,8 +127,9 @@ def snapshot_sql(name: str, models: dict[str, tuple[str, str]]) -> str | None:
         return None
     view, order = found
     body = models[view][1].strip().rstrip(";")  # comments kept: each ends at its line's end
-    for read in snapshot_inputs(view, models):
-        body = re.sub(rf"\b{read}\b", f"{read}_default", body)
+    reads = {read: f"{read}_default" for read in snapshot_inputs(view, models)}
+    if reads:
+        body = db.shadowed(body, reads)
     return f"select * from (\n{body}\n) as {view}\n{order}".rstrip()
 
 
