@@ -280,13 +280,6 @@ def time_figures(
     return results, times, first
 
 
-def _held_bytes() -> int:
-    """Bytes of the tables core.db holds in memory for requests (HELD_KEYS), all versions and sets."""
-    from core import db
-
-    return sum(h.bytes for h in list(db._held.values()) if h is not None)
-
-
 def time_baseline(
     module,
     source: Path,
@@ -407,7 +400,7 @@ def time_flags(
         "refresh_single": percentiles(single),
         "figures": percentiles(times),
         "first_request_ms": round(first, 1),
-        "held_mib": round(_held_bytes() / 2**20, 1),
+        "held_mib": round(db.held_bytes() / 2**20, 1),
         "snapshot_equals_live_view": not problems,
         "problems": problems[:20],
         "reads_build_snapshot": live_default,
@@ -596,7 +589,7 @@ def run_bench(
     # Point the app's code at the bench database; a fresh state file means no excluded cases.
     os.environ["SCORECARD_DB"] = str(db_path)
     os.environ["SCORECARD_STATE"] = str(state_path)
-    from core import figures, scorecard
+    from core import db, figures, scorecard
 
     ctx = scorecard.data_context(db_path)
     period = ctx.default_period()
@@ -607,7 +600,7 @@ def run_bench(
     mine, times, first = time_figures(sample, period, say)
     figures_stats = percentiles(times)
     figures_stats["first_request_ms"] = round(first, 1)
-    figures_stats["held_mib"] = round(_held_bytes() / 2**20, 1)
+    figures_stats["held_mib"] = round(db.held_bytes() / 2**20, 1)
 
     flag_record = None
     if flags:

@@ -176,7 +176,7 @@ def _snapshot_for(view: str, path: Path, variables: dict[str, Any] | None) -> st
     period views for exactly that, so reading the snapshot gives the same rows in a millisecond.
     """
     snapshot = f"{view}_default"
-    known = _defaults.get((str(path.resolve()), database_version(path)))
+    known = _defaults.get(_file_key(path))
     if known is None or snapshot not in known[2] or (variables or {}).get("excluded_case_ids"):
         return None
     asked = ((variables or {}).get("start_date"), (variables or {}).get("end_date"))
@@ -251,11 +251,26 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                 for kind in now
             }
             done: dict[str, str] = {}
-            reads_of = {s.removesuffix("_default"): _reads(cur, s.removesuffix("_default")) for s in _patchable(tables)}
+            queries = {
+                s.removesuffix("_default"): _view_sql(cur, s.removesuffix("_default")) for s in _patchable(tables)
+            }
+            reads_of = {view: _reads(view, query) for view, query in queries.items()}
             for snapshot in _patch_order(_patchable(tables), reads_of):
                 view = snapshot.removesuffix("_default")
                 reads = {v: t for v, t in done.items() if v in reads_of[view]}
-                _patch(con, view, snapshot, PATCH_KEYS[view], digest, base_digest, changed, ids, (start, end), reads)
+                _patch(
+                    con,
+                    view,
+                    snapshot,
+                    PATCH_KEYS[view],
+                    digest,
+                    base_digest,
+                    changed,
+                    ids,
+                    (start, end),
+                    reads,
+                    queries[view],
+                )
                 done[view] = f"memory.main.{view}__x{digest}"
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
@@ -267,10 +282,9 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     return digest
 
 
-def _reads(cur, view: str) -> frozenset[str]:
-    """The patchable views (PATCH_KEYS) that `view`'s definition in this database reads directly."""
-    sql = _view_sql(cur, view) or ""
-    return frozenset(v for v in PATCH_KEYS if v != view and re.search(rf"\b{v}\b", sql))
+def _reads(view: str, query: str | None) -> frozenset[str]:
+    """The patchable views (PATCH_KEYS) that `view`'s query (`_view_sql`; None reads none) reads directly."""
+    return frozenset(v for v in PATCH_KEYS if v != view and re.search(rf"\b{v}\b", query or ""))
 
 
 def _view_sql(cur, view: str) -> str | None:
@@ -304,14 +318,14 @@ def _patch_order(snapshots: list[str], reads_of: dict[str, frozenset[str]]) -> l
     return order
 
 
-def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, reads=None) -> None:
+def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, reads, query) -> None:
     """Write `memory.main.<view>__x<digest>`: the rows of the changed keys from the live view, the rest
     copied from the previous patch (or the build's snapshot). Each view on its own cursor, so the
     restricting session variable (procedure_codes or physician_ids, a constant folded at plan time, so it
     filters where the rows are read) is only the one this view is keyed by.
 
     `reads` maps the patchable views this view reads to their patches for this excluded set, already
-    written: the view's own query then reads those instead of computing them again (a patch holds exactly
+    written: the view's own `query` (`_view_sql`) then reads those instead of computing them again (a patch holds exactly
     its view's rows for the set; tests/test_bench.py). The category drivers recomputed preferred use from
     every case × category row of the touched procedures (README, *Performance*)."""
     cur = con.cursor()
@@ -319,10 +333,7 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
         cur.execute(f"use {_ALIAS}")
         variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
         target = f"memory.main.{view}__x{digest}"
-        live = f"{_ALIAS}.{view}"
-        query = _view_sql(cur, view) if reads else None
-        if query is not None:
-            live = f"({shadowed(query, reads)}) as {view}"
+        live = f"({shadowed(query, reads)}) as {view}" if reads and query is not None else f"{_ALIAS}.{view}"
         if key is None:
             _set_variables(cur, variables)
             cur.execute(f"create or replace table {target} as select * from {live}")
@@ -478,6 +489,12 @@ class _Held:
             if column in self.nullable and not out[column].hasnans:
                 out[column] = out[column].to_numpy(dtype=self.nullable[column])
         return out
+
+
+def held_bytes() -> int:
+    """Memory the held tables take now, every file version and excluded set (the benchmark reports it)."""
+    with _held_lock:
+        return sum(h.bytes for h in _held.values() if h is not None)
 
 
 def _stored(view: str, path: Path) -> bool:
