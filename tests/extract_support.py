@@ -63,17 +63,17 @@ def read_source(folder: Path, every_file: bool = False) -> dict[str, list[list[s
     return out
 
 
-def write_parquet(csv_source: Path, out: Path) -> Path:
-    """The same source as Parquet files (all text, as an export tool that keeps values as given)."""
+def write_parquet(csv_source: Path, out: Path, *, typed: bool = False) -> Path:
+    """The same source as Parquet files: all text, as an export tool that keeps values as given, or
+    with `typed` each column in the type DuckDB's CSV reader detects (whole numbers, doubles, dates,
+    booleans, text), as a database export writes them."""
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     for path in sorted(csv_source.glob("*.csv")):
-        con.execute(
-            f"copy (select * from read_csv('{path}', all_varchar=true)) "
-            f"to '{out / (path.stem + '.parquet')}' (format parquet)"
-        )
+        reader = f"read_csv('{path}')" if typed else f"read_csv('{path}', all_varchar=true)"
+        con.execute(f"copy (select * from {reader}) to '{out / (path.stem + '.parquet')}' (format parquet)")
     con.close()
     return out
 

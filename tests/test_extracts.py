@@ -74,6 +74,7 @@ def test_every_format_builds_to_identical_figures(tmp_path, full_source):
     shutil.copy(hospital_csv / "mapping.toml", hospital_pq / "mapping.toml")
     variants = {
         "parquet": write_parquet(full_source, tmp_path / "pq"),
+        "typed parquet": write_parquet(full_source, tmp_path / "pq_typed", typed=True),
         "excel": write_workbook(full_source, tmp_path / "xlsx" / "extract.xlsx").parent,
         "excel file": write_workbook(full_source, tmp_path / "xlsx_file" / "extract.xlsx"),
         "excel + mapping": write_workbook(full_source, tmp_path / "xlsx_map" / "extract.xlsx", hospital=True).parent,
@@ -83,6 +84,10 @@ def test_every_format_builds_to_identical_figures(tmp_path, full_source):
     # The hospital's export really differs: no contract header, Y/N, day-first dates.
     text = (hospital_csv / "cases.csv").read_text()
     assert "case_id" not in text.splitlines()[0] and ",Y," in text and "/01/2026" in text
+    # The typed export really keeps numbers and dates in their types (so they skip the text round trip).
+    typed_lines = variants["typed parquet"] / "supply_usage.parquet"
+    kinds = {r[0]: r[1] for r in duckdb.sql(f"describe select * from '{typed_lines}'").fetchall()}
+    assert kinds["quantity"] in ("BIGINT", "DOUBLE") and kinds["line"] == "BIGINT", kinds
     for name, source in variants.items():
         target = tmp_path / f"{name}.duckdb"
         result = build(source, target)
@@ -269,3 +274,31 @@ def test_a_missing_mapped_header_is_named(tmp_path):
     assert (group.file, group.column, group.header) == ("items.csv", "unit_cost", "ITE Unit Cost")
     assert "mapping.toml expects the header 'ITE Unit Cost'" in group.render()
     assert any(g.rule == "column.extra" and g.column == "ITE Price" for g in result.warnings)
+
+
+PARQUET_SKIPS = {
+    "non-UTF-8 file",  # Parquet strings are UTF-8 by the format's own rule
+    "missing file",  # names the file the contract asks for, whatever the format
+}
+
+
+@pytest.mark.parametrize("case", [c for c in BAD_SOURCES if c not in PARQUET_SKIPS])
+def test_bad_typed_parquet_is_refused_with_the_same_rule_row_and_value(case, tmp_path):
+    """A Parquet extract whose numbers and dates are typed (checked in their type, core.build.validate)
+    is refused with the rule, row, column and value the same extract as CSV gets."""
+    overrides, rule, file, row, column, value = BAD_SOURCES[case]
+    csv = write_fixture_source(tmp_path / "bad", overrides)
+    source = write_parquet(csv, tmp_path / "bad_pq", typed=True)
+    result = build(source, tmp_path / "other.duckdb")
+    assert not result.ok
+    groups = [g for g in result.errors if g.rule == rule]
+    assert groups, [g.render() for g in result.problems]
+    assert groups[0].file == file.replace(".csv", ".parquet")
+    example = groups[0].examples[0] if groups[0].examples else None
+    if row is not None:
+        assert example.row == row, groups[0].render()
+    if column is not None:
+        assert groups[0].column == column
+    if value is not None:
+        assert example.value == value
+    assert not (tmp_path / "other.duckdb").exists()

@@ -1,19 +1,23 @@
 """Build the largest tables a run of keys at a time, in the order they are stored.
 
-The big supply marts hold one row per supply line (282 million at 10,000,000 cases) or per case and
-category, sorted by category or procedure so that DuckDB's zone maps let the reading views skip every
-other category's or procedure's row groups. Sorted in one statement, such a table does not fit in the
-build's memory: DuckDB spills the sort to disk, and at 10,000,000 cases that spill filled the 70 GB
-that were free (benchmarks/results/build-10000000-attempt-2.log).
+The big supply tables hold one row per supply line (282 million at 10,000,000 cases) or per case and
+category, sorted by procedure so that DuckDB's zone maps let the reading views skip every other
+procedure's row groups. Sorted in one statement, such a table does not fit in the build's memory:
+DuckDB spills the sort to disk, and at 10,000,000 cases that spill filled the 70 GB that were free
+(benchmarks/results/build-10000000-attempt-2.log).
 
 A model whose ORDER BY begins with a key column says so in its header, `-- chunked by: <column>`. The
 build then runs the model's own query once per run of consecutive key values, each restricted to its
 run and appended in key order: the table gets the same rows in the same order, while a sort holds only
 one run. The restriction is a filter on the query's output column; DuckDB pushes it through the ORDER
-BY and the joins to the scan that supplies the key (the item master for a category, the cases for a
-procedure), so a run reads and sorts only its own lines. Key values are compared with bound
-parameters, in DuckDB's own order, so the runs cover every value once (nulls, last in an ascending
-ORDER BY, go with the last run).
+BY and the joins to the scan that supplies the key (the cases for a procedure, or a table already
+stored by procedure, whose other row groups it skips), so a run sorts only its own lines. Key values
+are compared with bound parameters, in DuckDB's own order, so the runs cover every value once (nulls,
+last in an ascending ORDER BY, go with the last run).
+
+A run's size is LINES_PER_MB unless the model's header says `-- run size: <n> lines per MB`: a model
+that reads a table already stored by its key reads only its own rows per run, so small runs cost it no
+extra reading and keep its grouping and sort in memory.
 """
 
 from __future__ import annotations
@@ -26,18 +30,18 @@ from core import config
 # Rows each key value brings, in supply lines: the unit the run size is measured in. Approximate is
 # enough (a run that is larger only spills more); the runs cover every key whatever these return.
 WEIGHTS = {
-    "category": "select category, count(*) from int_supply_line group by category",
     "procedure_code": "select procedure_code, sum(supply_line_count) from int_case_cost group by procedure_code",
 }
 # Supply lines per run and MB of the build's memory limit. A stored line (ids, a date and prices; the
-# item's text is joined back by the views) takes about 130 bytes in DuckDB's sort, so a run spills
-# some of its sort; every run reads all the lines to pick its own, so fewer, larger runs are faster
-# until their spill outgrows the disk. 20,000 lines per MB gives one run at 1,000,000 cases (50 million
+# item's text is joined back by the views) takes about 100 bytes in DuckDB's sort, so a run spills
+# some of its sort; every run of int_supply_line_by_procedure reads all the lines to pick its own, so
+# fewer, larger runs are faster until their spill outgrows the disk. 20,000 lines per MB gives one run at 1,000,000 cases (50 million
 # lines at the default 2,500 MB) and three at 10,000,000 (100 million each at 5,000 MB), where one
 # statement's sort spilled 70 GB (README, *Performance*).
 LINES_PER_MB = 20000
 
 _HEADER = re.compile(r"^--\s*chunked by:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
+_RUN_SIZE = re.compile(r"^--\s*run size:\s*([0-9]+) lines per MB\b", re.M)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ class Run:
     after: str | None
     last: str | None
     nulls: bool  # the run also takes the rows whose key is null (the last run)
+
+
+def run_size(sql: str) -> int:
+    """Supply lines per MB of a run: the model's `-- run size: <n> lines per MB`, else LINES_PER_MB."""
+    match = _RUN_SIZE.search(sql)
+    return int(match.group(1)) if match else LINES_PER_MB
 
 
 def chunk_key(sql: str) -> str | None:
@@ -97,10 +107,10 @@ def _restriction(key: str, run: Run) -> tuple[str, list]:
     return where, params
 
 
-def build_chunked(con, name: str, body: str, key: str) -> int:
+def build_chunked(con, name: str, body: str, key: str, lines_per_mb: int | None = None) -> int:
     """Create table `name` from the model query `body` one run of `key` at a time; the number of runs."""
     weights = con.execute(f"select * from ({WEIGHTS[key]}) order by 1").fetchall()
-    runs = plan(weights, config.build_memory_mb() * LINES_PER_MB)
+    runs = plan(weights, config.build_memory_mb() * (LINES_PER_MB if lines_per_mb is None else lines_per_mb))
     con.execute(f"create or replace table {name} as select * from (\n{body}\n) limit 0")
     for run in runs:
         where, params = _restriction(key, run)

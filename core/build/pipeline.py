@@ -189,20 +189,28 @@ def source_kind(source: Path) -> str:
 def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
     """Give every table exactly the contract's columns (absent optional ones as nulls), as `raw_<table>`.
 
-    Views over the loaded text tables, not copies: staging reads each table once either way, and at
+    Views over the loaded tables, not copies: staging reads each table once either way, and at
     1,000,000 cases a copy of the supply lines took 21 s of the build (README, *Performance*). A usage
     table without a `line` column gets one: lines numbered 1, 2, ... in file order within each case
     (README "Data contract"), so the staging views never see the difference.
+
+    A number or date column is given as its value or null: a Parquet column kept in its type
+    (core.build.validate) as it is, a text one trimmed with blanks as null. Staging then casts either
+    with one `cast(column as type)`, whichever way the column arrived.
     """
     for table in contract.TABLES.values():
         lt = loaded.get(table.name)
         present = set(lt.columns) if lt else set()
+        typed = lt.typed if lt else frozenset()
         cols = []
-        for c in table.column_names:
-            if c in present:
+        for col in table.columns:
+            c = col.name
+            if c in present and (c in typed or col.type not in (contract.INT, contract.FLOAT, contract.DATE)):
                 cols.append(f'"{c}"')
+            elif c in present:
+                cols.append(f'nullif(trim("{c}"), \'\') as "{c}"')
             elif c == "line" and table.name in contract.LINE_TABLES and lt is not None:
-                cols.append('cast(row_number() over (partition by "case_id" order by rowid) as varchar) as "line"')
+                cols.append('row_number() over (partition by "case_id" order by rowid) as "line"')
             else:
                 cols.append(f'cast(null as varchar) as "{c}"')
         source = lt.raw_name if lt else "(select 1 where false)"
@@ -260,7 +268,7 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
         key = chunks.chunk_key(sql) if kind == "table" else None
         runs = 1
         if key:
-            runs = chunks.build_chunked(con, name, body, key)
+            runs = chunks.build_chunked(con, name, body, key, chunks.run_size(sql))
         else:
             con.execute(f"create or replace {kind} {name} as {body}")
         if kind == "table":

@@ -5,5 +5,5 @@ select
     as_text(drug_name) as drug_name,
     as_text(drug_class) as drug_class,
     as_flag(preferred) as preferred_flag,
-    cast(as_text(unit_cost) as double) as drug_unit_cost_usd
+    cast(unit_cost as double) as drug_unit_cost_usd
 from raw_drugs

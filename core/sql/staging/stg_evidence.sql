@@ -9,7 +9,7 @@ select
     lower(trim(evidence_grade)) as evidence_grade,
     as_text(outcomes) as outcomes,
     as_text(sources) as sources,
-    cast(trim(reviewed_on) as date) as reviewed_on_date,
+    cast(reviewed_on as date) as reviewed_on_date,
     as_text(reviewed_by) as reviewed_by,
-    cast(trim(next_review) as date) as next_review_date
+    cast(next_review as date) as next_review_date
 from raw_evidence

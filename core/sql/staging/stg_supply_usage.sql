@@ -3,8 +3,8 @@
 select
     as_text(case_id) as case_id,
     as_text(item_id) as item_id,
-    cast(trim(line) as integer) as line_number,
-    cast(trim(quantity) as double) as quantity,
-    cast(as_text(unit_cost) as double) as paid_unit_cost_usd,
-    coalesce(cast(as_text(wasted_quantity) as double), 0) as wasted_quantity
+    cast(line as integer) as line_number,
+    cast(quantity as double) as quantity,
+    cast(unit_cost as double) as paid_unit_cost_usd,
+    coalesce(cast(wasted_quantity as double), 0) as wasted_quantity
 from raw_supply_usage

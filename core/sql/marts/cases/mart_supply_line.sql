@@ -1,7 +1,7 @@
 -- materialized: view
 -- Every priced supply line with its case's physician, procedure and date and its item's description,
 -- manufacturer and flags, for category and product views (which manufacturers are in use, by whom, at
--- what price). A view: the lines are stored narrow and by category in int_supply_line_by_category, and
+-- what price). A view: the lines are stored narrow and by category in int_supply_line_by_procedure, and
 -- the item master is a small join, so a filter on category or date still skips the other row groups.
 select
     l.case_id,
@@ -20,7 +20,8 @@ select
     l.wasted_quantity,
     l.paid_unit_cost_usd,
     i.item_unit_cost_usd,
-    l.line_cost_usd,
-    l.waste_usd
-from int_supply_line_by_category as l
+    -- as int_supply_line prices them; computed here rather than stored with every line
+    l.quantity * l.paid_unit_cost_usd as line_cost_usd,
+    l.wasted_quantity * l.paid_unit_cost_usd as waste_usd
+from int_supply_line_by_procedure as l
 join stg_items as i on i.item_id = l.item_id
