@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from extract_support import OPTIONAL_FILES
+from fixture_source import write_fixture_source
 
 from core.build import chunks
 from core.build.chunks import Run, plan
@@ -14,7 +16,8 @@ from core.build.pipeline import build, sql_models
 STORED_ORDER = {
     "int_supply_line_by_procedure": ("procedure_code", "category", "surgery_date"),
     "mart_case_category": ("procedure_code", "surgery_date"),
-    "mart_savings_line": ("procedure_code", "surgery_date"),
+    "mart_savings_drug_line": ("procedure_code", "surgery_date"),
+    "mart_case_drug": ("procedure_code", "surgery_date", "case_id", "drug_name"),
 }
 RANKED = {"category_rank": "category"}
 
@@ -42,11 +45,15 @@ def test_chunked_models_declare_the_key_their_order_starts_with():
         assert [RANKED.get(c, c) for c in written] == list(order), name
 
 
-def test_a_run_per_key_gives_the_same_rows_in_the_same_order(tmp_path, fixture_source, fixture_db, monkeypatch):
+def test_a_run_per_key_gives_the_same_rows_in_the_same_order(tmp_path, monkeypatch):
+    # The fixture with the optional tables too, so the formulary gives drug savings rows.
+    source = write_fixture_source(tmp_path / "src", OPTIONAL_FILES)
+    fixture_db = tmp_path / "one.duckdb"
+    assert build(source, fixture_db).ok
     monkeypatch.setattr(chunks, "LINES_PER_MB", 0)  # every procedure its own run
     monkeypatch.setattr(chunks, "run_size", lambda sql: 0)
     target = tmp_path / "runs.duckdb"
-    assert build(fixture_source, target).ok
+    assert build(source, target).ok
     con = duckdb.connect()
     con.execute("attach ? as one (read_only)", [str(fixture_db)])
     con.execute("attach ? as runs (read_only)", [str(target)])

@@ -1,6 +1,9 @@
 -- materialized: table
+-- chunked by: procedure_code
 -- One row per case and drug: spend, units and drug switch saving, with the case's physician,
 -- procedure and date; additive, so any period or group sums them (Definitions, "Pharmacy").
+-- Built a run of procedures at a time (core/build/chunks.py): three runs at 10,000,000 cases, where one
+-- sort of the 45 million rows spilled (4.5 s against 5.3 s at 1,000,000 cases with the same memory per line).
 select
     l.case_id,
     c.physician_id,

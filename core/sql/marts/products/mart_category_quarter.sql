@@ -18,7 +18,7 @@ select
     c.category,
     c.surgery_quarter,
     bool_or(c.has_preferred_flag) as has_preferred_flag,
-    count(distinct c.case_id) as case_count,
+    count(*) as case_count,  -- one row per case and category (mart_case_category)
     count(distinct c.physician_id) as physician_count,
     sum(c.units_count) as units_count,
     sum(c.preferred_units_count) as preferred_units_count,

@@ -1,13 +1,17 @@
 -- materialized: view
 -- Physician × procedure × supply category for the period: preferred use by units and by spend,
 -- switch saving and waste (the Definitions page). Categories without a preferred item keep null shares, never 0%.
+-- Cases are counted as rows: mart_case_category holds one row per case and category, so within a physician,
+-- procedure and category each case is one row (counted distinct, the default snapshot took 2.2 s against
+-- 0.7 s at 1,000,000 cases and 40 s at 10,000,000).
 select
     cc.physician_id,
     cc.procedure_code,
     cc.category,
     bool_or(cc.has_preferred_flag) as has_preferred_flag,
     bool_or(cc.implant_flag) as implant_flag,
-    count(distinct cc.case_id) as case_count,
+    -- the number of cases: mart_case_category has one row per case and category
+    count(*) as case_count,
     sum(cc.units_count) as units_count,
     sum(cc.preferred_units_count) as preferred_units_count,
     sum(cc.spend_usd) as spend_usd,
