@@ -302,3 +302,92 @@ def test_bad_typed_parquet_is_refused_with_the_same_rule_row_and_value(case, tmp
     if value is not None:
         assert example.value == value
     assert not (tmp_path / "other.duckdb").exists()
+
+
+def _typed_parquet(csv_source: Path, out: Path, casts: dict[str, dict[str, str]]) -> Path:
+    """The source as Parquet with the columns `casts` names given those SQL expressions (each table's
+    other columns as DuckDB's CSV reader types them)."""
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    for path in sorted(csv_source.glob("*.csv")):
+        replace = ", ".join(f"{expr} as {col}" for col, expr in casts.get(path.stem, {}).items())
+        select = f"* replace ({replace})" if replace else "*"
+        con.execute(f"copy (select {select} from read_csv('{path}')) to '{out / (path.stem + '.parquet')}'")
+    con.close()
+    return out
+
+
+def test_decimal_unsigned_and_32_bit_float_columns_build_the_csv_figures(tmp_path):
+    """A DECIMAL or unsigned column is kept in its type; a 32-bit FLOAT is read as its text (cast to a
+    double it would be 0.10000000149 for 0.1); either way the figures are the CSV's."""
+    csv = write_fixture_source(tmp_path / "csv")
+    assert build(csv, tmp_path / "csv.duckdb").ok
+    source = _typed_parquet(
+        csv,
+        tmp_path / "pq",
+        {
+            "items": {
+                "unit_cost": "cast(unit_cost as decimal(10, 2))",
+                "approved_sources": "approved_sources::uinteger",
+            },
+            "supply_usage": {"quantity": "quantity::utinyint", "unit_cost": "cast(unit_cost as float)"},
+            "drug_usage": {"cost": "cast(cost as float)"},
+        },
+    )
+    kinds = {r[0]: r[1] for r in duckdb.sql(f"describe select * from '{source / 'items.parquet'}'").fetchall()}
+    assert kinds["unit_cost"].startswith("DECIMAL") and kinds["approved_sources"] == "UINTEGER"
+    result = build(source, tmp_path / "pq.duckdb")
+    assert result.ok, [g.render() for g in result.problems]
+    assert _figures(tmp_path / "pq.duckdb") == _figures(tmp_path / "csv.duckdb")
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "expr", "rule", "value"),
+    [
+        (
+            "cases",
+            "surgery_date",
+            "case when case_id = 'C03' then 'infinity'::date else surgery_date end",
+            "type.date",
+            "infinity",
+        ),
+        (
+            "supply_usage",
+            "unit_cost",
+            "case when case_id = 'C02' then 'nan'::double else unit_cost end",
+            "value.finite",
+            "nan",
+        ),
+        (
+            "supply_usage",
+            "line",
+            "case when case_id = 'C02' then 3000000000 else line end",
+            "value.range",
+            "3000000000",
+        ),
+    ],
+    ids=["infinite date", "NaN cost", "line beyond 32 bits"],
+)
+def test_a_typed_value_no_text_could_carry_is_refused(table, column, expr, rule, value, tmp_path):
+    """What a typed Parquet column can hold and no ISO date or plain number in a CSV would: reported with
+    its row and value like any broken rule, before staging could fail or sum a NaN."""
+    source = _typed_parquet(write_fixture_source(tmp_path / "csv"), tmp_path / "pq", {table: {column: expr}})
+    result = build(source, tmp_path / "out.duckdb")
+    assert not result.ok
+    groups = [g for g in result.errors if g.rule == rule and g.column == column]
+    assert groups, [g.render() for g in result.problems]
+    assert groups[0].file == f"{table}.parquet" and groups[0].examples[0].value == value
+    assert not (tmp_path / "out.duckdb").exists()
+
+
+def test_a_typed_parquet_with_a_mapping_builds_the_csv_figures(tmp_path, full_source):
+    """The hospital's export (its headers, Y/N, day-first dates) as typed Parquet with its mapping file:
+    the mapping renames typed columns too and rewrites only the text ones."""
+    expected_db = tmp_path / "csv.duckdb"
+    assert build(full_source, expected_db).ok
+    hospital_csv = write_hospital_csv(full_source, tmp_path / "hospital_csv")
+    source = write_parquet(hospital_csv, tmp_path / "hospital_pq", typed=True)
+    shutil.copy(hospital_csv / "mapping.toml", source / "mapping.toml")
+    result = build(source, tmp_path / "pq.duckdb")
+    assert result.ok and not result.warnings, [g.render() for g in result.problems]
+    assert _figures(tmp_path / "pq.duckdb") == _figures(expected_db)

@@ -35,9 +35,9 @@ WEIGHTS = {
 # Supply lines per run and MB of the build's memory limit. A stored line (ids, a date and prices; the
 # item's text is joined back by the views) takes about 100 bytes in DuckDB's sort, so a run spills
 # some of its sort; every run of int_supply_line_by_procedure reads all the lines to pick its own, so
-# fewer, larger runs are faster until their spill outgrows the disk. 20,000 lines per MB gives one run at 1,000,000 cases (50 million
-# lines at the default 2,500 MB) and three at 10,000,000 (100 million each at 5,000 MB), where one
-# statement's sort spilled 70 GB (README, *Performance*).
+# fewer, larger runs are faster until their spill outgrows the disk. 20,000 lines per MB gives one run
+# at 1,000,000 cases (50 million lines at the default 2,500 MB) and three at 10,000,000 (100 million
+# each at 5,000 MB), where one statement's sort spilled 70 GB (README, *Performance*).
 LINES_PER_MB = 20000
 
 _HEADER = re.compile(r"^--\s*chunked by:\s*([a-z_][a-z0-9_]*)\s*$", re.M)

@@ -134,8 +134,8 @@ def snapshot_sql(name: str, models: dict[str, tuple[str, str]]) -> str | None:
 
 
 def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
-    """Model names in dependency order (a model after every model its SQL mentions, and a snapshot after
-    the snapshots it is built from)."""
+    """Model names in dependency order (a model after every model its SQL mentions, a snapshot after
+    the snapshots it is built from, and a model built in runs after the table its runs are sized from)."""
     names = set(models) | set(PYTHON_MODELS)
     deps: dict[str, set[str]] = {}
     for name, (_kind, sql) in models.items():
@@ -143,6 +143,8 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
         deps[name] = (words & names) - {name}
         if found := snapshot_of(name, models):
             deps[name] |= {f"{read}_default" for read in snapshot_inputs(found[0], models)}
+        if key := chunks.chunk_key(sql):  # a model built in runs needs the table its runs are sized from
+            deps[name] |= set(re.findall(r"\b[a-z_][a-z0-9_]*\b", chunks.WEIGHTS[key])) & names
     for name, parents in PYTHON_MODELS.items():
         deps[name] = set(parents)
     order: list[str] = []
@@ -158,7 +160,7 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
         seen.add(node)
         order.append(node)
 
-    # Staging first (with what it needs): once every staging table is built, the loaded text of the
+    # Staging first (with what it needs): once every staging table is built, the loaded copy of the
     # extract is dropped, and its space reused by the tables after it (_run_models).
     for name in sorted(names, key=lambda n: (not n.startswith("stg_"), n)):
         visit(name)
@@ -278,7 +280,7 @@ def _run_models(con, progress: Callable[[str], None]) -> None:
 
 
 def _drop_loaded(con) -> None:
-    """Drop the extract's loaded text and its `raw_` views, and checkpoint so the file reuses their space:
+    """Drop the extract's loaded copy and its `raw_` views, and checkpoint so the file reuses their space:
     at 10,000,000 cases they are tens of GB that every later table would otherwise be written after
     (README, *Performance*)."""
     for table in contract.TABLES:

@@ -2,9 +2,10 @@
 
 Hospitals send extracts as their systems export them (README "Data contract"): a folder of CSV or
 Parquet files, or one workbook with one sheet per table, with their own column headers and their own
-words for yes and no. This module finds each table in such a source and turns it into text columns
-named as the contract names them, so `validate` checks every format with the same SQL rules and
-`pipeline` builds every format to the same figures.
+words for yes and no. This module finds each table in such a source and turns it into columns named
+as the contract names them (text, but for a Parquet column already in the contract's type:
+core.build.validate), so `validate` checks every format with the same SQL rules and `pipeline` builds
+every format to the same figures.
 
 The optional `mapping.toml` beside the extract says how the hospital's export differs:
 

@@ -1,8 +1,9 @@
 -- materialized: view
 -- Every priced supply line with its case's physician, procedure and date and its item's description,
 -- manufacturer and flags, for category and product views (which manufacturers are in use, by whom, at
--- what price). A view: the lines are stored narrow and by category in int_supply_line_by_procedure, and
--- the item master is a small join, so a filter on category or date still skips the other row groups.
+-- what price). A view: the lines are stored narrow in int_supply_line_by_procedure, by procedure, then
+-- category and date, and the item master is a small join; a filter on a category reads its stretch of
+-- each procedure's lines, and a filter on dates skips only within those stretches.
 select
     l.case_id,
     l.physician_id,
