@@ -69,7 +69,8 @@ test-slow: $(STAMP) browser-deps
 	SCORECARD_SLOW=1 $(VENV)/bin/pytest -q -s -m slow tests/test_department_sim.py
 
 # README, Performance: the real shape at 100,000 and 1,000,000 cases; bench-10m generates, builds,
-# measures and deletes 10,000,000 cases (about 45 minutes here; the database alone is 14 GB; README, Performance).
+# measures and deletes 10,000,000 cases (about 30 minutes here, and 3 to generate the source; the database
+# alone is 12 GB; README, Performance).
 bench: $(STAMP)
 	$(PY) -m benchmarks --cases 100000 1000000
 
