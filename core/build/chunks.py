@@ -107,10 +107,11 @@ def _restriction(key: str, run: Run) -> tuple[str, list]:
     return where, params
 
 
-def build_chunked(con, name: str, body: str, key: str, lines_per_mb: int | None = None) -> int:
-    """Create table `name` from the model query `body` one run of `key` at a time; the number of runs."""
+def build_chunked(con, name: str, body: str, key: str, lines_per_mb: int) -> int:
+    """Create table `name` from the model query `body` one run of `key` at a time, runs of `lines_per_mb`
+    (`run_size`); the number of runs."""
     weights = con.execute(f"select * from ({WEIGHTS[key]}) order by 1").fetchall()
-    runs = plan(weights, config.build_memory_mb() * (LINES_PER_MB if lines_per_mb is None else lines_per_mb))
+    runs = plan(weights, config.build_memory_mb() * lines_per_mb)
     con.execute(f"create or replace table {name} as select * from (\n{body}\n) limit 0")
     for run in runs:
         where, params = _restriction(key, run)

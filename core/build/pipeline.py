@@ -105,10 +105,15 @@ def snapshot_of(name: str, models: dict[str, tuple[str, str]]) -> tuple[str, str
     return match.group(1), match.group(2) or ""
 
 
+def _words(sql: str) -> set[str]:
+    """The lower-case names in `sql`: a model reads each of them that is a model."""
+    return set(re.findall(r"\b[a-z_][a-z0-9_]*\b", sql))
+
+
 def snapshot_inputs(view: str, models: dict[str, tuple[str, str]]) -> list[str]:
     """The views `view` reads directly that have a snapshot of their own: building its snapshot reads those
     snapshots instead (`snapshot_sql`)."""
-    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", _code(models[view][1])))
+    words = _words(_code(models[view][1]))
     return sorted(w for w in words if w != view and snapshot_of(f"{w}_default", models))
 
 
@@ -139,12 +144,11 @@ def model_order(models: dict[str, tuple[str, str]]) -> list[str]:
     names = set(models) | set(PYTHON_MODELS)
     deps: dict[str, set[str]] = {}
     for name, (_kind, sql) in models.items():
-        words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", _code(sql)))
-        deps[name] = (words & names) - {name}
+        deps[name] = (_words(_code(sql)) & names) - {name}
         if found := snapshot_of(name, models):
             deps[name] |= {f"{read}_default" for read in snapshot_inputs(found[0], models)}
         if key := chunks.chunk_key(sql):  # a model built in runs needs the table its runs are sized from
-            deps[name] |= set(re.findall(r"\b[a-z_][a-z0-9_]*\b", chunks.WEIGHTS[key])) & names
+            deps[name] |= _words(chunks.WEIGHTS[key]) & names
     for name, parents in PYTHON_MODELS.items():
         deps[name] = set(parents)
     order: list[str] = []
@@ -207,7 +211,7 @@ def _normalise_raw(con, loaded: dict[str, LoadedTable]) -> None:
         cols = []
         for col in table.columns:
             c = col.name
-            if c in present and (c in typed or col.type not in (contract.INT, contract.FLOAT, contract.DATE)):
+            if c in present and (c in typed or col.type not in validate.NATIVE_TYPES):
                 cols.append(f'"{c}"')
             elif c in present:
                 cols.append(f'nullif(trim("{c}"), \'\') as "{c}"')

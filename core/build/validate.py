@@ -381,8 +381,7 @@ def load_table(
         # Read in one pass: a column that already has the contract's type as it is, every other as
         # text, as a CSV would arrive (module docstring).
         types = {c.name: c.type for c in table.columns}
-        keep = {n for (_, t), n in zip(described, names, strict=True) if n in types and native(types[n], t)}
-        typed = frozenset(keep)
+        typed = frozenset(n for (_, t), n in zip(described, names, strict=True) if n in types and native(types[n], t))
         select = ", ".join(
             f"{_ident(c)} as {_ident(n)}" if n in typed else f"cast({_ident(c)} as varchar) as {_ident(n)}"
             for (c, _), n in zip(described, names, strict=True)
@@ -414,6 +413,11 @@ def _bool_sql(expr: str) -> str:
     return f"lower(trim({expr})) in ({words})"
 
 
+def _as(column: str, sql_type: str, typed: bool) -> str:
+    """A column's value in `sql_type`: the typed column itself, or its text's parse (null if it does not parse)."""
+    return f'"{column}"' if typed else f'try_cast(trim("{column}") as {sql_type})'
+
+
 def _column_checks(col: Column, typed: bool = False) -> list[tuple[str, str, str, str]]:
     """(rule, message, severity, SQL predicate true for bad rows) for one column.
 
@@ -438,16 +442,13 @@ def _column_checks(col: Column, typed: bool = False) -> list[tuple[str, str, str
             )
         )
         num = None
-    elif typed:
-        num = v
-    elif col.type == INT:
-        checks.append(
-            ("type.int", "is not a whole number", ERROR, f"{present} and try_cast(trim({v}) as bigint) is null")
-        )
-        num = f"try_cast(trim({v}) as bigint)"
-    elif col.type == FLOAT:
-        checks.append(("type.number", "is not a number", ERROR, f"{present} and try_cast(trim({v}) as double) is null"))
-        num = f"try_cast(trim({v}) as double)"
+    elif col.type in (INT, FLOAT):
+        num = _as(col.name, "bigint" if col.type == INT else "double", typed)
+        if not typed:
+            rule, message = (
+                ("type.int", "is not a whole number") if col.type == INT else ("type.number", "is not a number")
+            )
+            checks.append((rule, message, ERROR, f"{present} and {num} is null"))
     elif col.type == DATE:
         iso = f"regexp_full_match(trim({v}), '\\d{{4}}-\\d{{2}}-\\d{{2}}')"
         checks.append(
@@ -455,7 +456,7 @@ def _column_checks(col: Column, typed: bool = False) -> list[tuple[str, str, str
                 "type.date",
                 "is not an ISO 8601 date (YYYY-MM-DD)",
                 ERROR,
-                f"{present} and (not {iso} or try_cast(trim({v}) as date) is null)",
+                f"{present} and (not {iso} or {_as(col.name, 'date', False)} is null)",
             )
         )
         num = None
@@ -496,11 +497,6 @@ def _column_checks(col: Column, typed: bool = False) -> list[tuple[str, str, str
     return checks
 
 
-def _as(column: str, sql_type: str, typed: frozenset[str]) -> str:
-    """A column's value in `sql_type`: the typed column itself, or its text's parse (null if it does not parse)."""
-    return f'"{column}"' if column in typed else f'try_cast(trim("{column}") as {sql_type})'
-
-
 def _cross_checks(
     table: Table, present: set[str], typed: frozenset[str] = frozenset()
 ) -> list[tuple[str, str, str, str, str]]:
@@ -513,7 +509,7 @@ def _cross_checks(
                 "wasted_quantity is more than quantity",
                 ERROR,
                 "wasted_quantity",
-                f"{_as('wasted_quantity', 'double', typed)} > {_as('quantity', 'double', typed)}",
+                f"{_as('wasted_quantity', 'double', 'wasted_quantity' in typed)} > {_as('quantity', 'double', 'quantity' in typed)}",
             )
         )
     if table.name == "cases" and {"surgery_date", "discharge_date"} <= present:
@@ -523,7 +519,7 @@ def _cross_checks(
                 "discharge_date is before surgery_date",
                 ERROR,
                 "discharge_date",
-                f"{_as('discharge_date', 'date', typed)} < {_as('surgery_date', 'date', typed)}",
+                f"{_as('discharge_date', 'date', 'discharge_date' in typed)} < {_as('surgery_date', 'date', 'surgery_date' in typed)}",
             )
         )
     if table.name == "users" and {"role", "physician_id"} <= present:
