@@ -63,7 +63,8 @@ TARGETS_BY_SIZE = {
         "page_flags_p95_ms": 500.0,
         "pandas_ratio": 50.0,
         "flags_figures_p95_ms": 20.0,
-        "flag_refresh_max_s": 10.0,
+        "flag_decision_max_s": 10.0,
+        "flags_at_once_s": 10.0,
     },
     10_000_000: {
         "build_seconds": 1200.0,
@@ -72,7 +73,8 @@ TARGETS_BY_SIZE = {
         "page_p95_ms": 1000.0,
         "page_flags_p95_ms": 1000.0,
         "flags_figures_p95_ms": 50.0,
-        "flag_refresh_max_s": 10.0,
+        "flag_decision_max_s": 10.0,
+        "flags_at_once_s": 10.0,
     },
 }
 TARGETS = TARGETS_BY_SIZE[1_000_000]
@@ -741,11 +743,12 @@ def _targets(record: dict[str, Any]) -> dict[str, Any]:
         "page_flags_p95_ms": (page.get("warm_with_flags") or {}).get("p95_ms"),
         "pandas_ratio": pandas_.get("ratio_mean"),
         "flags_figures_p95_ms": (flags.get("figures") or {}).get("p95_ms"),
-        "flag_refresh_max_s": round(
-            max([(flags.get("refresh_single") or {}).get("max_ms") or 0, flags.get("refresh_all_ms") or 0]) / 1000, 2
-        )
+        # One accept or reject on top of the 100 (what a reviewer waits for), and the 100 at once (what
+        # the first request of a process started with them waits for): separate, so neither hides the other.
+        "flag_decision_max_s": round(((flags.get("refresh_single") or {}).get("max_ms") or 0) / 1000, 2)
         if flags
         else None,
+        "flags_at_once_s": round((flags.get("refresh_all_ms") or 0) / 1000, 2) if flags else None,
     }
     out = {}
     for name, limit in limits.items():

@@ -30,6 +30,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -55,19 +56,22 @@ _patches: dict[tuple, OrderedDict[str, dict[str, dict[str, frozenset[str]]]]] = 
 _case_owner: dict[tuple, dict[str, tuple[str, str] | None]] = {}
 _patch_lock = threading.Lock()
 PATCHES_KEPT = 4
-# The snapshots prepare_excluded patches, and the key its patch is computed by. A peer group is one
-# procedure's physicians, so a procedure's rows depend only on its cases ("procedure_code"); a
-# physician's own totals only on their cases ("physician_id"); rows ranked against every physician of
-# a category depend on every case (None: the whole view, recomputed). Together they are every snapshot
-# the scorecard page reads, so a page with accepted flags stays on snapshots. Any other `<view>_default`
-# (supply-chain and pharmacy totals over everyone) is read live once a flag is accepted.
-PATCH_KEYS: dict[str, str | None] = {
+PATCH_WORKERS = 2
+# The snapshots prepare_excluded patches, and the key its patch is computed by: the smallest set of rows
+# a changed case can reach. A physician's own figures in one procedure depend only on their cases in it
+# ("pair": physician × procedure); a peer group is one procedure's physicians, so rows set against peers
+# depend on the procedure's cases ("procedure_code"); a physician's totals over all their procedures on
+# their cases ("physician_id"); rows set against every physician using a supply category on the cases
+# with a line in it ("category"). Together they are every snapshot the scorecard page reads, so a page
+# with accepted flags stays on snapshots. Any other `<view>_default` (supply-chain and pharmacy totals
+# over everyone) is read live once a flag is accepted.
+PATCH_KEYS: dict[str, str] = {
     "mart_cost_position": "procedure_code",
     "mart_outcome_position": "procedure_code",
-    "mart_preferred_use": "procedure_code",
+    "mart_preferred_use": "pair",
     "mart_category_driver": "procedure_code",
     "mart_cost_quarter": "procedure_code",
-    "mart_outcome_quarter": "procedure_code",
+    "mart_outcome_quarter": "pair",
     "mart_outcome_reliability": "procedure_code",
     "mart_pharmacy_position": "procedure_code",
     "mart_pharmacy_class_position": "procedure_code",
@@ -75,8 +79,11 @@ PATCH_KEYS: dict[str, str | None] = {
     "mart_episode_position": "procedure_code",
     "mart_physician_products": "physician_id",
     "mart_physician_backorder": "physician_id",
-    "mart_category_physician": None,
+    "mart_category_physician": "category",
 }
+# A patch's rows by key: which rows it recomputes, the session variables that restrict the live view to
+# them (read where the rows are stored, so a scan skips what it does not need), and its stored order.
+_NONE = "\x00none"  # a restriction that matches nothing, for a key with no changed values
 
 # Stored tables a request reads by key, held in the process (README, *Performance*): view -> the `where`
 # columns of the request. A scorecard request reads three small stored tables by physician (and
@@ -104,6 +111,7 @@ VARIABLES = {
     "excluded_case_ids": list,
     "procedure_codes": list,
     "physician_ids": list,
+    "categories": list,
 }
 
 
@@ -203,9 +211,9 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     """Bring the patched snapshots up to date for this excluded set; return its hash (cheap when current).
 
     Called when a flag is accepted or rejected (core.review) and by the first request that sees a new
-    set. Only the procedures (or physicians) whose excluded cases differ from the most recent patched set
-    are recomputed: their rows come from the live view (default period, this excluded set), every other
-    row is copied. A view ranked over every physician (PATCH_KEYS None) is recomputed whole.
+    set. Only the rows the cases whose exclusion differs from the most recent patched set can reach
+    (their pairs, procedures, physicians or categories, by the view's PATCH_KEYS) are recomputed: they come
+    from the live view (default period, this excluded set), every other row is copied.
     """
     path = path or database_path()
     con = _connection(path)
@@ -244,20 +252,19 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                         grouped.setdefault(owner_of[i][position], set()).add(i)
                 now[kind] = {k: frozenset(v) for k, v in grouped.items()}
             base_digest, base = next(reversed(patches.items())) if patches else (None, {})
-            changed = {
-                kind: sorted(
-                    k for k in set(now[kind]) | set(base.get(kind, {})) if now[kind].get(k) != base.get(kind, {}).get(k)
-                )
-                for kind in now
-            }
-            done: dict[str, str] = {}
+            before = frozenset().union(*base.get("procedure_code", {}).values())
+            changed = _changed(cur, [owner_of[i] for i in ids ^ before if owner_of.get(i)], ids ^ before, tables)
             queries = {
                 s.removesuffix("_default"): _view_sql(cur, s.removesuffix("_default")) for s in _patchable(tables)
             }
             reads_of = {view: _reads(view, query) for view, query in queries.items()}
-            for snapshot in _patch_order(_patchable(tables), reads_of):
+            written: dict[str, Future] = {}
+
+            def patch(snapshot: str) -> None:
                 view = snapshot.removesuffix("_default")
-                reads = {v: t for v, t in done.items() if v in reads_of[view]}
+                reads = {v: f"memory.main.{v}__x{digest}" for v in reads_of[view] & set(written)}
+                for read in reads:
+                    written[read].result()  # submitted before this one to a FIFO pool: running or done
                 _patch(
                     con,
                     view,
@@ -271,7 +278,13 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                     reads,
                     queries[view],
                 )
-                done[view] = f"memory.main.{view}__x{digest}"
+
+            # Two at a time: most patches are small queries that leave a core idle (README, *Performance*).
+            with ThreadPoolExecutor(max_workers=PATCH_WORKERS) as pool:
+                for snapshot in _patch_order(_patchable(tables), reads_of):
+                    written[snapshot.removesuffix("_default")] = pool.submit(patch, snapshot)
+            for future in written.values():
+                future.result()  # a failed patch raises here, before the set is recorded
             patches[digest] = now
             while len(patches) > PATCHES_KEPT:
                 old, _ = patches.popitem(last=False)
@@ -280,6 +293,49 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
         finally:
             cur.close()
     return digest
+
+
+def _changed(cur, owners: list[tuple[str, str]], flipped: Iterable[str], tables: frozenset[str]) -> dict[str, Any]:
+    """The keys (PATCH_KEYS) whose rows the cases `flipped` (newly excluded or newly counted again) can
+    change, from their `owners` (procedure, physician): the pairs, procedures and physicians they belong
+    to; the procedures those physicians did in the default period (a physician-keyed view then reads only
+    those; None, every procedure, without the snapshot to tell); and the supply categories the cases have
+    a line in (from the stored case categories, read by procedure, as they are stored)."""
+    procedures = sorted({procedure for procedure, _ in owners})
+    physicians = sorted({physician for _, physician in owners})
+    changed: dict[str, Any] = {
+        "pair": sorted({(physician, procedure) for procedure, physician in owners}),
+        "procedure_code": procedures,
+        "physician_id": physicians,
+        "physician_procedures": None,
+        "category": [],
+    }
+    if not owners:
+        return changed
+    if "mart_cost_position_default" in tables:
+        changed["physician_procedures"] = [
+            r[0]
+            for r in cur.execute(
+                "select distinct procedure_code from mart_cost_position_default "
+                "where physician_id in (select unnest(?::varchar[])) order by 1",
+                [physicians],
+            ).fetchall()
+        ]
+    if "category" in PATCH_KEYS.values():
+        _set_variables(cur, {"procedure_codes": procedures})
+        try:
+            changed["category"] = [
+                r[0]
+                for r in cur.execute(
+                    "select distinct category from mart_case_category "
+                    "where list_contains(getvariable('procedure_codes'), procedure_code) "
+                    "and case_id::varchar in (select unnest(?::varchar[])) order by 1",
+                    [sorted(flipped)],
+                ).fetchall()
+            ]
+        finally:
+            cur.execute("reset variable procedure_codes")
+    return changed
 
 
 def _reads(view: str, query: str | None) -> frozenset[str]:
@@ -319,37 +375,48 @@ def _patch_order(snapshots: list[str], reads_of: dict[str, frozenset[str]]) -> l
 
 
 def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, reads, query) -> None:
-    """Write `memory.main.<view>__x<digest>`: the rows of the changed keys from the live view, the rest
-    copied from the previous patch (or the build's snapshot). Each view on its own cursor, so the
-    restricting session variable (procedure_codes or physician_ids, a constant folded at plan time, so it
-    filters where the rows are read) is only the one this view is keyed by.
+    """Write `memory.main.<view>__x<digest>`: the rows of the changed keys (`_changed`) from the live view,
+    the rest copied from the previous patch (or the build's snapshot). Each view on its own cursor, so the
+    restricting session variables (procedure_codes, physician_ids, categories: constants folded at plan
+    time, so they filter where the rows are read) are only the ones this view's key sets.
 
     `reads` maps the patchable views this view reads to their patches for this excluded set, already
-    written: the view's own `query` (`_view_sql`) then reads those instead of computing them again (a patch holds exactly
-    its view's rows for the set; tests/test_bench.py). The category drivers recomputed preferred use from
-    every case × category row of the touched procedures (README, *Performance*)."""
+    written: the view's own `query` (`_view_sql`) then reads those instead of computing them again (a patch
+    holds exactly its view's rows for the set; tests/test_bench.py). The category drivers recomputed
+    preferred use from every case × category row of the touched procedures (README, *Performance*)."""
+    keys = changed[key]
+    if key == "pair":
+        restrict = {"procedure_codes": sorted({c for _, c in keys}), "physician_ids": sorted({p for p, _ in keys})}
+        row, bound, order = (
+            "list_value(physician_id, procedure_code)",
+            [list(k) for k in keys],
+            "procedure_code, physician_id",
+        )
+    elif key == "procedure_code":
+        restrict, row, bound, order = {"procedure_codes": keys}, key, keys, "procedure_code, physician_id"
+    elif key == "physician_id":
+        restrict = {"physician_ids": keys, "procedure_codes": changed["physician_procedures"]}
+        row, bound, order = key, keys, "physician_id"
+    else:
+        restrict, row, bound, order = {"categories": keys}, key, keys, "physician_id, category"
     cur = con.cursor()
     try:
         cur.execute(f"use {_ALIAS}")
         variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
+        _set_variables(
+            cur, {**variables, **{k: (v or [_NONE]) if v is not None else None for k, v in restrict.items()}}
+        )
         target = f"memory.main.{view}__x{digest}"
         live = f"({shadowed(query, reads)}) as {view}" if reads and query is not None else f"{_ALIAS}.{view}"
-        if key is None:
-            _set_variables(cur, variables)
-            cur.execute(f"create or replace table {target} as select * from {live}")
-            return
-        keys = changed[key]
-        restrict = "procedure_codes" if key == "procedure_code" else "physician_ids"
-        _set_variables(cur, {**variables, restrict: keys or ["\x00none"]})
         source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
-        order = "procedure_code, physician_id" if key == "procedure_code" else "physician_id"
+        typed = "varchar[][]" if key == "pair" else "varchar[]"
         cur.execute(
             f"create or replace table {target} as "
-            f"select * from {source} where {key} not in (select unnest(?::varchar[])) "
+            f"select * from {source} where {row} not in (select unnest(?::{typed})) "
             f"union all by name "
-            f"select * from {live} where {key} in (select unnest(?::varchar[])) "
+            f"select * from {live} where {row} in (select unnest(?::{typed})) "
             f"order by {order}",
-            [keys, keys],
+            [bound, bound],
         )
     finally:
         cur.close()

@@ -5,10 +5,14 @@
 with pos as (
     select physician_id, procedure_code, case_count, eligible_flag, peers_shown_flag
     from mart_cost_position
+    -- set only by core.db.prepare_excluded (the procedures an accepted flag touches), here as well as in
+    -- the views read, for it then reads their patched tables
+    where getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), procedure_code)
 ),
 used as (
     select physician_id, procedure_code, category, spend_usd
     from mart_preferred_use
+    where getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), procedure_code)
 ),
 categories as (
     select distinct procedure_code, category from used

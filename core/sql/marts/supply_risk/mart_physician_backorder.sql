@@ -13,8 +13,10 @@ with used as (
       -- the request's bounds as constants too (folded at plan time), so scans skip row groups by date
       and l.surgery_date >= coalesce(getvariable('start_date'), date '0001-01-01')
       and l.surgery_date <= coalesce(getvariable('end_date'), date '9999-12-31')
-      -- set only by core.db.prepare_excluded (the physicians an accepted flag touches)
+      -- set only by core.db.prepare_excluded: the physicians an accepted flag touches, and the procedures
+      -- they did in the period (the lines are stored by procedure, so the scan reads only those)
       and (getvariable('physician_ids') is null or list_contains(getvariable('physician_ids'), l.physician_id))
+      and (getvariable('procedure_codes') is null or list_contains(getvariable('procedure_codes'), l.procedure_code))
     group by l.physician_id, l.item_id
 ),
 alternative as (
