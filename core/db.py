@@ -10,8 +10,10 @@ Accepted flags keep the fast path (README, *Performance*): every snapshot view i
 the excluded set changes, `prepare_excluded` recomputes the live view for just the procedures whose
 excluded cases changed and writes the patched snapshot into the connection's own in-memory catalog
 (`memory.main.<view>__x<hash>`); requests with that excluded set read it like the build's snapshot.
-The analytics file stays read-only, nothing is written to disk, and a rebuild or a restart starts
-afresh from the build's snapshots (the first request after it pays the refresh once).
+The analytics file stays read-only. Each patched set is also saved, after the decision has returned,
+to a file of its own beside the analytics file (`<file>.patches/`), so a restarted process (or another
+replica) loads the set instead of recomputing it; a rebuild starts afresh from the new build's snapshots
+(the first request after it pays the refresh once).
 
 The three small stored tables a scorecard request reads by key (HELD_KEYS: the cost position, preferred
 use and the build's outcome calls, or their patched snapshots) are loaded once per file version into
@@ -26,7 +28,10 @@ requests already running finish on the old one, whose inode stays readable until
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -213,8 +218,10 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     Called when a flag is accepted or rejected (core.review) and by the first request that sees a new
     set. Only the rows the cases whose exclusion differs from the most recent patched set can reach
     (their pairs, procedures, physicians or categories, by the view's PATCH_KEYS) are recomputed: they come
-    from the live view (default period, this excluded set), every other row is copied.
+    from the live view (default period, this excluded set), every other row is copied. A set this
+    process has not patched but another saved (`_save`; a restart, another replica) is loaded instead.
     """
+    global saved_sets_loaded
     path = path or database_path()
     con = _connection(path)
     key = _file_key(path)
@@ -251,6 +258,10 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                     if owner_of.get(i) is not None:
                         grouped.setdefault(owner_of[i][position], set()).add(i)
                 now[kind] = {k: frozenset(v) for k, v in grouped.items()}
+            if _load_saved(cur, path, digest, tables):
+                saved_sets_loaded += 1
+                _keep(cur, patches, digest, now, tables)
+                return digest
             base_digest, base = next(reversed(patches.items())) if patches else (None, {})
             before = frozenset().union(*base.get("procedure_code", {}).values())
             changed = _changed(cur, [owner_of[i] for i in ids ^ before if owner_of.get(i)], ids ^ before, tables)
@@ -285,14 +296,111 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
                     written[snapshot.removesuffix("_default")] = pool.submit(patch, snapshot)
             for future in written.values():
                 future.result()  # a failed patch raises here, before the set is recorded
-            patches[digest] = now
-            while len(patches) > PATCHES_KEPT:
-                old, _ = patches.popitem(last=False)
-                for snapshot in _patchable(tables):
-                    cur.execute(f"drop table if exists memory.main.{snapshot.removesuffix('_default')}__x{old}")
+            _keep(cur, patches, digest, now, tables)
         finally:
             cur.close()
+    _saver.submit(_save, con, path, key, digest, tables)
     return digest
+
+
+def _keep(cur, patches: OrderedDict, digest: str, now: dict, tables: frozenset[str]) -> None:
+    """Record the patched set `digest` as the most recent, dropping the oldest beyond PATCHES_KEPT."""
+    patches[digest] = now
+    while len(patches) > PATCHES_KEPT:
+        old, _ = patches.popitem(last=False)
+        for snapshot in _patchable(tables):
+            cur.execute(f"drop table if exists memory.main.{snapshot.removesuffix('_default')}__x{old}")
+
+
+# Patched sets are also saved beside the database file, one DuckDB file per excluded set, so a process
+# that starts with flags already accepted (a restart, a second replica) loads the set it needs instead of
+# recomputing every touched procedure (README, *Performance*). The folder is named by the database file's
+# version and PATCH_FORMAT, so a rebuild, or a release that patches differently, never reads an old one.
+# They are a cache: a missing, partial or unreadable file means the set is computed as before.
+PATCH_FORMAT = 2
+SAVED_KEPT = 8
+saved_sets_loaded = 0  # how many sets this process loaded rather than computed (the benchmark reports it)
+_saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorecard-patch-saver")
+_log = logging.getLogger(__name__)
+
+
+def wait_for_saves() -> None:
+    """Return once every patched set submitted so far has been saved (or failed to): for the benchmark and
+    the tests, which start a second process that should find them."""
+    _saver.submit(lambda: None).result()
+
+
+def saved_folder(path: Path) -> Path:
+    """Where the patched sets of the analytics file at `path` (this version of it) are saved."""
+    keys = hashlib.sha1(repr(sorted(PATCH_KEYS.items())).encode()).hexdigest()[:8]
+    return path.parent / f"{path.name}.patches" / f"{database_version(path)}-{PATCH_FORMAT}-{keys}"
+
+
+def _save(con, path: Path, key: tuple, digest: str, tables: frozenset[str]) -> None:
+    """Write the patched set `digest` to its file (a temporary file renamed into place, so a reader sees a
+    whole file or none), unless a newer set has been patched since; then keep the SAVED_KEPT newest
+    files and remove the folders of older versions of the database. Runs on the one saver thread, after
+    the decision has returned; a failure is logged and leaves the set to be computed again."""
+    with _patch_lock:
+        patches = _patches.get(key)
+        if not patches or next(reversed(patches)) != digest:
+            return
+    folder = saved_folder(path)
+    target = folder / f"{digest}.duckdb"
+    if target.exists():
+        return
+    temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
+    alias = f"patch_out_{digest}"
+    cur = con.cursor()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        cur.execute(f"attach ? as {alias}", [str(temporary)])
+        try:
+            for snapshot in _patchable(tables):
+                view = snapshot.removesuffix("_default")
+                cur.execute(f"create table {alias}.main.{view} as select * from memory.main.{view}__x{digest}")
+            cur.execute(f"create table {alias}.main.patch_set as select ? as digest", [digest])
+        finally:
+            cur.execute(f"detach {alias}")
+        os.replace(temporary, target)
+        for old in sorted(folder.glob("*.duckdb"), key=lambda f: f.stat().st_mtime)[:-SAVED_KEPT]:
+            old.unlink(missing_ok=True)
+        for other in folder.parent.iterdir():
+            if other != folder and other.is_dir() and not other.name.startswith(database_version(path)):
+                shutil.rmtree(other, ignore_errors=True)
+    except (duckdb.Error, OSError) as err:  # a read-only folder, a full disk, a set dropped meanwhile
+        _log.warning("could not save the patched snapshots %s beside %s: %s", digest, path, err)
+    finally:
+        cur.close()
+        temporary.unlink(missing_ok=True)
+
+
+def _load_saved(cur, path: Path, digest: str, tables: frozenset[str]) -> bool:
+    """Copy the saved patched set `digest` into memory (`memory.main.<view>__x<digest>`) if its file is
+    there and whole (it names the set and holds every patchable view). False, nothing kept, otherwise."""
+    source = saved_folder(path) / f"{digest}.duckdb"
+    if not source.exists():
+        return False
+    alias = f"patch_in_{digest}"
+    views = [s.removesuffix("_default") for s in _patchable(tables)]
+    try:
+        cur.execute(f"attach ? as {alias} (read_only)", [str(source)])
+    except duckdb.Error as err:
+        _log.warning("could not read the saved patched snapshots %s: %s", source, err)
+        return False
+    try:
+        if cur.execute(f"select digest from {alias}.main.patch_set").fetchall() != [(digest,)]:
+            return False
+        for view in views:
+            cur.execute(f"create or replace table memory.main.{view}__x{digest} as select * from {alias}.main.{view}")
+        return True
+    except duckdb.Error as err:
+        _log.warning("could not read the saved patched snapshots %s: %s", source, err)
+        for view in views:
+            cur.execute(f"drop table if exists memory.main.{view}__x{digest}")
+        return False
+    finally:
+        cur.execute(f"detach {alias}")
 
 
 def _changed(cur, owners: list[tuple[str, str]], flipped: Iterable[str], tables: frozenset[str]) -> dict[str, Any]:

@@ -321,3 +321,127 @@ def test_a_held_slice_has_the_types_a_query_would_give():
     for key in ("a", "b", "c"):
         theirs = con.execute("select * from t where k = ? order by n", [key]).df()
         pd.testing.assert_frame_equal(whole.rows((key,), ["k", "n", "f", "m"]), theirs)
+
+
+def test_a_restarted_process_loads_the_saved_set(record):
+    """The benchmark's restart: a new process finds the set this one saved and loads it, not computes it."""
+    rec, _, _ = record
+    assert rec["flags"]["restart_loaded_saved"] is True
+    assert rec["flags"]["restart_refresh_ms"] > 0
+
+
+# A new process's view of a saved set: loaded or computed, and each patched view against its live view.
+_RELOAD = """
+import json, sys
+from pathlib import Path
+import pandas as pd
+from core import db, scorecard
+path, ids = Path(sys.argv[1]), json.loads(sys.argv[2])
+period = scorecard.data_context(path).default_period()
+variables = scorecard.period_variables(period, ids)
+problems = []
+for view in sorted(db.PATCH_KEYS):
+    patched = db.fetch(view, variables=variables, path=path)
+    cur = db.cursor(path)
+    db._set_variables(cur, variables)
+    live = cur.execute(f"select * from {view}").df()
+    cur.close()
+    keys = [c for c in json.loads(sys.argv[3]) if c in patched.columns]
+    try:
+        pd.testing.assert_frame_equal(
+            patched.sort_values(keys).reset_index(drop=True),
+            live[list(patched.columns)].sort_values(keys).reset_index(drop=True),
+            check_exact=False, rtol=1e-9, check_dtype=False,
+        )
+    except AssertionError as err:
+        problems.append(f"{view}: {str(err).splitlines()[0]}")
+print(json.dumps({"loaded": db.saved_sets_loaded, "problems": problems}))
+"""
+
+
+def _reload(path, ids) -> dict:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run(
+        [sys.executable, "-c", _RELOAD, str(path), json.dumps(ids), json.dumps(ROW_KEYS)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _flag_cases(path, every: int, n: int) -> list[str]:
+    period = scorecard.data_context(path).default_period()
+    cur = db.cursor(path)
+    try:
+        rows = cur.execute(
+            "select case_id::varchar from mart_case where surgery_date >= ? order by case_id", [period.start]
+        ).fetchall()
+    finally:
+        cur.close()
+    return [r[0] for r in rows[::every][:n]]
+
+
+def test_a_saved_set_loads_in_a_new_process_equal_to_the_live_views(record):
+    """A patched set is saved beside the database (core.db `_save`); a new process loads it (no refresh)
+    and every patched view it reads equals the live view for the same accepted flags."""
+    _, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    ids = _flag_cases(path, 53, 7)
+    digest = db.prepare_excluded(ids, path)
+    db.wait_for_saves()
+    assert (db.saved_folder(path) / f"{digest}.duckdb").exists()
+    out = _reload(path, ids)
+    assert out["loaded"] == 1 and out["problems"] == []
+
+
+def test_an_unreadable_saved_set_is_computed_instead(record):
+    """A saved file that is not a whole set (here: garbage) is never trusted: the new process computes
+    the set, with the same figures."""
+    _, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    ids = _flag_cases(path, 61, 5)
+    digest = db.prepare_excluded(ids, path)
+    db.wait_for_saves()
+    saved = db.saved_folder(path) / f"{digest}.duckdb"
+    saved.write_bytes(b"not a duckdb file" * 100)
+    out = _reload(path, ids)
+    assert out["loaded"] == 0 and out["problems"] == []
+
+
+def test_a_set_that_cannot_be_saved_still_serves(record, caplog):
+    """Saving is a cache: a folder that cannot be written is logged, and the set is served from memory."""
+    _, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    blocked = path.parent / f"{path.name}.patches"
+    moved = blocked.with_name(blocked.name + ".aside")
+    if blocked.exists():
+        blocked.rename(moved)
+    blocked.write_text("a file where the folder would be")
+    try:
+        ids = _flag_cases(path, 67, 4)
+        with caplog.at_level("WARNING", logger="core.db"):
+            db.prepare_excluded(ids, path)
+            db.wait_for_saves()
+        assert "could not save the patched snapshots" in caplog.text
+        period = scorecard.data_context(path).default_period()
+        assert len(db.fetch("mart_cost_position", variables=scorecard.period_variables(period, ids), path=path)) > 0
+    finally:
+        blocked.unlink()
+        if moved.exists():
+            moved.rename(blocked)
+
+
+def test_a_rebuilt_database_never_reads_the_old_sets(tmp_path):
+    """The saved sets' folder is named by the file's version: a file replaced by a rebuild has another."""
+    path = tmp_path / "scorecard.duckdb"
+    path.write_bytes(b"one")
+    first = db.saved_folder(path)
+    replacement = tmp_path / "new.duckdb"
+    replacement.write_bytes(b"the rebuilt one")
+    os.replace(replacement, path)
+    assert db.saved_folder(path) != first and db.saved_folder(path).parent == first.parent
