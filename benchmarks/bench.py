@@ -39,6 +39,7 @@ import platform
 import random
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -619,7 +620,14 @@ def run_bench(
     ]
     # One BLAS thread: the risk models' small least-squares steps run several times slower with
     # OpenBLAS threads competing for two cores (see benchmarks/README.md).
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    # A fresh app state for the run: no accepted flags (an earlier run's would be excluded from the pages'
+    # first renders, and the build would prepare their snapshots: core.build.pipeline.prepare_accepted).
+    state_path.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+        "SCORECARD_STATE": str(state_path),
+    }
     if cases in BUILD_MEMORY_MB:
         env["SCORECARD_BUILD_MEMORY_MB"] = str(BUILD_MEMORY_MB[cases])
     previous = Path(results) / f"bench-{cases}.json" if results is not None else None
@@ -636,6 +644,8 @@ def run_bench(
     build["steps"] = build.get("steps") or _slow_steps(work / f"build-{tag}.log")
     build["duckdb_memory_limit_mb"] = BUILD_MEMORY_MB.get(cases, 2500)
 
+    # No patched set saved by an earlier run on this database (--reuse-build): the flags are computed.
+    shutil.rmtree(db_path.parent / f"{db_path.name}.patches", ignore_errors=True)
     # Point the app's code at the bench database; a fresh state file means no excluded cases.
     os.environ["SCORECARD_DB"] = str(db_path)
     os.environ["SCORECARD_STATE"] = str(state_path)
@@ -765,11 +775,10 @@ def run_bench(
         results.mkdir(parents=True, exist_ok=True)
         (results / f"bench-{cases}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     if delete:
-        import shutil
-
         say(f"deleting {source} and {db_path}")
         shutil.rmtree(source, ignore_errors=True)
         db_path.unlink(missing_ok=True)
+        shutil.rmtree(db_path.parent / f"{db_path.name}.patches", ignore_errors=True)
         state_path.unlink(missing_ok=True)
     return record
 

@@ -155,17 +155,29 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
             con = duckdb.connect(":memory:", config={"threads": 2})
             con.execute(f"attach ? as {_ALIAS} (read_only)", [str(path)])
             con.execute(f"use {_ALIAS}")
-            for old in [k for k in _connections if k[0] == key[0]]:
-                with _held_lock:
-                    for held in [h for h in _held if h[0] == old]:
-                        _held.pop(held)
-                _connections.pop(old)
-                _defaults.pop(old, None)
-                _patches.pop(old, None)
-                _case_owner.pop(old, None)
+            _drop(key[0])
             _connections[key] = con
             _defaults[key] = _default_period(con)
     return con
+
+
+def _drop(resolved: str) -> None:
+    """Forget every version of the file at `resolved` this process holds (its caller has `_lock`)."""
+    for old in [k for k in _connections if k[0] == resolved]:
+        with _held_lock:
+            for held in [h for h in _held if h[0] == old]:
+                _held.pop(held)
+        _connections.pop(old)
+        _defaults.pop(old, None)
+        _patches.pop(old, None)
+        _case_owner.pop(old, None)
+
+
+def forget(path: Path) -> None:
+    """Close this process's connection to the file at `path` and drop what it holds for it (the build
+    after preparing a new file's accepted flags; cursors still running keep their instance)."""
+    with _lock:
+        _drop(str(Path(path).resolve()))
 
 
 def _default_period(con: duckdb.DuckDBPyConnection) -> tuple[date, date, frozenset[str]] | None:
@@ -212,7 +224,7 @@ def _patched_for(view: str, path: Path, variables: dict[str, Any] | None) -> str
     return f"memory.main.{view}__x{prepare_excluded(excluded, path)}"
 
 
-def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
+def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_as: Path | None = None) -> str:
     """Bring the patched snapshots up to date for this excluded set; return its hash (cheap when current).
 
     Called when a flag is accepted or rejected (core.review) and by the first request that sees a new
@@ -220,6 +232,7 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
     (their pairs, procedures, physicians or categories, by the view's PATCH_KEYS) are recomputed: they come
     from the live view (default period, this excluded set), every other row is copied. A set this
     process has not patched but another saved (`_save`; a restart, another replica) is loaded instead.
+    `served_as`: the build saves the accepted flags' set of a new file under the name it will serve as.
     """
     global saved_sets_loaded
     path = path or database_path()
@@ -299,7 +312,7 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None) -> str:
             _keep(cur, patches, digest, now, tables)
         finally:
             cur.close()
-    _saver.submit(_save, con, path, key, digest, tables)
+    _saver.submit(_save, con, saved_folder(path, served_as), key, digest, tables)
     return digest
 
 
@@ -330,22 +343,24 @@ def wait_for_saves() -> None:
     _saver.submit(lambda: None).result()
 
 
-def saved_folder(path: Path) -> Path:
-    """Where the patched sets of the analytics file at `path` (this version of it) are saved."""
+def saved_folder(path: Path, served_as: Path | None = None) -> Path:
+    """Where the patched sets of the analytics file at `path` (this version of it) are saved: beside the
+    file, or beside `served_as` for a new build that will be renamed to it (a rename keeps the version)."""
     keys = hashlib.sha1(repr(sorted(PATCH_KEYS.items())).encode()).hexdigest()[:8]
-    return path.parent / f"{path.name}.patches" / f"{database_version(path)}-{PATCH_FORMAT}-{keys}"
+    named = served_as or path
+    return named.parent / f"{named.name}.patches" / f"{database_version(path)}-{PATCH_FORMAT}-{keys}"
 
 
-def _save(con, path: Path, key: tuple, digest: str, tables: frozenset[str]) -> None:
-    """Write the patched set `digest` to its file (a temporary file renamed into place, so a reader sees a
-    whole file or none), unless a newer set has been patched since; then keep the SAVED_KEPT newest
-    files and remove the folders of older versions of the database. Runs on the one saver thread, after
-    the decision has returned; a failure is logged and leaves the set to be computed again."""
+def _save(con, folder: Path, key: tuple, digest: str, tables: frozenset[str]) -> None:
+    """Write the patched set `digest` to its file in `folder` (a temporary file renamed into place, so a
+    reader sees a whole file or none), unless a newer set has been patched since; then keep the SAVED_KEPT
+    newest files, and the folders of the two newest versions of the database (the one in service and a
+    new build's). Runs on the one saver thread, after the decision has returned; a failure is logged and
+    leaves the set to be computed again."""
     with _patch_lock:
         patches = _patches.get(key)
         if not patches or next(reversed(patches)) != digest:
             return
-    folder = saved_folder(path)
     target = folder / f"{digest}.duckdb"
     if target.exists():
         return
@@ -365,11 +380,11 @@ def _save(con, path: Path, key: tuple, digest: str, tables: frozenset[str]) -> N
         os.replace(temporary, target)
         for old in sorted(folder.glob("*.duckdb"), key=lambda f: f.stat().st_mtime)[:-SAVED_KEPT]:
             old.unlink(missing_ok=True)
-        for other in folder.parent.iterdir():
-            if other != folder and other.is_dir() and not other.name.startswith(database_version(path)):
-                shutil.rmtree(other, ignore_errors=True)
+        versions = sorted((d for d in folder.parent.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
+        for other in [d for d in versions if d != folder][:-1]:
+            shutil.rmtree(other, ignore_errors=True)
     except (duckdb.Error, OSError) as err:  # a read-only folder, a full disk, a set dropped meanwhile
-        _log.warning("could not save the patched snapshots %s beside %s: %s", digest, path, err)
+        _log.warning("could not save the patched snapshots %s in %s: %s", digest, folder, err)
     finally:
         cur.close()
         temporary.unlink(missing_ok=True)

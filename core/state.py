@@ -72,6 +72,15 @@ def state_path() -> Location:
     return value if _is_postgres(value) else Path(value)
 
 
+def accepted_flags_if_kept(path: Location | None = None) -> list[str]:
+    """`accepted_flag_case_ids` where app state is kept, else none: a SQLite file not yet made is not
+    created (the command-line build asks this of whatever state the environment names)."""
+    where = path or state_path()
+    if not _is_postgres(where) and not Path(where).exists():
+        return []
+    return accepted_flag_case_ids(where)
+
+
 def _is_postgres(where: Location) -> bool:
     return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 

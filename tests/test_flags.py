@@ -143,3 +143,40 @@ def test_flags_survive_a_rebuild_and_a_case_gone_from_the_data_is_marked(fresh_s
     assert not queue.loc["C99", "in_data_flag"]
     at = _page(FLAGS_PAGE, SUPPLY)
     assert any("no longer in the data" in c.value for c in at.caption)
+
+
+def _accept(case_id: str) -> None:
+    state.decide_flag(_flag(case_id), "accepted", "Agreed.", SUPPLY.email)
+
+
+def test_a_rebuild_prepares_the_accepted_flags_for_the_new_file(fresh_state, tmp_path, monkeypatch):
+    """The build patches the new file's snapshots for the flags accepted in app state and saves them for the
+    name it will be served as (core.build.pipeline.prepare_accepted): the first request after the swap
+    loads that set rather than computing it, with the flagged case gone."""
+    _accept("C02")
+    target = tmp_path / "rebuilt.duckdb"
+    said: list[str] = []
+    source = write_fixture_source(tmp_path / "source")
+    assert build(source, target, said.append, accepted=state.accepted_flags_if_kept).ok
+    assert any(line.startswith("prepared the snapshots for 1 accepted flags") for line in said), said
+    loaded = db.saved_sets_loaded
+    monkeypatch.setenv("SCORECARD_DB", str(target))
+    row = _p01_tka(["C02"])
+    assert db.saved_sets_loaded == loaded + 1
+    assert row["case_count"] == 2
+    assert not list(tmp_path.glob(".rebuilt.duckdb.building*"))
+
+
+def test_a_build_goes_on_when_app_state_cannot_be_read(tmp_path):
+    """Preparing accepted flags is a cache: app state that cannot be read is a progress line, not a failed
+    build; and a state file that is not there is not created by asking."""
+
+    def unreadable() -> list[str]:
+        raise state.StateReadError("could not read app state: the server is down")
+
+    said: list[str] = []
+    target = tmp_path / "built.duckdb"
+    assert build(write_fixture_source(tmp_path / "source"), target, said.append, accepted=unreadable).ok
+    assert any("accepted flags not prepared: app state could not be read" in line for line in said), said
+    nowhere = tmp_path / "no-state.sqlite"
+    assert state.accepted_flags_if_kept(nowhere) == [] and not nowhere.exists()

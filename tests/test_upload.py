@@ -353,3 +353,27 @@ def test_admin_uploads_a_broken_extract_fixes_it_publishes_and_a_physician_sees_
     history = state.builds(path=state_path)
     assert history[["source_name", "status"]].values.tolist() == [["fixed.zip", "published"], ["broken.zip", "refused"]]
     doctor.context.close()
+
+
+def test_a_published_build_serves_the_accepted_flags_from_its_first_request(served):
+    """An uploaded build patches its snapshots for the flags accepted in app state and saves them under
+    the name it will be served as; after Publish, the first request loads them (no refresh to wait for)."""
+    from core import db, scorecard
+
+    target, state_path = served
+    flag_id = state.flag_case("C02", "P01", "p01@fixture.org", "wrong physician", "", path=state_path)
+    state.decide_flag(flag_id, "accepted", "Agreed.", "supply@fixture.org", path=state_path)
+    data = _fixture_zip()
+    build_id, status = _upload(data, "extract.zip", target, state_path)
+    assert status == "ready", publish.problems(target, build_id)
+    publish.publish(build_id, target, "admin@fixture.org", state_path)
+    loaded = db.saved_sets_loaded
+    period = scorecard.data_context(target).default_period()
+    row = db.fetch(
+        "mart_cost_position",
+        where={"physician_id": "P01", "procedure_code": "TKA"},
+        variables=scorecard.period_variables(period, ["C02"]),
+        path=target,
+    ).iloc[0]
+    assert db.saved_sets_loaded == loaded + 1
+    assert row["case_count"] == 2

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core import db
+import duckdb
+
+from core import db, state
 from core.build import chunks, contract, episodes, equity_years, funnels, provenance, risk, validate
 from core.build.validate import ERROR, WARNING, LoadedTable, ProblemGroup, validate_source
 
@@ -372,16 +374,25 @@ def _write_warnings(con, warnings: list[ProblemGroup]) -> None:
 
 
 def build(
-    source: Path, target: Path, progress: Callable[[str], None] | None = None, examples_per_rule: int | None = None
+    source: Path,
+    target: Path,
+    progress: Callable[[str], None] | None = None,
+    examples_per_rule: int | None = None,
+    *,
+    accepted: Callable[[], list[str]] | None = None,
+    serves_as: Path | None = None,
 ) -> BuildResult:
     """Validate `source` and, when it keeps the contract, atomically replace `target` with a new build.
 
     `examples_per_rule` lists more rows per broken rule than a terminal wants (the upload page lists
-    them all, up to that bound)."""
+    them all, up to that bound). `accepted` gives the cases whose flags are accepted in app state: their
+    patched snapshots are computed on the new file before it replaces `target`, and saved for the name it
+    will be served as (`serves_as`, else `target`), so the first request after the swap loads them rather
+    than computing every touched procedure (`prepare_accepted`)."""
     if examples_per_rule is not None:
         token = validate.examples_per_rule.set(examples_per_rule)
         try:
-            return build(source, target, progress)
+            return build(source, target, progress, accepted=accepted, serves_as=serves_as)
         finally:
             validate.examples_per_rule.reset(token)
     progress = progress or Progress(enabled=False)
@@ -409,6 +420,8 @@ def build(
         progress("checkpointed")
         con.close()
         con = None
+        if accepted is not None:
+            prepare_accepted(temp, serves_as or target, accepted, progress)
         os.replace(temp, target)
         _fsync_dir(target.parent)
         result.ok = True
@@ -424,6 +437,31 @@ def build(
         result.seconds = time.monotonic() - started
 
 
+def prepare_accepted(
+    built: Path, served_as: Path, accepted: Callable[[], list[str]], progress: Callable[[str], None]
+) -> None:
+    """Patch the new file's snapshots for the flags accepted in app state and save them under the name it
+    will be served as (`core.db.prepare_excluded`; a rename keeps the file's version). A cache, so the
+    build goes on without it: app state that cannot be read, or a set that cannot be computed or saved,
+    is reported as a progress line and the first request computes the set instead."""
+    started = time.monotonic()
+    try:
+        excluded = accepted()
+    except Exception as err:  # noqa: BLE001 - any state backend's failure; the build itself is sound
+        progress(f"accepted flags not prepared: app state could not be read ({err})")
+        return
+    if not excluded:
+        return
+    try:
+        db.prepare_excluded(excluded, built, served_as=served_as)
+        db.wait_for_saves()
+        progress(f"prepared the snapshots for {len(excluded):,} accepted flags ({_since(started)})")
+    except (duckdb.Error, RuntimeError, OSError) as err:
+        progress(f"accepted flags not prepared: {err}")
+    finally:
+        db.forget(built)
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -435,7 +473,7 @@ def _fsync_dir(folder: Path) -> None:
 def run_build_cli(source: Path, target: Path) -> int:
     """`python -m core build`: report problems, return 0 (built), 2 (contract errors) or 1."""
     progress = Progress()
-    result = build(source, target, progress)
+    result = build(source, target, progress, accepted=state.accepted_flags_if_kept)
     for group in result.errors + result.warnings:
         print(group.render(), file=sys.stderr)
     if result.errors:

@@ -255,7 +255,14 @@ def run_build(
     )
     folder = build_folder(target, build_id)
     try:
-        result = pipeline.build(source, candidate_path(target, build_id), progress, examples_per_rule=LISTED_PER_RULE)
+        result = pipeline.build(
+            source,
+            candidate_path(target, build_id),
+            progress,
+            examples_per_rule=LISTED_PER_RULE,
+            accepted=lambda: state.accepted_flag_case_ids(state_path),
+            serves_as=Path(target),
+        )
         rows = problem_rows(result.problems)
         rows += [
             {
