@@ -380,8 +380,10 @@ def time_flags(
     single, saves = [], []
     current = list(accepted)
     for i, case_id in enumerate(extra):
-        current = current + [case_id] if i % 2 == 0 else [c for c in current if c != extra[i - 1]]
-        _, ms = _timed(refresh, current, db_path)  # accept one, then reject the one before
+        # Accept a new case, then reject one of the 100: every set is new (returning to one still held
+        # would be a cache hit, which the earlier runs counted as half the decisions).
+        current = current + [case_id] if i % 2 == 0 else [c for c in current if c != accepted[i]]
+        _, ms = _timed(refresh, current, db_path)
         single.append(ms)
         saves.append(_timed(db.wait_for_saves)[1])
     refresh(accepted, db_path)  # back to the 100

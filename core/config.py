@@ -23,6 +23,14 @@ def use_database(path: Path) -> None:
     os.environ["SCORECARD_DB"] = str(path)
 
 
+def patches_folder() -> Path | None:
+    """Where patched snapshots for accepted flags are saved (core.db `saved_folder`): $SCORECARD_PATCHES,
+    a folder every app server and the build can write when the analytics file is read-only to them; else
+    None, a folder beside the analytics file."""
+    value = os.environ.get("SCORECARD_PATCHES")
+    return Path(value) if value else None
+
+
 def state_location() -> str:
     """App state: $SCORECARD_STATE, a SQLite file path (default data/state.sqlite) or a postgresql:// URL."""
     return os.environ.get("SCORECARD_STATE", DEFAULT_STATE)

@@ -33,6 +33,8 @@ import os
 import re
 import shutil
 import threading
+import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,7 +61,9 @@ _defaults: dict[tuple, tuple[date, date, frozenset[str]] | None] = {}
 _patches: dict[tuple, OrderedDict[str, dict[str, dict[str, frozenset[str]]]]] = {}
 # Per open file: case id -> (procedure_code, physician_id), or None for a case not in the data.
 _case_owner: dict[tuple, dict[str, tuple[str, str] | None]] = {}
-_patch_lock = threading.Lock()
+# One lock per open file version: a build preparing a new file's set never holds up requests on the one
+# in service.
+_patch_locks: dict[tuple, threading.Lock] = {}
 PATCHES_KEPT = 4
 PATCH_WORKERS = 2
 # The snapshots prepare_excluded patches, and the key its patch is computed by: the smallest set of rows
@@ -141,6 +145,12 @@ def database_version(path: Path | None = None) -> str:
 
 def _connection(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current file at `path`, opened once per file version."""
+    return _open(path)[0]
+
+
+def _open(path: Path) -> tuple[duckdb.DuckDBPyConnection, tuple]:
+    """`_connection` and the key (path, version) it was opened for: a caller that files anything by the
+    file's version uses this one, never a second look at the file, which a rebuild may have replaced."""
     version = database_version(path)
     if version == "missing":
         raise DatabaseMissing(f"no analytics database at {path}: run `python -m core build` first")
@@ -158,7 +168,7 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
             _drop(key[0])
             _connections[key] = con
             _defaults[key] = _default_period(con)
-    return con
+    return con, key
 
 
 def _drop(resolved: str) -> None:
@@ -171,6 +181,12 @@ def _drop(resolved: str) -> None:
         _defaults.pop(old, None)
         _patches.pop(old, None)
         _case_owner.pop(old, None)
+        _patch_locks.pop(old, None)
+
+
+def _patch_lock(key: tuple) -> threading.Lock:
+    with _lock:
+        return _patch_locks.setdefault(key, threading.Lock())
 
 
 def forget(path: Path) -> None:
@@ -236,11 +252,11 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_a
     """
     global saved_sets_loaded
     path = path or database_path()
-    con = _connection(path)
-    key = _file_key(path)
+    con, key = _open(path)
+    folder = saved_folder(path, served_as, version=key[1])
     ids = frozenset(str(x) for x in excluded)
-    digest = hashlib.sha1("\x1f".join(sorted(ids)).encode()).hexdigest()[:16]
-    with _patch_lock:
+    digest = _digest(ids)
+    with _patch_lock(key):
         patches = _patches.setdefault(key, OrderedDict())
         if digest in patches:
             patches.move_to_end(digest)
@@ -254,27 +270,22 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_a
         cur = con.cursor()
         try:
             cur.execute(f"use {_ALIAS}")
-            if unknown:
-                found = {
-                    case_id: (procedure, physician)
-                    for case_id, procedure, physician in cur.execute(
-                        "select case_id::varchar, procedure_code, physician_id from mart_case "
-                        "where case_id::varchar in (select unnest(?::varchar[]))",
-                        [unknown],
-                    ).fetchall()
-                }
-                owner_of.update({i: found.get(i) for i in unknown})
-            now: dict[str, dict[str, frozenset[str]]] = {"procedure_code": {}, "physician_id": {}}
-            for kind, position in (("procedure_code", 0), ("physician_id", 1)):
-                grouped: dict[str, set[str]] = {}
-                for i in ids:
-                    if owner_of.get(i) is not None:
-                        grouped.setdefault(owner_of[i][position], set()).add(i)
-                now[kind] = {k: frozenset(v) for k, v in grouped.items()}
-            if _load_saved(cur, path, digest, tables):
+            _look_up_owners(cur, owner_of, unknown)
+            now = _grouped(owner_of, ids)
+            if _load_saved(cur, folder, digest, tables) is not None:
                 saved_sets_loaded += 1
                 _keep(cur, patches, digest, now, tables)
                 return digest
+            if not patches:
+                # A new process: start from the newest set saved for this file (a restart after more
+                # decisions, flags decided after a build prepared its set), computing only what differs.
+                for newest in [d for d in _saved_newest_first(folder) if d != digest]:
+                    base_ids = _load_saved(cur, folder, newest, tables)
+                    if base_ids is not None:
+                        saved_sets_loaded += 1
+                        _look_up_owners(cur, owner_of, [i for i in base_ids if i not in owner_of])
+                        _keep(cur, patches, newest, _grouped(owner_of, base_ids), tables)
+                        break
             base_digest, base = next(reversed(patches.items())) if patches else (None, {})
             before = frozenset().union(*base.get("procedure_code", {}).values())
             changed = _changed(cur, [owner_of[i] for i in ids ^ before if owner_of.get(i)], ids ^ before, tables)
@@ -304,16 +315,52 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_a
                 )
 
             # Two at a time: most patches are small queries that leave a core idle (README, *Performance*).
-            with ThreadPoolExecutor(max_workers=PATCH_WORKERS) as pool:
-                for snapshot in _patch_order(_patchable(tables), reads_of):
-                    written[snapshot.removesuffix("_default")] = pool.submit(patch, snapshot)
-            for future in written.values():
-                future.result()  # a failed patch raises here, before the set is recorded
+            try:
+                with ThreadPoolExecutor(max_workers=PATCH_WORKERS) as pool:
+                    for snapshot in _patch_order(_patchable(tables), reads_of):
+                        written[snapshot.removesuffix("_default")] = pool.submit(patch, snapshot)
+                for future in written.values():
+                    future.result()  # a failed patch raises here, before the set is recorded
+            except Exception:
+                _drop_set(cur, digest, tables)  # no half-written set left behind
+                raise
             _keep(cur, patches, digest, now, tables)
         finally:
             cur.close()
-    _saver.submit(_save, con, saved_folder(path, served_as), key, digest, tables)
+    _saver.submit(_save, con, folder, key, digest, ids, tables)
     return digest
+
+
+def _digest(ids: frozenset[str]) -> str:
+    """The name of an excluded set: a hash of its sorted case ids."""
+    return hashlib.sha1("\x1f".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+def _look_up_owners(cur, owner_of: dict[str, tuple[str, str] | None], case_ids: list[str]) -> None:
+    """Add each case's (procedure, physician) to `owner_of`; None for a case not in the data."""
+    if not case_ids:
+        return
+    found = {
+        case_id: (procedure, physician)
+        for case_id, procedure, physician in cur.execute(
+            "select case_id::varchar, procedure_code, physician_id from mart_case "
+            "where case_id::varchar in (select unnest(?::varchar[]))",
+            [case_ids],
+        ).fetchall()
+    }
+    owner_of.update({i: found.get(i) for i in case_ids})
+
+
+def _grouped(owner_of: dict[str, tuple[str, str] | None], ids: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
+    """The cases of `ids` in the data, by procedure and by physician (a patched set's record)."""
+    now: dict[str, dict[str, frozenset[str]]] = {}
+    for kind, position in (("procedure_code", 0), ("physician_id", 1)):
+        grouped: dict[str, set[str]] = {}
+        for i in ids:
+            if owner_of.get(i) is not None:
+                grouped.setdefault(owner_of[i][position], set()).add(i)
+        now[kind] = {k: frozenset(v) for k, v in grouped.items()}
+    return now
 
 
 def _keep(cur, patches: OrderedDict, digest: str, now: dict, tables: frozenset[str]) -> None:
@@ -321,8 +368,7 @@ def _keep(cur, patches: OrderedDict, digest: str, now: dict, tables: frozenset[s
     patches[digest] = now
     while len(patches) > PATCHES_KEPT:
         old, _ = patches.popitem(last=False)
-        for snapshot in _patchable(tables):
-            cur.execute(f"drop table if exists memory.main.{snapshot.removesuffix('_default')}__x{old}")
+        _drop_set(cur, old, tables)
 
 
 # Patched sets are also saved beside the database file, one DuckDB file per excluded set, so a process
@@ -331,7 +377,8 @@ def _keep(cur, patches: OrderedDict, digest: str, now: dict, tables: frozenset[s
 # version and PATCH_FORMAT, so a rebuild, or a release that patches differently, never reads an old one.
 # They are a cache: a missing, partial or unreadable file means the set is computed as before.
 PATCH_FORMAT = 2
-SAVED_KEPT = 8
+SAVED_KEPT = 3
+SAVED_DAYS = 2
 saved_sets_loaded = 0  # how many sets this process loaded rather than computed (the benchmark reports it)
 _saver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorecard-patch-saver")
 _log = logging.getLogger(__name__)
@@ -343,28 +390,33 @@ def wait_for_saves() -> None:
     _saver.submit(lambda: None).result()
 
 
-def saved_folder(path: Path, served_as: Path | None = None) -> Path:
+def saved_folder(path: Path, served_as: Path | None = None, version: str | None = None) -> Path:
     """Where the patched sets of the analytics file at `path` (this version of it) are saved: beside the
-    file, or beside `served_as` for a new build that will be renamed to it (a rename keeps the version)."""
+    file (or in $SCORECARD_PATCHES, `core.config.patches_folder`), under the name of `served_as` for a new
+    build that will be renamed to it (a rename keeps the version). `version`: the one the caller's
+    connection was opened for (`_open`), so a set is never filed under a file that replaced it since."""
     keys = hashlib.sha1(repr(sorted(PATCH_KEYS.items())).encode()).hexdigest()[:8]
     named = served_as or path
-    return named.parent / f"{named.name}.patches" / f"{database_version(path)}-{PATCH_FORMAT}-{keys}"
+    chosen = config.patches_folder()
+    base = chosen / named.name if chosen else named.parent / f"{named.name}.patches"
+    return base / f"{version or database_version(path)}-{PATCH_FORMAT}-{keys}"
 
 
-def _save(con, folder: Path, key: tuple, digest: str, tables: frozenset[str]) -> None:
+def _save(con, folder: Path, key: tuple, digest: str, ids: frozenset[str], tables: frozenset[str]) -> None:
     """Write the patched set `digest` to its file in `folder` (a temporary file renamed into place, so a
     reader sees a whole file or none), unless a newer set has been patched since; then keep the SAVED_KEPT
-    newest files, and the folders of the two newest versions of the database (the one in service and a
-    new build's). Runs on the one saver thread, after the decision has returned; a failure is logged and
-    leaves the set to be computed again."""
-    with _patch_lock:
+    newest files, and remove the folders of other versions of the file untouched for SAVED_DAYS (a
+    rebuilt file's; one still in service and untouched that long only loses its cache). Runs on the one
+    saver thread, after the decision has returned; a failure is logged and leaves the set to be computed
+    again."""
+    with _patch_lock(key):
         patches = _patches.get(key)
         if not patches or next(reversed(patches)) != digest:
             return
     target = folder / f"{digest}.duckdb"
     if target.exists():
         return
-    temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary = folder / f".{digest}.{uuid.uuid4().hex}.tmp"  # unique across replicas sharing the folder
     alias = f"patch_out_{digest}"
     cur = con.cursor()
     try:
@@ -374,48 +426,83 @@ def _save(con, folder: Path, key: tuple, digest: str, tables: frozenset[str]) ->
             for snapshot in _patchable(tables):
                 view = snapshot.removesuffix("_default")
                 cur.execute(f"create table {alias}.main.{view} as select * from memory.main.{view}__x{digest}")
-            cur.execute(f"create table {alias}.main.patch_set as select ? as digest", [digest])
+            cur.execute(
+                f"create table {alias}.main.patch_set as select ? as digest, ?::varchar[] as excluded_case_ids",
+                [digest, sorted(ids)],
+            )
         finally:
             cur.execute(f"detach {alias}")
         os.replace(temporary, target)
         for old in sorted(folder.glob("*.duckdb"), key=lambda f: f.stat().st_mtime)[:-SAVED_KEPT]:
             old.unlink(missing_ok=True)
-        versions = sorted((d for d in folder.parent.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
-        for other in [d for d in versions if d != folder][:-1]:
-            shutil.rmtree(other, ignore_errors=True)
-    except (duckdb.Error, OSError) as err:  # a read-only folder, a full disk, a set dropped meanwhile
+        for other in folder.parent.iterdir():
+            if other.is_dir() and other != folder and time.time() - other.stat().st_mtime > SAVED_DAYS * 86400:
+                shutil.rmtree(other, ignore_errors=True)
+    except Exception as err:  # noqa: BLE001 - a cache: a read-only folder, a full disk, a set dropped meanwhile
         _log.warning("could not save the patched snapshots %s in %s: %s", digest, folder, err)
     finally:
         cur.close()
         temporary.unlink(missing_ok=True)
 
 
-def _load_saved(cur, path: Path, digest: str, tables: frozenset[str]) -> bool:
+def _saved_newest_first(folder: Path) -> list[str]:
+    """The digests of the sets saved in `folder`, newest first."""
+    try:
+        files = sorted(folder.glob("*.duckdb"), key=lambda f: f.stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+    return [f.stem for f in files]
+
+
+def _load_saved(cur, folder: Path, digest: str, tables: frozenset[str]) -> frozenset[str] | None:
     """Copy the saved patched set `digest` into memory (`memory.main.<view>__x<digest>`) if its file is
-    there and whole (it names the set and holds every patchable view). False, nothing kept, otherwise."""
-    source = saved_folder(path) / f"{digest}.duckdb"
+    there and whole: it names the set, its excluded cases hash to that name, and it holds every
+    patchable view. Returns those cases; None, nothing kept, otherwise."""
+    source = folder / f"{digest}.duckdb"
     if not source.exists():
-        return False
+        return None
     alias = f"patch_in_{digest}"
     views = [s.removesuffix("_default") for s in _patchable(tables)]
     try:
         cur.execute(f"attach ? as {alias} (read_only)", [str(source)])
     except duckdb.Error as err:
-        _log.warning("could not read the saved patched snapshots %s: %s", source, err)
-        return False
+        _discard(source, err)
+        return None
+    ids = None
     try:
-        if cur.execute(f"select digest from {alias}.main.patch_set").fetchall() != [(digest,)]:
-            return False
+        row = cur.execute(f"select digest, excluded_case_ids from {alias}.main.patch_set").fetchall()
+        ids = frozenset(row[0][1]) if len(row) == 1 and row[0][0] == digest else None
+        if ids is None or _digest(ids) != digest:
+            ids = None
+            _discard(source, "it does not hold the set its name says")
+            return None
         for view in views:
             cur.execute(f"create or replace table memory.main.{view}__x{digest} as select * from {alias}.main.{view}")
-        return True
+        return ids
     except duckdb.Error as err:
-        _log.warning("could not read the saved patched snapshots %s: %s", source, err)
-        for view in views:
-            cur.execute(f"drop table if exists memory.main.{view}__x{digest}")
-        return False
+        ids = None
+        _discard(source, err)
+        return None
     finally:
-        cur.execute(f"detach {alias}")
+        try:
+            cur.execute(f"detach {alias}")
+            if ids is None:
+                _drop_set(cur, digest, tables)
+        except duckdb.Error as err:
+            _log.warning("could not let go of the saved patched snapshots %s: %s", source, err)
+
+
+def _discard(source: Path, why) -> None:
+    """Remove a saved set that cannot be read (it was renamed into place whole, so it is damaged), so the
+    set is computed and saved afresh rather than failing to load on every start."""
+    _log.warning("could not read the saved patched snapshots %s (%s): removed", source, why)
+    source.unlink(missing_ok=True)
+
+
+def _drop_set(cur, digest: str, tables: frozenset[str]) -> None:
+    """Drop whatever of the patched set `digest` is in memory."""
+    for snapshot in _patchable(tables):
+        cur.execute(f"drop table if exists memory.main.{snapshot.removesuffix('_default')}__x{digest}")
 
 
 def _changed(cur, owners: list[tuple[str, str]], flipped: Iterable[str], tables: frozenset[str]) -> dict[str, Any]:
@@ -508,6 +595,13 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
     holds exactly its view's rows for the set; tests/test_bench.py). The category drivers recomputed
     preferred use from every case × category row of the touched procedures (README, *Performance*)."""
     keys = changed[key]
+    if not keys:  # nothing this view keys by has changed (e.g. the changed cases are not in the data)
+        _copy(
+            con,
+            f"memory.main.{view}__x{digest}",
+            f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}",
+        )
+        return
     if key == "pair":
         restrict = {"procedure_codes": sorted({c for _, c in keys}), "physician_ids": sorted({p for p, _ in keys})}
         row, bound, order = (
@@ -545,6 +639,14 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
         cur.close()
 
 
+def _copy(con, target: str, source: str) -> None:
+    cur = con.cursor()
+    try:
+        cur.execute(f"create or replace table {target} as select * from {source}")
+    finally:
+        cur.close()
+
+
 def excluded_by_procedure(
     variables: dict[str, Any] | None, path: Path | None = None
 ) -> dict[str, frozenset[str]] | None:
@@ -552,12 +654,12 @@ def excluded_by_procedure(
     snapshot rows were patched); None for any other request. Lets callers reuse build-time results
     (e.g. the funnels' φ and τ²) for every procedure an accepted flag did not touch."""
     path = path or database_path()
-    _connection(path)
+    _, key = _open(path)
     if _patched_for("mart_outcome_position", path, variables) is None:
         return None
     digest = prepare_excluded((variables or {}).get("excluded_case_ids") or [], path)
-    with _patch_lock:
-        return dict(_patches[_file_key(path)].get(digest, {}).get("procedure_code", {}))
+    with _patch_lock(key):
+        return dict(_patches.get(key, {}).get(digest, {}).get("procedure_code", {}))
 
 
 def _patchable(tables: Iterable[str]) -> list[str]:

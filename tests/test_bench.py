@@ -408,9 +408,27 @@ def test_an_unreadable_saved_set_is_computed_instead(record):
     digest = db.prepare_excluded(ids, path)
     db.wait_for_saves()
     saved = db.saved_folder(path) / f"{digest}.duckdb"
+    for other in db.saved_folder(path).glob("*.duckdb"):
+        other.unlink()  # nothing else to start from
     saved.write_bytes(b"not a duckdb file" * 100)
     out = _reload(path, ids)
     assert out["loaded"] == 0 and out["problems"] == []
+    # The damaged file was removed and the computed set saved in its place: the next process loads it.
+    assert _reload(path, ids)["loaded"] == 1
+
+
+def test_a_new_process_computes_a_new_set_on_top_of_the_newest_saved_one(record):
+    """A set nobody saved (flags decided after the build prepared its set, or after the last save) starts
+    from the newest saved set and computes only what differs, to the live views' figures."""
+    _, work, _ = record
+    path = work / f"bench-demo-{CASES}-s7.duckdb"
+    ids = _flag_cases(path, 71, 6)
+    db.prepare_excluded(ids, path)
+    db.wait_for_saves()
+    more = ids[1:] + _flag_cases(path, 73, 2)
+    assert not (db.saved_folder(path) / f"{db._digest(frozenset(more))}.duckdb").exists()
+    out = _reload(path, more)
+    assert out["loaded"] == 1 and out["problems"] == []
 
 
 def test_a_set_that_cannot_be_saved_still_serves(record, caplog):
@@ -429,19 +447,45 @@ def test_a_set_that_cannot_be_saved_still_serves(record, caplog):
             db.wait_for_saves()
         assert "could not save the patched snapshots" in caplog.text
         period = scorecard.data_context(path).default_period()
-        assert len(db.fetch("mart_cost_position", variables=scorecard.period_variables(period, ids), path=path)) > 0
+        variables = scorecard.period_variables(period, ids)
+        assert db._patched_for("mart_cost_position", path, variables)  # served from the set in memory
+        assert len(db.fetch("mart_cost_position", variables=variables, path=path)) > 0
     finally:
         blocked.unlink()
         if moved.exists():
             moved.rename(blocked)
 
 
-def test_a_rebuilt_database_never_reads_the_old_sets(tmp_path):
-    """The saved sets' folder is named by the file's version: a file replaced by a rebuild has another."""
-    path = tmp_path / "scorecard.duckdb"
-    path.write_bytes(b"one")
-    first = db.saved_folder(path)
-    replacement = tmp_path / "new.duckdb"
-    replacement.write_bytes(b"the rebuilt one")
-    os.replace(replacement, path)
-    assert db.saved_folder(path) != first and db.saved_folder(path).parent == first.parent
+def test_a_rebuilt_database_never_reads_the_old_sets(record, tmp_path):
+    """The saved sets' folder is named by the file's version: the same data rebuilt into a new file (a new
+    inode, same size) has another, so a new process computes its sets rather than loading the old file's."""
+    import shutil
+
+    _, work, _ = record
+    path = tmp_path / "served.duckdb"
+    shutil.copy(work / f"bench-demo-{CASES}-s7.duckdb", path)
+    ids = _flag_cases(path, 79, 5)
+    digest = db.prepare_excluded(ids, path)
+    db.wait_for_saves()
+    old = db.saved_folder(path)
+    assert (old / f"{digest}.duckdb").exists()
+    shutil.copy(path, tmp_path / "rebuilt.duckdb")
+    os.replace(tmp_path / "rebuilt.duckdb", path)
+    assert db.saved_folder(path) != old and db.saved_folder(path).parent == old.parent
+    out = _reload(path, ids)
+    assert out["loaded"] == 0 and out["problems"] == []
+
+
+def test_saved_sets_go_where_scorecard_patches_says(tmp_path, monkeypatch):
+    """$SCORECARD_PATCHES names a folder the app servers and the build share when the analytics file is
+    read-only to them (deploy/compose.yaml); a new build's sets are filed under the name it will serve as."""
+    path = tmp_path / "data" / "scorecard.duckdb"
+    path.parent.mkdir()
+    path.write_bytes(b"a database")
+    assert db.saved_folder(path).parent == tmp_path / "data" / "scorecard.duckdb.patches"
+    monkeypatch.setenv("SCORECARD_PATCHES", str(tmp_path / "shared"))
+    assert db.saved_folder(path).parent == tmp_path / "shared" / "scorecard.duckdb"
+    building = tmp_path / "data" / ".scorecard.duckdb.building-1"
+    building.write_bytes(b"a new build")
+    assert db.saved_folder(building, served_as=path).parent == tmp_path / "shared" / "scorecard.duckdb"
+    assert db.saved_folder(building, served_as=path).name.startswith(db.database_version(building))
