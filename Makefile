@@ -54,7 +54,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint browser-deps pg-deps
-	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q -m "not slow"
+	SCORECARD_REQUIRE_BROWSER=1 SCORECARD_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q -m "not slow" --durations=25
 
 # 20 browser sessions on two replicas for 4 minutes through two rebuilds (README, "Load test"); writes deploy/load-result.json.
 test-load: $(STAMP) browser-deps pg-deps

@@ -887,6 +887,7 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
         "restart / 100 computed",
         "page warm p50 / p95",
         "page cold p95",
+        "page with 100 flags p95",
         "pandas ×",
         "Polars ×",
     )
@@ -915,6 +916,7 @@ def markdown_table(records: list[dict[str, Any]]) -> str:
                     else "–",
                     f"{ms(p.get('warm'), 'p50_ms')} / {ms(p.get('warm'), 'p95_ms')}",
                     ms(p.get("cold"), "p95_ms"),
+                    ms(p.get("warm_with_flags"), "p95_ms"),
                     f"{(b.get('pandas') or {}).get('ratio_mean') or '–'}",
                     f"{(b.get('polars') or {}).get('ratio_mean') or '–'}",
                 ]
