@@ -646,12 +646,13 @@ def run_bench(
     build["steps"] = build.get("steps") or _slow_steps(work / f"build-{tag}.log")
     build["duckdb_memory_limit_mb"] = BUILD_MEMORY_MB.get(cases, 2500)
 
-    # No patched set saved by an earlier run on this database (--reuse-build): the flags are computed.
-    shutil.rmtree(db_path.parent / f"{db_path.name}.patches", ignore_errors=True)
     # Point the app's code at the bench database; a fresh state file means no excluded cases.
     os.environ["SCORECARD_DB"] = str(db_path)
     os.environ["SCORECARD_STATE"] = str(state_path)
     from core import db, figures, scorecard
+
+    # No patched set saved by an earlier run on this database (--reuse-build): the flags are computed.
+    shutil.rmtree(db.saved_folder(db_path).parent, ignore_errors=True)
 
     ctx = scorecard.data_context(db_path)
     period = ctx.default_period()
@@ -779,8 +780,8 @@ def run_bench(
     if delete:
         say(f"deleting {source} and {db_path}")
         shutil.rmtree(source, ignore_errors=True)
+        shutil.rmtree(db.saved_folder(db_path).parent, ignore_errors=True)
         db_path.unlink(missing_ok=True)
-        shutil.rmtree(db_path.parent / f"{db_path.name}.patches", ignore_errors=True)
         state_path.unlink(missing_ok=True)
     return record
 

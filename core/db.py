@@ -55,10 +55,10 @@ _connections: dict[tuple, duckdb.DuckDBPyConnection] = {}
 # that period with no excluded case read the build's snapshot of a view (`<view>_default`) instead.
 _defaults: dict[tuple, tuple[date, date, frozenset[str]] | None] = {}
 
-# Per open file: excluded-set hash -> the cases removed per procedure and per physician ({"procedure_code":
-# {...}, "physician_id": {...}}), for the patched snapshots held in the connection's in-memory catalog (most
-# recent last; a few kept so alternating sets stay cheap).
-_patches: dict[tuple, OrderedDict[str, dict[str, dict[str, frozenset[str]]]]] = {}
+# Per open file: excluded-set hash -> the cases removed per procedure (of those in the data), for the patched
+# snapshots held in the connection's in-memory catalog (most recent last; a few kept so alternating sets
+# stay cheap).
+_patches: dict[tuple, OrderedDict[str, dict[str, frozenset[str]]]] = {}
 # Per open file: case id -> (procedure_code, physician_id), or None for a case not in the data.
 _case_owner: dict[tuple, dict[str, tuple[str, str] | None]] = {}
 # One lock per open file version: a build preparing a new file's set never holds up requests on the one
@@ -90,9 +90,7 @@ PATCH_KEYS: dict[str, str] = {
     "mart_physician_backorder": "physician_id",
     "mart_category_physician": "category",
 }
-# A patch's rows by key: which rows it recomputes, the session variables that restrict the live view to
-# them (read where the rows are stored, so a scan skips what it does not need), and its stored order.
-_NONE = "\x00none"  # a restriction that matches nothing, for a key with no changed values
+_NONE = "\x00none"  # a restriction that matches nothing (e.g. a physician with no procedure in the period)
 
 # Stored tables a request reads by key, held in the process (README, *Performance*): view -> the `where`
 # columns of the request. A scorecard request reads three small stored tables by physician (and
@@ -266,12 +264,11 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_a
             raise RuntimeError("this database has no default-period snapshots")
         start, end, tables = known
         owner_of = _case_owner.setdefault(key, {})
-        unknown = [i for i in ids if i not in owner_of]
         cur = con.cursor()
         try:
             cur.execute(f"use {_ALIAS}")
-            _look_up_owners(cur, owner_of, unknown)
-            now = _grouped(owner_of, ids)
+            _look_up_owners(cur, owner_of, ids)
+            now = _by_procedure(owner_of, ids)
             if _load_saved(cur, folder, digest, tables) is not None:
                 saved_sets_loaded += 1
                 _keep(cur, patches, digest, now, tables)
@@ -283,12 +280,12 @@ def prepare_excluded(excluded: Iterable[str], path: Path | None = None, served_a
                     base_ids = _load_saved(cur, folder, newest, tables)
                     if base_ids is not None:
                         saved_sets_loaded += 1
-                        _look_up_owners(cur, owner_of, [i for i in base_ids if i not in owner_of])
-                        _keep(cur, patches, newest, _grouped(owner_of, base_ids), tables)
+                        _look_up_owners(cur, owner_of, base_ids)
+                        _keep(cur, patches, newest, _by_procedure(owner_of, base_ids), tables)
                         break
             base_digest, base = next(reversed(patches.items())) if patches else (None, {})
-            before = frozenset().union(*base.get("procedure_code", {}).values())
-            changed = _changed(cur, [owner_of[i] for i in ids ^ before if owner_of.get(i)], ids ^ before, tables)
+            flipped = ids ^ frozenset().union(*base.values())
+            changed = _changed(cur, [owner_of[i] for i in flipped if owner_of.get(i)], flipped, tables)
             queries = {
                 s.removesuffix("_default"): _view_sql(cur, s.removesuffix("_default")) for s in _patchable(tables)
             }
@@ -336,8 +333,10 @@ def _digest(ids: frozenset[str]) -> str:
     return hashlib.sha1("\x1f".join(sorted(ids)).encode()).hexdigest()[:16]
 
 
-def _look_up_owners(cur, owner_of: dict[str, tuple[str, str] | None], case_ids: list[str]) -> None:
-    """Add each case's (procedure, physician) to `owner_of`; None for a case not in the data."""
+def _look_up_owners(cur, owner_of: dict[str, tuple[str, str] | None], ids: Iterable[str]) -> None:
+    """Add the (procedure, physician) of each case of `ids` not in `owner_of` yet; None for a case not in
+    the data."""
+    case_ids = [i for i in ids if i not in owner_of]
     if not case_ids:
         return
     found = {
@@ -351,16 +350,13 @@ def _look_up_owners(cur, owner_of: dict[str, tuple[str, str] | None], case_ids: 
     owner_of.update({i: found.get(i) for i in case_ids})
 
 
-def _grouped(owner_of: dict[str, tuple[str, str] | None], ids: Iterable[str]) -> dict[str, dict[str, frozenset[str]]]:
-    """The cases of `ids` in the data, by procedure and by physician (a patched set's record)."""
-    now: dict[str, dict[str, frozenset[str]]] = {}
-    for kind, position in (("procedure_code", 0), ("physician_id", 1)):
-        grouped: dict[str, set[str]] = {}
-        for i in ids:
-            if owner_of.get(i) is not None:
-                grouped.setdefault(owner_of[i][position], set()).add(i)
-        now[kind] = {k: frozenset(v) for k, v in grouped.items()}
-    return now
+def _by_procedure(owner_of: dict[str, tuple[str, str] | None], ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The cases of `ids` in the data, by procedure (a patched set's record in `_patches`)."""
+    grouped: dict[str, set[str]] = {}
+    for i in ids:
+        if owner_of.get(i) is not None:
+            grouped.setdefault(owner_of[i][0], set()).add(i)
+    return {k: frozenset(v) for k, v in grouped.items()}
 
 
 def _keep(cur, patches: OrderedDict, digest: str, now: dict, tables: frozenset[str]) -> None:
@@ -468,21 +464,20 @@ def _load_saved(cur, folder: Path, digest: str, tables: frozenset[str]) -> froze
     except duckdb.Error as err:
         _discard(source, err)
         return None
-    ids = None
+    ids = None  # set once the whole set is in memory
     try:
         row = cur.execute(f"select digest, excluded_case_ids from {alias}.main.patch_set").fetchall()
-        ids = frozenset(row[0][1]) if len(row) == 1 and row[0][0] == digest else None
-        if ids is None or _digest(ids) != digest:
-            ids = None
+        named = frozenset(row[0][1]) if len(row) == 1 and row[0][0] == digest else None
+        if named is None or _digest(named) != digest:
             _discard(source, "it does not hold the set its name says")
-            return None
-        for view in views:
-            cur.execute(f"create or replace table memory.main.{view}__x{digest} as select * from {alias}.main.{view}")
-        return ids
+        else:
+            for view in views:
+                cur.execute(
+                    f"create or replace table memory.main.{view}__x{digest} as select * from {alias}.main.{view}"
+                )
+            ids = named
     except duckdb.Error as err:
-        ids = None
         _discard(source, err)
-        return None
     finally:
         try:
             cur.execute(f"detach {alias}")
@@ -490,6 +485,7 @@ def _load_saved(cur, folder: Path, digest: str, tables: frozenset[str]) -> froze
                 _drop_set(cur, digest, tables)
         except duckdb.Error as err:
             _log.warning("could not let go of the saved patched snapshots %s: %s", source, err)
+    return ids
 
 
 def _discard(source: Path, why) -> None:
@@ -595,13 +591,8 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
     holds exactly its view's rows for the set; tests/test_bench.py). The category drivers recomputed
     preferred use from every case × category row of the touched procedures (README, *Performance*)."""
     keys = changed[key]
-    if not keys:  # nothing this view keys by has changed (e.g. the changed cases are not in the data)
-        _copy(
-            con,
-            f"memory.main.{view}__x{digest}",
-            f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}",
-        )
-        return
+    target = f"memory.main.{view}__x{digest}"
+    source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
     if key == "pair":
         restrict = {"procedure_codes": sorted({c for _, c in keys}), "physician_ids": sorted({p for p, _ in keys})}
         row, bound, order = (
@@ -619,13 +610,14 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
     cur = con.cursor()
     try:
         cur.execute(f"use {_ALIAS}")
+        if not keys:  # nothing this view keys by has changed (e.g. the changed cases are not in the data)
+            cur.execute(f"create or replace table {target} as select * from {source}")
+            return
         variables = {"start_date": period[0], "end_date": period[1], "excluded_case_ids": sorted(ids)}
         _set_variables(
             cur, {**variables, **{k: (v or [_NONE]) if v is not None else None for k, v in restrict.items()}}
         )
-        target = f"memory.main.{view}__x{digest}"
         live = f"({shadowed(query, reads)}) as {view}" if reads and query is not None else f"{_ALIAS}.{view}"
-        source = f"memory.main.{view}__x{base_digest}" if base_digest else f"{_ALIAS}.{snapshot}"
         typed = "varchar[][]" if key == "pair" else "varchar[]"
         cur.execute(
             f"create or replace table {target} as "
@@ -635,14 +627,6 @@ def _patch(con, view, snapshot, key, digest, base_digest, changed, ids, period, 
             f"order by {order}",
             [bound, bound],
         )
-    finally:
-        cur.close()
-
-
-def _copy(con, target: str, source: str) -> None:
-    cur = con.cursor()
-    try:
-        cur.execute(f"create or replace table {target} as select * from {source}")
     finally:
         cur.close()
 
@@ -659,7 +643,7 @@ def excluded_by_procedure(
         return None
     digest = prepare_excluded((variables or {}).get("excluded_case_ids") or [], path)
     with _patch_lock(key):
-        return dict(_patches.get(key, {}).get(digest, {}).get("procedure_code", {}))
+        return dict(_patches.get(key, {}).get(digest, {}))
 
 
 def _patchable(tables: Iterable[str]) -> list[str]:

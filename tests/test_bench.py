@@ -435,7 +435,7 @@ def test_a_set_that_cannot_be_saved_still_serves(record, caplog):
     """Saving is a cache: a folder that cannot be written is logged, and the set is served from memory."""
     _, work, _ = record
     path = work / f"bench-demo-{CASES}-s7.duckdb"
-    blocked = path.parent / f"{path.name}.patches"
+    blocked = db.saved_folder(path).parent
     moved = blocked.with_name(blocked.name + ".aside")
     if blocked.exists():
         blocked.rename(moved)
